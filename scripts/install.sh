@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything liveshop needs on a fresh Debian machine: Python deps into .venv, system tools the
+# tests and benchmarks use (when missing and when we are allowed to), and the web front-end deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
+if [ "${LIVESHOP_INSTALL_SYSTEM:-auto}" != "no" ] && [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "install.sh: please install: ${need_apt[*]}" >&2
+  fi
+fi
+
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+python -m pip install -q -e ".[dev]"
+
+if [ -f web/package.json ] && command -v npm >/dev/null; then
+  (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund -s; else npm install --no-audit --no-fund -s; fi)
+fi

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the features: errors, auth, validation, OpenAPI, metrics."""

@@ -1,0 +1,22 @@
+"""Typed application keys: how handlers reach the shared services of their node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.config import Settings
+from server.events import EventBus
+from server.inventory.engine import Inventory
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+DB = web.AppKey("db", async_sessionmaker[AsyncSession])
+REDIS = web.AppKey("redis", Redis)
+EVENTS = web.AppKey("events", EventBus)
+INVENTORY = web.AppKey("inventory", Inventory)
+# Extension points that app.py fills with one feature's answer for another (features never import each other).
+HOOKS = web.AppKey("hooks", dict[str, Any])

@@ -1,0 +1,203 @@
+"""liveshop serve | migrate | seed | create-host | audit | worker | bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.config import Settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"  LIVESHOP_{'_'.join(str(p) for p in e['loc']).upper() or 'CONFIG'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise SystemExit("liveshop: invalid configuration\n" + "\n".join(lines)) from None
+
+
+async def _with_services(settings: Settings, work: Callable[..., Awaitable[Any]]) -> Any:
+    """Runs `work(sessionmaker, inventory)` with the database migrated and the engine wired."""
+    from server.db.engine import make_engine, make_sessionmaker
+    from server.db.migrate import migrate
+    from server.inventory.engine import Inventory
+    from server.inventory.rebuild import database_loader
+    from server.redis_client import make_redis
+
+    engine = make_engine(settings)
+    redis = make_redis(settings)
+    try:
+        await migrate(engine)
+        sessionmaker = make_sessionmaker(engine)
+        inventory = Inventory(redis, hold_seconds=settings.hold_seconds)
+        inventory.set_loader(database_loader(sessionmaker, inventory))
+        return await work(sessionmaker, inventory)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import build_app
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = load_settings().model_copy(update=overrides)
+    configure_logging(settings.log_level)
+    app = build_app(settings)
+    if args.demo:
+        from server.api.context import DB
+        from server.demo import seed
+
+        async def seed_demo(app: web.Application) -> None:
+            login = await seed(app[DB])
+            base = settings.base_url
+            print("\n  liveshop demo is live", flush=True)
+            print(f"  host console  {base}/console   login {login['email']} / {login['password']}")
+            print(f"  watch page    {base}/watch/{login['broadcast_id']}")
+            print(f"  API contract  {base}/api/v1/openapi.json\n", flush=True)
+
+        app.on_startup.append(seed_demo)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        reuse_port=args.reuse_port,
+        access_log=None,
+        shutdown_timeout=5,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+
+    async def noop(*_: Any) -> None:
+        print("database migrated to the newest schema")
+
+    asyncio.run(_with_services(settings, noop))
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from server.demo import seed
+
+    settings = load_settings()
+
+    async def work(sessionmaker: Any, _inventory: Any) -> dict[str, str]:
+        return await seed(sessionmaker)
+
+    login = asyncio.run(_with_services(settings, work))
+    print(f"demo host {login['email']} / {login['password']}; broadcast {login['broadcast_id']}")
+    return 0
+
+
+def cmd_create_host(args: argparse.Namespace) -> int:
+    from server.api.auth import create_host
+    from server.api.errors import DomainError
+
+    settings = load_settings()
+
+    async def work(sessionmaker: Any, _inventory: Any) -> Any:
+        return await create_host(sessionmaker, args.email, args.password, args.nickname)
+
+    try:
+        user = asyncio.run(_with_services(settings, work))
+    except DomainError as exc:
+        print(f"liveshop: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"host {user.email} created (id {user.id})")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from server.inventory.audit import format_report, run_audit
+
+    settings = load_settings()
+
+    async def work(sessionmaker: Any, inventory: Any) -> Any:
+        return await run_audit(sessionmaker, inventory, args.offer or None)
+
+    report = asyncio.run(_with_services(settings, work))
+    if args.json:
+        import orjson
+
+        print(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(format_report(report))
+    return 0 if report.ok else 2
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from server import mirror
+
+    run = getattr(mirror, "run_worker_forever", None)
+    if run is None:
+        print("liveshop: the mirror worker is not available in this build", file=sys.stderr)
+        return 1
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return int(asyncio.run(run(settings)) or 0)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"loadtests.bench_{args.what}")
+    except ModuleNotFoundError:
+        print(f"liveshop: no benchmark named {args.what!r} (run from the project folder)", file=sys.stderr)
+        return 1
+    return int(module.main(args.rest) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveshop", description="Live-shopping streaming server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run a node")
+    serve.add_argument("--demo", action="store_true", help="seed a demo shop and print its login")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--reuse-port", action="store_true", help="let several processes share the port")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="add the demo shop").set_defaults(func=cmd_seed)
+    ch = sub.add_parser("create-host", help="make a host account")
+    ch.add_argument("--email", required=True)
+    ch.add_argument("--password", required=True)
+    ch.add_argument("--nickname")
+    ch.set_defaults(func=cmd_create_host)
+    audit = sub.add_parser("audit", help="check every inventory invariant; exit 2 on a violation")
+    audit.add_argument("--offer", action="append", help="only these offers")
+    audit.add_argument("--json", action="store_true")
+    audit.set_defaults(func=cmd_audit)
+    sub.add_parser("worker", help="run the mirror delivery worker").set_defaults(func=cmd_worker)
+    bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media")
+    bench.add_argument("what")
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

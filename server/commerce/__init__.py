@@ -1,0 +1,1 @@
+"""Catalog, broadcasts, flash offers, reservations and orders: the buying path."""

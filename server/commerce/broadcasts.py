@@ -1,0 +1,199 @@
+"""Broadcasts as the host manages them: create, list, start, end, pin; and the public view."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server.api.auth import optional_user, require_host
+from server.api.context import DB, EVENTS, HOOKS, INVENTORY, SETTINGS
+from server.api.errors import DomainError, NotFound
+from server.api.openapi import Router
+from server.api.validation import json_response, parse_body, path_id
+from server.broadcasts import broadcast_public, set_status
+from server.commerce.offers import end_offer, owned_broadcast, view_of
+from server.commerce.schemas import BroadcastIn, PinIn
+from server.commerce.views import product_view
+from server.db.base import new_id
+from server.db.models import Broadcast, Offer, Product
+from server.events import PINNED
+
+router = Router()
+
+
+def host_view(b: Broadcast, base_url: str) -> dict[str, Any]:
+    """The host's own view: with the stream key and the WHIP URL for OBS."""
+    return {
+        **broadcast_public(b, base_url),
+        "stream_key": b.stream_key,
+        "whip_url": f"{base_url}/whip/{b.id}",
+    }
+
+
+async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[str, Any]:
+    """The broadcast as a viewer joining now sees it: status, pinned product, offers, viewers."""
+    async with app[DB]() as session:
+        b = await session.get(Broadcast, broadcast_id)
+        if b is None:
+            raise NotFound("broadcast")
+        pinned = await session.get(Product, b.pinned_product_id) if b.pinned_product_id else None
+        offers = (
+            (
+                await session.execute(
+                    select(Offer)
+                    .where(Offer.broadcast_id == broadcast_id)
+                    .order_by(Offer.created_at.desc())
+                    .limit(50)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    viewer_count = app[HOOKS].get("viewer_count")
+    inventory = app[INVENTORY]
+    return {
+        **broadcast_public(b, app[SETTINGS].base_url),
+        "viewers": await viewer_count(broadcast_id) if viewer_count else 0,
+        "pinned": product_view(pinned) if pinned else None,
+        "offers": [await view_of(inventory, o) for o in offers],
+    }
+
+
+@router.post(
+    "/api/v1/broadcasts",
+    body=BroadcastIn,
+    status=201,
+    auth="host",
+    tag="broadcasts",
+    summary="Schedule a broadcast",
+)
+async def create_broadcast(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await parse_body(request, BroadcastIn)
+    b = Broadcast(
+        id=new_id("bc"),
+        host_id=host.id,
+        title=body.title,
+        status="scheduled",
+        stream_key="sk_" + secrets.token_urlsafe(24),
+    )
+    async with request.app[DB]() as session, session.begin():
+        session.add(b)
+    return json_response(host_view(b, request.app[SETTINGS].base_url), status=201)
+
+
+@router.get(
+    "/api/v1/broadcasts",
+    tag="broadcasts",
+    summary="A host's own broadcasts (with a host token), else the live and scheduled ones",
+)
+async def list_broadcasts(request: web.Request) -> web.Response:
+    who = optional_user(request)
+    base = request.app[SETTINGS].base_url
+    query = select(Broadcast).order_by(Broadcast.created_at.desc()).limit(100)
+    async with request.app[DB]() as session:
+        if who is not None and who.is_host:
+            rows = (await session.execute(query.where(Broadcast.host_id == who.id))).scalars().all()
+            return json_response({"items": [host_view(b, base) for b in rows]})
+        rows = (await session.execute(query.where(Broadcast.status != "ended"))).scalars().all()
+    return json_response({"items": [broadcast_public(b, base) for b in rows]})
+
+
+@router.get(
+    "/api/v1/broadcasts/{id}",
+    tag="broadcasts",
+    summary="A broadcast with pinned product and offers",
+    errors=("not_found",),
+)
+async def get_broadcast(request: web.Request) -> web.Response:
+    snapshot = await broadcast_snapshot(request.app, path_id(request))
+    who = optional_user(request)
+    if who is not None and who.is_host and who.id == snapshot["host_id"]:
+        async with request.app[DB]() as session:
+            b = await session.get(Broadcast, snapshot["id"])
+        assert b is not None
+        snapshot.update(host_view(b, request.app[SETTINGS].base_url))
+    return json_response(snapshot)
+
+
+@router.post(
+    "/api/v1/broadcasts/{id}/start",
+    auth="host",
+    tag="broadcasts",
+    summary="Go live",
+    errors=("not_found", "broadcast_ended"),
+)
+async def start_broadcast(request: web.Request) -> web.Response:
+    host = require_host(request)
+    b = await set_status(request.app[DB], request.app[EVENTS], path_id(request), "live", host_id=host.id)
+    return json_response(host_view(b, request.app[SETTINGS].base_url))
+
+
+@router.post(
+    "/api/v1/broadcasts/{id}/end",
+    auth="host",
+    tag="broadcasts",
+    summary="End the broadcast and every offer still running in it",
+    errors=("not_found",),
+)
+async def end_broadcast(request: web.Request) -> web.Response:
+    host = require_host(request)
+    broadcast_id = path_id(request)
+    async with request.app[DB]() as session:
+        b = await owned_broadcast(session, broadcast_id, host.id)
+        if b.status == "ended":
+            return json_response(host_view(b, request.app[SETTINGS].base_url))
+        active = (
+            (
+                await session.execute(
+                    select(Offer.id).where(Offer.broadcast_id == broadcast_id, Offer.status == "active")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for offer_id in active:
+        await end_offer(request.app, offer_id)
+    b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", host_id=host.id)
+    return json_response(host_view(b, request.app[SETTINGS].base_url))
+
+
+async def _pin(request: web.Request, product_id: str | None) -> web.Response:
+    host = require_host(request)
+    async with request.app[DB]() as session, session.begin():
+        b = await owned_broadcast(session, path_id(request), host.id, lock=True)
+        if b.status == "ended":
+            raise DomainError("broadcast_ended")
+        product = None
+        if product_id is not None:
+            product = await session.get(Product, product_id)
+            if product is None:
+                raise DomainError("not_found", "product not found", field="product_id")
+        b.pinned_product_id = product_id
+    view = product_view(product) if product else None
+    await request.app[EVENTS].publish(PINNED, {"broadcast_id": b.id, "product": view})
+    return json_response({"broadcast_id": b.id, "pinned": view})
+
+
+@router.put(
+    "/api/v1/broadcasts/{id}/pin",
+    body=PinIn,
+    auth="host",
+    tag="broadcasts",
+    summary="Pin a product in the room",
+    errors=("not_found", "broadcast_ended"),
+)
+async def pin(request: web.Request) -> web.Response:
+    require_host(request)
+    body = await parse_body(request, PinIn)
+    return await _pin(request, body.product_id)
+
+
+@router.delete(
+    "/api/v1/broadcasts/{id}/pin", auth="host", tag="broadcasts", summary="Unpin", errors=("not_found",)
+)
+async def unpin(request: web.Request) -> web.Response:
+    return await _pin(request, None)

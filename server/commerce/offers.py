@@ -1,0 +1,235 @@
+"""Flash offers: launch (carving units out of shelf stock), read with live counters, and end."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.api.auth import require_host
+from server.api.context import DB, EVENTS, INVENTORY
+from server.api.errors import DomainError, NotFound
+from server.api.openapi import Router
+from server.api.validation import json_response, parse_body, path_id
+from server.commerce.schemas import OfferIn
+from server.commerce.views import offer_view
+from server.db.base import new_id, utcnow
+from server.db.models import Broadcast, Offer, Product
+from server.events import OFFER_ENDED, OFFER_RESTOCKED, OFFER_STARTED, OFFER_STOCK, STOCK_CHANGED, EventBus
+from server.inventory.engine import Counters, Inventory, OfferMissing
+from server.inventory.keys import valid_offer_id
+from server.inventory.rebuild import load_args, sold_by_buyer
+
+log = logging.getLogger("liveshop.commerce")
+router = Router()
+
+
+@dataclass
+class OfferMeta:
+    """What the claim path needs to know about an offer, kept in memory on every node."""
+
+    offer: Offer
+    host_id: str
+
+
+class OfferCache:
+    """Node-local offer rows, so the claim path never waits on PostgreSQL."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._db = sessionmaker
+        self._items: dict[str, OfferMeta] = {}
+
+    async def get(self, offer_id: str) -> OfferMeta:
+        meta = self._items.get(offer_id)
+        if meta is None:
+            if not valid_offer_id(offer_id):
+                raise NotFound("offer")
+            async with self._db() as session:
+                row = (
+                    await session.execute(
+                        select(Offer, Broadcast.host_id)
+                        .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+                        .where(Offer.id == offer_id)
+                    )
+                ).first()
+            if row is None:
+                raise NotFound("offer")
+            meta = self._items[offer_id] = OfferMeta(row[0], row[1])
+        return meta
+
+    def peek(self, offer_id: str) -> OfferMeta | None:
+        return self._items.get(offer_id)
+
+    def put(self, offer: Offer, host_id: str) -> None:
+        self._items[offer.id] = OfferMeta(offer, host_id)
+
+    def drop(self, offer_id: str) -> None:
+        self._items.pop(offer_id, None)
+
+
+OFFERS = web.AppKey("offer_cache", OfferCache)
+
+
+async def view_of(inventory: Inventory, offer: Offer) -> dict[str, Any]:
+    counters = None
+    if offer.status == "active":
+        try:
+            counters = await inventory.counters(offer.id)
+        except OfferMissing:
+            counters = None
+    return offer_view(offer, counters)
+
+
+async def owned_broadcast(
+    session: AsyncSession, broadcast_id: str, host_id: str, *, lock: bool = False
+) -> Broadcast:
+    b = await session.get(Broadcast, broadcast_id, with_for_update=lock)
+    if b is None:
+        raise NotFound("broadcast")
+    if b.host_id != host_id:
+        raise DomainError("forbidden", "This broadcast belongs to another host")
+    return b
+
+
+@router.post(
+    "/api/v1/broadcasts/{id}/offers",
+    body=OfferIn,
+    status=201,
+    auth="host",
+    tag="offers",
+    summary="Launch a flash offer",
+    errors=("not_found", "insufficient_stock", "broadcast_ended"),
+)
+async def create_offer(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await parse_body(request, OfferIn)
+    broadcast_id = path_id(request)
+    now = utcnow()
+    async with request.app[DB]() as session, session.begin():
+        b = await owned_broadcast(session, broadcast_id, host.id)
+        if b.status == "ended":
+            raise DomainError("broadcast_ended", "Cannot launch an offer in an ended broadcast")
+        product = await session.get(Product, body.product_id)
+        if product is None:
+            raise DomainError("not_found", "product not found", field="product_id")
+        taken = await session.execute(
+            update(Product)
+            .where(Product.id == product.id, Product.stock >= body.quantity)
+            .values(stock=Product.stock - body.quantity)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise DomainError(
+                "insufficient_stock",
+                f"Only {product.stock} units on the shelf",
+                field="quantity",
+                available=product.stock,
+            )
+        offer = Offer(
+            id=new_id("of"),
+            broadcast_id=b.id,
+            product_id=product.id,
+            price=body.price,
+            currency=product.currency,
+            quantity=body.quantity,
+            per_buyer_limit=body.per_buyer_limit,
+            status="active",
+            starts_at=now,
+            ends_at=now + timedelta(seconds=body.duration_s),
+        )
+        session.add(offer)
+    inventory = request.app[INVENTORY]
+    await inventory.load(offer.id, load_args(offer, {}))
+    request.app[OFFERS].put(offer, host.id)
+    view = offer_view(offer, Counters(offer.quantity, 0, 0))
+    await request.app[EVENTS].publish(OFFER_STARTED, {"offer": view, "broadcast_id": b.id})
+    return json_response(view, status=201)
+
+
+@router.get(
+    "/api/v1/offers/{id}", tag="offers", summary="An offer with its live counters", errors=("not_found",)
+)
+async def get_offer(request: web.Request) -> web.Response:
+    meta = await request.app[OFFERS].get(path_id(request))
+    return json_response(await view_of(request.app[INVENTORY], meta.offer))
+
+
+@router.post(
+    "/api/v1/offers/{id}/end", auth="host", tag="offers", summary="End an offer early", errors=("not_found",)
+)
+async def end_offer_route(request: web.Request) -> web.Response:
+    host = require_host(request)
+    meta = await request.app[OFFERS].get(path_id(request))
+    if meta.host_id != host.id:
+        raise DomainError("forbidden", "This offer belongs to another host")
+    offer = await end_offer(request.app, meta.offer.id)
+    return json_response(offer_view(offer, None))
+
+
+async def end_offer(app: web.Application, offer_id: str) -> Offer:
+    """End an offer once: unsold and held-but-unpaid units go back to the product's shelf stock.
+
+    PostgreSQL's count of sold units decides, under the offer's row lock (which waits for every
+    checkout in flight), and Redis is set to match inside the same lock.
+    """
+    inventory = app[INVENTORY]
+    events = app[EVENTS]
+    async with app[DB]() as session, session.begin():
+        offer = await session.get(Offer, offer_id, with_for_update=True)
+        if offer is None:
+            raise NotFound("offer")
+        if offer.status == "ended":
+            return offer
+        sold = sum((await sold_by_buyer(session, offer_id)).values())
+        returned = offer.quantity - sold
+        await session.execute(
+            update(Product).where(Product.id == offer.product_id).values(stock=Product.stock + returned)
+        )
+        offer.status = "ended"
+        offer.ended_at = utcnow()
+        offer.returned = returned
+        product = await session.get(Product, offer.product_id)
+        assert product is not None
+        EventBus.record(session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku})
+        await inventory.finish(offer_id, sold)
+    cache = app[OFFERS]
+    meta = cache.peek(offer_id)
+    cache.put(offer, meta.host_id if meta else "")
+    view = offer_view(offer, None)
+    await events.publish(OFFER_ENDED, {"offer": view, "broadcast_id": offer.broadcast_id}, relay=True)
+    log.info("offer ended offer=%s sold=%s returned=%s", offer_id, sold, returned)
+    return offer
+
+
+def wire_offer_events(app: web.Application) -> None:
+    """Inventory changes become `offer.stock` events; restocks and ends reach every node."""
+    inventory = app[INVENTORY]
+    events = app[EVENTS]
+    cache = app[OFFERS]
+
+    async def on_change(offer_id: str, counters: Counters, restock: bool) -> None:
+        meta = cache.peek(offer_id)
+        if meta is not None:
+            await events.publish(
+                OFFER_STOCK,
+                {"offer": offer_view(meta.offer, counters), "broadcast_id": meta.offer.broadcast_id},
+            )
+        if restock:
+            await events.publish(OFFER_RESTOCKED, {"offer_id": offer_id}, relay=True)
+
+    def on_restock(event) -> None:  # type: ignore[no-untyped-def]
+        if not event.is_local:
+            inventory.forget_sold_out(event.data["offer_id"])
+
+    def on_ended(event) -> None:  # type: ignore[no-untyped-def]
+        if not event.is_local:
+            cache.drop(event.data["offer"]["id"])
+            inventory.mark_ended(event.data["offer"]["id"])
+
+    inventory.on_change(on_change)
+    events.subscribe(OFFER_RESTOCKED, on_restock)
+    events.subscribe(OFFER_ENDED, on_ended)

@@ -1,0 +1,128 @@
+"""The claim path: reserve units of a flash offer (hot), look at a hold, give it back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from server.api.auth import require_user
+from server.api.context import HOOKS, INVENTORY
+from server.api.errors import DomainError, NotFound
+from server.api.openapi import Router
+from server.api.validation import idempotency_key, json_response, parse_body, path_id
+from server.commerce.offers import OFFERS
+from server.commerce.schemas import ReservationIn
+from server.inventory.keys import hold_offer_id, offer_keys
+
+router = Router()
+
+CLAIM_ERRORS = {
+    "sold_out": "Sold out",
+    "limit_exceeded": "You reached the per-buyer limit for this offer",
+    "offer_ended": "This offer has ended",
+    "idempotency_key_reused": "This Idempotency-Key was used with another request body",
+}
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+def hold_view(hold_id: str, offer_id: str, quantity: int, expires_ms: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": hold_id,
+        "offer_id": offer_id,
+        "quantity": quantity,
+        "expires_at": _iso_ms(expires_ms),
+        "expires_in_ms": max(expires_ms - int(datetime.now(UTC).timestamp() * 1000), 0),
+        **extra,
+    }
+
+
+@router.post(
+    "/api/v1/offers/{id}/reservations",
+    body=ReservationIn,
+    status=201,
+    auth="user",
+    idempotent=True,
+    tag="buying",
+    summary="Reserve units of a flash offer",
+    errors=("not_found", "sold_out", "limit_exceeded", "offer_ended", "idempotency_key_reused", "banned"),
+)
+async def reserve(request: web.Request) -> web.Response:
+    buyer = require_user(request)
+    body = await parse_body(request, ReservationIn)
+    key = idempotency_key(request)
+    meta = await request.app[OFFERS].get(path_id(request))
+    offer = meta.offer
+    guard = request.app[HOOKS].get("buyer_guard")
+    if guard is not None:
+        await guard(offer.broadcast_id, buyer.id)
+    if body.quantity > offer.per_buyer_limit:
+        raise DomainError(
+            "limit_exceeded",
+            f"At most {offer.per_buyer_limit} per buyer",
+            field="quantity",
+            remaining=offer.per_buyer_limit,
+        )
+    claim = await request.app[INVENTORY].reserve(
+        offer.id, buyer.id, body.quantity, key or "", str(body.quantity)
+    )
+    if claim.code in ("ok", "replay"):
+        headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
+        return json_response(
+            hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms), status=201, headers=headers
+        )
+    extra = {"remaining": claim.remaining} if claim.code in ("sold_out", "limit_exceeded") else {}
+    raise DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra)
+
+
+def _hold_offer(hold_id: str) -> str:
+    offer_id = hold_offer_id(hold_id)
+    if offer_id is None:
+        raise NotFound("reservation")
+    return offer_id
+
+
+@router.get(
+    "/api/v1/reservations/{id}",
+    auth="user",
+    tag="buying",
+    summary="One of my holds",
+    errors=("not_found", "reservation_expired"),
+)
+async def get_reservation(request: web.Request) -> web.Response:
+    buyer = require_user(request)
+    hold_id = path_id(request)
+    offer_id = _hold_offer(hold_id)
+    holds = await request.app[INVENTORY].redis.hget(offer_keys(offer_id)[1], hold_id)
+    if holds is None:
+        raise DomainError("reservation_expired", "This reservation expired, was released or checked out")
+    owner, qty, exp, state = (holds.decode() if isinstance(holds, bytes) else holds).rsplit("|", 3)
+    if owner != buyer.id:
+        raise NotFound("reservation")
+    return json_response(
+        hold_view(hold_id, offer_id, int(qty), int(exp), status="checking_out" if state == "c" else "held")
+    )
+
+
+@router.delete(
+    "/api/v1/reservations/{id}",
+    auth="user",
+    status=204,
+    tag="buying",
+    summary="Give a hold back; its units return at once",
+    errors=("not_found", "checkout_in_progress"),
+)
+async def release(request: web.Request) -> web.Response:
+    buyer = require_user(request)
+    hold_id = path_id(request)
+    _hold_offer(hold_id)
+    code = await request.app[INVENTORY].release(hold_id, buyer.id)
+    if code == "ok":
+        return web.Response(status=204)
+    if code == "checkout_in_progress":
+        raise DomainError("checkout_in_progress")
+    raise NotFound("reservation")

@@ -1,0 +1,71 @@
+"""Request bodies of the commerce API: strict types, bounded numbers, field-named errors."""
+
+from __future__ import annotations
+
+from pydantic import AnyHttpUrl, EmailStr, Field, field_validator
+
+from server.api.validation import Body
+
+MAX_UNITS = 1_000_000
+MAX_PRICE = 100_000_000  # minor units
+Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
+
+
+class ProductIn(Body):
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    title: str = Field(min_length=1, max_length=200)
+    price: int = Field(ge=0, le=MAX_PRICE, description="minor units")
+    currency: str = Currency
+    stock: int = Field(ge=0, le=MAX_UNITS)
+    image_url: str | None = Field(None, max_length=1000)
+    description: str = Field("", max_length=5000)
+
+    @field_validator("image_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value.startswith("/"):
+            return value
+        AnyHttpUrl(value)
+        return value
+
+
+class ProductPatch(Body):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    price: int | None = Field(None, ge=0, le=MAX_PRICE)
+    currency: str | None = Currency
+    stock: int | None = Field(None, ge=0, le=MAX_UNITS)
+    image_url: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=5000)
+
+    _url = field_validator("image_url")(ProductIn._url.__func__)  # type: ignore[attr-defined]
+
+
+class BroadcastIn(Body):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class PinIn(Body):
+    product_id: str = Field(min_length=1, max_length=60)
+
+
+class OfferIn(Body):
+    product_id: str = Field(min_length=1, max_length=60)
+    price: int = Field(ge=0, le=MAX_PRICE, description="offer price in the product's currency, minor units")
+    quantity: int = Field(ge=1, le=MAX_UNITS)
+    per_buyer_limit: int = Field(1, ge=1, le=1000)
+    duration_s: int = Field(ge=5, le=24 * 3600)
+
+
+class ReservationIn(Body):
+    quantity: int = Field(1, ge=1, le=1000)
+
+
+class BuyerIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    address: str = Field(min_length=1, max_length=1000)
+
+
+class OrderIn(Body):
+    reservation_id: str = Field(min_length=1, max_length=80)
+    buyer: BuyerIn

@@ -1,0 +1,25 @@
+"""Wires commerce into an app: routes, the offer cache, offer events, the sweeper, the rebuild loader."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.api.context import DB, HOOKS, INVENTORY
+from server.commerce import broadcasts, catalog, offers, orders, reservations
+from server.commerce.sweeper import sweeper_context
+from server.inventory.rebuild import database_loader
+
+
+def setup(app: web.Application, *, sweeper: bool = True) -> None:
+    app[offers.OFFERS] = offers.OfferCache(app[DB])
+    app[INVENTORY].set_loader(database_loader(app[DB], app[INVENTORY]))
+    offers.wire_offer_events(app)
+
+    async def snapshot(broadcast_id: str):  # type: ignore[no-untyped-def]
+        return await broadcasts.broadcast_snapshot(app, broadcast_id)
+
+    app[HOOKS]["broadcast_snapshot"] = snapshot
+    for module in (catalog, broadcasts, offers, reservations, orders):
+        module.router.install(app)
+    if sweeper:
+        app.cleanup_ctx.append(sweeper_context)

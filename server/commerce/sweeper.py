@@ -1,0 +1,98 @@
+"""The background keeper of offers: returns expired holds, settles stuck checkouts from PostgreSQL,
+ends offers whose time is up, and reloads counters Redis has lost. Every node runs it; each step is
+atomic or idempotent, so they never fight."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server.api.context import DB, INVENTORY, SETTINGS
+from server.commerce.offers import end_offer
+from server.db.base import utcnow
+from server.db.models import Offer, Order
+from server.inventory.engine import OfferMissing
+
+log = logging.getLogger("liveshop.inventory")
+RESYNC_EVERY_S = 5.0
+
+
+async def settle_stale_checkouts(app: web.Application, offer_id: str, hold_ids: list[str]) -> None:
+    """Checkouts past their deadline: the order in PostgreSQL (or its absence) decides, under the lock."""
+    inventory = app[INVENTORY]
+    async with app[DB]() as session, session.begin():
+        await session.get(Offer, offer_id, with_for_update=True)
+        sold = set(
+            (await session.execute(select(Order.reservation_id).where(Order.reservation_id.in_(hold_ids))))
+            .scalars()
+            .all()
+        )
+        for hold_id in hold_ids:
+            outcome = "sold" if hold_id in sold else "return"
+            await inventory.settle_checkout(hold_id, outcome)
+            log.warning("settled a stuck checkout hold=%s outcome=%s", hold_id, outcome)
+
+
+async def ensure_loaded(app: web.Application) -> list[str]:
+    """Every offer PostgreSQL calls active has counters in Redis (rebuilt if Redis lost them)."""
+    inventory = app[INVENTORY]
+    async with app[DB]() as session:
+        active = list(
+            (await session.execute(select(Offer.id).where(Offer.status == "active"))).scalars().all()
+        )
+    for offer_id in active:
+        await inventory.counters(offer_id)
+    return active
+
+
+async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
+    inventory = app[INVENTORY]
+    offer_ids = set(await inventory.active_offers())
+    if resync:
+        offer_ids |= set(await ensure_loaded(app))
+    now_ms = int(utcnow().timestamp() * 1000)
+    for offer_id in offer_ids:
+        try:
+            _, stale, state = await inventory.sweep(offer_id)
+            if stale:
+                await settle_stale_checkouts(app, offer_id, stale)
+            if state["status"] == "active" and state["ends_at"] <= now_ms:
+                await end_offer(app, offer_id)
+            elif state["status"] != "active":
+                await inventory.drop_active(offer_id)
+        except OfferMissing:
+            await inventory.drop_active(offer_id)
+        except Exception:
+            log.exception("sweep failed offer=%s", offer_id)
+
+
+async def run_sweeper(app: web.Application) -> None:
+    interval = app[SETTINGS].sweep_interval_s
+    last_resync = 0.0
+    while True:
+        try:
+            resync = time.monotonic() - last_resync >= RESYNC_EVERY_S
+            await sweep_once(app, resync=resync)
+            if resync:
+                last_resync = time.monotonic()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("sweeper pass failed error=%r", exc)
+        await asyncio.sleep(interval)
+
+
+SWEEPER = web.AppKey("sweeper_task", asyncio.Task[None])
+
+
+async def sweeper_context(app: web.Application):  # type: ignore[no-untyped-def]
+    app[SWEEPER] = asyncio.create_task(run_sweeper(app), name="offer-sweeper")
+    yield
+    app[SWEEPER].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await app[SWEEPER]

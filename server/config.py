@@ -1,0 +1,83 @@
+"""One settings object, read from LIVESHOP_* environment variables and validated at start."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_REDIS = "memory://"
+EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
+
+
+class Settings(BaseSettings):
+    """Every knob of a liveshop node. Unset means the embedded default (SQLite + in-process Redis)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVESHOP_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        EMBEDDED_DATABASE, description="SQLAlchemy async URL (postgresql+asyncpg://...)"
+    )
+    redis_url: str = Field(EMBEDDED_REDIS, description="redis://host:port/db, or memory:// for in-process")
+    secret: str = Field("", description="Signs tokens; required outside the embedded default")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = Field("", description="Base URL clients use; derived from host/port when empty")
+    hold_seconds: int = Field(120, ge=5, le=3600, description="How long a reservation holds units")
+    sweep_interval_s: float = Field(1.0, gt=0, le=60)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    node_id: str = Field(default_factory=lambda: secrets.token_hex(4))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db_pool_size: int = Field(20, ge=1, le=500)
+    claim_batch_max: int = Field(64, ge=1, le=1024, description="Claims sent to Redis in one round trip")
+    run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
+    cors_origins: str = "*"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not (value.startswith("postgresql+asyncpg://") or value.startswith("sqlite+aiosqlite://")):
+            raise ValueError("must be postgresql+asyncpg://... or sqlite+aiosqlite:///path")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
+            raise ValueError("must be redis://host:port/db, rediss://..., unix://... or memory://")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_embedded(self) -> Settings:
+        if not self.secret:
+            if self.embedded_redis and self.database_url.startswith("sqlite"):
+                object.__setattr__(self, "secret", "embedded-demo-secret-" + "x" * 16)
+            else:
+                raise ValueError("LIVESHOP_SECRET must be set (32+ characters) when using real services")
+        if len(self.secret) < 32:
+            raise ValueError("LIVESHOP_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url.startswith("memory://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Storage floor: the async engine, the shared schema and its migrations."""

@@ -1,0 +1,138 @@
+"""Domain events: published in-process, optionally relayed to every node, durable ones in the outbox.
+
+Commerce publishes (offer started, stock changed, order confirmed, ...); live turns them into room
+messages; mirror reads the outbox; media reports a broadcast going live or dropping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import OutboxEvent
+
+log = logging.getLogger("liveshop.events")
+
+CHANNEL = "liveshop:events"
+
+# Topics. Payloads are plain JSON-able dicts.
+OFFER_STARTED = "offer.started"  # {offer: {...}, broadcast_id}
+OFFER_STOCK = "offer.stock"  # {offer: {...}, broadcast_id}: available/held/sold changed
+OFFER_ENDED = "offer.ended"  # {offer: {...}, broadcast_id}
+OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop their sold-out flag
+PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
+BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
+MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
+ORDER_CONFIRMED = "order.confirmed"  # durable: the order as the API shows it, plus sku
+STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
+
+Handler = Callable[["Event"], Awaitable[None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    topic: str
+    data: dict[str, Any]
+    origin: str  # node id that published it
+
+    @property
+    def is_local(self) -> bool:
+        return self.origin == _local_node[0]
+
+
+_local_node = [""]
+
+
+class EventBus:
+    """In-process fan-out to subscribers; `relay=True` events also reach the other nodes via Redis."""
+
+    def __init__(self, node_id: str, redis: Redis | None = None) -> None:
+        self.node_id = node_id
+        _local_node[0] = node_id
+        self._redis = redis
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._task: asyncio.Task[None] | None = None
+        self.relay_healthy = redis is None
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        """`topic` is an exact topic or a prefix ending in '*' (e.g. 'offer.*')."""
+        self._handlers[topic].append(handler)
+
+    def _targets(self, topic: str) -> list[Handler]:
+        found = list(self._handlers.get(topic, ()))
+        for pattern, handlers in self._handlers.items():
+            if pattern.endswith("*") and topic.startswith(pattern[:-1]):
+                found.extend(handlers)
+        return found
+
+    async def _dispatch(self, event: Event) -> None:
+        for handler in self._targets(event.topic):
+            try:
+                result = handler(event)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("event handler failed topic=%s", event.topic)
+
+    async def publish(self, topic: str, data: dict[str, Any], *, relay: bool = False) -> None:
+        await self._dispatch(Event(topic, data, self.node_id))
+        if relay and self._redis is not None:
+            try:
+                await self._redis.publish(CHANNEL, orjson.dumps({"t": topic, "d": data, "o": self.node_id}))
+            except Exception as exc:  # a relay loss must never fail the change that caused it
+                log.warning("event relay failed topic=%s error=%r", topic, exc)
+
+    @staticmethod
+    def record(session: AsyncSession, topic: str, key: str, data: dict[str, Any]) -> None:
+        """Write a durable event in the caller's transaction: it exists iff the change commits."""
+        session.add(OutboxEvent(topic=topic, key=key, payload=data))
+
+    async def start(self) -> None:
+        if self._redis is not None and self._task is None:
+            self._task = asyncio.create_task(self._listen(), name="events-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _listen(self) -> None:
+        assert self._redis is not None
+        delay = 0.2
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                self.relay_healthy = True
+                delay = 0.2
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        raw = orjson.loads(message["data"])
+                    except orjson.JSONDecodeError:
+                        continue
+                    if raw.get("o") == self.node_id:
+                        continue
+                    await self._dispatch(Event(raw["t"], raw["d"], raw["o"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.relay_healthy = False
+                log.warning("event relay subscription lost, retrying error=%r", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()

@@ -1,0 +1,1 @@
+"""The atomic reservation engine: Lua scripts over per-offer Redis keys, and the Python face over them."""

@@ -1,0 +1,349 @@
+"""The Python face of the reservation engine: claims (batched per offer), release, checkout, sweep, end.
+
+Redis holds the live counters; PostgreSQL holds the truth. Whenever a script finds an offer's counters
+missing (Redis restarted or was flushed), the engine rebuilds them from PostgreSQL and tries again: an
+empty Redis is never read as "no stock" or "full stock".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.api.errors import NotFound
+from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys
+from server.inventory.scripts import Scripts
+
+log = logging.getLogger("liveshop.inventory")
+
+# How long a node trusts its own "this offer is sold out" flag before asking Redis again. Restock
+# events clear it at once; the bound only matters if such an event is lost.
+SOLD_OUT_TRUST_S = 2.0
+CHECKOUT_DEADLINE_MS = 30_000
+
+
+class OfferMissing(NotFound):
+    """The offer's counters are not in Redis and PostgreSQL has no such offer either."""
+
+    def __init__(self, offer_id: str) -> None:
+        super().__init__("offer")
+        self.offer_id = offer_id
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    available: int
+    held: int
+    sold: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One reservation attempt's outcome. `code` is ok, replay, sold_out, limit_exceeded, offer_ended or
+    idempotency_key_reused."""
+
+    code: str
+    hold_id: str = ""
+    quantity: int = 0
+    expires_ms: int = 0
+    remaining: int = 0
+
+
+@dataclass
+class _Pending:
+    buyer: str
+    quantity: int
+    idem_key: str
+    body_hash: str
+    future: asyncio.Future[Claim]
+
+
+@dataclass
+class _SoldOut:
+    """A node-local memory of a sold-out offer, with its successful claims for exact replays."""
+
+    until: float
+    replays: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)
+
+
+Loader = Callable[[str], Awaitable[list[Any] | None]]
+ChangeListener = Callable[[str, Counters, bool], Awaitable[None] | None]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_hold_id(offer_id: str) -> str:
+    return f"{offer_id}.{secrets.token_hex(10)}"
+
+
+class Inventory:
+    """Atomic stock operations for flash offers over one Redis (or Redis Cluster-ready keys)."""
+
+    def __init__(self, redis: Redis, *, hold_seconds: int, batch_max: int = 64) -> None:
+        self.redis = redis
+        self.scripts = Scripts(redis)
+        self.hold_ms = hold_seconds * 1000
+        self.batch_max = batch_max
+        self._loader: Loader | None = None
+        self._listeners: list[ChangeListener] = []
+        self._queues: dict[str, list[_Pending]] = {}
+        self._sold_out: dict[str, _SoldOut] = {}
+        self._ended: set[str] = set()
+        self._flushing: set[asyncio.Future[None]] = set()
+        self.stats = {"claims": 0, "redis_batches": 0, "local_answers": 0, "rebuilds": 0}
+
+    # wiring -------------------------------------------------------------------------------------
+    def set_loader(self, loader: Loader) -> None:
+        """`loader(offer_id)` returns load.lua's ARGV from PostgreSQL (or None: no such offer)."""
+        self._loader = loader
+
+    def on_change(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    async def _changed(self, offer_id: str, counters: Counters, restock: bool = False) -> None:
+        """Tell listeners; `restock` means units came back, so every node must drop its sold-out flag."""
+        if counters.available > 0:
+            self.forget_sold_out(offer_id)
+        for listener in self._listeners:
+            try:
+                result = listener(offer_id, counters, restock)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("inventory change listener failed offer=%s", offer_id)
+
+    def forget_sold_out(self, offer_id: str) -> None:
+        self._sold_out.pop(offer_id, None)
+
+    def mark_ended(self, offer_id: str) -> None:
+        """Ended offers never reopen: answer their claims without Redis from now on."""
+        self._ended.add(offer_id)
+        self._sold_out.pop(offer_id, None)
+
+    # loading ------------------------------------------------------------------------------------
+    async def load(self, offer_id: str, args: list[Any]) -> bool:
+        """Write counters unless present. True if this call created them."""
+        keys = offer_keys(offer_id)
+        result = await self.scripts.load(keys=[keys[0], keys[3]], args=args)
+        if args[5] == "active":
+            await self.redis.sadd(ACTIVE_OFFERS, offer_id)
+        return _s(result[0]) == "created"
+
+    async def rebuild(self, offer_id: str) -> None:
+        """Counters lost: take them from PostgreSQL's truth (the loader locks the offer row)."""
+        if self._loader is None:
+            raise OfferMissing(offer_id)
+        args = await self._loader(offer_id)
+        if args is None:
+            raise OfferMissing(offer_id)
+        self.stats["rebuilds"] += 1
+        self._sold_out.pop(offer_id, None)
+        log.warning("rebuilt offer counters from the database offer=%s", offer_id)
+
+    async def _run(self, script: Any, offer_id: str, keys: list[str], args: list[Any]) -> list[Any]:
+        result = await script(keys=keys, args=args)
+        if _s(result[0]) == "missing":
+            await self.rebuild(offer_id)
+            result = await script(keys=keys, args=args)
+            if _s(result[0]) == "missing":
+                raise OfferMissing(offer_id)
+        return list(result)
+
+    # claims -------------------------------------------------------------------------------------
+    async def reserve(
+        self, offer_id: str, buyer: str, quantity: int, idem_key: str = "", body_hash: str = ""
+    ) -> Claim:
+        """Claim units for a buyer. Concurrent claims on one offer share one Redis round trip."""
+        self.stats["claims"] += 1
+        if offer_id in self._ended:
+            self.stats["local_answers"] += 1
+            return Claim("offer_ended")
+        known = self._sold_out.get(offer_id)
+        if known is not None:
+            if time.monotonic() < known.until:
+                self.stats["local_answers"] += 1
+                return self._answer_sold_out(known, buyer, idem_key, body_hash)
+            self._sold_out.pop(offer_id, None)
+        future: asyncio.Future[Claim] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(offer_id)
+        if queue is None:
+            queue = self._queues[offer_id] = []
+            asyncio.get_running_loop().call_soon(self._start_flush, offer_id)
+        queue.append(_Pending(buyer, quantity, idem_key, body_hash, future))
+        return await future
+
+    @staticmethod
+    def _answer_sold_out(known: _SoldOut, buyer: str, idem_key: str, body_hash: str) -> Claim:
+        if idem_key:
+            prev = known.replays.get(f"{buyer}|{idem_key}")
+            if prev is not None:
+                phash, hid, qty, exp = prev
+                if phash != body_hash:
+                    return Claim("idempotency_key_reused")
+                return Claim("replay", hid, qty, exp)
+        return Claim("sold_out", remaining=0)
+
+    def _start_flush(self, offer_id: str) -> None:
+        queue = self._queues.pop(offer_id, [])
+        while queue:
+            batch, queue = queue[: self.batch_max], queue[self.batch_max :]
+            task = asyncio.ensure_future(self._flush(offer_id, batch))
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+
+    async def _flush(self, offer_id: str, batch: list[_Pending]) -> None:
+        try:
+            args: list[Any] = [_now_ms(), self.hold_ms, len(batch)]
+            for p in batch:
+                args += [p.buyer, p.quantity, new_hold_id(offer_id), p.idem_key, p.body_hash]
+            self.stats["redis_batches"] += 1
+            result = await self._run(self.scripts.reserve, offer_id, offer_keys(offer_id), args)
+        except BaseException as exc:
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+        claims = [_claim(raw) for raw in result[4:]]
+        for p, claim in zip(batch, claims, strict=True):
+            if not p.future.done():
+                p.future.set_result(claim)
+        if any(c.code == "offer_ended" for c in claims):
+            self._ended.add(offer_id)
+        if counters.available == 0 and offer_id not in self._sold_out:
+            await self._remember_sold_out(offer_id)
+        if any(c.code == "ok" for c in claims):
+            await self._changed(offer_id, counters)
+
+    async def _remember_sold_out(self, offer_id: str) -> None:
+        """Once sold out, no new claim can succeed until units return, so the offer's successful
+        claims are complete: keep them to answer exact replays without Redis."""
+        raw = await self.redis.hgetall(offer_keys(offer_id)[4])
+        replays: dict[str, tuple[str, str, int, int]] = {}
+        for k, v in raw.items():
+            phash, hid, qty, exp = _s(v).rsplit("|", 3)
+            replays[_s(k)] = (phash, hid, int(qty), int(exp))
+        self._sold_out[offer_id] = _SoldOut(time.monotonic() + SOLD_OUT_TRUST_S, replays)
+
+    # holds ----------------------------------------------------------------------------------------
+    async def release(self, hold_id: str, buyer: str) -> str:
+        """ok, not_found, forbidden or checkout_in_progress."""
+        offer_id = _offer_of(hold_id)
+        keys = offer_keys(offer_id)[:4]
+        result = await self._run(self.scripts.release, offer_id, keys, [hold_id, buyer])
+        code = _s(result[0])
+        if code == "ok":
+            await self._changed(offer_id, Counters(int(result[1]), int(result[2]), int(result[3])), True)
+        return code
+
+    async def begin_checkout(self, hold_id: str, buyer: str) -> tuple[str, int]:
+        """(ok, quantity) or (reservation_expired | forbidden | checkout_in_progress, 0)."""
+        offer_id = _offer_of(hold_id)
+        now = _now_ms()
+        result = await self._run(
+            self.scripts.begin_checkout,
+            offer_id,
+            offer_keys(offer_id)[:4],
+            [hold_id, buyer, now, now + CHECKOUT_DEADLINE_MS],
+        )
+        code = _s(result[0])
+        return code, int(result[1]) if code == "ok" else 0
+
+    async def settle_checkout(self, hold_id: str, outcome: str) -> str:
+        """`sold` once the order committed, `abort` if it did not, `return` to give units back now."""
+        offer_id = _offer_of(hold_id)
+        keys = offer_keys(offer_id)[:4]
+        result = await self.scripts.settle_checkout(keys=keys, args=[hold_id, outcome])
+        code = _s(result[0])
+        if code == "ok" and outcome != "abort":
+            counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+            await self._changed(offer_id, counters, outcome == "return")
+        return code
+
+    # sweeping and ending -------------------------------------------------------------------------
+    async def sweep(self, offer_id: str, limit: int = 1000) -> tuple[int, list[str], dict[str, Any]]:
+        """Return expired holds. Gives (units returned, stale checkout hold ids, state)."""
+        keys = offer_keys(offer_id)[:4]
+        result = await self._run(self.scripts.sweep, offer_id, keys, [_now_ms(), limit])
+        returned = int(result[1])
+        counters = Counters(int(result[2]), int(result[3]), int(result[4]))
+        state = {"status": _s(result[5]), "ends_at": int(result[6])}
+        if returned:
+            await self._changed(offer_id, counters, True)
+        return returned, [_s(h) for h in result[7:]], state
+
+    async def finish(self, offer_id: str, sold: int, keep_seconds: int = 7 * 86400) -> None:
+        """End the offer in Redis, with PostgreSQL's sold count (the caller holds the offer lock)."""
+        keys = offer_keys(offer_id)
+        result = await self.scripts.finish(keys=keys, args=[sold, keep_seconds])
+        if _s(result[0]) == "missing":
+            await self.rebuild(offer_id)
+        self.mark_ended(offer_id)
+        await self.redis.srem(ACTIVE_OFFERS, offer_id)
+        await self._changed(offer_id, Counters(0, 0, sold))
+
+    async def drop_active(self, offer_id: str) -> None:
+        await self.redis.srem(ACTIVE_OFFERS, offer_id)
+
+    async def active_offers(self) -> list[str]:
+        return sorted(_s(m) for m in await self.redis.smembers(ACTIVE_OFFERS))
+
+    async def state(self, offer_id: str) -> dict[str, int | str] | None:
+        """The offer's counters as Redis has them, or None if Redis does not have them."""
+        raw = await self.redis.hgetall(offer_keys(offer_id)[0])
+        if not raw:
+            return None
+        out: dict[str, int | str] = {}
+        for k, v in raw.items():
+            key, value = _s(k), _s(v)
+            out[key] = int(value) if value.lstrip("-").isdigit() else value
+        return out
+
+    async def counters(self, offer_id: str) -> Counters:
+        """Live counters, rebuilt from PostgreSQL first if Redis lost them."""
+        state = await self.state(offer_id)
+        if state is None:
+            await self.rebuild(offer_id)
+            state = await self.state(offer_id)
+            if state is None:
+                raise OfferMissing(offer_id)
+        return Counters(int(state["available"]), int(state["held"]), int(state["sold"]))
+
+    async def holds_of(self, offer_id: str) -> dict[str, tuple[str, int, int, str]]:
+        raw = await self.redis.hgetall(offer_keys(offer_id)[1])
+        out = {}
+        for k, v in raw.items():
+            buyer, qty, exp, st = _s(v).rsplit("|", 3)
+            out[_s(k)] = (buyer, int(qty), int(exp), st)
+        return out
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _offer_of(hold_id: str) -> str:
+    offer_id = hold_offer_id(hold_id)
+    if offer_id is None:
+        raise OfferMissing(hold_id)
+    return offer_id
+
+
+def _claim(raw: list[Any]) -> Claim:
+    code = _s(raw[0])
+    if code in ("ok", "replay"):
+        return Claim(code, _s(raw[1]), int(raw[2]), int(raw[3]))
+    if code in ("sold_out", "limit_exceeded"):
+        return Claim(code, remaining=int(raw[1]))
+    return Claim(code)

@@ -1,0 +1,45 @@
+"""The one home of the inventory's Redis key layout.
+
+Every key of an offer carries the hash tag `{<offer id>}`, so each script touches one cluster slot and
+the layout works unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACTIVE_OFFERS = "inventory:active-offers"  # set of offer ids the sweeper walks
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+
+
+def valid_offer_id(offer_id: str) -> bool:
+    return bool(_ID.match(offer_id))
+
+
+def offer_keys(offer_id: str) -> list[str]:
+    """[state, holds, expiry, buyers, idem] for one offer.
+
+    state  hash  quantity, available, held, sold, limit, status (active|ended), ends_at (ms)
+    holds  hash  hold id -> "buyer|qty|expires_ms|h" (held) or "...|c" (being checked out)
+    expiry zset  hold id -> expires_ms (or the checkout deadline while checking out)
+    buyers hash  buyer id -> units held + sold, for the per-buyer limit
+    idem   hash  "buyer|Idempotency-Key" -> "body hash|hold id|qty|expires_ms"
+    """
+    if not valid_offer_id(offer_id):
+        raise ValueError(f"invalid offer id {offer_id!r}")
+    tag = "{" + offer_id + "}"
+    return [
+        f"offer:{tag}:state",
+        f"offer:{tag}:holds",
+        f"offer:{tag}:expiry",
+        f"offer:{tag}:buyers",
+        f"offer:{tag}:idem",
+    ]
+
+
+def hold_offer_id(hold_id: str) -> str | None:
+    """Hold ids embed their offer id (`<offer id>.<random>`), so no lookup is needed to find its keys."""
+    offer_id, sep, rest = hold_id.partition(".")
+    if not sep or not rest or not valid_offer_id(offer_id) or not rest.isalnum() or len(rest) > 40:
+        return None
+    return offer_id

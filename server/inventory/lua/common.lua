@@ -1,0 +1,41 @@
+-- Shared helpers, prepended to every script by engine.py (Redis scripts cannot include files).
+local function parse_hold(entry)
+  local buyer, qty, exp, st = string.match(entry, '^(.*)|(%d+)|(%d+)|(%a)$')
+  return buyer, tonumber(qty), tonumber(exp), st
+end
+
+local function counters(state)
+  local s = redis.call('HMGET', state, 'available', 'held', 'sold')
+  return tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
+end
+
+-- Give a hold's units back to the offer: the hold is gone, its buyer may claim again.
+local function return_hold(holds, expiry, buyers, hid, buyer, qty)
+  redis.call('HDEL', holds, hid)
+  redis.call('ZREM', expiry, hid)
+  local left = redis.call('HINCRBY', buyers, buyer, -qty)
+  if left <= 0 then redis.call('HDEL', buyers, buyer) end
+  return qty
+end
+
+-- Return every held (not checking-out) hold whose expiry has passed; at most `limit` of them.
+-- Returns the units returned and the ids of checkouts past their deadline (PostgreSQL decides those).
+local function expire_due(holds, expiry, buyers, now, limit)
+  local returned = 0
+  local stale = {}
+  local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, limit)
+  for _, hid in ipairs(due) do
+    local entry = redis.call('HGET', holds, hid)
+    if not entry then
+      redis.call('ZREM', expiry, hid)
+    else
+      local buyer, qty, _, st = parse_hold(entry)
+      if st == 'h' then
+        returned = returned + return_hold(holds, expiry, buyers, hid, buyer, qty)
+      else
+        stale[#stale + 1] = hid
+      end
+    end
+  end
+  return returned, stale
+end

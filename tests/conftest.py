@@ -1,0 +1,93 @@
+"""Fixtures that start real things: Redis, PostgreSQL, a liveshop node on a free port, HTTP clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from server.api.auth import create_host
+from server.api.context import DB
+from server.app import build_app
+from server.config import Settings
+from tests.api_client import Api
+from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[PostgresDatabase]:
+    db = PostgresDatabase()
+    db.create()
+    yield db
+    db.drop()
+
+
+def make_settings(pg: PostgresDatabase, redis: RedisServer, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": pg.url,
+        "redis_url": redis.url,
+        "secret": TEST_SECRET,
+        "hold_seconds": 120,
+        "sweep_interval_s": 0.2,
+        "log_level": "WARNING",
+        "run_worker": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(pg_database: PostgresDatabase, redis_server: RedisServer) -> Settings:
+    return make_settings(pg_database, redis_server)
+
+
+async def start_app(settings: Settings, *, background: bool = True) -> tuple[web.Application, TestServer]:
+    """A real node listening on 127.0.0.1:<free port>, in this process."""
+    app = build_app(settings, background=background)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return app, server
+
+
+@pytest.fixture(scope="session")
+async def node(settings: Settings) -> AsyncIterator[tuple[web.Application, TestServer]]:
+    app, server = await start_app(settings)
+    yield app, server
+    await server.close()
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    connector = aiohttp.TCPConnector(limit=1000)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session
+
+
+@pytest.fixture
+async def api(node: tuple[web.Application, TestServer], http: aiohttp.ClientSession) -> Api:
+    _, server = node
+    return Api(http, str(server.make_url("")).rstrip("/"))
+
+
+async def new_host(app: web.Application, api: Api) -> str:
+    """A fresh host account, logged in over HTTP; returns its bearer token."""
+    email = f"host-{uuid.uuid4().hex[:10]}@example.com"
+    await create_host(app[DB], email, "host-password-1")
+    return await api.login(email, "host-password-1")
+
+
+@pytest.fixture
+async def host(node: tuple[web.Application, TestServer], api: Api) -> str:
+    return await new_host(node[0], api)
