@@ -106,7 +106,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.holds)
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
-        hold = data.draw(st.sampled_from(sorted(self.holds)))
+        hold = data.draw(st.sampled_from(list(self.holds)))
         buyer, qty, _ = self.holds[hold]
         assert self.run(self.inv.release(hold, "intruder")) == "forbidden"
         assert self.run(self.inv.release(hold, buyer)) == "ok"
@@ -127,7 +127,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.holds)
     @rule(data=st.data(), commit=st.booleans())
     def checkout(self, data: st.DataObject, commit: bool) -> None:
-        hold = data.draw(st.sampled_from(sorted(self.holds)))
+        hold = data.draw(st.sampled_from(list(self.holds)))
         buyer, qty, exp = self.holds[hold]
         code, got = self.run(self.inv.begin_checkout(hold, buyer))
         if exp <= self.clock:
@@ -151,7 +151,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.ended)
     @rule()
     def end(self) -> None:
-        self.run(self.inv.finish(self.offer_id, self.sold))
+        self.run(self.inv.finish(self.offer_id, QUANTITY, self.sold))
         self.ended = True
         self.holds.clear()
         self.available, self.held = 0, 0

@@ -195,7 +195,7 @@ async def end_offer(app: web.Application, offer_id: str) -> Offer:
         product = await session.get(Product, offer.product_id)
         assert product is not None
         EventBus.record(session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku})
-        await inventory.finish(offer_id, sold)
+        await inventory.finish(offer_id, offer.quantity, sold)
     cache = app[OFFERS]
     meta = cache.peek(offer_id)
     cache.put(offer, meta.host_id if meta else "")

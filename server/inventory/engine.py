@@ -149,9 +149,13 @@ class Inventory:
         self._sold_out.pop(offer_id, None)
         log.warning("rebuilt offer counters from the database offer=%s", offer_id)
 
-    async def _run(self, script: Any, offer_id: str, keys: list[str], args: list[Any]) -> list[Any]:
+    async def _run(
+        self, script: Any, offer_id: str, keys: list[str], args: list[Any], *, rebuild: bool = True
+    ) -> list[Any]:
+        """Run a script; if the counters are gone, rebuild them and run it again (unless the caller
+        holds the offer's row lock, which the rebuild would wait for: then it gets 'missing')."""
         result = await script(keys=keys, args=args)
-        if _s(result[0]) == "missing":
+        if _s(result[0]) == "missing" and rebuild:
             await self.rebuild(offer_id)
             result = await script(keys=keys, args=args)
             if _s(result[0]) == "missing":
@@ -248,7 +252,10 @@ class Inventory:
         return code
 
     async def begin_checkout(self, hold_id: str, buyer: str) -> tuple[str, int]:
-        """(ok, quantity) or (reservation_expired | forbidden | checkout_in_progress, 0)."""
+        """(ok, quantity) or (reservation_expired | forbidden | checkout_in_progress, 0).
+
+        Called under the offer's share lock, so it never rebuilds: counters missing from Redis mean
+        every hold was lost with them, which is exactly "reservation expired"."""
         offer_id = _offer_of(hold_id)
         now = _now_ms()
         result = await self._run(
@@ -256,8 +263,11 @@ class Inventory:
             offer_id,
             offer_keys(offer_id)[:4],
             [hold_id, buyer, now, now + CHECKOUT_DEADLINE_MS],
+            rebuild=False,
         )
         code = _s(result[0])
+        if code == "missing":
+            return "reservation_expired", 0
         return code, int(result[1]) if code == "ok" else 0
 
     async def settle_checkout(self, hold_id: str, outcome: str) -> str:
@@ -283,12 +293,10 @@ class Inventory:
             await self._changed(offer_id, counters, True)
         return returned, [_s(h) for h in result[7:]], state
 
-    async def finish(self, offer_id: str, sold: int, keep_seconds: int = 7 * 86400) -> None:
-        """End the offer in Redis, with PostgreSQL's sold count (the caller holds the offer lock)."""
-        keys = offer_keys(offer_id)
-        result = await self.scripts.finish(keys=keys, args=[sold, keep_seconds])
-        if _s(result[0]) == "missing":
-            await self.rebuild(offer_id)
+    async def finish(self, offer_id: str, quantity: int, sold: int, keep_seconds: int = 7 * 86400) -> None:
+        """End the offer in Redis with PostgreSQL's sold count (the caller holds the offer lock, so
+        the script writes ended counters itself if Redis had lost them)."""
+        await self.scripts.finish(keys=offer_keys(offer_id), args=[quantity, sold, keep_seconds])
         self.mark_ended(offer_id)
         await self.redis.srem(ACTIVE_OFFERS, offer_id)
         await self._changed(offer_id, Counters(0, 0, sold))
