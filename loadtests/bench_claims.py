@@ -294,7 +294,32 @@ def run_liveshop(
             host_token_holder["token"] = login["token"]
         offer_id = create_offer(base, host_token_holder["token"], cfg.units)
         run = Run(f"liveshop x{procs}")
-        run.phases = rush(base, f"/api/v1/offers/{offer_id}/reservations", tokens_file, cfg, f"ls{procs}")
+        spy = None
+        if cfg.profile:
+            assert nodes[0].proc is not None
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "--nonblocking",
+                    "-o",
+                    f"{cfg.profile}/liveshop-x{procs}.txt",
+                    "--pid",
+                    str(nodes[0].proc.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            run.phases = rush(base, f"/api/v1/offers/{offer_id}/reservations", tokens_file, cfg, f"ls{procs}")
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
         run.audit = audit_redis(redis, offer_id, cfg.units, ok)
         view = call(base, "GET", f"/api/v1/offers/{offer_id}")
@@ -411,6 +436,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--procs", default="1", help="liveshop node processes per run, e.g. 1,2")
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
     parser.add_argument("--uvloop", action="store_true", help="baseline on uvloop too (as the node)")
+    parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     cfg = parser.parse_args(argv)
     if cfg.quick:
