@@ -25,8 +25,16 @@ class Api:
         self.http = http
         self.base = base
 
-    async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
-                   data: bytes | str | None = None, headers: dict[str, str] | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -50,9 +58,12 @@ class Api:
 
     async def product(self, host: str, stock: int = 1000, price: int = 1999) -> dict[str, Any]:
         sku = "SKU-" + uuid.uuid4().hex[:10].upper()
-        r = await self.call("POST", "/api/v1/products", token=host,
-                            json={"sku": sku, "title": f"Product {sku}", "price": price, "currency": "USD",
-                                  "stock": stock})
+        r = await self.call(
+            "POST",
+            "/api/v1/products",
+            token=host,
+            json={"sku": sku, "title": f"Product {sku}", "price": price, "currency": "USD", "stock": stock},
+        )
         assert r.status == 201, r.body
         return dict(r.body)
 
@@ -61,22 +72,55 @@ class Api:
         assert r.status == 201, r.body
         return dict(r.body)
 
-    async def offer(self, host: str, broadcast_id: str, product_id: str, quantity: int, *,
-                    per_buyer_limit: int = 1, price: int = 999, duration_s: int = 600) -> dict[str, Any]:
-        r = await self.call("POST", f"/api/v1/broadcasts/{broadcast_id}/offers", token=host,
-                            json={"product_id": product_id, "price": price, "quantity": quantity,
-                                  "per_buyer_limit": per_buyer_limit, "duration_s": duration_s})
+    async def offer(
+        self,
+        host: str,
+        broadcast_id: str,
+        product_id: str,
+        quantity: int,
+        *,
+        per_buyer_limit: int = 1,
+        price: int = 999,
+        duration_s: int = 600,
+    ) -> dict[str, Any]:
+        r = await self.call(
+            "POST",
+            f"/api/v1/broadcasts/{broadcast_id}/offers",
+            token=host,
+            json={
+                "product_id": product_id,
+                "price": price,
+                "quantity": quantity,
+                "per_buyer_limit": per_buyer_limit,
+                "duration_s": duration_s,
+            },
+        )
         assert r.status == 201, r.body
         return dict(r.body)
 
     async def reserve(self, token: str, offer_id: str, quantity: int = 1, key: str | None = None) -> Reply:
         headers = {"Idempotency-Key": key} if key else None
-        return await self.call("POST", f"/api/v1/offers/{offer_id}/reservations", token=token,
-                               json={"quantity": quantity}, headers=headers)
+        return await self.call(
+            "POST",
+            f"/api/v1/offers/{offer_id}/reservations",
+            token=token,
+            json={"quantity": quantity},
+            headers=headers,
+        )
 
     async def checkout(self, token: str, reservation_id: str, key: str | None = None) -> Reply:
         headers = {"Idempotency-Key": key} if key else None
-        return await self.call("POST", "/api/v1/orders", token=token, headers=headers,
-                               json={"reservation_id": reservation_id,
-                                     "buyer": {"name": "Test Buyer", "email": "buyer@example.com",
-                                               "address": "1 Test Street, Testville"}})
+        return await self.call(
+            "POST",
+            "/api/v1/orders",
+            token=token,
+            headers=headers,
+            json={
+                "reservation_id": reservation_id,
+                "buyer": {
+                    "name": "Test Buyer",
+                    "email": "buyer@example.com",
+                    "address": "1 Test Street, Testville",
+                },
+            },
+        )

@@ -55,9 +55,23 @@ class RedisServer:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--maxclients", "10000"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                "--maxclients",
+                "10000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_port(self.port)
 
@@ -75,8 +89,26 @@ class RedisServer:
 
 
 def psql(sql: str, db: str = "postgres") -> None:
-    subprocess.run(["psql", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", db, "-v", "ON_ERROR_STOP=1",
-                    "-q", "-c", sql], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            PG_HOST,
+            "-p",
+            PG_PORT,
+            "-U",
+            PG_USER,
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 class PostgresDatabase:
@@ -98,13 +130,15 @@ class PostgresDatabase:
 
 def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESHOP_")}
-    env.update({
-        "PYTHONPATH": str(ROOT),
-        "LIVESHOP_DATABASE_URL": database_url,
-        "LIVESHOP_REDIS_URL": redis_url,
-        "LIVESHOP_SECRET": TEST_SECRET,
-        "LIVESHOP_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "LIVESHOP_DATABASE_URL": database_url,
+            "LIVESHOP_REDIS_URL": redis_url,
+            "LIVESHOP_SECRET": TEST_SECRET,
+            "LIVESHOP_LOG_LEVEL": "WARNING",
+        }
+    )
     env.update(extra)
     return env
 
@@ -112,10 +146,11 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
 class ServerProcess:
     """`python -m server serve` in a child process: a real node, as ops would run it."""
 
-    def __init__(self, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+    def __init__(self, env: dict[str, str], args: tuple[str, ...] = (), cwd: str | None = None) -> None:
         self.port = free_port()
         self.env = env
         self.args = args
+        self.cwd = cwd or str(ROOT)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="liveshop-server-", suffix=".log", delete=False)
 
@@ -125,8 +160,21 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
-            env=self.env, cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

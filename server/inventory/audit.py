@@ -91,9 +91,7 @@ async def audit_offer(session: AsyncSession, inventory: Inventory, offer: Offer)
         a.problems.append("negative counter")
     total = a.available + a.held + a.sold_redis + a.returned
     if total != offer.quantity:
-        a.problems.append(
-            f"available+held+sold+returned = {total} != {offer.quantity}"
-        )
+        a.problems.append(f"available+held+sold+returned = {total} != {offer.quantity}")
     if a.sold_redis > offer.quantity:
         a.problems.append("Redis sold exceeds quantity")
     if a.sold_redis + int(committed) != sold_db:

@@ -164,7 +164,7 @@ class Inventory:
     ) -> Claim:
         """Claim units for a buyer. Concurrent claims on one offer share one Redis round trip."""
         self.stats["claims"] += 1
-        if offer_id in self._ended:
+        if offer_id in self._ended and not idem_key:  # a keyed retry may be owed its first answer
             self.stats["local_answers"] += 1
             return Claim("offer_ended")
         known = self._sold_out.get(offer_id)
@@ -220,8 +220,8 @@ class Inventory:
             if not p.future.done():
                 p.future.set_result(claim)
         if any(c.code == "offer_ended" for c in claims):
-            self._ended.add(offer_id)
-        if counters.available == 0 and offer_id not in self._sold_out:
+            self.mark_ended(offer_id)
+        elif counters.available == 0 and offer_id not in self._sold_out and offer_id not in self._ended:
             await self._remember_sold_out(offer_id)
         if any(c.code == "ok" for c in claims):
             await self._changed(offer_id, counters)

@@ -39,8 +39,11 @@ for i = 0, n - 1 do
     if ended then
       r = {'offer_ended'}
     else
+      -- Sold out first: a node that knows the offer is sold out answers the same without Redis.
       local mine = tonumber(redis.call('HGET', buyers, buyer) or '0')
-      if mine + qty > limit then
+      if available == 0 then
+        r = {'sold_out', 0}
+      elseif mine + qty > limit then
         r = {'limit_exceeded', limit - mine}
       elseif available < qty then
         r = {'sold_out', available}
