@@ -69,10 +69,36 @@ class Phase:
     p99_ms: float
     codes: dict[str, int]
     errors: dict[str, int]
+    app_cpu_s: float = 0.0  # CPU time the server's processes used during the phase
+    redis_cpu_s: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def app_us(self) -> float:
+        """Server CPU per request: unlike req/s, barely moved by other work on a shared machine."""
+        return self.app_cpu_s / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def redis_us(self) -> float:
+        return self.redis_cpu_s / self.requests * 1e6 if self.requests else 0.0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 @dataclass
@@ -94,6 +120,8 @@ def run_wrk(
     stop_on: str = "",
     quota: int = 0,
     label: str,
+    pids: list[int],
+    redis_pid: int,
 ) -> Phase:
     """One wrk run, ended as soon as every wrk thread met its stop condition (or at cap_s)."""
     marks = Path(tempfile.mkdtemp(prefix="liveshop-wrk-"))
@@ -120,6 +148,7 @@ def run_wrk(
         str(LUA),
         base,
     ]
+    app_cpu, redis_cpu = cpu_seconds(pids), cpu_seconds([redis_pid])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         while proc.poll() is None:
@@ -128,6 +157,7 @@ def run_wrk(
                 break
             time.sleep(0.005)
         out, err = proc.communicate(timeout=30)
+        app_cpu, redis_cpu = cpu_seconds(pids) - app_cpu, cpu_seconds([redis_pid]) - redis_cpu
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -144,10 +174,14 @@ def run_wrk(
         p99_ms=data["p99_us"] / 1000,
         codes=data["codes"],
         errors={k: v for k, v in data["errors"].items() if v},
+        app_cpu_s=app_cpu,
+        redis_cpu_s=redis_cpu,
     )
 
 
-def rush(base: str, path: str, tokens_file: Path, cfg: argparse.Namespace, label: str) -> dict[str, Phase]:
+def rush(
+    base: str, path: str, tokens_file: Path, cfg: argparse.Namespace, label: str, pids: list[int]
+) -> dict[str, Phase]:
     """Phase 1 until sold out, then the remaining attempts (bounded in time) after sell-out."""
     stock = run_wrk(
         base,
@@ -158,6 +192,8 @@ def rush(base: str, path: str, tokens_file: Path, cfg: argparse.Namespace, label
         cap_s=cfg.phase_cap_s,
         stop_on="sold_out",
         label=label + "-p1",
+        pids=pids,
+        redis_pid=cfg.redis_pid,
     )
     left = max(cfg.attempts - stock.requests, cfg.threads)
     soldout = run_wrk(
@@ -169,6 +205,8 @@ def rush(base: str, path: str, tokens_file: Path, cfg: argparse.Namespace, label
         cap_s=cfg.phase_cap_s,
         quota=math.ceil(left / cfg.threads),
         label=label + "-p2",
+        pids=pids,
+        redis_pid=cfg.redis_pid,
     )
     return {"stock": stock, "soldout": soldout}
 
@@ -315,7 +353,14 @@ def run_liveshop(
                 stderr=subprocess.DEVNULL,
             )
         try:
-            run.phases = rush(base, f"/api/v1/offers/{offer_id}/reservations", tokens_file, cfg, f"ls{procs}")
+            run.phases = rush(
+                base,
+                f"/api/v1/offers/{offer_id}/reservations",
+                tokens_file,
+                cfg,
+                f"ls{procs}",
+                [n.proc.pid for n in nodes if n.proc is not None],
+            )
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
@@ -334,7 +379,7 @@ def run_liveshop(
             node.stop()
 
 
-def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace) -> Run:
+def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, loop: str) -> Run:
     offer_id = new_id("of")
     keys = offer_keys(offer_id)
     ends_at = int(time.time() * 1000) + 3600 * 1000
@@ -354,16 +399,21 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
         "--offer",
         offer_id,
     ]
-    if cfg.uvloop:
+    if loop == "uvloop":
         cmd.append("--uvloop")
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
     )
     try:
         wait_port(port, 20)
-        run = Run("baseline")
+        run = Run("baseline" if loop == "asyncio" else "baseline+uvloop")
         run.phases = rush(
-            f"http://127.0.0.1:{port}", f"/api/v1/offers/{offer_id}/reservations", tokens_file, cfg, "bl"
+            f"http://127.0.0.1:{port}",
+            f"/api/v1/offers/{offer_id}/reservations",
+            tokens_file,
+            cfg,
+            "bl-" + loop,
+            [proc.pid],
         )
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
         run.audit = audit_redis(redis, offer_id, cfg.units, ok)
@@ -374,53 +424,55 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
 
 
 # ---------------------------------------------------------------------------------------- report
-def report(runs: list[Run], baseline: Run, cfg: argparse.Namespace) -> bool:
+def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace) -> bool:
+    """The table (each liveshop run against each baseline, phase by phase) and the audits."""
     names = {"stock": "while stock lasts", "soldout": "after sell-out"}
     print()
     print(
         f"claims rush: {cfg.units} units, limit 1/buyer, {cfg.buyers} buyers, {cfg.attempts} attempts, "
-        f"{cfg.connections} connections, wrk -t{cfg.threads}"
+        f"{cfg.connections} connections, wrk -t{cfg.threads}; node loop {cfg.loop}"
     )
+    versus = "".join(f" {'vs ' + b.name:>17}" for b in baselines)
     head = (
-        f"{'phase':<18} {'server':<12} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'baseline':>8} "
-        f"{'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} {'target':>6}  replies"
+        f"{'phase':<18} {'server':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} "
+        f"{'redis us':>8}{versus}  replies"
     )
     print(head)
     print("-" * len(head))
     met = True
-    for run in runs:
-        for key in ("stock", "soldout"):
-            p, b = run.phases[key], baseline.phases[key]
-            ratio = p.rps / b.rps if b.rps else 0.0
-            good = ratio >= TARGETS[key] and p.p99_ms < P99_LIMIT_MS
-            met = met and good
+    for key in ("stock", "soldout"):
+        for run in [*runs, *baselines]:
+            p = run.phases[key]
+            cells = ""
+            for b in baselines:
+                ratio = p.rps / b.phases[key].rps if b.phases[key].rps else 0.0
+                cells += f" {'' if run in baselines else f'{ratio:.2f}x':>17}"
+            if run in runs:
+                good = p.rps >= TARGETS[key] * baselines[0].phases[key].rps and p.p99_ms < P99_LIMIT_MS
+                met = met and good
             codes = " ".join(f"{k}={v}" for k, v in sorted(p.codes.items()))
             errs = (" errors " + str(p.errors)) if p.errors else ""
             print(
-                f"{names[key]:<18} {run.name:<12} {p.rps:>8.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} | "
-                f"{b.rps:>8.0f} {b.p50_ms:>7.1f} {b.p99_ms:>7.1f} | {ratio:>5.2f} {TARGETS[key]:>5}x"
-                f"{'' if good else '!'} {codes}{errs}"
+                f"{names[key]:<18} {run.name:<16} {p.rps:>7.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} "
+                f"{p.app_us:>10.0f} {p.redis_us:>8.0f}{cells}  "
+                f"{codes}{errs} ({p.seconds:.1f}s)"
             )
-    for key in ("stock", "soldout"):
-        b = baseline.phases[key]
-        codes = " ".join(f"{k}={v}" for k, v in sorted(b.codes.items()))
-        print(f"baseline {names[key]}: {b.requests} requests in {b.seconds:.1f}s  {codes}")
     print()
     clean = True
-    for run in [*runs, baseline]:
+    for run in [*runs, *baselines]:
         a = run.audit
         total = sum(p.requests for p in run.phases.values())
         print(
-            f"audit {run.name:<12} attempts={total} held={a['held']} sold={a['sold']} "
+            f"audit {run.name:<16} attempts={total} held={a['held']} sold={a['sold']} "
             f"available={a['available']} buyers={a['buyers']} ok_replies={a['ok_replies']} "
             f"oversold={a['oversold']} {'; '.join(a['problems']) or 'OK'}"
             + (f"  [api {a['api']}; {a['liveshop_audit']}]" if "api" in a else "")
         )
         clean = clean and not a["problems"]
     print(
-        f"\ntargets (>= {TARGETS['stock']}x while stock lasts, >= {TARGETS['soldout']}x after sell-out, "
-        f"p99 < {P99_LIMIT_MS:.0f} ms): {'MET' if met else 'NOT MET'}; "
-        f"oversell: {'none' if clean else 'FOUND'}"
+        f"\ntargets against {baselines[0].name} (>= {TARGETS['stock']}x while stock lasts, "
+        f">= {TARGETS['soldout']}x after sell-out, p99 < {P99_LIMIT_MS:.0f} ms): "
+        f"{'MET' if met else 'NOT MET'}; oversell: {'none' if clean else 'FOUND'}"
     )
     return clean and (met or not cfg.check)
 
@@ -433,15 +485,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--attempts", type=int, default=200_000)
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--procs", default="1", help="liveshop node processes per run, e.g. 1,2")
+    parser.add_argument(
+        "--procs", default="1,2", help="liveshop node processes (--reuse-port) of each run, e.g. 1,2"
+    )
+    parser.add_argument("--loop", default="uvloop", choices=("uvloop", "asyncio"), help="the nodes' loop")
+    parser.add_argument(
+        "--baselines",
+        default="asyncio,uvloop",
+        help="baseline event loops; the first is the one the targets are checked against",
+    )
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
-    parser.add_argument("--uvloop", action="store_true", help="baseline on uvloop too (as the node)")
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     cfg = parser.parse_args(argv)
     if cfg.quick:
         cfg.units, cfg.buyers, cfg.attempts, cfg.phase_cap_s = 2_000, 4_000, 20_000, 10.0
     cfg.procs = [int(p) for p in str(cfg.procs).split(",")]
+    cfg.baselines = [b for b in str(cfg.baselines).split(",") if b in ("asyncio", "uvloop")] or ["asyncio"]
     return cfg
 
 
@@ -456,7 +516,15 @@ def main(argv: list[str] | None = None) -> int:
     pg.create()
     try:
         redis = Redis.from_url(redis_server.url)
-        env = server_env(pg.url, redis_server.url, LIVESHOP_RUN_WORKER="false", LIVESHOP_HOLD_SECONDS="3600")
+        assert redis_server.proc is not None
+        cfg.redis_pid = redis_server.proc.pid
+        env = server_env(
+            pg.url,
+            redis_server.url,
+            LIVESHOP_RUN_WORKER="false",
+            LIVESHOP_HOLD_SECONDS="3600",
+            LIVESHOP_EVENT_LOOP=cfg.loop,
+        )
         subprocess.run(
             [
                 sys.executable,
@@ -476,11 +544,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         tokens_file = write_tokens(cfg.buyers, folder)
         host: dict[str, str] = {}
-        runs = []
-        baseline = run_baseline(redis_server.url, redis, tokens_file, cfg)
-        for procs in cfg.procs:
-            runs.append(run_liveshop(procs, env, host, redis, tokens_file, cfg))
-        ok = report(runs, baseline, cfg)
+        runs, baselines = [], []
+        # Interleaved, so a burst of noise from other work on the machine hits both sides.
+        for i in range(max(len(cfg.procs), len(cfg.baselines))):
+            if i < len(cfg.baselines):
+                baselines.append(run_baseline(redis_server.url, redis, tokens_file, cfg, cfg.baselines[i]))
+            if i < len(cfg.procs):
+                runs.append(run_liveshop(cfg.procs[i], env, host, redis, tokens_file, cfg))
+        ok = report(runs, baselines, cfg)
         redis.close()
         return 0 if ok else 1
     finally:
