@@ -60,14 +60,20 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--offer", required=True)
-    parser.add_argument("--uvloop", action="store_true", help="same event loop as the node under test")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--reuse-port", action="store_true", help="several processes share the port")
     args = parser.parse_args()
-    if args.uvloop:
+    if args.loop == "uvloop":
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     web.run_app(
-        build(args.redis_url, args.offer), host="127.0.0.1", port=args.port, print=None, access_log=None
+        build(args.redis_url, args.offer),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+        reuse_port=args.reuse_port,
     )
 
 

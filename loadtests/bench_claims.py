@@ -379,7 +379,11 @@ def run_liveshop(
             node.stop()
 
 
-def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, loop: str) -> Run:
+def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, spec: str) -> Run:
+    """The bare app on a fresh offer of the same size. `spec` is "asyncio", "uvloop" or "uvloop:2"
+    (two processes sharing the port, like `serve --reuse-port`)."""
+    loop, _, n = spec.partition(":")
+    procs = int(n or 1)
     offer_id = new_id("of")
     keys = offer_keys(offer_id)
     ends_at = int(time.time() * 1000) + 3600 * 1000
@@ -388,39 +392,31 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
     )
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
-    cmd = [
-        sys.executable,
-        "-m",
-        "loadtests.baseline_claims",
-        "--port",
-        str(port),
-        "--redis-url",
-        redis_url,
-        "--offer",
-        offer_id,
-    ]
-    if loop == "uvloop":
-        cmd.append("--uvloop")
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
+    cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
+    cmd += ["--offer", offer_id, "--loop", loop] + (["--reuse-port"] if procs > 1 else [])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children = []
     try:
-        wait_port(port, 20)
-        run = Run("baseline" if loop == "asyncio" else "baseline+uvloop")
+        for _ in range(procs):
+            children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
+            wait_port(port, 20)
+        name = "baseline" + ("" if loop == "asyncio" else "+" + loop) + (f" x{procs}" if procs > 1 else "")
+        run = Run(name)
         run.phases = rush(
             f"http://127.0.0.1:{port}",
             f"/api/v1/offers/{offer_id}/reservations",
             tokens_file,
             cfg,
-            "bl-" + loop,
-            [proc.pid],
+            f"bl-{loop}-{procs}",
+            [c.pid for c in children],
         )
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
         run.audit = audit_redis(redis, offer_id, cfg.units, ok)
         return run
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for child in children:
+            child.terminate()
+            child.wait(10)
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -491,8 +487,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--loop", default="uvloop", choices=("uvloop", "asyncio"), help="the nodes' loop")
     parser.add_argument(
         "--baselines",
-        default="asyncio,uvloop",
-        help="baseline event loops; the first is the one the targets are checked against",
+        default="asyncio,uvloop,uvloop:2",
+        help="baselines as loop[:processes], e.g. asyncio,uvloop,uvloop:2; the targets are checked "
+        "against the first",
     )
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
@@ -501,7 +498,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if cfg.quick:
         cfg.units, cfg.buyers, cfg.attempts, cfg.phase_cap_s = 2_000, 4_000, 20_000, 10.0
     cfg.procs = [int(p) for p in str(cfg.procs).split(",")]
-    cfg.baselines = [b for b in str(cfg.baselines).split(",") if b in ("asyncio", "uvloop")] or ["asyncio"]
+    cfg.baselines = [b for b in str(cfg.baselines).split(",") if b.split(":")[0] in ("asyncio", "uvloop")]
+    cfg.baselines = cfg.baselines or ["asyncio"]
     return cfg
 
 
