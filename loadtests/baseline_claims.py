@@ -8,7 +8,6 @@ The buyer is the bearer token itself (no signature check: the baseline does the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import secrets
 import time
 
@@ -60,13 +59,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--offer", required=True)
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--reuse-port", action="store_true", help="several processes share the port")
     args = parser.parse_args()
-    if args.loop == "uvloop":
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     web.run_app(
         build(args.redis_url, args.offer),
         host="127.0.0.1",

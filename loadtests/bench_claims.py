@@ -85,6 +85,10 @@ class Phase:
     def redis_us(self) -> float:
         return self.redis_cpu_s / self.requests * 1e6 if self.requests else 0.0
 
+    @property
+    def cpu_us(self) -> float:
+        return self.app_us + self.redis_us
+
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -379,11 +383,8 @@ def run_liveshop(
             node.stop()
 
 
-def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, spec: str) -> Run:
-    """The bare app on a fresh offer of the same size. `spec` is "asyncio", "uvloop" or "uvloop:2"
-    (two processes sharing the port, like `serve --reuse-port`)."""
-    loop, _, n = spec.partition(":")
-    procs = int(n or 1)
+def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, procs: int) -> Run:
+    """The bare app on a fresh offer of the same size, in `procs` processes sharing the port."""
     offer_id = new_id("of")
     keys = offer_keys(offer_id)
     ends_at = int(time.time() * 1000) + 3600 * 1000
@@ -393,21 +394,21 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
-    cmd += ["--offer", offer_id, "--loop", loop] + (["--reuse-port"] if procs > 1 else [])
+    cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     children = []
     try:
         for _ in range(procs):
             children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
             wait_port(port, 20)
-        name = "baseline" + ("" if loop == "asyncio" else "+" + loop) + (f" x{procs}" if procs > 1 else "")
+        name = f"baseline x{procs}"
         run = Run(name)
         run.phases = rush(
             f"http://127.0.0.1:{port}",
             f"/api/v1/offers/{offer_id}/reservations",
             tokens_file,
             cfg,
-            f"bl-{loop}-{procs}",
+            f"bl{procs}",
             [c.pid for c in children],
         )
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
@@ -426,7 +427,7 @@ def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace) -> bo
     print()
     print(
         f"claims rush: {cfg.units} units, limit 1/buyer, {cfg.buyers} buyers, {cfg.attempts} attempts, "
-        f"{cfg.connections} connections, wrk -t{cfg.threads}; node loop {cfg.loop}"
+        f"{cfg.connections} connections, wrk -t{cfg.threads}"
     )
     versus = "".join(f" {'vs ' + b.name:>17}" for b in baselines)
     head = (
@@ -453,6 +454,22 @@ def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace) -> bo
                 f"{p.app_us:>10.0f} {p.redis_us:>8.0f}{cells}  "
                 f"{codes}{errs} ({p.seconds:.1f}s)"
             )
+    print(
+        "\nCPU per request, server processes + redis-server, in microseconds (what req/s would follow on"
+        " cores of their own;\nreq/s above depends on what else the machine was doing):"
+    )
+    for key in ("stock", "soldout"):
+        cells = []
+        for run in [*runs, *baselines]:
+            p = run.phases[key]
+            cells.append(f"{run.name} {p.cpu_us:.0f}")
+        base = baselines[0].phases[key]
+        ratios = ", ".join(
+            f"{run.name} {base.cpu_us / run.phases[key].cpu_us:.2f}x"
+            for run in runs
+            if run.phases[key].cpu_us
+        )
+        print(f"  {names[key]:<18} {'; '.join(cells)}  ->  {baselines[0].name} / liveshop: {ratios}")
     print()
     clean = True
     for run in [*runs, *baselines]:
@@ -484,12 +501,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--procs", default="1,2", help="liveshop node processes (--reuse-port) of each run, e.g. 1,2"
     )
-    parser.add_argument("--loop", default="uvloop", choices=("uvloop", "asyncio"), help="the nodes' loop")
     parser.add_argument(
         "--baselines",
-        default="asyncio,uvloop,uvloop:2",
-        help="baselines as loop[:processes], e.g. asyncio,uvloop,uvloop:2; the targets are checked "
-        "against the first",
+        default="1,2",
+        help="baseline processes of each baseline run, e.g. 1,2; the targets are checked against the first",
     )
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
@@ -498,8 +513,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if cfg.quick:
         cfg.units, cfg.buyers, cfg.attempts, cfg.phase_cap_s = 2_000, 4_000, 20_000, 10.0
     cfg.procs = [int(p) for p in str(cfg.procs).split(",")]
-    cfg.baselines = [b for b in str(cfg.baselines).split(",") if b.split(":")[0] in ("asyncio", "uvloop")]
-    cfg.baselines = cfg.baselines or ["asyncio"]
+    cfg.baselines = [int(b) for b in str(cfg.baselines).split(",")]
     return cfg
 
 
@@ -521,7 +535,6 @@ def main(argv: list[str] | None = None) -> int:
             redis_server.url,
             LIVESHOP_RUN_WORKER="false",
             LIVESHOP_HOLD_SECONDS="3600",
-            LIVESHOP_EVENT_LOOP=cfg.loop,
         )
         subprocess.run(
             [

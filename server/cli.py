@@ -61,10 +61,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings().model_copy(update=overrides)
     configure_logging(settings.log_level)
-    if settings.event_loop == "uvloop":  # libuv's loop: cheaper socket I/O on every request
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     app = build_app(settings)
     if args.demo:
         from server.api.context import DB

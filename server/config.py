@@ -33,9 +33,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(20, ge=1, le=500)
     claim_batch_max: int = Field(64, ge=1, le=1024, description="Claims sent to Redis in one round trip")
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        "uvloop", description="`serve`'s event loop: uvloop (faster socket I/O) or the stdlib's asyncio"
-    )
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
 
