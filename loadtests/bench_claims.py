@@ -388,8 +388,11 @@ def run_liveshop(
             node.stop()
 
 
-def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, procs: int) -> Run:
-    """The bare app on a fresh offer of the same size, in `procs` processes sharing the port."""
+def run_baseline(
+    redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, procs: int, floor: bool = False
+) -> Run:
+    """The bare app on a fresh offer of the same size, in `procs` processes sharing the port. With
+    `floor`, the app answers sold_out without Redis: only phase 2 is run (there is no stock)."""
     offer_id = new_id("of")
     keys = offer_keys(offer_id)
     ends_at = int(time.time() * 1000) + 3600 * 1000
@@ -399,17 +402,32 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
-    cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else [])
+    cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else []) + (["--floor"] if floor else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     children = []
     try:
         for _ in range(procs):
             children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
             wait_port(port, 20)
-        name = f"baseline x{procs}"
-        run = Run(name)
+        base = f"http://127.0.0.1:{port}"
+        if floor:
+            run = Run(f"aiohttp floor x{procs}")
+            run.phases["soldout"] = run_wrk(
+                base,
+                f"/api/v1/offers/{offer_id}/reservations",
+                tokens_file,
+                connections=cfg.connections,
+                threads=cfg.threads,
+                cap_s=cfg.phase_cap_s,
+                quota=math.ceil(cfg.attempts * 0.93 / cfg.threads),
+                label="floor",
+                pids=[c.pid for c in children],
+                redis_pid=cfg.redis_pid,
+            )
+            return run
+        run = Run(f"baseline x{procs}")
         run.phases = rush(
-            f"http://127.0.0.1:{port}",
+            base,
             f"/api/v1/offers/{offer_id}/reservations",
             tokens_file,
             cfg,
@@ -426,7 +444,7 @@ def run_baseline(redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.
 
 
 # ---------------------------------------------------------------------------------------- report
-def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace) -> bool:
+def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace, floor: Run | None = None) -> bool:
     """The table (each liveshop run against each baseline, phase by phase) and the audits."""
     names = {"stock": "while stock lasts", "soldout": "after sell-out"}
     print()
@@ -462,6 +480,12 @@ def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace) -> bo
                 f"{p.app_us:>10.0f} {p.redis_us:>8.0f}{cells}  "
                 f"{codes}{errs} ({p.seconds:.1f}s)"
             )
+    if floor is not None:
+        p = floor.phases["soldout"]
+        print(
+            f"{'(no stock, no Redis)':<18} {floor.name:<16} {p.rps:>7.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} "
+            f"{p.app_us:>10.0f} {p.redis_us:>8.0f}  (the cost of aiohttp alone: a constant reply)"
+        )
     print(
         "\nCPU per request, server processes + redis-server, in microseconds (what req/s would follow on"
         " cores of their own;\nreq/s above depends on what else the machine was doing):"
@@ -518,6 +542,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="baseline processes of each baseline run, e.g. 1,2; the targets are checked against the first",
     )
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure aiohttp's floor: a constant reply, no Redis"
+    )
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
     parser.add_argument(
         "--check", action="store_true", help="exit 1 unless some liveshop run met every target"
@@ -575,7 +602,8 @@ def main(argv: list[str] | None = None) -> int:
                 baselines.append(run_baseline(redis_server.url, redis, tokens_file, cfg, cfg.baselines[i]))
             if i < len(cfg.procs):
                 runs.append(run_liveshop(cfg.procs[i], env, host, redis, tokens_file, cfg))
-        ok = report(runs, baselines, cfg)
+        floor = run_baseline(redis_server.url, redis, tokens_file, cfg, 1, floor=True) if cfg.floor else None
+        ok = report(runs, baselines, cfg, floor)
         redis.close()
         return 0 if ok else 1
     finally:

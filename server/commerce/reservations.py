@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from server.api.auth import require_user
@@ -56,12 +57,13 @@ def hold_view(hold_id: str, offer_id: str, quantity: int, expires_ms: int, **ext
     errors=("not_found", "sold_out", "limit_exceeded", "offer_ended", "idempotency_key_reused", "banned"),
 )
 async def reserve(request: web.Request) -> web.Response:
+    app = request.app
     buyer = require_user(request)
     quantity = await _quantity(request)
     key = idempotency_key(request)
-    meta = await request.app[OFFERS].get(path_id(request))
+    meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
-    guard = request.app[HOOKS].get("buyer_guard")
+    guard = app[HOOKS].get("buyer_guard")
     if guard is not None:
         await guard(offer.broadcast_id, buyer.id)
     if quantity > offer.per_buyer_limit:
@@ -71,7 +73,9 @@ async def reserve(request: web.Request) -> web.Response:
             field="quantity",
             remaining=offer.per_buyer_limit,
         )
-    claim = await request.app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    claim = await app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    if claim.code == "sold_out" and claim.remaining == 0:
+        return _sold_out(request.path)
     if claim.code in ("ok", "replay"):
         headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
         return json_response(
@@ -82,6 +86,21 @@ async def reserve(request: web.Request) -> web.Response:
     # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
     # costs more than the answer itself.
     return problem_response(DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra), request.path)
+
+
+_SOLD_OUT_BODIES: dict[str, bytes] = {}
+
+
+def _sold_out(path: str) -> web.Response:
+    """After a sell-out nearly every claim gets this answer, the same bytes for every buyer of the
+    offer: render them once per offer."""
+    body = _SOLD_OUT_BODIES.get(path)
+    if body is None:
+        if len(_SOLD_OUT_BODIES) >= 4096:
+            _SOLD_OUT_BODIES.clear()
+        error = DomainError("sold_out", CLAIM_ERRORS["sold_out"], remaining=0)
+        body = _SOLD_OUT_BODIES[path] = orjson.dumps(error.problem(path))
+    return web.Response(body=body, status=409, content_type="application/problem+json")
 
 
 async def _quantity(request: web.Request) -> int:
