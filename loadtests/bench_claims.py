@@ -543,7 +543,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
     parser.add_argument(
-        "--floor", action="store_true", help="also measure aiohttp's floor: a constant reply, no Redis"
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip aiohttp's floor (a constant reply, no Redis: the ceiling for any aiohttp node)",
     )
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
     parser.add_argument(
