@@ -318,6 +318,21 @@ def liveshop_audit(env: dict[str, str], offer_id: str) -> tuple[bool, str]:
 
 
 # ------------------------------------------------------------------------------------------ runs
+def start_profile(cfg: argparse.Namespace, name: str, pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy on one server process (--profile DIR): raw stacks, for flame graphs or counting."""
+    if not cfg.profile or not pid:
+        return None
+    out = f"{cfg.profile}/{name}.txt"
+    cmd = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "-o", out]
+    return subprocess.Popen([*cmd, "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
 def run_liveshop(
     procs: int,
     env: dict[str, str],
@@ -341,26 +356,7 @@ def run_liveshop(
             host_token_holder["token"] = login["token"]
         offer_id = create_offer(base, host_token_holder["token"], cfg.units)
         run = Run(f"liveshop x{procs}")
-        spy = None
-        if cfg.profile:
-            assert nodes[0].proc is not None
-            spy = subprocess.Popen(
-                [
-                    "py-spy",
-                    "record",
-                    "--format",
-                    "raw",
-                    "--rate",
-                    "250",
-                    "--nonblocking",
-                    "-o",
-                    f"{cfg.profile}/liveshop-x{procs}.txt",
-                    "--pid",
-                    str(nodes[0].proc.pid),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        spy = start_profile(cfg, f"liveshop-x{procs}", nodes[0].proc.pid if nodes[0].proc else 0)
         try:
             run.phases = rush(
                 base,
@@ -371,9 +367,7 @@ def run_liveshop(
                 [n.proc.pid for n in nodes if n.proc is not None],
             )
         finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(30)
+            stop_profile(spy)
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
         run.audit = audit_redis(redis, offer_id, cfg.units, ok)
         view = call(base, "GET", f"/api/v1/offers/{offer_id}")
@@ -405,11 +399,14 @@ def run_baseline(
     cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else []) + (["--floor"] if floor else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     children = []
+    spy = None
     try:
         for _ in range(procs):
             children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
             wait_port(port, 20)
         base = f"http://127.0.0.1:{port}"
+        name = f"aiohttp-floor-x{procs}" if floor else f"baseline-x{procs}"
+        spy = start_profile(cfg, name, children[0].pid)
         if floor:
             run = Run(f"aiohttp floor x{procs}")
             run.phases["soldout"] = run_wrk(
@@ -438,6 +435,7 @@ def run_baseline(
         run.audit = audit_redis(redis, offer_id, cfg.units, ok)
         return run
     finally:
+        stop_profile(spy)
         for child in children:
             child.terminate()
             child.wait(10)
