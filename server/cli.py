@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,14 @@ async def _with_services(settings: Settings, work: Callable[..., Awaitable[Any]]
         await engine.dispose()
 
 
+async def _freeze_startup_heap(_app: object) -> None:
+    """What is alive once the node has started (modules, models, the app) lives as long as the
+    process: move it out of the garbage collector's reach, so a full collection during a rush scans
+    only the young objects (a few ms) instead of the whole heap (~70 ms, a p99 spike)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -62,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings().model_copy(update=overrides)
     configure_logging(settings.log_level)
     app = build_app(settings)
+    app.on_startup.append(_freeze_startup_heap)
     if args.demo:
         from server.api.context import DB
         from server.demo import seed

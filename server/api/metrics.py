@@ -24,6 +24,21 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        # Labelled children, looked up once: labels() takes a lock and builds keys on every call.
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._timings: dict[str, Any] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = self._counts[(method, route, status)] = self.http_requests.labels(
+                method, route, str(status)
+            )
+        timing = self._timings.get(route)
+        if timing is None:
+            timing = self._timings[route] = self.http_seconds.labels(route)
+        count.inc()
+        timing.observe(seconds)
 
 
 @web.middleware
@@ -40,6 +55,4 @@ async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamRe
     finally:
         info = request.match_info.route.resource
         route = info.canonical if info is not None else "unmatched"
-        m = request.app[METRICS]
-        m.http_requests.labels(request.method, route, str(status)).inc()
-        m.http_seconds.labels(route).observe(time.perf_counter() - start)
+        request.app[METRICS].observe(request.method, route, status, time.perf_counter() - start)

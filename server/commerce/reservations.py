@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from server.api.auth import require_user
 from server.api.context import HOOKS, INVENTORY
-from server.api.errors import DomainError, NotFound
+from server.api.errors import DomainError, NotFound, problem_response
 from server.api.openapi import Router
-from server.api.validation import idempotency_key, json_response, parse_body, path_id
+from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
 from server.inventory.keys import hold_offer_id, offer_keys
 
 router = Router()
+
+_QUANTITY = ReservationIn.model_fields["quantity"].metadata
+QUANTITY_MIN = next(m.ge for m in _QUANTITY if getattr(m, "ge", None) is not None)
+QUANTITY_MAX = next(m.le for m in _QUANTITY if getattr(m, "le", None) is not None)
 
 CLAIM_ERRORS = {
     "sold_out": "Sold out",
@@ -52,31 +57,61 @@ def hold_view(hold_id: str, offer_id: str, quantity: int, expires_ms: int, **ext
     errors=("not_found", "sold_out", "limit_exceeded", "offer_ended", "idempotency_key_reused", "banned"),
 )
 async def reserve(request: web.Request) -> web.Response:
+    app = request.app
     buyer = require_user(request)
-    body = await parse_body(request, ReservationIn)
+    quantity = await _quantity(request)
     key = idempotency_key(request)
-    meta = await request.app[OFFERS].get(path_id(request))
+    meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
-    guard = request.app[HOOKS].get("buyer_guard")
+    guard = app[HOOKS].get("buyer_guard")
     if guard is not None:
         await guard(offer.broadcast_id, buyer.id)
-    if body.quantity > offer.per_buyer_limit:
+    if quantity > offer.per_buyer_limit:
         raise DomainError(
             "limit_exceeded",
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",
             remaining=offer.per_buyer_limit,
         )
-    claim = await request.app[INVENTORY].reserve(
-        offer.id, buyer.id, body.quantity, key or "", str(body.quantity)
-    )
+    claim = await app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    if claim.code == "sold_out" and claim.remaining == 0:
+        return _sold_out(request.path)
     if claim.code in ("ok", "replay"):
         headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
         return json_response(
             hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms), status=201, headers=headers
         )
     extra = {"remaining": claim.remaining} if claim.code in ("sold_out", "limit_exceeded") else {}
-    raise DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra)
+    # Returned rather than raised (the same problem+json the middleware would render): after a
+    # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
+    # costs more than the answer itself.
+    return problem_response(DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra), request.path)
+
+
+_SOLD_OUT_BODIES: dict[str, bytes] = {}
+
+
+def _sold_out(path: str) -> web.Response:
+    """After a sell-out nearly every claim gets this answer, the same bytes for every buyer of the
+    offer: render them once per offer."""
+    body = _SOLD_OUT_BODIES.get(path)
+    if body is None:
+        if len(_SOLD_OUT_BODIES) >= 4096:
+            _SOLD_OUT_BODIES.clear()
+        error = DomainError("sold_out", CLAIM_ERRORS["sold_out"], remaining=0)
+        body = _SOLD_OUT_BODIES[path] = orjson.dumps(error.problem(path))
+    return web.Response(body=body, status=409, content_type="application/problem+json")
+
+
+async def _quantity(request: web.Request) -> int:
+    """The body's quantity. The usual body, {"quantity": n} with a plain int in range, is checked by
+    hand (the hot path); anything else goes through the pydantic model for its exact errors."""
+    data = await read_json(request)
+    if type(data) is dict and len(data) == 1:
+        quantity = data.get("quantity")
+        if type(quantity) is int and QUANTITY_MIN <= quantity <= QUANTITY_MAX:
+            return quantity
+    return parse_model(ReservationIn, data).quantity
 
 
 def _hold_offer(hold_id: str) -> str:

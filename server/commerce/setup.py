@@ -19,7 +19,9 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         return await broadcasts.broadcast_snapshot(app, broadcast_id)
 
     app[HOOKS]["broadcast_snapshot"] = snapshot
-    for module in (catalog, broadcasts, offers, reservations, orders):
+    # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
+    # order, and the claim route is the one a rush hits.
+    for module in (catalog, broadcasts, reservations, offers, orders):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)

@@ -67,11 +67,17 @@ class _Pending:
 
 @dataclass
 class _SoldOut:
-    """A node-local memory of a sold-out offer, with its successful claims for exact replays."""
+    """A node-local memory of a sold-out offer, with its successful claims for exact replays.
+
+    `replays` is the idem hash as Redis sent it (b"buyer|key" -> b"hash|hold|qty|exp"): an entry is
+    parsed only when a retry asks for it, since a big offer has thousands and few are ever asked for.
+    """
 
     until: float
-    replays: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)
+    replays: dict[bytes, bytes] = field(default_factory=dict)
 
+
+SOLD_OUT = Claim("sold_out", remaining=0)
 
 Loader = Callable[[str], Awaitable[list[Any] | None]]
 ChangeListener = Callable[[str, Counters, bool], Awaitable[None] | None]
@@ -188,13 +194,13 @@ class Inventory:
     @staticmethod
     def _answer_sold_out(known: _SoldOut, buyer: str, idem_key: str, body_hash: str) -> Claim:
         if idem_key:
-            prev = known.replays.get(f"{buyer}|{idem_key}")
+            prev = known.replays.get(f"{buyer}|{idem_key}".encode())
             if prev is not None:
-                phash, hid, qty, exp = prev
+                phash, hid, qty, exp = prev.decode().rsplit("|", 3)
                 if phash != body_hash:
                     return Claim("idempotency_key_reused")
-                return Claim("replay", hid, qty, exp)
-        return Claim("sold_out", remaining=0)
+                return Claim("replay", hid, int(qty), int(exp))
+        return SOLD_OUT
 
     def _start_flush(self, offer_id: str) -> None:
         queue = self._queues.pop(offer_id, [])
@@ -234,10 +240,7 @@ class Inventory:
         """Once sold out, no new claim can succeed until units return, so the offer's successful
         claims are complete: keep them to answer exact replays without Redis."""
         raw = await self.redis.hgetall(offer_keys(offer_id)[4])
-        replays: dict[str, tuple[str, str, int, int]] = {}
-        for k, v in raw.items():
-            phash, hid, qty, exp = _s(v).rsplit("|", 3)
-            replays[_s(k)] = (phash, hid, int(qty), int(exp))
+        replays = {_b(k): _b(v) for k, v in raw.items()}
         self._sold_out[offer_id] = _SoldOut(time.monotonic() + SOLD_OUT_TRUST_S, replays)
 
     # holds ----------------------------------------------------------------------------------------
@@ -335,6 +338,10 @@ class Inventory:
             buyer, qty, exp, st = _s(v).rsplit("|", 3)
             out[_s(k)] = (buyer, int(qty), int(exp), st)
         return out
+
+
+def _b(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _s(value: Any) -> str:

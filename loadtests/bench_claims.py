@@ -1,0 +1,617 @@
+"""`liveshop bench claims`: the flash-sale rush on the reservation endpoint, against a bare baseline.
+
+Everything is real and private to the run: a redis-server on a free loopback port, a fresh PostgreSQL
+database, liveshop nodes as `python -m server serve` child processes, and wrk (a separate C process)
+as the load generator, with loadtests/wrk/claims.lua giving every request a random buyer's bearer
+token and a unique Idempotency-Key.
+
+The rush: one offer of 10,000 units, per-buyer limit 1, 20,000 buyers, 200,000 attempts in all.
+Phase 1 ("while stock lasts") runs until the replies say sold_out; phase 2 ("after sell-out") spends
+the rest of the attempts (capped in time). The baseline is a bare aiohttp app (baseline_claims.py)
+that parses the same JSON and runs one EVALSHA of the same reserve.lua per request, measured in the
+same run, the same way, on a fresh offer of the same size in the same Redis.
+
+By default both sides run as one process and as two processes sharing the port (`serve --reuse-port`),
+interleaved (baseline x1, liveshop x1, baseline x2, liveshop x2) so that noise from other work on the
+machine hits both. Beside req/s and latency it reports the CPU time per request of the server
+processes and of redis-server, which other work on a shared machine barely moves.
+
+Exit status: 0 if nothing was oversold (and, with --check, some liveshop run met every target), else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from redis import Redis  # noqa: E402
+
+from server.api.auth import Principal, Tokens  # noqa: E402
+from server.db.base import new_id  # noqa: E402
+from server.inventory.keys import offer_keys  # noqa: E402
+from server.inventory.scripts import source  # noqa: E402
+from tests.services import (  # noqa: E402
+    TEST_SECRET,
+    PostgresDatabase,
+    RedisServer,
+    ServerProcess,
+    free_port,
+    server_env,
+    wait_port,
+)
+
+LUA = ROOT / "loadtests" / "wrk" / "claims.lua"
+HOST_EMAIL = "bench-host@example.com"
+HOST_PASSWORD = "bench-password-1"
+
+TARGETS = {"stock": 1.5, "soldout": 3.0}
+P99_LIMIT_MS = 100.0
+
+
+@dataclass
+class Phase:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    codes: dict[str, int]
+    errors: dict[str, int]
+    app_cpu_s: float = 0.0  # CPU time the server's processes used during the phase
+    redis_cpu_s: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def app_us(self) -> float:
+        """Server CPU per request: unlike req/s, barely moved by other work on a shared machine."""
+        return self.app_cpu_s / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def redis_us(self) -> float:
+        return self.redis_cpu_s / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        return self.app_us + self.redis_us
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+@dataclass
+class Run:
+    name: str
+    phases: dict[str, Phase] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------- wrk
+def run_wrk(
+    base: str,
+    path: str,
+    tokens_file: Path,
+    *,
+    connections: int,
+    threads: int,
+    cap_s: float,
+    stop_on: str = "",
+    quota: int = 0,
+    label: str,
+    pids: list[int],
+    redis_pid: int,
+) -> Phase:
+    """One wrk run, ended as soon as every wrk thread met its stop condition (or at cap_s)."""
+    marks = Path(tempfile.mkdtemp(prefix="liveshop-wrk-"))
+    env = dict(os.environ)
+    env.update(
+        CLAIMS_TOKENS=str(tokens_file),
+        CLAIMS_PATH=path,
+        CLAIMS_QUOTA=str(quota),
+        CLAIMS_STOP_ON=stop_on,
+        CLAIMS_MARKS=str(marks),
+        CLAIMS_RUN=label,
+    )
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{math.ceil(cap_s)}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        base,
+    ]
+    app_cpu, redis_cpu = cpu_seconds(pids), cpu_seconds([redis_pid])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while proc.poll() is None:
+            if len(os.listdir(marks)) >= threads:
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=30)
+        app_cpu, redis_cpu = cpu_seconds(pids) - app_cpu, cpu_seconds([redis_pid]) - redis_cpu
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(marks, ignore_errors=True)
+    line = next((ln for ln in out.splitlines() if ln.startswith("CLAIMS_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no figures:\n{out}\n{err}")
+    data = json.loads(line.split(" ", 1)[1])
+    return Phase(
+        requests=int(data["requests"]),
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        codes=data["codes"],
+        errors={k: v for k, v in data["errors"].items() if v},
+        app_cpu_s=app_cpu,
+        redis_cpu_s=redis_cpu,
+    )
+
+
+def rush(
+    base: str, path: str, tokens_file: Path, cfg: argparse.Namespace, label: str, pids: list[int]
+) -> dict[str, Phase]:
+    """Phase 1 until sold out, then the remaining attempts (bounded in time) after sell-out."""
+    stock = run_wrk(
+        base,
+        path,
+        tokens_file,
+        connections=cfg.connections,
+        threads=cfg.threads,
+        cap_s=cfg.phase_cap_s,
+        stop_on="sold_out",
+        label=label + "-p1",
+        pids=pids,
+        redis_pid=cfg.redis_pid,
+    )
+    left = max(cfg.attempts - stock.requests, cfg.threads)
+    soldout = run_wrk(
+        base,
+        path,
+        tokens_file,
+        connections=cfg.connections,
+        threads=cfg.threads,
+        cap_s=cfg.phase_cap_s,
+        quota=math.ceil(left / cfg.threads),
+        label=label + "-p2",
+        pids=pids,
+        redis_pid=cfg.redis_pid,
+    )
+    return {"stock": stock, "soldout": soldout}
+
+
+# ------------------------------------------------------------------------------------ HTTP setup
+def call(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def create_offer(base: str, host_token: str, units: int) -> str:
+    sku = "BENCH-" + uuid.uuid4().hex[:8].upper()
+    product = call(
+        base,
+        "POST",
+        "/api/v1/products",
+        {"sku": sku, "title": "Bench tee", "price": 1999, "currency": "USD", "stock": units},
+        host_token,
+    )
+    broadcast = call(base, "POST", "/api/v1/broadcasts", {"title": "Bench rush"}, host_token)
+    offer = call(
+        base,
+        "POST",
+        f"/api/v1/broadcasts/{broadcast['id']}/offers",
+        {
+            "product_id": product["id"],
+            "price": 999,
+            "quantity": units,
+            "per_buyer_limit": 1,
+            "duration_s": 3600,
+        },
+        host_token,
+    )
+    return str(offer["id"])
+
+
+def write_tokens(buyers: int, folder: Path) -> Path:
+    """Guest tokens signed with the nodes' secret, as POST /auth/guest would issue them. Reservations
+    need no users row (the claim path never reads the users table), so none are inserted."""
+    tokens = Tokens(TEST_SECRET)
+    path = folder / "tokens.txt"
+    path.write_text(
+        "\n".join(tokens.issue(Principal(new_id("us"), "viewer", f"buyer{i}")) for i in range(buyers)) + "\n"
+    )
+    return path
+
+
+# ---------------------------------------------------------------------------------------- audits
+def audit_redis(redis: Redis, offer_id: str, quantity: int, ok_replies: int) -> dict[str, Any]:
+    """Oversell checks straight from the counters: units add up, one unit per buyer, holds = units."""
+    state_key, holds_key = offer_keys(offer_id)[:2]
+    state = {k.decode(): v.decode() for k, v in redis.hgetall(state_key).items()}
+    available, held, sold = int(state["available"]), int(state["held"]), int(state["sold"])
+    holds = redis.hvals(holds_key)
+    per_buyer: dict[str, int] = {}
+    for h in holds:
+        buyer, qty, _, _ = h.decode().rsplit("|", 3)
+        per_buyer[buyer] = per_buyer.get(buyer, 0) + int(qty)
+    units_in_holds = sum(per_buyer.values())
+    over_limit = sum(1 for v in per_buyer.values() if v > 1)
+    oversold = max(held + sold - quantity, 0) + max(units_in_holds - quantity, 0)
+    problems = []
+    if available + held + sold != quantity:
+        problems.append(f"available+held+sold = {available + held + sold} != {quantity}")
+    if units_in_holds != held:
+        problems.append(f"units in holds {units_in_holds} != held {held}")
+    if over_limit:
+        problems.append(f"{over_limit} buyers above the per-buyer limit")
+    if ok_replies > held:
+        problems.append(f"{ok_replies} successful replies but only {held} units held")
+    if oversold:
+        problems.append(f"oversold by {oversold}")
+    return {
+        "available": available,
+        "held": held,
+        "sold": sold,
+        "buyers": len(per_buyer),
+        "ok_replies": ok_replies,
+        "oversold": oversold,
+        "problems": problems,
+    }
+
+
+def liveshop_audit(env: dict[str, str], offer_id: str) -> tuple[bool, str]:
+    """`liveshop audit --offer ID` (Redis against PostgreSQL): exit 0 means every invariant holds."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "server", "audit", "--offer", offer_id],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode == 0, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ runs
+def start_profile(cfg: argparse.Namespace, name: str, pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy on one server process (--profile DIR): raw stacks, for flame graphs or counting."""
+    if not cfg.profile or not pid:
+        return None
+    out = f"{cfg.profile}/{name}.txt"
+    cmd = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "-o", out]
+    return subprocess.Popen([*cmd, "--pid", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
+def run_liveshop(
+    procs: int,
+    env: dict[str, str],
+    host_token_holder: dict[str, str],
+    redis: Redis,
+    tokens_file: Path,
+    cfg: argparse.Namespace,
+) -> Run:
+    port = free_port()
+    extra = ("--reuse-port",) if procs > 1 else ()
+    nodes = []
+    try:
+        for _ in range(procs):
+            node = ServerProcess(env, extra)
+            node.port = port
+            node.start()
+            nodes.append(node)
+        base = nodes[0].url
+        if "token" not in host_token_holder:
+            login = call(base, "POST", "/api/v1/auth/login", {"email": HOST_EMAIL, "password": HOST_PASSWORD})
+            host_token_holder["token"] = login["token"]
+        offer_id = create_offer(base, host_token_holder["token"], cfg.units)
+        run = Run(f"liveshop x{procs}")
+        spy = start_profile(cfg, f"liveshop-x{procs}", nodes[0].proc.pid if nodes[0].proc else 0)
+        try:
+            run.phases = rush(
+                base,
+                f"/api/v1/offers/{offer_id}/reservations",
+                tokens_file,
+                cfg,
+                f"ls{procs}",
+                [n.proc.pid for n in nodes if n.proc is not None],
+            )
+        finally:
+            stop_profile(spy)
+        ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
+        run.audit = audit_redis(redis, offer_id, cfg.units, ok)
+        view = call(base, "GET", f"/api/v1/offers/{offer_id}")
+        run.audit["api"] = {k: view.get(k) for k in ("available", "held", "sold")}
+        passed, line = liveshop_audit(env, offer_id)
+        run.audit["liveshop_audit"] = line
+        if not passed:
+            run.audit["problems"].append(f"liveshop audit failed: {line}")
+        return run
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def run_baseline(
+    redis_url: str, redis: Redis, tokens_file: Path, cfg: argparse.Namespace, procs: int, floor: bool = False
+) -> Run:
+    """The bare app on a fresh offer of the same size, in `procs` processes sharing the port. With
+    `floor`, the app answers sold_out without Redis: only phase 2 is run (there is no stock)."""
+    offer_id = new_id("of")
+    keys = offer_keys(offer_id)
+    ends_at = int(time.time() * 1000) + 3600 * 1000
+    redis.register_script(source("load"))(
+        keys=[keys[0], keys[3]], args=[cfg.units, cfg.units, 0, 0, 1, "active", ends_at]
+    )
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
+    cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
+    cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else []) + (["--floor"] if floor else [])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children = []
+    spy = None
+    try:
+        for _ in range(procs):
+            children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
+            wait_port(port, 20)
+        base = f"http://127.0.0.1:{port}"
+        name = f"aiohttp-floor-x{procs}" if floor else f"baseline-x{procs}"
+        spy = start_profile(cfg, name, children[0].pid)
+        if floor:
+            run = Run(f"aiohttp floor x{procs}")
+            run.phases["soldout"] = run_wrk(
+                base,
+                f"/api/v1/offers/{offer_id}/reservations",
+                tokens_file,
+                connections=cfg.connections,
+                threads=cfg.threads,
+                cap_s=cfg.phase_cap_s,
+                quota=math.ceil(cfg.attempts * 0.93 / cfg.threads),
+                label="floor",
+                pids=[c.pid for c in children],
+                redis_pid=cfg.redis_pid,
+            )
+            return run
+        run = Run(f"baseline x{procs}")
+        run.phases = rush(
+            base,
+            f"/api/v1/offers/{offer_id}/reservations",
+            tokens_file,
+            cfg,
+            f"bl{procs}",
+            [c.pid for c in children],
+        )
+        ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
+        run.audit = audit_redis(redis, offer_id, cfg.units, ok)
+        return run
+    finally:
+        stop_profile(spy)
+        for child in children:
+            child.terminate()
+            child.wait(10)
+
+
+# ---------------------------------------------------------------------------------------- report
+def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace, floor: Run | None = None) -> bool:
+    """The table (each liveshop run against each baseline, phase by phase) and the audits."""
+    names = {"stock": "while stock lasts", "soldout": "after sell-out"}
+    print()
+    print(
+        f"claims rush: {cfg.units} units, limit 1/buyer, {cfg.buyers} buyers, {cfg.attempts} attempts, "
+        f"{cfg.connections} connections, wrk -t{cfg.threads}"
+    )
+    versus = "".join(f" {'vs ' + b.name:>17}" for b in baselines)
+    head = (
+        f"{'phase':<18} {'server':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} "
+        f"{'redis us':>8}{versus}  replies"
+    )
+    print(head)
+    print("-" * len(head))
+    verdicts: dict[str, list[str]] = {run.name: [] for run in runs}
+    for key in ("stock", "soldout"):
+        for run in [*runs, *baselines]:
+            p = run.phases[key]
+            cells = ""
+            for b in baselines:
+                ratio = p.rps / b.phases[key].rps if b.phases[key].rps else 0.0
+                cells += f" {'' if run in baselines else f'{ratio:.2f}x':>17}"
+            if run in runs:
+                base_rps = baselines[0].phases[key].rps
+                if p.rps < TARGETS[key] * base_rps:
+                    verdicts[run.name].append(f"{names[key]} {p.rps / base_rps:.2f}x < {TARGETS[key]}x")
+                if p.p99_ms >= P99_LIMIT_MS:
+                    verdicts[run.name].append(f"{names[key]} p99 {p.p99_ms:.0f} ms")
+            codes = " ".join(f"{k}={v}" for k, v in sorted(p.codes.items()))
+            errs = (" errors " + str(p.errors)) if p.errors else ""
+            print(
+                f"{names[key]:<18} {run.name:<16} {p.rps:>7.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} "
+                f"{p.app_us:>10.0f} {p.redis_us:>8.0f}{cells}  "
+                f"{codes}{errs} ({p.seconds:.1f}s)"
+            )
+    if floor is not None:
+        p = floor.phases["soldout"]
+        print(
+            f"{'(no stock, no Redis)':<18} {floor.name:<16} {p.rps:>7.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} "
+            f"{p.app_us:>10.0f} {p.redis_us:>8.0f}  (the cost of aiohttp alone: a constant reply)"
+        )
+    print(
+        "\nCPU per request, server processes + redis-server, in microseconds (what req/s would follow on"
+        " cores of their own;\nreq/s above depends on what else the machine was doing):"
+    )
+    for key in ("stock", "soldout"):
+        cells = []
+        for run in [*runs, *baselines]:
+            p = run.phases[key]
+            cells.append(f"{run.name} {p.cpu_us:.0f}")
+        base = baselines[0].phases[key]
+        ratios = ", ".join(
+            f"{run.name} {base.cpu_us / run.phases[key].cpu_us:.2f}x"
+            for run in runs
+            if run.phases[key].cpu_us
+        )
+        print(f"  {names[key]:<18} {'; '.join(cells)}  ->  {baselines[0].name} / liveshop: {ratios}")
+    print()
+    clean = True
+    for run in [*runs, *baselines]:
+        a = run.audit
+        total = sum(p.requests for p in run.phases.values())
+        print(
+            f"audit {run.name:<16} attempts={total} held={a['held']} sold={a['sold']} "
+            f"available={a['available']} buyers={a['buyers']} ok_replies={a['ok_replies']} "
+            f"oversold={a['oversold']} {'; '.join(a['problems']) or 'OK'}"
+            + (f"  [api {a['api']}; {a['liveshop_audit']}]" if "api" in a else "")
+        )
+        clean = clean and not a["problems"]
+    print(
+        f"\ntargets against {baselines[0].name}: >= {TARGETS['stock']}x while stock lasts, "
+        f">= {TARGETS['soldout']}x after sell-out, p99 < {P99_LIMIT_MS:.0f} ms; oversell: "
+        f"{'none' if clean else 'FOUND'}"
+    )
+    for name, missed in verdicts.items():
+        print(f"  {name:<12} {'all targets met' if not missed else 'missed: ' + '; '.join(missed)}")
+    met = any(not missed for missed in verdicts.values())
+    return clean and (met or not cfg.check)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="liveshop bench claims", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 units, 20,000 attempts")
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--buyers", type=int, default=20_000)
+    parser.add_argument("--attempts", type=int, default=200_000)
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--procs", default="1,2", help="liveshop node processes (--reuse-port) of each run, e.g. 1,2"
+    )
+    parser.add_argument(
+        "--baselines",
+        default="1,2",
+        help="baseline processes of each baseline run, e.g. 1,2; the targets are checked against the first",
+    )
+    parser.add_argument("--phase-cap-s", type=float, default=30.0, help="time cap of each phase")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip aiohttp's floor (a constant reply, no Redis: the ceiling for any aiohttp node)",
+    )
+    parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 unless some liveshop run met every target"
+    )
+    cfg = parser.parse_args(argv)
+    if cfg.quick:
+        cfg.units, cfg.buyers, cfg.attempts, cfg.phase_cap_s = 2_000, 4_000, 20_000, 10.0
+    cfg.procs = [int(p) for p in str(cfg.procs).split(",")]
+    cfg.baselines = [int(b) for b in str(cfg.baselines).split(",")]
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse(list(argv or []))
+    if shutil.which("wrk") is None:
+        print("liveshop bench claims: needs wrk (apt-get install wrk)", file=sys.stderr)
+        return 1
+    redis_server, pg = RedisServer(), PostgresDatabase()
+    folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-"))
+    redis_server.start()
+    pg.create()
+    try:
+        redis = Redis.from_url(redis_server.url)
+        assert redis_server.proc is not None
+        cfg.redis_pid = redis_server.proc.pid
+        env = server_env(
+            pg.url,
+            redis_server.url,
+            LIVESHOP_RUN_WORKER="false",
+            LIVESHOP_HOLD_SECONDS="3600",
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "create-host",
+                "--email",
+                HOST_EMAIL,
+                "--password",
+                HOST_PASSWORD,
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        tokens_file = write_tokens(cfg.buyers, folder)
+        host: dict[str, str] = {}
+        runs, baselines = [], []
+        # Interleaved, so a burst of noise from other work on the machine hits both sides.
+        for i in range(max(len(cfg.procs), len(cfg.baselines))):
+            if i < len(cfg.baselines):
+                baselines.append(run_baseline(redis_server.url, redis, tokens_file, cfg, cfg.baselines[i]))
+            if i < len(cfg.procs):
+                runs.append(run_liveshop(cfg.procs[i], env, host, redis, tokens_file, cfg))
+        floor = run_baseline(redis_server.url, redis, tokens_file, cfg, 1, floor=True) if cfg.floor else None
+        ok = report(runs, baselines, cfg, floor)
+        redis.close()
+        return 0 if ok else 1
+    finally:
+        redis_server.stop()
+        pg.drop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
