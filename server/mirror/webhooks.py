@@ -31,7 +31,7 @@ router = Router()
 class ShopifyLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
     sku: str | None = Field(None, max_length=64)
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: int = Field(gt=0, le=100_000, strict=True)
     price: str = "0"
 
 

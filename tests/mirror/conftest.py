@@ -64,7 +64,8 @@ async def calm(sandboxes: Sandboxes) -> Sandboxes:
 
 @pytest.fixture(scope="session")
 async def mirror_node(settings: Settings, sandboxes: Sandboxes) -> AsyncIterator[tuple[web.Application, TestServer]]:
-    app = build_app(settings, background=False)
+    # A small pool: the machine's PostgreSQL is shared with other suites.
+    app = build_app(settings.model_copy(update={"db_pool_size": 8}), background=False)
     app[MIRROR].config = config_for(sandboxes)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()

@@ -152,7 +152,8 @@ def _order_create(app: web.Application, query: str, variables: dict[str, Any], v
     if not lines or any(int(li.get("quantity", 0)) <= 0 for li in lines):
         return {"orderCreate": {"order": None, "userErrors": [{"field": ["order", "lineItems"], "message": "invalid"}]}}
     n = next(_ids)
-    record = {"id": f"gid://shopify/Order/{n}", "name": f"#{n % 100000}", "sourceIdentifier": order.get("sourceIdentifier"),
+    by_variant = {v["id"]: sku for sku, v in app[VARIANTS].items()}
+    record = {"skus": [by_variant.get(li.get("variantId")) for li in lines],"id": f"gid://shopify/Order/{n}", "name": f"#{n % 100000}", "sourceIdentifier": order.get("sourceIdentifier"),
               "lineItems": lines, "inventoryBehaviour": (variables.get("options") or {}).get("inventoryBehaviour")}
     app[STATE].orders[record["id"]] = record
     result = {"orderCreate": {"order": {"id": record["id"], "name": record["name"]}, "userErrors": []}}
