@@ -145,6 +145,8 @@ def _set(app: web.Application, variables: dict[str, Any], version: str) -> dict[
 def _order_create(app: web.Application, query: str, variables: dict[str, Any], version: str) -> dict[str, Any]:
     key = re.search(r'@idempotent\(key:\s*"([^"]+)"\)', query)
     store = app[IDEMPOTENT]
+    if key:
+        app[STATE].attempts[f"idempotency-key:{key.group(1)}"] += 1
     if key and key.group(1) in store:
         return store[key.group(1)]  # a retry with the same key returns the original result
     order = variables.get("order") or {}
