@@ -22,8 +22,12 @@ class ReplayIn(Body):
     everything: bool = False
 
 
-@router.get("/api/v1/mirror/status", auth="host", tag="mirror",
-            summary="Per platform: queue depth, lag, last error, dead letters, flagged orders")
+@router.get(
+    "/api/v1/mirror/status",
+    auth="host",
+    tag="mirror",
+    summary="Per platform: queue depth, lag, last error, dead letters, flagged orders",
+)
 async def status(request: web.Request) -> web.Response:
     require_host(request)
     state = request.app[MIRROR]
@@ -33,8 +37,13 @@ async def status(request: web.Request) -> web.Response:
     return json_response(report)
 
 
-@router.post("/api/v1/mirror/replay", body=ReplayIn, auth="host", tag="mirror",
-             summary="Make dead letters (or every stock row) due again")
+@router.post(
+    "/api/v1/mirror/replay",
+    body=ReplayIn,
+    auth="host",
+    tag="mirror",
+    summary="Make dead letters (or every stock row) due again",
+)
 async def replay(request: web.Request) -> web.Response:
     require_host(request)
     body = await parse_body(request, ReplayIn)

@@ -56,7 +56,8 @@ class Gate:
         return max(self._until - time.monotonic(), 0.0)
 
     async def wait(self) -> None:
-        while (left := self.remaining) > 0:
+        # A pause may grow while we wait, so look again after each sleep.
+        while (left := self.remaining) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left)
 
 

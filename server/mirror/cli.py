@@ -51,7 +51,9 @@ def cmd_sandboxes(args: argparse.Namespace) -> int:
         print("platform sandboxes are up; point liveshop at them with:\n")
         for key, value in boxes.env().items():
             print(f"export {key}={value}")
-        print("\nplace a platform order: curl -XPOST <url>/_sandbox/orders -d '{\"items\": {\"TEE-ORG-01\": 1}}'")
+        print(
+            '\nplace a platform order: curl -XPOST <url>/_sandbox/orders -d \'{"items": {"TEE-ORG-01": 1}}\''
+        )
         print("see what a platform holds: curl <url>/_sandbox/state", flush=True)
         try:
             await asyncio.Event().wait()

@@ -79,4 +79,4 @@ class MirrorSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_mirror_settings() -> MirrorSettings:
-    return MirrorSettings()
+    return MirrorSettings()  # type: ignore[call-arg]

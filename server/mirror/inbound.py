@@ -44,27 +44,48 @@ def line_external_id(order: PlatformOrder, sku: str) -> str:
 def platform_buyer(channel: str, external_id: str) -> str:
     """A buyer id per platform order, so liveshop's per-buyer limits never bind a platform."""
     buyer = f"platform:{channel}:{external_id}"
-    return buyer if len(buyer) <= 40 else f"platform:{channel}:" + hashlib.sha1(external_id.encode()).hexdigest()[:16]
+    return (
+        buyer
+        if len(buyer) <= 40
+        else f"platform:{channel}:" + hashlib.sha1(external_id.encode()).hexdigest()[:16]
+    )
 
 
 def _order(order: PlatformOrder, line: PlatformLine, product: Product, status: str, **extra: object) -> Order:
     return Order(
-        id=new_id("or"), channel=order.channel, external_id=line_external_id(order, line.sku),
-        product_id=product.id, buyer=order.buyer, quantity=line.quantity, unit_price=line.unit_price,
-        total=line.unit_price * line.quantity, currency=(line.currency or product.currency)[:3],
-        status=status, **extra,
+        id=new_id("or"),
+        channel=order.channel,
+        external_id=line_external_id(order, line.sku),
+        product_id=product.id,
+        buyer=order.buyer,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        total=line.unit_price * line.quantity,
+        currency=(line.currency or product.currency)[:3],
+        status=status,
+        **extra,
     )
 
 
 def _record(session: AsyncSession, order: Order, product: Product) -> None:
-    view = {"id": order.id, "status": order.status, "channel": order.channel, "external_id": order.external_id,
-            "offer_id": order.offer_id, "sku": product.sku, "quantity": order.quantity, "total": order.total,
-            "currency": order.currency}
+    view = {
+        "id": order.id,
+        "status": order.status,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "offer_id": order.offer_id,
+        "sku": product.sku,
+        "quantity": order.quantity,
+        "total": order.total,
+        "currency": order.currency,
+    }
     EventBus.record(session, ORDER_CONFIRMED, product.sku, view)
     EventBus.record(session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku})
 
 
-async def take_order(db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder) -> list[LineOutcome]:
+async def take_order(
+    db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder
+) -> list[LineOutcome]:
     out = []
     for line in order.lines:
         if line.quantity <= 0:
@@ -76,23 +97,29 @@ async def take_order(db: async_sessionmaker[AsyncSession], inventory: Inventory,
 async def _existing(db: async_sessionmaker[AsyncSession], channel: str, external_id: str) -> Order | None:
     async with db() as session:
         return (
-            await session.execute(select(Order).where(Order.channel == channel, Order.external_id == external_id))
+            await session.execute(
+                select(Order).where(Order.channel == channel, Order.external_id == external_id)
+            )
         ).scalar_one_or_none()
 
 
-async def _take_line(db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder,
-                     line: PlatformLine) -> LineOutcome:
+async def _take_line(
+    db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder, line: PlatformLine
+) -> LineOutcome:
     ext = line_external_id(order, line.sku)
     if (prev := await _existing(db, order.channel, ext)) is not None:
         return LineOutcome(line.sku, line.quantity, "replay", order_id=prev.id)
     try:
         # 1. the shelf, atomically, with the order and its outbox rows in one transaction
         async with db() as session, session.begin():
-            product = (await session.execute(select(Product).where(Product.sku == line.sku))).scalar_one_or_none()
+            product = (
+                await session.execute(select(Product).where(Product.sku == line.sku))
+            ).scalar_one_or_none()
             if product is None:
                 return LineOutcome(line.sku, line.quantity, "unknown_sku")
             taken = await session.execute(
-                update(Product).where(Product.id == product.id, Product.stock >= line.quantity)
+                update(Product)
+                .where(Product.id == product.id, Product.stock >= line.quantity)
                 .values(stock=Product.stock - line.quantity)
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
@@ -101,9 +128,17 @@ async def _take_line(db: async_sessionmaker[AsyncSession], inventory: Inventory,
                 await session.flush()
                 _record(session, row, product)
                 return LineOutcome(line.sku, line.quantity, "confirmed", "shelf", row.id)
-            offer_ids = list((await session.execute(
-                select(Offer.id).where(Offer.product_id == product.id, Offer.status == "active").order_by(Offer.created_at)
-            )).scalars().all())
+            offer_ids = list(
+                (
+                    await session.execute(
+                        select(Offer.id)
+                        .where(Offer.product_id == product.id, Offer.status == "active")
+                        .order_by(Offer.created_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         # 2. a live flash offer, through the Redis engine
         for offer_id in offer_ids:
             done = await _from_offer(db, inventory, order, line, product, offer_id)
@@ -113,8 +148,13 @@ async def _take_line(db: async_sessionmaker[AsyncSession], inventory: Inventory,
         async with db() as session, session.begin():
             row = _order(order, line, product, "flagged")
             session.add(row)
-        log.warning("platform order flagged: no units channel=%s order=%s sku=%s qty=%s",
-                    order.channel, order.external_id, line.sku, line.quantity)
+        log.warning(
+            "platform order flagged: no units channel=%s order=%s sku=%s qty=%s",
+            order.channel,
+            order.external_id,
+            line.sku,
+            line.quantity,
+        )
         return LineOutcome(line.sku, line.quantity, "flagged", order_id=row.id)
     except IntegrityError:
         prev = await _existing(db, order.channel, ext)  # a concurrent delivery of the same order won
@@ -123,10 +163,18 @@ async def _take_line(db: async_sessionmaker[AsyncSession], inventory: Inventory,
         return LineOutcome(line.sku, line.quantity, "replay", order_id=prev.id)
 
 
-async def _from_offer(db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder,
-                      line: PlatformLine, product: Product, offer_id: str) -> LineOutcome | None:
+async def _from_offer(
+    db: async_sessionmaker[AsyncSession],
+    inventory: Inventory,
+    order: PlatformOrder,
+    line: PlatformLine,
+    product: Product,
+    offer_id: str,
+) -> LineOutcome | None:
     buyer = platform_buyer(order.channel, order.external_id)
-    claim = await inventory.reserve(offer_id, buyer, line.quantity, idem_key=line_external_id(order, line.sku))
+    claim = await inventory.reserve(
+        offer_id, buyer, line.quantity, idem_key=line_external_id(order, line.sku)
+    )
     if claim.code not in ("ok", "replay"):
         return None
     code, _ = await inventory.begin_checkout(claim.hold_id, buyer)
@@ -137,8 +185,15 @@ async def _from_offer(db: async_sessionmaker[AsyncSession], inventory: Inventory
         async with db() as session, session.begin():
             offer = await session.get(Offer, offer_id, with_for_update={"read": True})
             assert offer is not None
-            row = _order(order, line, product, "confirmed", offer_id=offer_id, reservation_id=claim.hold_id,
-                         buyer_id=buyer)
+            row = _order(
+                order,
+                line,
+                product,
+                "confirmed",
+                offer_id=offer_id,
+                reservation_id=claim.hold_id,
+                buyer_id=buyer,
+            )
             session.add(row)
             await session.flush()
             _record(session, row, product)

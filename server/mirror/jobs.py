@@ -22,19 +22,34 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 async def ensure_cursor(session: AsyncSession, name: str) -> None:
     await session.execute(
-        _insert(session, MirrorCursor).values(name=name, position=0, updated_at=utcnow()).on_conflict_do_nothing()
+        _insert(session, MirrorCursor)
+        .values(name=name, position=0, updated_at=utcnow())
+        .on_conflict_do_nothing()
     )
 
 
-async def upsert_stock(session: AsyncSession, channel: str, sku: str, product_id: str | None, changes: int = 1) -> None:
+async def upsert_stock(
+    session: AsyncSession, channel: str, sku: str, product_id: str | None, changes: int = 1
+) -> None:
     """A stock change: the SKU's one row for this platform gets a new generation. A delivered row
     becomes due again; a row waiting out a backoff keeps waiting; a dead row stays dead (replay it)."""
     now = utcnow()
     t = MirrorJob
     stmt = _insert(session, t).values(
-        channel=channel, kind="stock", key=sku, product_id=product_id, payload={}, status="pending",
-        generation=changes, sent_generation=0, attempts=0, next_attempt_at=now, pending_since=now,
-        calls=0, created_at=now, updated_at=now,
+        channel=channel,
+        kind="stock",
+        key=sku,
+        product_id=product_id,
+        payload={},
+        status="pending",
+        generation=changes,
+        sent_generation=0,
+        attempts=0,
+        next_attempt_at=now,
+        pending_since=now,
+        calls=0,
+        created_at=now,
+        updated_at=now,
     )
     done = t.status == "done"
     stmt = stmt.on_conflict_do_update(
@@ -45,22 +60,38 @@ async def upsert_stock(session: AsyncSession, channel: str, sku: str, product_id
             "attempts": case((done, 0), else_=t.attempts),
             "next_attempt_at": case((done, now), else_=t.next_attempt_at),
             "pending_since": case((done, now), else_=t.pending_since),
-            "product_id": case((stmt.excluded.product_id.is_not(None), stmt.excluded.product_id), else_=t.product_id),
+            "product_id": case(
+                (stmt.excluded.product_id.is_not(None), stmt.excluded.product_id), else_=t.product_id
+            ),
             "updated_at": now,
         },
     )
     await session.execute(stmt)
 
 
-async def insert_for(session: AsyncSession, channel: str, kind: str, key: str, payload: dict[str, Any]) -> None:
+async def insert_for(
+    session: AsyncSession, channel: str, kind: str, key: str, payload: dict[str, Any]
+) -> None:
     """A one-off job (an order to record); a second insert of the same key is a no-op (dedupe)."""
     now = utcnow()
     await session.execute(
-        _insert(session, MirrorJob).values(
-            channel=channel, kind=kind, key=key, payload=payload, status="pending", generation=1,
-            sent_generation=0, attempts=0, next_attempt_at=now, pending_since=now, calls=0,
-            created_at=now, updated_at=now,
-        ).on_conflict_do_nothing()
+        _insert(session, MirrorJob)
+        .values(
+            channel=channel,
+            kind=kind,
+            key=key,
+            payload=payload,
+            status="pending",
+            generation=1,
+            sent_generation=0,
+            attempts=0,
+            next_attempt_at=now,
+            pending_since=now,
+            calls=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
     )
 
 
@@ -76,8 +107,16 @@ class Claimed:
     attempts: int
 
 
-async def claim(session: AsyncSession, channel: str, owner: str, *, kind: str, limit: int,
-                lease_s: float, stock_interval_s: float) -> list[Claimed]:
+async def claim(
+    session: AsyncSession,
+    channel: str,
+    owner: str,
+    *,
+    kind: str,
+    limit: int,
+    lease_s: float,
+    stock_interval_s: float,
+) -> list[Claimed]:
     """Due jobs of one platform, leased to `owner`: other workers skip locked rows now and leased rows
     until the lease runs out (a worker that died mid-delivery loses its lease, nothing is lost)."""
     now = utcnow()
@@ -97,8 +136,12 @@ async def claim(session: AsyncSession, channel: str, owner: str, *, kind: str, l
     for row in rows:
         row.lease_owner = owner
         row.next_attempt_at = lease_end
-    return [Claimed(r.id, r.kind, r.key, r.product_id, dict(r.payload or {}), r.generation, r.last_value, r.attempts)
-            for r in rows]
+    return [
+        Claimed(
+            r.id, r.kind, r.key, r.product_id, dict(r.payload or {}), r.generation, r.last_value, r.attempts
+        )
+        for r in rows
+    ]
 
 
 async def succeed(session: AsyncSession, job: Claimed, owner: str, value: int | None, calls: int) -> None:
@@ -125,8 +168,17 @@ async def succeed(session: AsyncSession, job: Claimed, owner: str, value: int | 
     )
 
 
-async def fail(session: AsyncSession, job: Claimed, owner: str, error: str, *, delay: float,
-               count_attempt: bool, dead: bool, calls: int) -> None:
+async def fail(
+    session: AsyncSession,
+    job: Claimed,
+    owner: str,
+    error: str,
+    *,
+    delay: float,
+    count_attempt: bool,
+    dead: bool,
+    calls: int,
+) -> None:
     now = utcnow()
     t = MirrorJob
     attempts = job.attempts + (1 if count_attempt else 0)
@@ -145,8 +197,9 @@ async def fail(session: AsyncSession, job: Claimed, owner: str, error: str, *, d
     )
 
 
-async def replay(session: AsyncSession, channel: str | None = None, job_id: int | None = None,
-                 everything: bool = False) -> int:
+async def replay(
+    session: AsyncSession, channel: str | None = None, job_id: int | None = None, everything: bool = False
+) -> int:
     """Dead letters (or, with `everything`, every stock row) become due again with fresh attempts."""
     t = MirrorJob
     cond = [t.status == "dead"] if not everything else [or_(t.status == "dead", and_(t.kind == "stock"))]
@@ -156,9 +209,16 @@ async def replay(session: AsyncSession, channel: str | None = None, job_id: int 
         cond.append(t.id == job_id)
     now = utcnow()
     result = await session.execute(
-        update(t).where(*cond).values(
-            status="pending", attempts=0, next_attempt_at=now, lease_owner=None, updated_at=now,
-            pending_since=now, generation=t.generation + 1,
+        update(t)
+        .where(*cond)
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_owner=None,
+            updated_at=now,
+            pending_since=now,
+            generation=t.generation + 1,
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

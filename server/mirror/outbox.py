@@ -25,7 +25,9 @@ GAP_GRACE = timedelta(seconds=60)
 CURSOR = "outbox"
 
 
-async def fan_out(session: AsyncSession, channels: list[str], order_channels: list[str], limit: int = 1000) -> int:
+async def fan_out(
+    session: AsyncSession, channels: list[str], order_channels: list[str], limit: int = 1000
+) -> int:
     """One pass, in the caller's transaction. Returns how many outbox rows it consumed (0 if another
     worker holds the cursor)."""
     await ensure_cursor(session, CURSOR)

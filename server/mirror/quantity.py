@@ -11,7 +11,9 @@ from server.inventory.engine import Inventory
 from server.inventory.stock import offers_available
 
 
-async def sellable(session: AsyncSession, inventory: Inventory, skus: list[str] | None = None) -> dict[str, tuple[str, int]]:
+async def sellable(
+    session: AsyncSession, inventory: Inventory, skus: list[str] | None = None
+) -> dict[str, tuple[str, int]]:
     """sku -> (product id, units sellable now)."""
     query = select(Product.id, Product.sku, Product.stock)
     if skus is not None:

@@ -16,8 +16,15 @@ def _hmac256(key: str | bytes, msg: bytes) -> bytes:
     return hmac.new(key.encode() if isinstance(key, str) else key, msg, hashlib.sha256).digest()
 
 
-def tiktok_sign(app_secret: str, path: str, query: Mapping[str, str], body: bytes = b"",
-                *, method: str = "POST", multipart: bool = False) -> str:
+def tiktok_sign(
+    app_secret: str,
+    path: str,
+    query: Mapping[str, str],
+    body: bytes = b"",
+    *,
+    method: str = "POST",
+    multipart: bool = False,
+) -> str:
     """TikTok Shop request sign: hex HMAC-SHA256(secret, secret + path + sorted(k+v) + body + secret).
 
     Parameters named sign/access_token and empty values are left out; the body is the exact bytes sent,

@@ -88,9 +88,13 @@ def _model(model: type[BaseModel], data: Any) -> Any:
 
 async def _seen(request: web.Request, channel: str, delivery_id: str) -> bool:
     async with request.app[DB]() as session:
-        found = (await session.execute(
-            select(MirrorWebhook.id).where(MirrorWebhook.channel == channel, MirrorWebhook.delivery_id == delivery_id)
-        )).first()
+        found = (
+            await session.execute(
+                select(MirrorWebhook.id).where(
+                    MirrorWebhook.channel == channel, MirrorWebhook.delivery_id == delivery_id
+                )
+            )
+        ).first()
     return found is not None
 
 
@@ -106,8 +110,12 @@ def _report(outcomes: list[LineOutcome], status: str = "processed") -> dict[str,
     return {"status": status, "lines": [o.__dict__ for o in outcomes]}
 
 
-@router.post("/api/v1/webhooks/shopify", tag="webhooks", summary="Shopify orders/create webhook",
-             errors=("bad_signature", "invalid_json", "validation_error", "not_found"))
+@router.post(
+    "/api/v1/webhooks/shopify",
+    tag="webhooks",
+    summary="Shopify orders/create webhook",
+    errors=("bad_signature", "invalid_json", "validation_error", "not_found"),
+)
 async def shopify_webhook(request: web.Request) -> web.Response:
     cfg = request.app[MIRROR].config
     if not cfg.shopify_webhook_secret:
@@ -119,7 +127,9 @@ async def shopify_webhook(request: web.Request) -> web.Response:
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     topic = request.headers.get("X-Shopify-Topic", "")
     if not webhook_id or len(webhook_id) > 200:
-        raise DomainError("validation_error", "X-Shopify-Webhook-Id is required", field="X-Shopify-Webhook-Id")
+        raise DomainError(
+            "validation_error", "X-Shopify-Webhook-Id is required", field="X-Shopify-Webhook-Id"
+        )
     if await _seen(request, "shopify", webhook_id):
         return json_response({"status": "replay"})
     if topic != "orders/create":
@@ -134,16 +144,24 @@ async def shopify_webhook(request: web.Request) -> web.Response:
             try:
                 price = int(Decimal(line.price) * 100)
             except InvalidOperation as exc:
-                raise DomainError("validation_error", "line_items.price: not a decimal", field="line_items.price") from exc
+                raise DomainError(
+                    "validation_error", "line_items.price: not a decimal", field="line_items.price"
+                ) from exc
             lines.append(PlatformLine(line.sku, line.quantity, price, body.currency))
-    order = PlatformOrder("shopify", str(body.id), lines, {"name": "Shopify buyer", "email": body.email or ""})
+    order = PlatformOrder(
+        "shopify", str(body.id), lines, {"name": "Shopify buyer", "email": body.email or ""}
+    )
     outcomes = await take_order(request.app[DB], request.app[INVENTORY], order)
     await _remember(request, "shopify", webhook_id)
     return json_response(_report(outcomes))
 
 
-@router.post("/api/v1/webhooks/tiktok-shop", tag="webhooks", summary="TikTok Shop order status webhook",
-             errors=("bad_signature", "invalid_json", "validation_error", "not_found", "service_unavailable"))
+@router.post(
+    "/api/v1/webhooks/tiktok-shop",
+    tag="webhooks",
+    summary="TikTok Shop order status webhook",
+    errors=("bad_signature", "invalid_json", "validation_error", "not_found", "service_unavailable"),
+)
 async def tiktok_webhook(request: web.Request) -> web.Response:
     mirror = request.app[MIRROR]
     cfg = mirror.config
@@ -151,7 +169,9 @@ async def tiktok_webhook(request: web.Request) -> web.Response:
         raise DomainError("not_found", "TikTok Shop webhooks are not configured")
     raw = await _raw(request)
     given = request.headers.get("Authorization", "")
-    if not given or not same(given.lower(), tiktok_webhook_signature(cfg.tiktok_app_key, cfg.tiktok_app_secret, raw)):
+    if not given or not same(
+        given.lower(), tiktok_webhook_signature(cfg.tiktok_app_key, cfg.tiktok_app_secret, raw)
+    ):
         raise DomainError("bad_signature", "Authorization does not match app_key + body")
     event: TikTokEvent = _model(TikTokEvent, _json(raw))
     if await _seen(request, "tiktok", event.tts_notification_id):

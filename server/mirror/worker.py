@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -41,10 +42,12 @@ POLL_OVERLAP_S = 300
 
 class WorkerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.calls = Counter("liveshop_mirror_platform_calls", "Requests sent to a platform", ["platform"],
-                             registry=registry)
-        self.deliveries = Counter("liveshop_mirror_deliveries", "Job outcomes", ["platform", "kind", "outcome"],
-                                  registry=registry)
+        self.calls = Counter(
+            "liveshop_mirror_platform_calls", "Requests sent to a platform", ["platform"], registry=registry
+        )
+        self.deliveries = Counter(
+            "liveshop_mirror_deliveries", "Job outcomes", ["platform", "kind", "outcome"], registry=registry
+        )
 
 
 class Worker:
@@ -77,9 +80,15 @@ class Worker:
         for name, conn in self.connectors.items():
             lanes = 1 if name == "meta" else self.config.mirror_concurrency
             for lane in range(lanes):
-                spawn(f"{name}-{lane}", self._loop(lambda c=conn: self.deliver_once(c), self.config.mirror_poll_s))
+                spawn(
+                    f"{name}-{lane}",
+                    self._loop(partial(self.deliver_once, conn), self.config.mirror_poll_s),
+                )
             if name in ("meta", "tiktok"):
-                spawn(f"{name}-orders", self._loop(lambda c=conn: self.poll_orders_once(c), self.config.mirror_order_poll_s))
+                spawn(
+                    f"{name}-orders",
+                    self._loop(partial(self.poll_orders_once, conn), self.config.mirror_order_poll_s),
+                )
         log.info("mirror worker up owner=%s platforms=%s", self.owner, ",".join(self.connectors) or "none")
 
     def _spawn(self, name: str, coro: Awaitable[None]) -> None:
@@ -139,12 +148,26 @@ class Worker:
         await conn.gate.wait()
         cfg = self.config
         async with self.db() as session, session.begin():
-            stock = await jobs.claim(session, conn.name, self.owner, kind="stock", limit=cfg.mirror_batch,
-                                     lease_s=cfg.mirror_lease_s, stock_interval_s=cfg.mirror_stock_interval_s)
+            stock = await jobs.claim(
+                session,
+                conn.name,
+                self.owner,
+                kind="stock",
+                limit=cfg.mirror_batch,
+                lease_s=cfg.mirror_lease_s,
+                stock_interval_s=cfg.mirror_stock_interval_s,
+            )
             orders = []
             if conn.records_orders:
-                orders = await jobs.claim(session, conn.name, self.owner, kind="order", limit=5,
-                                          lease_s=cfg.mirror_lease_s, stock_interval_s=0)
+                orders = await jobs.claim(
+                    session,
+                    conn.name,
+                    self.owner,
+                    kind="order",
+                    limit=5,
+                    lease_s=cfg.mirror_lease_s,
+                    stock_interval_s=0,
+                )
         if stock:
             await self._deliver_stock(conn, stock)
         for job in orders:
@@ -188,7 +211,9 @@ class Worker:
         async with self.db() as session, session.begin():
             await self._settle(session, conn, job, result, calls)
 
-    async def _settle(self, session: AsyncSession, conn: Connector, job: jobs.Claimed, result: Any, calls: int) -> None:
+    async def _settle(
+        self, session: AsyncSession, conn: Connector, job: jobs.Claimed, result: Any, calls: int
+    ) -> None:
         cfg = self.config
         if result is None or isinstance(result, int):
             await jobs.succeed(session, job, self.owner, result, calls)
@@ -196,20 +221,31 @@ class Worker:
             return
         if isinstance(result, Throttled):
             delay = max(result.retry_after or 0.0, conn.gate.remaining) + backoff_delay(1, 0.1, 0.2)
-            await jobs.fail(session, job, self.owner, str(result), delay=delay, count_attempt=False,
-                            dead=False, calls=calls)
+            await jobs.fail(
+                session,
+                job,
+                self.owner,
+                str(result),
+                delay=delay,
+                count_attempt=False,
+                dead=False,
+                calls=calls,
+            )
             self.metrics.deliveries.labels(conn.name, job.kind, "throttled").inc()
             return
         attempts = job.attempts + 1
         dead = isinstance(result, Rejected) or attempts >= cfg.mirror_max_attempts
         retry_after = result.retry_after if isinstance(result, PlatformError) else None
         delay = backoff_delay(attempts, cfg.mirror_backoff_base_s, cfg.mirror_backoff_max_s, retry_after)
-        await jobs.fail(session, job, self.owner, str(result), delay=delay, count_attempt=True, dead=dead,
-                        calls=calls)
+        await jobs.fail(
+            session, job, self.owner, str(result), delay=delay, count_attempt=True, dead=dead, calls=calls
+        )
         outcome = "dead" if dead else "retry"
         self.metrics.deliveries.labels(conn.name, job.kind, outcome).inc()
         if dead:
-            log.error("mirror job dead platform=%s kind=%s key=%s error=%s", conn.name, job.kind, job.key, result)
+            log.error(
+                "mirror job dead platform=%s kind=%s key=%s error=%s", conn.name, job.kind, job.key, result
+            )
 
     # platform orders -----------------------------------------------------------------------------
     async def poll_orders_once(self, conn: Connector) -> int:

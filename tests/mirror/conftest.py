@@ -63,7 +63,9 @@ async def calm(sandboxes: Sandboxes) -> Sandboxes:
 
 
 @pytest.fixture(scope="session")
-async def mirror_node(settings: Settings, sandboxes: Sandboxes) -> AsyncIterator[tuple[web.Application, TestServer]]:
+async def mirror_node(
+    settings: Settings, sandboxes: Sandboxes
+) -> AsyncIterator[tuple[web.Application, TestServer]]:
     # A small pool: the machine's PostgreSQL is shared with other suites.
     app = build_app(settings.model_copy(update={"db_pool_size": 8}), background=False)
     app[MIRROR].config = config_for(sandboxes)
@@ -108,14 +110,18 @@ async def buy(api: Api, token: str, offer_id: str, quantity: int = 1) -> int:
     return quantity
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0, every: float = 0.1) -> float:
-    """Seconds until `check()` is true; fails the test after `timeout`."""
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    within: float = 30.0,
+    every: float = 0.1,
+) -> float:
+    """Seconds until `check()` is true; fails the test after `within` seconds."""
     start = time.monotonic()
     while True:
         if await check():
             return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not reached within {timeout}s")
+        if time.monotonic() - start > within:
+            raise AssertionError(f"not reached within {within}s")
         await asyncio.sleep(every)
 
 

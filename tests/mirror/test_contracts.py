@@ -16,9 +16,9 @@ from server.mirror.connectors.meta import MetaCatalog
 from server.mirror.connectors.shopify import Shopify
 from server.mirror.connectors.tiktok import TikTokShop
 from server.mirror.sandbox.common import STATE
+from server.mirror.sandbox.meta import BUCKET as META_BUCKET
 from server.mirror.sandbox.run import Sandboxes
 from server.mirror.sandbox.shopify import BUCKET as SHOPIFY_BUCKET
-from server.mirror.sandbox.meta import BUCKET as META_BUCKET
 from server.mirror.worker import Worker
 from tests.api_client import Api
 from tests.mirror.conftest import config_for, eventually, sku
@@ -60,10 +60,14 @@ async def test_shopify_2026_04_refuses_writes_without_change_from_quantity(
     item = conn._items[name][1]
     url = calm.urls["shopify"] + "/admin/api/2026-04/graphql.json"
     base = {"inventoryItemId": item, "locationId": LOCATION, "quantity": 9}
-    for quantity, expect in (({**base}, "changeFromQuantity is required"),
-                             ({**base, "compareQuantity": 3}, "removed in 2026-04")):
-        body = {"query": SET_QUANTITIES, "variables": {"input": {"name": "available", "reason": "correction",
-                                                                "quantities": [quantity]}}}
+    for quantity, expect in (
+        ({**base}, "changeFromQuantity is required"),
+        ({**base, "compareQuantity": 3}, "removed in 2026-04"),
+    ):
+        body = {
+            "query": SET_QUANTITIES,
+            "variables": {"input": {"name": "available", "reason": "correction", "quantities": [quantity]}},
+        }
         async with http.post(url, json=body, headers={"X-Shopify-Access-Token": TOKEN}) as r:
             assert expect in await r.text()
     assert calm.apps["shopify"][STATE].stock[name] == 3
@@ -91,7 +95,9 @@ async def test_shopify_throttled_pauses_the_platform_for_the_bucket_refill(
         bucket.capacity, bucket.rate, bucket.tokens = capacity, rate, capacity
 
 
-async def test_meta_80014_is_throttling_and_usage_header_is_read(calm: Sandboxes, http: aiohttp.ClientSession) -> None:
+async def test_meta_80014_is_throttling_and_usage_header_is_read(
+    calm: Sandboxes, http: aiohttp.ClientSession
+) -> None:
     conn = MetaCatalog(config_for(calm), http)
     bucket = calm.apps["meta"][META_BUCKET]
     saved = bucket.tokens
@@ -131,12 +137,15 @@ async def test_two_workers_deliver_each_sale_once(
         async def recorded() -> bool:
             return sum(1 for o in shop.orders.values() if product["sku"] in o.get("skus", [])) == 15
 
-        await eventually(recorded, timeout=20)
-        keys = [o["sourceIdentifier"].removeprefix("liveshop:") for o in shop.orders.values()
-                if product["sku"] in o.get("skus", [])]
+        await eventually(recorded, within=20)
+        keys = [
+            o["sourceIdentifier"].removeprefix("liveshop:")
+            for o in shop.orders.values()
+            if product["sku"] in o.get("skus", [])
+        ]
         uses = [shop.attempts[f"idempotency-key:liveshop-order-{k}"] for k in keys]
         assert uses == [1] * 15  # no sale was sent twice, not even to be deduplicated
-        await eventually(lambda: _is(calm, product["sku"], 25), timeout=15)
+        await eventually(lambda: _is(calm, product["sku"], 25), within=15)
     finally:
         for w in workers:
             await w.stop()

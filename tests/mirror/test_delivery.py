@@ -33,10 +33,12 @@ async def test_a_new_product_and_a_stock_edit_reach_every_platform(
     async def converged(q: int) -> bool:
         return shown(calm, sku) == expected(q)
 
-    await eventually(lambda: converged(40), timeout=15)
-    r = await mapi.call("PATCH", f"/api/v1/products/{product['id']}", token=mhost, json={"stock": 0, "currency": "USD"})  # core: currency is required
+    await eventually(lambda: converged(40), within=15)
+    r = await mapi.call(
+        "PATCH", f"/api/v1/products/{product['id']}", token=mhost, json={"stock": 0, "currency": "USD"}
+    )  # core: currency is required
     assert r.status == 200
-    await eventually(lambda: converged(0), timeout=15)
+    await eventually(lambda: converged(0), within=15)
 
 
 async def test_each_liveshop_sale_becomes_one_shopify_order(
@@ -51,13 +53,17 @@ async def test_each_liveshop_sale_becomes_one_shopify_order(
     shop = calm.apps["shopify"][STATE]
 
     async def recorded() -> bool:
-        mine = [o for o in shop.orders.values() if o.get("lineItems") and
-                any(li.get("variantId") for li in o["lineItems"]) and
-                str(o.get("sourceIdentifier", "")).startswith("liveshop:")]
+        mine = [
+            o
+            for o in shop.orders.values()
+            if o.get("lineItems")
+            and any(li.get("variantId") for li in o["lineItems"])
+            and str(o.get("sourceIdentifier", "")).startswith("liveshop:")
+        ]
         return sum(1 for o in mine if _sku_of(calm, o) == product["sku"]) == 4
 
-    await eventually(recorded, timeout=15)
-    await eventually(lambda: _eq(shown(calm, product["sku"]), expected(26)), timeout=15)
+    await eventually(recorded, within=15)
+    await eventually(lambda: _eq(shown(calm, product["sku"]), expected(26)), within=15)
     orders = [o for o in shop.orders.values() if _sku_of(calm, o) == product["sku"]]
     assert all(o["inventoryBehaviour"] == "BYPASS" for o in orders)
 

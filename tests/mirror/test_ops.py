@@ -30,8 +30,13 @@ from tests.services import ROOT, TEST_SECRET, server_env
 
 async def _generation(app: web.Application, name: str) -> int:
     async with app[DB]() as session:
-        job = (await session.execute(select(MirrorJob).where(
-            MirrorJob.channel == "tiktok", MirrorJob.kind == "stock", MirrorJob.key == name))).scalar_one_or_none()
+        job = (
+            await session.execute(
+                select(MirrorJob).where(
+                    MirrorJob.channel == "tiktok", MirrorJob.kind == "stock", MirrorJob.key == name
+                )
+            )
+        ).scalar_one_or_none()
         return job.generation if job else 0
 
 
@@ -68,15 +73,18 @@ async def test_holds_without_an_outbox_row_reach_the_platforms_by_reconciliation
     b = await mapi.broadcast(mhost)
     offer = await mapi.offer(mhost, b["id"], product["id"], quantity=10, per_buyer_limit=5)
     tiktok = calm.apps["tiktok"][STATE]
-    await eventually(lambda: _const(tiktok.stock.get(product["sku"]) == 10), timeout=15)
+    await eventually(lambda: _const(tiktok.stock.get(product["sku"]) == 10), within=15)
     hold = await mapi.reserve(viewer_token(app), offer["id"], 3)
     assert hold.status == 201  # a hold changes what can be sold, with no outbox row
-    await eventually(lambda: _const(tiktok.stock.get(product["sku"]) == 7), timeout=15)
+    await eventually(lambda: _const(tiktok.stock.get(product["sku"]) == 7), within=15)
 
 
 async def test_dead_letters_show_in_status_and_metrics_and_replay_delivers_them(
-    mirror_node: tuple[web.Application, TestServer], mapi: Api, mhost: str, calm: Sandboxes,
-    http: aiohttp.ClientSession
+    mirror_node: tuple[web.Application, TestServer],
+    mapi: Api,
+    mhost: str,
+    calm: Sandboxes,
+    http: aiohttp.ClientSession,
 ) -> None:
     app = mirror_node[0]
     broken = Worker(app[DB], app[INVENTORY], config_for(calm, google_access_token="expired-token"))
@@ -88,7 +96,7 @@ async def test_dead_letters_show_in_status_and_metrics_and_replay_delivers_them(
             r = await mapi.call("GET", "/api/v1/mirror/status", token=mhost)
             return r.body["platforms"]["google"]["dead_letters"] > 0
 
-        await eventually(dead, timeout=20)
+        await eventually(dead, within=20)
     finally:
         await broken.stop()
     status = (await mapi.call("GET", "/api/v1/mirror/status", token=mhost)).body
@@ -102,7 +110,9 @@ async def test_dead_letters_show_in_status_and_metrics_and_replay_delivers_them(
     healthy = Worker(app[DB], app[INVENTORY], app[MIRROR].config)
     await healthy.start()
     try:
-        await eventually(lambda: _const(calm.apps["google"][STATE].stock.get(product["sku"]) == "IN_STOCK"), timeout=20)
+        await eventually(
+            lambda: _const(calm.apps["google"][STATE].stock.get(product["sku"]) == "IN_STOCK"), timeout=20
+        )
     finally:
         await healthy.stop()
     r = await mapi.call("GET", "/api/v1/mirror/status", token=mhost)
@@ -111,8 +121,14 @@ async def test_dead_letters_show_in_status_and_metrics_and_replay_delivers_them(
 
 def test_mirror_status_command_reports_every_platform(settings: Settings, sandboxes: Sandboxes) -> None:
     env = server_env(settings.database_url, settings.redis_url, **sandboxes.env())
-    out = subprocess.run([sys.executable, "-m", "server", "mirror", "status"], env=env, cwd=str(ROOT),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "server", "mirror", "status"],
+        env=env,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode in (0, 2), out.stderr
     for name in ("tiktok", "shopify", "meta", "google"):
         assert name in out.stdout
@@ -126,8 +142,9 @@ async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> N
     from server.inventory.engine import Inventory
     from server.redis_client import make_redis
 
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/mirror.db", redis_url="memory://",
-                        secret=TEST_SECRET)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/mirror.db", redis_url="memory://", secret=TEST_SECRET
+    )
     engine = make_engine(settings)
     redis = make_redis(settings)
     await migrate(engine)
@@ -139,8 +156,12 @@ async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> N
     w = Worker(db, Inventory(redis, hold_seconds=60), config_for(calm))
     await w.start()
     try:
-        await eventually(lambda: _const(all(calm.apps[n][STATE].stock.get(name) == 6
-                                            for n in ("tiktok", "shopify", "meta"))), timeout=20)
+        await eventually(
+            lambda: _const(
+                all(calm.apps[n][STATE].stock.get(name) == 6 for n in ("tiktok", "shopify", "meta"))
+            ),
+            timeout=20,
+        )
         async with db() as session:
             assert (await session.execute(select(OutboxEvent))).scalars().first() is not None
     finally:

@@ -15,7 +15,12 @@ import pytest
 from server.mirror.config import MirrorSettings
 from server.mirror.connectors.meta import MetaCatalog
 from server.mirror.connectors.tiktok import TikTokShop
-from server.mirror.signing import meta_appsecret_proof, meta_hub_signature, shopify_webhook_hmac, tiktok_webhook_signature
+from server.mirror.signing import (
+    meta_appsecret_proof,
+    meta_hub_signature,
+    shopify_webhook_hmac,
+    tiktok_webhook_signature,
+)
 
 SECRET = "tt-secret-ü-1"
 
@@ -36,8 +41,14 @@ def tiktok_reference(secret: str, path: str, params: dict[str, str], body: str, 
 
 @pytest.fixture
 async def tiktok() -> TikTokShop:
-    cfg = MirrorSettings(_env_file=None, tiktok_app_key="key1", tiktok_app_secret=SECRET,  # type: ignore[call-arg]
-                         tiktok_access_token="tok", tiktok_shop_cipher="ciph", tiktok_base_url="https://x.test")
+    cfg = MirrorSettings(
+        _env_file=None,
+        tiktok_app_key="key1",
+        tiktok_app_secret=SECRET,  # type: ignore[call-arg]
+        tiktok_access_token="tok",
+        tiktok_shop_cipher="ciph",
+        tiktok_base_url="https://x.test",
+    )
     async with aiohttp.ClientSession() as http:
         yield TikTokShop(cfg, http)
 
@@ -46,14 +57,29 @@ async def tiktok() -> TikTokShop:
     ("method", "path", "query", "body"),
     [
         ("GET", "/order/202309/orders", {"ids": "576461413038785752,576461413038785753"}, None),
-        ("POST", "/product/202309/products/1729/inventory/update", None,
-         {"skus": [{"id": "99", "inventory": [{"warehouse_id": "7", "quantity": 12}]}]}),
-        ("POST", "/product/202312/products/search", {"page_size": "100"}, {"seller_skus": ["TÉE-ÖRG-01", "マグ-04"]}),
-        ("POST", "/order/202309/orders/search", {"page_size": "50", "page_token": "", "sort_order": "ASC"},
-         {"update_time_ge": 1700000000}),
+        (
+            "POST",
+            "/product/202309/products/1729/inventory/update",
+            None,
+            {"skus": [{"id": "99", "inventory": [{"warehouse_id": "7", "quantity": 12}]}]},
+        ),
+        (
+            "POST",
+            "/product/202312/products/search",
+            {"page_size": "100"},
+            {"seller_skus": ["TÉE-ÖRG-01", "マグ-04"]},
+        ),
+        (
+            "POST",
+            "/order/202309/orders/search",
+            {"page_size": "50", "page_token": "", "sort_order": "ASC"},
+            {"update_time_ge": 1700000000},
+        ),
     ],
 )
-async def test_tiktok_request_sign_matches_the_documented_algorithm(tiktok: TikTokShop, method, path, query, body) -> None:
+async def test_tiktok_request_sign_matches_the_documented_algorithm(
+    tiktok: TikTokShop, method, path, query, body
+) -> None:
     url, params, raw, headers = tiktok.signed_request(method, path, query, body)
     assert urlsplit(url).path == path
     assert headers["x-tts-access-token"] == "tok" and headers["Content-Type"] == "application/json"
@@ -75,7 +101,9 @@ def test_tiktok_sign_changes_with_any_byte() -> None:
     assert base == tiktok_sign("s", "/p", {"a": "1", "sign": "old", "access_token": "x"}, b'{"q":1}')
 
 
-@pytest.mark.parametrize("body", [b'{"type":1,"data":{"order_id":"1"}}', '{"name":"Tée ☕ マグ"}'.encode(), b""])
+@pytest.mark.parametrize(
+    "body", [b'{"type":1,"data":{"order_id":"1"}}', '{"name":"Tée ☕ マグ"}'.encode(), b""]
+)
 def test_webhook_signatures_match_the_documented_algorithms(body: bytes) -> None:
     tt = hmac.new(SECRET.encode(), b"key1" + body, hashlib.sha256).hexdigest()
     assert tiktok_webhook_signature("key1", SECRET, body) == tt
@@ -86,8 +114,12 @@ def test_webhook_signatures_match_the_documented_algorithms(body: bytes) -> None
 
 
 async def test_meta_calls_carry_token_and_appsecret_proof() -> None:
-    cfg = MirrorSettings(_env_file=None, meta_access_token="EAAB-tök", meta_app_secret="app-sécret",  # type: ignore[call-arg]
-                         meta_catalog_id="1")
+    cfg = MirrorSettings(
+        _env_file=None,
+        meta_access_token="EAAB-tök",
+        meta_app_secret="app-sécret",  # type: ignore[call-arg]
+        meta_catalog_id="1",
+    )
     async with aiohttp.ClientSession() as http:
         auth = MetaCatalog(cfg, http).auth()
     expected = hmac.new("app-sécret".encode(), "EAAB-tök".encode(), hashlib.sha256).hexdigest()

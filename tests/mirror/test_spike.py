@@ -4,6 +4,7 @@ part of the time: each platform ends with exactly liveshop's stock, in a handful
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -18,8 +19,9 @@ from server.mirror.worker import Worker
 from tests.api_client import Api
 from tests.mirror.conftest import buy, eventually, viewer_token
 
-import os
-FAULTS = {} if os.environ.get("NOFAULTS") else dict(throttle=0.1, error=0.1, timeout=0.02, timeout_s=1.2, seed=7)
+FAULTS = (
+    {} if os.environ.get("NOFAULTS") else dict(throttle=0.1, error=0.1, timeout=0.02, timeout_s=1.2, seed=7)
+)
 ORDERS = 1000
 SKUS = 5
 SHELF = 100  # units left on each product's shelf while its offer runs
@@ -38,7 +40,7 @@ async def test_spike_of_1000_orders_converges_on_every_platform_in_few_calls(
     skus = [p["sku"] for p in products]
     b = await mapi.broadcast(mhost)
     offers = [await mapi.offer(mhost, b["id"], p["id"], quantity=OFFER) for p in products]
-    await eventually(lambda: _all(calm, skus, SHELF + OFFER), timeout=20)
+    await eventually(lambda: _all(calm, skus, SHELF + OFFER), within=20)
     for box in calm.apps.values():
         box[STATE].faults = Faults(**FAULTS)
     before = {name: {s: box[STATE].attempts[s] for s in skus} for name, box in calm.apps.items()}
@@ -57,7 +59,7 @@ async def test_spike_of_1000_orders_converges_on_every_platform_in_few_calls(
     final = SHELF + OFFER - ORDERS // SKUS
 
     last_sale = time.monotonic()
-    await eventually(lambda: _all(calm, skus, final), timeout=60, every=0.05)
+    await eventually(lambda: _all(calm, skus, final), within=60, every=0.05)
     converged_s = time.monotonic() - last_sale
     async with app[DB]() as session:
         report = await mirror_status(session, list(worker.connectors))
@@ -70,8 +72,10 @@ async def test_spike_of_1000_orders_converges_on_every_platform_in_few_calls(
     # 200 sales per SKU; coalescing sends the latest absolute value at most every stock interval.
     for name, per_sku in stock_calls.items():
         assert max(per_sku.values()) <= 60, (name, per_sku)
-    print(f"\nspike: {ORDERS} orders over {SKUS} SKUs sold in {sales_s:.1f}s; platforms converged "
-          f"{converged_s:.2f}s after the last sale")
+    print(
+        f"\nspike: {ORDERS} orders over {SKUS} SKUs sold in {sales_s:.1f}s; platforms converged "
+        f"{converged_s:.2f}s after the last sale"
+    )
     print(f"stock writes received per SKU (incl. faulted): {stock_calls}")
     print(f"sandbox answers: {answered}")
     shop = calm.apps["shopify"][STATE]
@@ -79,12 +83,14 @@ async def test_spike_of_1000_orders_converges_on_every_platform_in_few_calls(
     async def recorded() -> bool:
         return sum(1 for o in shop.orders.values() if _ours(o, skus)) >= ORDERS
 
-    recorded_s = await eventually(recorded, timeout=90, every=0.2)
+    recorded_s = await eventually(recorded, within=90, every=0.2)
     mine = [o for o in shop.orders.values() if _ours(o, skus)]
     assert len(mine) == ORDERS  # every sale once, retries and timeouts included (@idempotent)
     assert len({o["sourceIdentifier"] for o in mine}) == ORDERS
-    print(f"shopify: {ORDERS} sales recorded as orders {converged_s + recorded_s:.1f}s after the last sale, "
-          f"{worker.connectors['shopify'].calls - calls_before} Shopify requests in all (stock + orders)")
+    print(
+        f"shopify: {ORDERS} sales recorded as orders {converged_s + recorded_s:.1f}s after the last sale, "
+        f"{worker.connectors['shopify'].calls - calls_before} Shopify requests in all (stock + orders)"
+    )
     for box in calm.apps.values():
         box[STATE].faults = Faults()
 
@@ -96,5 +102,6 @@ def _ours(order: dict[str, Any], skus: list[str]) -> bool:
 async def _all(boxes: Sandboxes, skus: list[str], quantity: int) -> bool:
     values = platform_values(boxes, skus)
     avail = "IN_STOCK" if quantity > 0 else "OUT_OF_STOCK"
-    return (values["tiktok"] == values["shopify"] == values["meta"] == [quantity] * len(skus)
-            and values["google"] == [avail] * len(skus))
+    return values["tiktok"] == values["shopify"] == values["meta"] == [quantity] * len(skus) and values[
+        "google"
+    ] == [avail] * len(skus)

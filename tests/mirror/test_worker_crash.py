@@ -27,13 +27,24 @@ SALES = 12
 def worker_process(settings: Settings, boxes: Sandboxes, log: Path) -> subprocess.Popen[bytes]:
     knobs = {f"LIVESHOP_{k.upper()}": str(v) for k, v in FAST.items()}
     knobs["LIVESHOP_MIRROR_LEASE_S"] = "2"
-    env = server_env(settings.database_url, settings.redis_url, **boxes.env(), **knobs, LIVESHOP_DB_POOL_SIZE="4")
-    return subprocess.Popen([sys.executable, "-m", "server", "worker"], env=env, cwd=str(ROOT),
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = server_env(
+        settings.database_url, settings.redis_url, **boxes.env(), **knobs, LIVESHOP_DB_POOL_SIZE="4"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "server", "worker"],
+        env=env,
+        cwd=str(ROOT),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twice(
-    settings: Settings, mirror_node: tuple[web.Application, TestServer], mapi: Api, mhost: str, calm: Sandboxes
+    settings: Settings,
+    mirror_node: tuple[web.Application, TestServer],
+    mapi: Api,
+    mhost: str,
+    calm: Sandboxes,
 ) -> None:
     app = mirror_node[0]
     product = await mapi.product(mhost, stock=50)
@@ -51,7 +62,7 @@ async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twic
     first = worker_process(settings, calm, log)
     try:
         started = shop.requests
-        await eventually(_later(lambda: shop.requests >= started + 3), timeout=30)
+        await eventually(_later(lambda: shop.requests >= started + 3), within=30)
         await asyncio.sleep(0.3)
     finally:
         os.kill(first.pid, signal.SIGKILL)
@@ -62,22 +73,26 @@ async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twic
         box[STATE].faults = Faults()
     second = worker_process(settings, calm, log)
     try:
+
         async def all_recorded() -> bool:
             return sum(1 for o in shop.orders.values() if sku in o.get("skus", [])) >= SALES
 
-        await eventually(all_recorded, timeout=40)
+        await eventually(all_recorded, within=40)
         final = 50 - SALES
 
         async def converged() -> bool:
             values = [calm.apps[n][STATE].stock.get(sku) for n in ("tiktok", "shopify", "meta")]
             return values == [final] * 3 and calm.apps["google"][STATE].stock.get(sku) == "IN_STOCK"
 
-        await eventually(converged, timeout=30)
+        await eventually(converged, within=30)
         await asyncio.sleep(2.5)  # past a lease: a late redelivery would show up now
         mine = [o for o in shop.orders.values() if sku in o.get("skus", [])]
-        assert len(mine) == SALES, log.read_text()[-3000:]
+        assert len(mine) == SALES, log.read_text()[-3000:]  # noqa: ASYNC240
         assert len({o["sourceIdentifier"] for o in mine}) == SALES
-        print(f"\nworker killed: {in_flight_done} of {SALES} sales had reached Shopify; after restart {len(mine)}")
+        print(
+            f"\nworker killed: {in_flight_done} of {SALES} sales had reached Shopify; "
+            f"after restart {len(mine)}"
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         try:

@@ -3,7 +3,6 @@ Throttled / Transient / Rejected."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,12 +97,16 @@ class Connector:
         timeout = aiohttp.ClientTimeout(total=self.config.mirror_timeout_s)
         try:
             async with self.http.request(
-                method, url, params=params, data=form if form is not None else body, headers=headers,
+                method,
+                url,
+                params=params,
+                data=form if form is not None else body,
+                headers=headers,
                 timeout=timeout,
             ) as resp:
                 raw = await resp.read()
                 status, hdrs = resp.status, {k.lower(): v for k, v in resp.headers.items()}
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise Transient(f"{self.name}: timed out after {self.config.mirror_timeout_s}s") from exc
         except aiohttp.ClientError as exc:
             raise Transient(f"{self.name}: {type(exc).__name__}: {exc}") from exc

@@ -19,7 +19,8 @@ class GoogleMerchant(Connector):
     def product_url(self, sku: str) -> str:
         cfg = self.config
         name = quote(f"{cfg.google_content_language}~{cfg.google_feed_label}~{sku}", safe="~")
-        return f"{cfg.google_base_url.rstrip('/')}/products/v1/accounts/{cfg.google_merchant_id}/productInputs/{name}"
+        base = cfg.google_base_url.rstrip("/")
+        return f"{base}/products/v1/accounts/{cfg.google_merchant_id}/productInputs/{name}"
 
     async def push_stock(self, items: list[StockItem]) -> dict[str, int | Exception]:
         cfg = self.config
@@ -33,14 +34,22 @@ class GoogleMerchant(Connector):
                 "updateMask": "productAttributes.availability",
                 "dataSource": f"accounts/{cfg.google_merchant_id}/dataSources/{cfg.google_data_source_id}",
             }
-            body: dict[str, Any] = {"productAttributes": {"availability": "IN_STOCK" if value else "OUT_OF_STOCK"}}
+            body: dict[str, Any] = {
+                "productAttributes": {"availability": "IN_STOCK" if value else "OUT_OF_STOCK"}
+            }
             try:
                 reply = await self.send(
-                    "PATCH", self.product_url(item.sku), params=params, body=compact(body),
-                    headers={"Authorization": f"Bearer {cfg.google_access_token}", "Content-Type": "application/json"},
+                    "PATCH",
+                    self.product_url(item.sku),
+                    params=params,
+                    body=compact(body),
+                    headers={
+                        "Authorization": f"Bearer {cfg.google_access_token}",
+                        "Content-Type": "application/json",
+                    },
                 )
             except Throttled as exc:
-                for rest in items[items.index(item):]:
+                for rest in items[items.index(item) :]:
                     out.setdefault(rest.sku, exc)
                 break
             except Exception as exc:
@@ -50,5 +59,7 @@ class GoogleMerchant(Connector):
                 out[item.sku] = value
             else:
                 error = (reply.body or {}).get("error", {}) if isinstance(reply.body, dict) else {}
-                out[item.sku] = Rejected(f"google: HTTP {reply.status} {error.get('status', '')} {error.get('message', '')}")
+                out[item.sku] = Rejected(
+                    f"google: HTTP {reply.status} {error.get('status', '')} {error.get('message', '')}"
+                )
         return out

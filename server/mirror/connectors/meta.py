@@ -13,7 +13,9 @@ from server.mirror.connectors.base import Connector, PlatformLine, PlatformOrder
 from server.mirror.signing import meta_appsecret_proof
 
 THROTTLE_CODES = {4, 17, 32, 613, 80014}
-ORDER_FIELDS = "id,order_status,created,last_updated,items{id,retailer_id,quantity,price_per_unit},buyer_details"
+ORDER_FIELDS = (
+    "id,order_status,created,last_updated,items{id,retailer_id,quantity,price_per_unit},buyer_details"
+)
 
 
 class MetaCatalog(Connector):
@@ -52,11 +54,13 @@ class MetaCatalog(Connector):
     async def push_stock(self, items: list[StockItem]) -> dict[str, int | Exception]:
         """One items_batch for the whole claim: Meta limits calls per catalog, not items per call."""
         requests = [
-            {"method": "UPDATE", "data": {"id": i.sku, "quantity_to_sell_on_facebook": i.quantity}} for i in items
+            {"method": "UPDATE", "data": {"id": i.sku, "quantity_to_sell_on_facebook": i.quantity}}
+            for i in items
         ]
         form = {**self.auth(), "item_type": "PRODUCT_ITEM", "requests": orjson.dumps(requests).decode()}
-        body = self._check(await self.send("POST", self.url(f"{self.config.meta_catalog_id}/items_batch"),
-                                           form=form))
+        body = self._check(
+            await self.send("POST", self.url(f"{self.config.meta_catalog_id}/items_batch"), form=form)
+        )
         failed = {
             str(v.get("retailer_id")): v["errors"][0].get("message", "invalid")
             for v in body.get("validation_status", [])
@@ -80,21 +84,29 @@ class MetaCatalog(Connector):
         return found
 
     async def acknowledge(self, order: PlatformOrder, reference: str) -> None:
-        form = {**self.auth(), "merchant_order_reference": reference, "idempotency_key": f"ack-{order.external_id}"}
+        form = {
+            **self.auth(),
+            "merchant_order_reference": reference,
+            "idempotency_key": f"ack-{order.external_id}",
+        }
         self._check(await self.send("POST", self.url(f"{order.external_id}/acknowledge_order"), form=form))
 
     def order(self, raw: dict[str, Any]) -> PlatformOrder:
         lines = []
         for item in (raw.get("items") or {}).get("data", []):
             price = item.get("price_per_unit") or {}
-            lines.append(PlatformLine(
-                str(item.get("retailer_id")),
-                int(item.get("quantity", 1)),
-                int(Decimal(str(price.get("amount", "0"))) * 100),
-                str(price.get("currency", "USD")),
-            ))
+            lines.append(
+                PlatformLine(
+                    str(item.get("retailer_id")),
+                    int(item.get("quantity", 1)),
+                    int(Decimal(str(price.get("amount", "0"))) * 100),
+                    str(price.get("currency", "USD")),
+                )
+            )
         buyer = raw.get("buyer_details") or {}
-        return PlatformOrder("meta", str(raw["id"]), lines, {"name": buyer.get("name", ""), "email": buyer.get("email", "")})
+        return PlatformOrder(
+            "meta", str(raw["id"]), lines, {"name": buyer.get("name", ""), "email": buyer.get("email", "")}
+        )
 
 
 def _usage_wait(header: str | None) -> float:

@@ -22,7 +22,8 @@ SET_QUANTITIES = """mutation Set($input: InventorySetQuantitiesInput!) {
   }
 }"""
 
-ORDER_CREATE = """mutation Record($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) @idempotent(key: "%s") {
+ORDER_CREATE = """mutation Record($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput)
+  @idempotent(key: "%s") {
   orderCreate(order: $order, options: $options) {
     order { id name }
     userErrors { field message }
@@ -81,7 +82,9 @@ class Shopify(Connector):
             for node in (data.get("productVariants") or {}).get("nodes", []):
                 item = node.get("inventoryItem") or {}
                 level = item.get("inventoryLevel") or {}
-                avail = next((x["quantity"] for x in level.get("quantities", []) if x["name"] == "available"), None)
+                avail = next(
+                    (x["quantity"] for x in level.get("quantities", []) if x["name"] == "available"), None
+                )
                 self._items[str(node["sku"])] = (str(node["id"]), str(item.get("id")), avail)
 
     def _quantities(self, items: list[StockItem]) -> list[dict[str, Any]]:
@@ -89,7 +92,9 @@ class Shopify(Connector):
         for item in items:
             _, inventory_item, current = self._items[item.sku]
             entry: dict[str, Any] = {
-                "inventoryItemId": inventory_item, "locationId": self.location, "quantity": item.quantity
+                "inventoryItemId": inventory_item,
+                "locationId": self.location,
+                "quantity": item.quantity,
             }
             if self.has_change_from:
                 entry["changeFromQuantity"] = current  # None (explicit null) when Shopify has no level
@@ -145,7 +150,9 @@ class Shopify(Connector):
             found = self._items.get(str(item.get("sku")))
             line: dict[str, Any] = {
                 "quantity": int(item["quantity"]),
-                "priceSet": {"shopMoney": {"amount": _money(item["unit_price"]), "currencyCode": order["currency"]}},
+                "priceSet": {
+                    "shopMoney": {"amount": _money(item["unit_price"]), "currencyCode": order["currency"]}
+                },
             }
             if found:
                 line["variantId"] = found[0]

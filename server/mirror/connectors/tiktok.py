@@ -37,7 +37,9 @@ class TikTokShop(Connector):
         headers = {"x-tts-access-token": cfg.tiktok_access_token, "Content-Type": "application/json"}
         return cfg.tiktok_base_url.rstrip("/") + path, params, raw, headers
 
-    async def call(self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None) -> Any:
+    async def call(
+        self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None
+    ) -> Any:
         url, params, raw, headers = self.signed_request(method, path, query, body)
         reply = await self.send(method, url, params=params, body=raw or None, headers=headers)
         return self._data(reply)
@@ -80,12 +82,13 @@ class TikTokShop(Connector):
                 inventory = {"warehouse_id": self.config.tiktok_warehouse_id, **inventory}
             body = {"skus": [{"id": sku_id, "inventory": [inventory]}]}
             try:
-                data = await self.call("POST", f"/product/202309/products/{product_id}/inventory/update",
-                                       body=body)
+                data = await self.call(
+                    "POST", f"/product/202309/products/{product_id}/inventory/update", body=body
+                )
             except (Throttled, Transient, Rejected) as exc:
                 out[item.sku] = exc
                 if isinstance(exc, Throttled):  # the rest of this batch waits for the next turn
-                    for rest in items[items.index(item) + 1:]:
+                    for rest in items[items.index(item) + 1 :]:
                         out.setdefault(rest.sku, exc)
                     break
                 continue
@@ -123,7 +126,11 @@ class TikTokShop(Connector):
             "tiktok",
             str(raw["id"]),
             lines,
-            {"name": "TikTok Shop buyer", "email": raw.get("buyer_email", ""), "tiktok_user": raw.get("user_id")},
+            {
+                "name": "TikTok Shop buyer",
+                "email": raw.get("buyer_email", ""),
+                "tiktok_user": raw.get("user_id"),
+            },
             cancelled=str(raw.get("status", "")).upper() in _CANCELLED,
         )
 

@@ -78,8 +78,15 @@ class SandboxState:
     webhook_url: str = ""
 
     def view(self) -> dict[str, Any]:
-        return {"name": self.name, "stock": self.stock, "writes": dict(self.writes), "attempts": dict(self.attempts),
-                "requests": self.requests, "answered": dict(self.answered), "orders": list(self.orders.values())}
+        return {
+            "name": self.name,
+            "stock": self.stock,
+            "writes": dict(self.writes),
+            "attempts": dict(self.attempts),
+            "requests": self.requests,
+            "answered": dict(self.answered),
+            "orders": list(self.orders.values()),
+        }
 
 
 STATE = web.AppKey("sandbox_state", SandboxState)

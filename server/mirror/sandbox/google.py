@@ -23,7 +23,9 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 def _throttled(request: web.Request) -> web.Response:
-    return _error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Product inputs write requests'")
+    return _error(
+        429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Product inputs write requests'"
+    )
 
 
 def _failed() -> web.Response:
@@ -58,15 +60,25 @@ async def patch_input(request: web.Request) -> web.Response:
         if value is None:
             state.stock.pop(sku, None)  # in the mask but not in the body: deleted
         elif value not in AVAILABILITY:
-            return _error(400, "INVALID_ARGUMENT", f"Invalid value at 'product_input.product_attributes.availability' ({value})")
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                f"Invalid value at 'product_input.product_attributes.availability' ({value})",
+            )
         else:
             state.stock[sku] = value
     elif not mask and "availability" in attrs:
         state.stock[sku] = attrs["availability"]
     state.writes[sku] += 1
-    return web.json_response({"name": f"accounts/{MERCHANT}/productInputs/{name}", "offerId": sku,
-                              "contentLanguage": parts[0], "feedLabel": parts[1],
-                              "productAttributes": {"availability": state.stock.get(sku)}})
+    return web.json_response(
+        {
+            "name": f"accounts/{MERCHANT}/productInputs/{name}",
+            "offerId": sku,
+            "contentLanguage": parts[0],
+            "feedLabel": parts[1],
+            "productAttributes": {"availability": state.stock.get(sku)},
+        }
+    )
 
 
 def make_app(writes_per_s: float = 50.0, burst: float = 50.0) -> web.Application:
@@ -79,5 +91,9 @@ def make_app(writes_per_s: float = 50.0, burst: float = 50.0) -> web.Application
 
 
 def env(url: str) -> dict[str, str]:
-    return {"LIVESHOP_GOOGLE_ACCESS_TOKEN": TOKEN, "LIVESHOP_GOOGLE_MERCHANT_ID": MERCHANT,
-            "LIVESHOP_GOOGLE_DATA_SOURCE_ID": DATA_SOURCE, "LIVESHOP_GOOGLE_BASE_URL": url}
+    return {
+        "LIVESHOP_GOOGLE_ACCESS_TOKEN": TOKEN,
+        "LIVESHOP_GOOGLE_MERCHANT_ID": MERCHANT,
+        "LIVESHOP_GOOGLE_DATA_SOURCE_ID": DATA_SOURCE,
+        "LIVESHOP_GOOGLE_BASE_URL": url,
+    }

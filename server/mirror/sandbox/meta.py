@@ -9,7 +9,6 @@ import hmac
 import itertools
 import json
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -25,23 +24,52 @@ BUCKET = web.AppKey("meta_bucket", Bucket)
 
 def _usage(bucket: Bucket, wait_min: int = 0) -> str:
     used = int(100 * (1 - max(bucket.tokens, 0) / bucket.capacity)) if bucket.tokens >= 0 else 0
-    return json.dumps({CATALOG: [{"type": "catalog_batch", "call_count": used, "total_cputime": 1, "total_time": 1,
-                                  "estimated_time_to_regain_access": wait_min}]})
+    return json.dumps(
+        {
+            CATALOG: [
+                {
+                    "type": "catalog_batch",
+                    "call_count": used,
+                    "total_cputime": 1,
+                    "total_time": 1,
+                    "estimated_time_to_regain_access": wait_min,
+                }
+            ]
+        }
+    )
 
 
-def _error(code: int, message: str, status: int = 400, transient: bool = False, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "OAuthException" if status in (401, 403) else "GraphMethodException",
-                                        "code": code, "error_subcode": None, "is_transient": transient,
-                                        "fbtrace_id": "sandbox"}}, status=status, headers=headers)
+def _error(
+    code: int, message: str, status: int = 400, transient: bool = False, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        {
+            "error": {
+                "message": message,
+                "type": "OAuthException" if status in (401, 403) else "GraphMethodException",
+                "code": code,
+                "error_subcode": None,
+                "is_transient": transient,
+                "fbtrace_id": "sandbox",
+            }
+        },
+        status=status,
+        headers=headers,
+    )
 
 
 def _throttled(request: web.Request) -> web.Response:
-    return _error(80014, "There have been too many calls for the batch uploads to this catalog account.",
-                  headers={"X-Business-Use-Case-Usage": _usage(request.app[BUCKET])})
+    return _error(
+        80014,
+        "There have been too many calls for the batch uploads to this catalog account.",
+        headers={"X-Business-Use-Case-Usage": _usage(request.app[BUCKET])},
+    )
 
 
 def _failed() -> web.Response:
-    return _error(2, "An unexpected error has occurred. Please retry your request later.", status=500, transient=True)
+    return _error(
+        2, "An unexpected error has occurred. Please retry your request later.", status=500, transient=True
+    )
 
 
 async def _params(request: web.Request) -> dict[str, str]:
@@ -82,21 +110,37 @@ async def items_batch(request: web.Request) -> web.Response:
     validation = []
     for r in requests:
         data = r.get("data") if isinstance(r, dict) else None
-        if not isinstance(data, dict) or r.get("method") not in ("CREATE", "UPDATE", "DELETE") or not data.get("id"):
+        if (
+            not isinstance(data, dict)
+            or r.get("method") not in ("CREATE", "UPDATE", "DELETE")
+            or not data.get("id")
+        ):
             return _error(100, "(#100) each request needs method and data.id")
         sku = str(data["id"])
         qty = data.get("quantity_to_sell_on_facebook")
         if "inventory" in data:
-            validation.append({"retailer_id": sku, "errors": [{"message": "inventory is deprecated: use quantity_to_sell_on_facebook"}]})
+            validation.append(
+                {
+                    "retailer_id": sku,
+                    "errors": [{"message": "inventory is deprecated: use quantity_to_sell_on_facebook"}],
+                }
+            )
             continue
         if not isinstance(qty, int) or qty < 0:
-            validation.append({"retailer_id": sku, "errors": [{"message": "quantity_to_sell_on_facebook must be a non-negative integer"}]})
+            validation.append(
+                {
+                    "retailer_id": sku,
+                    "errors": [{"message": "quantity_to_sell_on_facebook must be a non-negative integer"}],
+                }
+            )
             continue
         state.attempts[sku] += 1
         state.stock[sku] = qty
         state.writes[sku] += 1
-    return web.json_response({"handles": [f"handle-{next(_ids)}"], "validation_status": validation},
-                             headers={"X-Business-Use-Case-Usage": _usage(bucket)})
+    return web.json_response(
+        {"handles": [f"handle-{next(_ids)}"], "validation_status": validation},
+        headers={"X-Business-Use-Case-Usage": _usage(bucket)},
+    )
 
 
 async def commerce_orders(request: web.Request) -> web.Response:
@@ -129,13 +173,27 @@ async def place_order(request: web.Request) -> web.Response:
     body = await request.json()
     state = request.app[STATE]
     order_id = str(next(_ids))
-    items = [{"id": f"{order_id}{i}", "retailer_id": sku, "product_id": sku, "quantity": int(qty),
-              "price_per_unit": {"amount": "12.00", "currency": "USD"}} for i, (sku, qty) in enumerate(body["items"].items())]
+    items = [
+        {
+            "id": f"{order_id}{i}",
+            "retailer_id": sku,
+            "product_id": sku,
+            "quantity": int(qty),
+            "price_per_unit": {"amount": "12.00", "currency": "USD"},
+        }
+        for i, (sku, qty) in enumerate(body["items"].items())
+    ]
     for sku, qty in body["items"].items():
         state.stock[sku] = max(int(state.stock.get(sku, 0)) - int(qty), 0)
-    order = {"id": order_id, "order_status": {"state": "CREATED"}, "created": int(time.time()),
-             "last_updated": int(time.time()), "items": {"data": items},
-             "buyer_details": {"name": "Meta Buyer", "email": "buyer@meta.example"}, "channel": "facebook"}
+    order = {
+        "id": order_id,
+        "order_status": {"state": "CREATED"},
+        "created": int(time.time()),
+        "last_updated": int(time.time()),
+        "items": {"data": items},
+        "buyer_details": {"name": "Meta Buyer", "email": "buyer@meta.example"},
+        "channel": "facebook",
+    }
     state.orders[order_id] = order
     return web.json_response({"order": order})
 
@@ -152,5 +210,10 @@ def make_app(calls_per_s: float = 20.0, burst: float = 20.0) -> web.Application:
 
 
 def env(url: str) -> dict[str, str]:
-    return {"LIVESHOP_META_ACCESS_TOKEN": ACCESS_TOKEN, "LIVESHOP_META_APP_SECRET": APP_SECRET,
-            "LIVESHOP_META_CATALOG_ID": CATALOG, "LIVESHOP_META_CMS_ID": CMS, "LIVESHOP_META_BASE_URL": url}
+    return {
+        "LIVESHOP_META_ACCESS_TOKEN": ACCESS_TOKEN,
+        "LIVESHOP_META_APP_SECRET": APP_SECRET,
+        "LIVESHOP_META_CATALOG_ID": CATALOG,
+        "LIVESHOP_META_CMS_ID": CMS,
+        "LIVESHOP_META_BASE_URL": url,
+    }

@@ -29,7 +29,9 @@ class Sandboxes:
             await runner.cleanup()
 
 
-async def start(host: str = "127.0.0.1", base_port: int = 0, options: dict[str, dict[str, Any]] | None = None) -> Sandboxes:
+async def start(
+    host: str = "127.0.0.1", base_port: int = 0, options: dict[str, dict[str, Any]] | None = None
+) -> Sandboxes:
     """Each platform on its own port (base_port + i, or free ports when base_port is 0)."""
     boxes = Sandboxes()
     for i, (name, module) in enumerate(MODULES.items()):

@@ -27,8 +27,9 @@ PRODUCTS = web.AppKey("tiktok_products", dict)
 
 
 def _reply(code: int = 0, message: str = "Success", data: Any = None, status: int = 200) -> web.Response:
-    return web.json_response({"code": code, "message": message, "request_id": "sandbox", "data": data or {}},
-                             status=status)
+    return web.json_response(
+        {"code": code, "message": message, "request_id": "sandbox", "data": data or {}}, status=status
+    )
 
 
 def _expected_sign(path: str, query: dict[str, str], body: bytes, method: str) -> str:
@@ -111,9 +112,16 @@ async def update_inventory(request: web.Request) -> web.Response:
         inv = entry.get("inventory") if isinstance(entry, dict) else None
         found = by_sku_id.get(str(entry.get("id"))) if isinstance(entry, dict) else None
         if found is None or found[1] != product_id:
-            errors.append({"code": 12052048, "message": "sku not found", "detail": {"sku_id": entry.get("id")}})
+            errors.append(
+                {"code": 12052048, "message": "sku not found", "detail": {"sku_id": entry.get("id")}}
+            )
             continue
-        if not isinstance(inv, list) or not inv or not isinstance(inv[0].get("quantity"), int) or inv[0]["quantity"] < 0:
+        if (
+            not isinstance(inv, list)
+            or not inv
+            or not isinstance(inv[0].get("quantity"), int)
+            or inv[0]["quantity"] < 0
+        ):
             return _reply(12052701, "inventory[].quantity must be a non-negative integer", status=400)
         if inv[0].get("warehouse_id") not in (None, WAREHOUSE):
             return _reply(12052702, "warehouse not found", status=400)
@@ -160,12 +168,29 @@ async def place_order(request: web.Request) -> web.Response:
         ids = _product_for(request.app, sku, create=True)
         assert ids is not None
         for n in range(int(qty)):  # one line item per unit, no quantity key
-            lines.append({"id": f"{order_id}-{sku}-{n}", "seller_sku": sku, "sku_id": ids[1], "product_id": ids[0],
-                          "product_name": sku, "sale_price": "12.00", "original_price": "12.00", "currency": "USD"})
+            lines.append(
+                {
+                    "id": f"{order_id}-{sku}-{n}",
+                    "seller_sku": sku,
+                    "sku_id": ids[1],
+                    "product_id": ids[0],
+                    "product_name": sku,
+                    "sale_price": "12.00",
+                    "original_price": "12.00",
+                    "currency": "USD",
+                }
+            )
         state.stock[sku] = max(int(state.stock.get(sku, 0)) - int(qty), 0)
     now = int(time.time())
-    order = {"id": order_id, "status": "AWAITING_SHIPMENT", "create_time": now, "update_time": now,
-             "user_id": "buyer-1", "buyer_email": "buyer@tiktok.example", "line_items": lines}
+    order = {
+        "id": order_id,
+        "status": "AWAITING_SHIPMENT",
+        "create_time": now,
+        "update_time": now,
+        "user_id": "buyer-1",
+        "buyer_email": "buyer@tiktok.example",
+        "line_items": lines,
+    }
     state.orders[order_id] = order
     delivered = None
     if body.get("notify", True) and state.webhook_url:
@@ -174,20 +199,29 @@ async def place_order(request: web.Request) -> web.Response:
 
 
 def event_for(order: dict[str, Any], notification_id: str | None = None) -> bytes:
-    return json.dumps({
-        "type": 1, "tts_notification_id": notification_id or f"n-{order['id']}-{order['update_time']}",
-        "shop_id": "7000000001", "timestamp": int(time.time()),
-        "data": {"order_id": order["id"], "order_status": order["status"], "is_on_hold_order": False,
-                 "update_time": order["update_time"]},
-    }).encode()
+    return json.dumps(
+        {
+            "type": 1,
+            "tts_notification_id": notification_id or f"n-{order['id']}-{order['update_time']}",
+            "shop_id": "7000000001",
+            "timestamp": int(time.time()),
+            "data": {
+                "order_id": order["id"],
+                "order_status": order["status"],
+                "is_on_hold_order": False,
+                "update_time": order["update_time"],
+            },
+        }
+    ).encode()
 
 
 async def notify(url: str, order: dict[str, Any]) -> int:
     raw = event_for(order)
     sig = hmac.new(APP_SECRET.encode(), APP_KEY.encode() + raw, hashlib.sha256).hexdigest()
-    async with aiohttp.ClientSession() as http, http.post(
-        url, data=raw, headers={"Authorization": sig, "Content-Type": "application/json"}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=raw, headers={"Authorization": sig, "Content-Type": "application/json"}) as resp,
+    ):
         return resp.status
 
 
@@ -207,6 +241,11 @@ def make_app(rate_per_s: float = 50.0, burst: float = 50.0) -> web.Application:
 
 def env(url: str) -> dict[str, str]:
     """The LIVESHOP_* settings that point liveshop at this sandbox."""
-    return {"LIVESHOP_TIKTOK_APP_KEY": APP_KEY, "LIVESHOP_TIKTOK_APP_SECRET": APP_SECRET,
-            "LIVESHOP_TIKTOK_ACCESS_TOKEN": ACCESS_TOKEN, "LIVESHOP_TIKTOK_SHOP_CIPHER": SHOP_CIPHER,
-            "LIVESHOP_TIKTOK_WAREHOUSE_ID": WAREHOUSE, "LIVESHOP_TIKTOK_BASE_URL": url}
+    return {
+        "LIVESHOP_TIKTOK_APP_KEY": APP_KEY,
+        "LIVESHOP_TIKTOK_APP_SECRET": APP_SECRET,
+        "LIVESHOP_TIKTOK_ACCESS_TOKEN": ACCESS_TOKEN,
+        "LIVESHOP_TIKTOK_SHOP_CIPHER": SHOP_CIPHER,
+        "LIVESHOP_TIKTOK_WAREHOUSE_ID": WAREHOUSE,
+        "LIVESHOP_TIKTOK_BASE_URL": url,
+    }
