@@ -111,7 +111,7 @@ async def test_dead_letters_show_in_status_and_metrics_and_replay_delivers_them(
     await healthy.start()
     try:
         await eventually(
-            lambda: _const(calm.apps["google"][STATE].stock.get(product["sku"]) == "IN_STOCK"), timeout=20
+            lambda: _const(calm.apps["google"][STATE].stock.get(product["sku"]) == "IN_STOCK"), within=20
         )
     finally:
         await healthy.stop()
@@ -160,7 +160,7 @@ async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> N
             lambda: _const(
                 all(calm.apps[n][STATE].stock.get(name) == 6 for n in ("tiktok", "shopify", "meta"))
             ),
-            timeout=20,
+            within=20,
         )
         async with db() as session:
             assert (await session.execute(select(OutboxEvent))).scalars().first() is not None

@@ -102,6 +102,8 @@ def fault_middleware(throttled: Callable[[web.Request], web.Response], failed: C
         state = request.app[STATE]
         state.requests += 1
         faults = state.faults
+        if b"orderCreate" in await request.read():
+            state.answered["received-orderCreate"] += 1  # counted on arrival, before any latency
         if faults.latency_s:
             await asyncio.sleep(faults.latency_s)
         outcome = faults.roll()
