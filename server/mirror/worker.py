@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
+from server.db.models import Product
 from server.inventory.engine import Inventory
 from server.mirror import jobs
 from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient, backoff_delay
@@ -38,6 +39,7 @@ from server.mirror.quantity import sellable
 
 log = logging.getLogger("liveshop.mirror")
 POLL_OVERLAP_S = 300
+NEW_PRODUCTS_EVERY_S = 2.0
 
 
 class WorkerMetrics:
@@ -77,6 +79,7 @@ class Worker:
         spawn = self._spawn
         spawn("fanout", self._loop(self.fan_out_once, self.config.mirror_poll_s))
         spawn("reconcile", self._loop(self.reconcile_once, self.config.mirror_reconcile_s))
+        spawn("new-products", self._loop(self.list_new_products_once, NEW_PRODUCTS_EVERY_S))
         for name, conn in self.connectors.items():
             lanes = 1 if name == "meta" else self.config.mirror_concurrency
             for lane in range(lanes):
@@ -142,6 +145,21 @@ class Worker:
                         await jobs.upsert_stock(session, name, sku, product_id)
                         bumped += 1
         return 0  # never loop hot on reconciliation
+
+    async def list_new_products_once(self) -> int:
+        """Products no platform has heard of (seeded or imported without an outbox row) go out soon,
+        not at the next full reconciliation."""
+        async with self.db() as session, session.begin():
+            for name in self.connectors:
+                known = select(MirrorJob.key).where(MirrorJob.channel == name, MirrorJob.kind == "stock")
+                rows = (
+                    await session.execute(
+                        select(Product.id, Product.sku).where(Product.sku.not_in(known)).limit(1000)
+                    )
+                ).all()
+                for product_id, product_sku in rows:
+                    await jobs.upsert_stock(session, name, product_sku, product_id)
+        return 0
 
     # delivery ------------------------------------------------------------------------------------
     async def deliver_once(self, conn: Connector) -> int:
