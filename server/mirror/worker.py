@@ -133,28 +133,41 @@ class Worker:
     async def reconcile_once(self) -> int:
         """Every enabled platform should hold liveshop's current quantity; where the last delivered
         value differs (holds, expiries, a lost write, a new platform), the SKU's job becomes due."""
-        bumped = 0
-        async with self.db() as session, session.begin():
+        async with self.db() as session:
             now_q = await sellable(session, self.inventory)
-            rows = (await session.execute(select(MirrorJob).where(MirrorJob.kind == "stock"))).scalars().all()
-            known = {(r.channel, r.key): r for r in rows}
-            for name, conn in self.connectors.items():
-                for sku, (product_id, qty) in now_q.items():
-                    row = known.get((name, sku))
-                    if row is None or (row.status == "done" and row.last_value != conn.project(qty)):
-                        await jobs.upsert_stock(session, name, sku, product_id)
-                        bumped += 1
+            rows = (
+                await session.execute(
+                    select(MirrorJob.channel, MirrorJob.key, MirrorJob.status, MirrorJob.last_value).where(
+                        MirrorJob.kind == "stock"
+                    )
+                )
+            ).all()
+        known = {(channel, key): (status, last) for channel, key, status, last in rows}
+        due = []
+        for name in sorted(self.connectors):  # the same lock order as the fan-out: (platform, sku)
+            conn = self.connectors[name]
+            for sku, (product_id, qty) in sorted(now_q.items()):
+                row = known.get((name, sku))
+                if row is None or (row[0] == "done" and row[1] != conn.project(qty)):
+                    due.append((name, sku, product_id))
+        if due:
+            async with self.db() as session, session.begin():
+                for name, sku, product_id in due:
+                    await jobs.upsert_stock(session, name, sku, product_id)
         return 0  # never loop hot on reconciliation
 
     async def list_new_products_once(self) -> int:
         """Products no platform has heard of (seeded or imported without an outbox row) go out soon,
         not at the next full reconciliation."""
         async with self.db() as session, session.begin():
-            for name in self.connectors:
+            for name in sorted(self.connectors):
                 known = select(MirrorJob.key).where(MirrorJob.channel == name, MirrorJob.kind == "stock")
                 rows = (
                     await session.execute(
-                        select(Product.id, Product.sku).where(Product.sku.not_in(known)).limit(1000)
+                        select(Product.id, Product.sku)
+                        .where(Product.sku.not_in(known))
+                        .order_by(Product.sku)
+                        .limit(1000)
                     )
                 ).all()
                 for product_id, product_sku in rows:
