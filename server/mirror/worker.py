@@ -69,7 +69,8 @@ class Worker:
         self.metrics = WorkerMetrics(registry or CollectorRegistry())
         self.connectors: dict[str, Connector] = {}
         self.http: aiohttp.ClientSession | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Future[None]] = []
+        self._stopping = asyncio.Event()
         self.passes = 0
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -97,12 +98,20 @@ class Worker:
     def _spawn(self, name: str, coro: Awaitable[None]) -> None:
         self._tasks.append(asyncio.ensure_future(coro))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let every loop finish its current step (a query cancelled halfway can wedge a pooled
+        connection), then cancel whatever is still running; never waits longer than twice `grace_s`."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace_s)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.result()
         self._tasks.clear()
         if self.http is not None:
             await self.http.close()
@@ -110,7 +119,7 @@ class Worker:
     async def _loop(self, step: Callable[[], Awaitable[int]], interval: float) -> None:
         """Run a step; go again at once while it finds work, else sleep. A failing step never ends
         the loop (the database or Redis may be away for a while)."""
-        while True:
+        while not self._stopping.is_set():
             try:
                 did = await step()
             except asyncio.CancelledError:
@@ -119,7 +128,8 @@ class Worker:
                 log.warning("mirror step failed step=%s error=%r", getattr(step, "__name__", step), exc)
                 did = 0
             if not did:
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), interval)
 
     # fan-out -------------------------------------------------------------------------------------
     async def fan_out_once(self) -> int:
