@@ -1,4 +1,4 @@
-"""liveshop serve | migrate | seed | create-host | audit | worker | bench."""
+"""liveshop serve | migrate | seed | create-host | audit | worker | mirror | bench."""
 
 from __future__ import annotations
 
@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(func=cmd_audit)
     sub.add_parser("worker", help="run the mirror delivery worker").set_defaults(func=cmd_worker)
+    from server.mirror.cli import add_parser as add_mirror
+
+    add_mirror(sub)
     bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media")
     bench.add_argument("what")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
