@@ -14,6 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 
 import aiohttp
+from multidict import CIMultiDict
 import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
@@ -80,7 +81,7 @@ def new_pc() -> RTCPeerConnection:
 @dataclass
 class WhipResult:
     status: int
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
     body: str
     location: str | None
 
@@ -97,7 +98,7 @@ async def post_sdp(
         headers["Authorization"] = f"Bearer {token}"
     async with http.post(url, data=sdp.encode(), headers=headers) as resp:
         body = await resp.text()
-        return WhipResult(resp.status, dict(resp.headers), body, resp.headers.get("Location"))
+        return WhipResult(resp.status, resp.headers.copy(), body, resp.headers.get("Location"))
 
 
 class Publisher:

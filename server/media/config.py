@@ -12,8 +12,9 @@ class MediaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIVESHOP_", extra="ignore", frozen=True)
 
     ice_host_addresses: str = Field(
-        "", description="Comma-separated local IPs to gather ICE host candidates on; empty = every "
-        "interface except loopback (aiortc's default). Tests use 127.0.0.1."
+        "",
+        description="Comma-separated local IPs to gather ICE host candidates on; empty = every "
+        "interface except loopback (aiortc's default). Tests use 127.0.0.1.",
     )
     ice_announced_address: str = Field(
         "", description="Public IP announced as an extra host candidate (1:1 NAT, e.g. a cloud VM)"

@@ -72,7 +72,9 @@ class Fanout:
 
     def attach(self, track: MediaStreamTrack) -> None:
         """A host track arrived: pump it (a new host replaces the old one's pumps of that kind)."""
-        run: Callable[[MediaStreamTrack], object] = self._pump_video if track.kind == "video" else self._pump_audio
+        run: Callable[[MediaStreamTrack], object] = (
+            self._pump_video if track.kind == "video" else self._pump_audio
+        )
         if track.kind == "video":
             for viewer in self.video_tracks:
                 viewer.resync()
@@ -140,7 +142,9 @@ class Fanout:
         except MediaStreamError:
             log.info("host video ended broadcast=%s", self.broadcast_id)
 
-    async def _encode_and_offer(self, loop: asyncio.AbstractEventLoop, codec: str, frame: av.VideoFrame) -> None:
+    async def _encode_and_offer(
+        self, loop: asyncio.AbstractEventLoop, codec: str, frame: av.VideoFrame
+    ) -> None:
         encoder = self.encoders.get(codec)
         if encoder is None:
             encoder = self.encoders[codec] = VideoEncoder(

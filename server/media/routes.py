@@ -107,7 +107,11 @@ def session_for(request: web.Request, kind: str) -> Session:
 def created(request: web.Request, session: Session, answer: str) -> web.Response:
     location = f"/{session.kind}/{session.broadcast_id}/{session.id}"
     return _link_response(
-        request, 201, answer, Location=location, ETag=session.etag,
+        request,
+        201,
+        answer,
+        Location=location,
+        ETag=session.etag,
         **{"Accept-Patch": "application/trickle-ice-sdpfrag"},
     )
 
@@ -116,9 +120,19 @@ def created(request: web.Request, session: Session, answer: str) -> web.Response
 
 
 @router.post(
-    "/whip/{broadcast_id}", tag="media", status=201, auth="stream_key",
+    "/whip/{broadcast_id}",
+    tag="media",
+    status=201,
+    auth="stream_key",
     summary="WHIP ingest: SDP offer in, SDP answer out (RFC 9725)",
-    errors=("bad_request", "unauthorized", "not_found", "conflict", "broadcast_ended", "unsupported_media_type"),
+    errors=(
+        "bad_request",
+        "unauthorized",
+        "not_found",
+        "conflict",
+        "broadcast_ended",
+        "unsupported_media_type",
+    ),
 )
 @with_cors(ALLOW_ENDPOINT)
 async def whip_publish(request: web.Request) -> web.Response:
@@ -142,10 +156,19 @@ async def whip_publish(request: web.Request) -> web.Response:
 
 
 @router.post(
-    "/whep/{broadcast_id}", tag="media", status=201, auth="viewer",
+    "/whep/{broadcast_id}",
+    tag="media",
+    status=201,
+    auth="viewer",
     summary="WHEP playback: SDP offer in, SDP answer out",
-    errors=("bad_request", "not_found", "broadcast_ended", "unsupported_media_type", "rate_limited",
-            "service_unavailable"),
+    errors=(
+        "bad_request",
+        "not_found",
+        "broadcast_ended",
+        "unsupported_media_type",
+        "rate_limited",
+        "service_unavailable",
+    ),
 )
 @with_cors(ALLOW_ENDPOINT)
 async def whep_play(request: web.Request) -> web.Response:
@@ -183,34 +206,42 @@ async def _patch(request: web.Request, kind: str) -> web.Response:
     return web.Response(status=204, headers={"ETag": session.etag})
 
 
-@router.delete("/whip/{broadcast_id}/{session_id}", tag="media", summary="End a WHIP session",
-               errors=("not_found",))
+@router.delete(
+    "/whip/{broadcast_id}/{session_id}", tag="media", summary="End a WHIP session", errors=("not_found",)
+)
 @with_cors(ALLOW_SESSION)
 async def whip_delete(request: web.Request) -> web.Response:
     """End a WHIP session."""
     return await _delete(request, "whip")
 
 
-@router.delete("/whep/{broadcast_id}/{session_id}", tag="media", summary="End a WHEP session",
-               errors=("not_found",))
+@router.delete(
+    "/whep/{broadcast_id}/{session_id}", tag="media", summary="End a WHEP session", errors=("not_found",)
+)
 @with_cors(ALLOW_SESSION)
 async def whep_delete(request: web.Request) -> web.Response:
     """End a WHEP session."""
     return await _delete(request, "whep")
 
 
-@router.patch("/whip/{broadcast_id}/{session_id}", tag="media",
-              summary="Trickle ICE candidates (application/trickle-ice-sdpfrag)",
-              errors=("not_found", "unsupported_media_type", "validation_error"))
+@router.patch(
+    "/whip/{broadcast_id}/{session_id}",
+    tag="media",
+    summary="Trickle ICE candidates (application/trickle-ice-sdpfrag)",
+    errors=("not_found", "unsupported_media_type", "validation_error"),
+)
 @with_cors(ALLOW_SESSION)
 async def whip_patch(request: web.Request) -> web.Response:
     """Trickle ICE candidates to a WHIP session."""
     return await _patch(request, "whip")
 
 
-@router.patch("/whep/{broadcast_id}/{session_id}", tag="media",
-              summary="Trickle ICE candidates (application/trickle-ice-sdpfrag)",
-              errors=("not_found", "unsupported_media_type", "validation_error"))
+@router.patch(
+    "/whep/{broadcast_id}/{session_id}",
+    tag="media",
+    summary="Trickle ICE candidates (application/trickle-ice-sdpfrag)",
+    errors=("not_found", "unsupported_media_type", "validation_error"),
+)
 @with_cors(ALLOW_SESSION)
 async def whep_patch(request: web.Request) -> web.Response:
     """Trickle ICE candidates to a WHEP session."""
@@ -224,12 +255,12 @@ async def endpoint_options(request: web.Request) -> web.Response:
 
 @with_cors(ALLOW_SESSION)
 async def session_options(request: web.Request) -> web.Response:
-    return web.Response(status=204, headers={"Allow": ALLOW_SESSION,
-                                             "Accept-Patch": "application/trickle-ice-sdpfrag"})
+    return web.Response(
+        status=204, headers={"Allow": ALLOW_SESSION, "Accept-Patch": "application/trickle-ice-sdpfrag"}
+    )
 
 
-@router.get("/api/v1/media/{broadcast_id}", tag="media", summary="Media state of a broadcast",
-            errors=())
+@router.get("/api/v1/media/{broadcast_id}", tag="media", summary="Media state of a broadcast", errors=())
 @with_cors("GET, OPTIONS")
 async def media_state(request: web.Request) -> web.Response:
     """Media state of a broadcast: publishing, reconnecting, stopped or idle, and the viewer count."""

@@ -52,9 +52,7 @@ class Session:
 
 
 class MediaHub:
-    def __init__(
-        self, settings: MediaSettings, on_state: StateListener, on_live: LiveListener
-    ) -> None:
+    def __init__(self, settings: MediaSettings, on_state: StateListener, on_live: LiveListener) -> None:
         self.settings = settings
         self.sessions: dict[str, Session] = {}
         self.publishers: dict[str, Session] = {}
@@ -126,7 +124,9 @@ class MediaHub:
                 await self.close(session, reason=pc.connectionState)
 
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(ice.drop_unresolvable_candidates(offer), "offer"))
+            await pc.setRemoteDescription(
+                RTCSessionDescription(ice.drop_unresolvable_candidates(offer), "offer")
+            )
             for transceiver in pc.getTransceivers():
                 transceiver.direction = "recvonly"
             answer = await self._answer(session, offer)
@@ -151,14 +151,18 @@ class MediaHub:
                 f"At most {self.settings.max_sessions_per_client} playback sessions per client",
             )
 
-    async def play(self, broadcast_id: str, offer: str, parsed: SessionDescription, client: str) -> tuple[Session, str]:
+    async def play(
+        self, broadcast_id: str, offer: str, parsed: SessionDescription, client: str
+    ) -> tuple[Session, str]:
         self.check_limits(broadcast_id, client)
         codec = viewer_video_codec(parsed)
         pc = self._new_pc()
         session = Session(secrets.token_urlsafe(16), "whep", broadcast_id, client, pc, codec=codec)
         fanout = self.fanout(broadcast_id)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(ice.drop_unresolvable_candidates(offer), "offer"))
+            await pc.setRemoteDescription(
+                RTCSessionDescription(ice.drop_unresolvable_candidates(offer), "offer")
+            )
             for transceiver in pc.getTransceivers():
                 if transceiver.kind == "video" and codec is not None:
                     transceiver.setCodecPreferences(codec_preferences("video", codec))
@@ -197,7 +201,11 @@ class MediaHub:
         """Add the client's trickled candidates (RFC 8840 sdpfrag); ICE restarts are not supported."""
         remote = session.pc.remoteDescription
         for line in fragment.splitlines():
-            if line.startswith("a=ice-ufrag:") and remote and f"a=ice-ufrag:{line[12:].strip()}" not in remote.sdp:
+            if (
+                line.startswith("a=ice-ufrag:")
+                and remote
+                and f"a=ice-ufrag:{line[12:].strip()}" not in remote.sdp
+            ):
                 raise DomainError("validation_error", "ICE restarts are not supported; start a new session")
         mid = None
         transceivers = session.pc.getTransceivers()
@@ -220,7 +228,10 @@ class MediaHub:
         self.sessions.pop(session.id, None)
         log.info(
             "media session closed kind=%s broadcast=%s session=%s reason=%s",
-            session.kind, session.broadcast_id, session.id[:6], reason,
+            session.kind,
+            session.broadcast_id,
+            session.id[:6],
+            reason,
         )
         fanout = self.fanouts.get(session.broadcast_id)
         if session.kind == "whip":

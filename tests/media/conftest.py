@@ -7,7 +7,7 @@ import os
 
 os.environ["LIVESHOP_ICE_HOST_ADDRESSES"] = "127.0.0.1"
 os.environ["LIVESHOP_ICE_SERVERS"] = ""
-os.environ.setdefault("LIVESHOP_SESSION_IDLE_S", "6")
+os.environ.setdefault("LIVESHOP_SESSION_IDLE_S", "3")
 os.environ.setdefault("LIVESHOP_REAP_INTERVAL_S", "0.5")
 os.environ.setdefault("LIVESHOP_KEYFRAME_INTERVAL_S", "3")
 

@@ -18,7 +18,10 @@ pytestmark = pytest.mark.media
 
 
 async def test_every_viewer_decodes_frames_of_the_published_size_from_one_encoder_per_codec(
-    node: tuple[web.Application, TestServer], http: aiohttp.ClientSession, base: str, broadcast: dict[str, Any]
+    node: tuple[web.Application, TestServer],
+    http: aiohttp.ClientSession,
+    base: str,
+    broadcast: dict[str, Any],
 ) -> None:
     publisher = Publisher(http, base, broadcast["id"], broadcast["stream_key"])
     viewers = [
