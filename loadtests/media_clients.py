@@ -14,10 +14,10 @@ from array import array
 from dataclasses import dataclass, field
 
 import aiohttp
-from multidict import CIMultiDict
 import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from multidict import CIMultiDict
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 

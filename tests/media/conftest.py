@@ -11,15 +11,15 @@ os.environ.setdefault("LIVESHOP_SESSION_IDLE_S", "3")
 os.environ.setdefault("LIVESHOP_REAP_INTERVAL_S", "0.5")
 os.environ.setdefault("LIVESHOP_KEYFRAME_INTERVAL_S", "3")
 
-from collections.abc import AsyncIterator  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import AsyncIterator
+from typing import Any
 
-import pytest  # noqa: E402
-from aiohttp import web  # noqa: E402
-from aiohttp.test_utils import TestServer  # noqa: E402
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from server.media import ice  # noqa: E402
-from tests.api_client import Api  # noqa: E402
+from server.media import ice
+from tests.api_client import Api
 
 ice.restrict_host_addresses(["127.0.0.1"])
 

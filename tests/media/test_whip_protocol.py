@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from loadtests.media_clients import Publisher, Viewer, new_pc, post_sdp
+from loadtests.media_clients import Publisher, new_pc, post_sdp
 from server.media import HUB
 from server.media.config import MediaSettings
 from server.media.ice import link_headers
