@@ -89,6 +89,13 @@ class MediaHub:
         return RTCPeerConnection(ice.rtc_configuration(self.settings))
 
     async def _answer(self, session: Session, offer: str) -> str:
+        # An `a=setup:actpass` offer lets us choose: we take the DTLS server role (answer passive).
+        # aiortc would pick client, and as a client it offers only ECDSA suites, which a server with
+        # an RSA certificate (GStreamer's webrtcbin, for one) rejects with "no shared cipher".
+        for transceiver in session.pc.getTransceivers():
+            transport = transceiver.receiver.transport
+            if transport._role == "auto":
+                transport._set_role("server")
         await session.pc.setLocalDescription(await session.pc.createAnswer())
         sdp = session.pc.localDescription.sdp
         return ice.announce_address(sdp, self.settings.ice_announced_address)
