@@ -204,7 +204,10 @@ def run_mode(mode: str, steps: list[int], window: float, per_proc: int) -> list[
                 n = min(per_proc, target - total)
                 viewers.append(ViewerProc(base, n))
                 total += n
-            time.sleep(3.0)  # connect and get a keyframe
+            deadline = time.monotonic() + 12.0  # connect and get a keyframe
+            time.sleep(2.0)
+            while time.monotonic() < deadline and sum(min(v.poll() or [0]) == 0 for v in viewers):
+                time.sleep(0.5)
             before = [v.poll() for v in viewers]
             t0, c0 = time.monotonic(), cpu_seconds(server.pid)
             time.sleep(window)
