@@ -58,10 +58,10 @@ def _request_received(
 
 
 def _add_remote_candidate(
-    self: aioice.ice.Connection, candidate: aioice.Candidate, network_host: str
+    self: aioice.ice.Connection, remote_candidate: aioice.Candidate, network_host: str
 ) -> None:
-    if peer_allowed(candidate.host):
-        _original_add_remote(self, candidate, network_host)
+    if peer_allowed(remote_candidate.host):
+        _original_add_remote(self, remote_candidate, network_host)
 
 
 def restrict_peers(networks: Sequence[str] | None) -> None:
