@@ -165,14 +165,6 @@ class LiveRoom:
                 return error(
                     "timed_out", f"You are timed out for {left:.0f} s", retry_after_ms=int(left * 1000)
                 )
-        bucket = self.buckets.get(user.id)
-        if bucket is None:
-            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
-        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
-        if wait > 0:
-            return error(
-                "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
-            )
         if policy.matcher is not None and policy.matcher.search(text):
             return error("blocked_word", "The message contains a word the host blocked")
         if policy.slow_mode_s > 0 and not is_host:
@@ -185,6 +177,14 @@ class LiveRoom:
                     f"Slow mode: one message every {policy.slow_mode_s} s",
                     retry_after_ms=max(int(ttl), 1),
                 )
+        bucket = self.buckets.get(user.id)
+        if bucket is None:
+            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
+        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
+        if wait > 0:
+            return error(
+                "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
+            )
         message: dict[str, Any] = {
             "id": new_id("cm"),
             "text": text,
