@@ -34,7 +34,7 @@ async def _chatter(client: RoomClient, stop: asyncio.Event, errors: list[str]) -
         except Exception as exc:
             errors.append(type(exc).__name__)
         i += 1
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(1.05)  # each talker at the per-user rate limit
 
 
 async def test_redis_restart_under_a_busy_room_both_processes_recover_to_the_same_state(
@@ -73,13 +73,15 @@ async def test_redis_restart_under_a_busy_room_both_processes_recover_to_the_sam
         await eventually(lambda n=n: _is_ready(http, n.url), timeout=20, what=f"{n.url} ready again")
     for v in viewers.values():
         await v.wait(lambda v=v: v.events["snapshot"], timeout=15, what="a resync snapshot")
-    assert "service_unavailable" in errors, "chat during the outage got a clear error"
+    assert "service_unavailable" in errors, f"chat during the outage got a clear error: {errors}"
     await asyncio.sleep(1.0)
     stop.set()
     await asyncio.gather(*chatter)
 
     # after recovery both viewers see new messages, and a fresh snapshot is the same on both processes
-    assert (await talkers[0].call("chat", {"text": "after the storm"}))["ok"]
+    await asyncio.sleep(1.1)
+    ack = await talkers[0].call("chat", {"text": "after the storm"})
+    assert ack.get("ok"), ack
     for v in viewers.values():
         await v.wait(lambda v=v: "after the storm" in v.chat_texts(), what="chat after recovery")
     await asyncio.sleep(0.6)  # archive writes land
