@@ -30,24 +30,33 @@ SECRET = "bench-secret-" + "b" * 32
 
 
 # ---------------------------------------------------------------------------------------------- load
-async def _viewer(url: str, token: str, room: str, sampler: bool, sender_rate: float, stats: dict,
-                  t_start: float, t_end: float, ready: list) -> None:
+async def _viewer(
+    url: str,
+    token: str,
+    room: str,
+    sampler: bool,
+    sender_rate: float,
+    stats: dict,
+    t_start: float,
+    t_end: float,
+    ready: list,
+) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0,
-                                   heartbeat=None)
+        ws = await http.ws_connect(
+            url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0, heartbeat=None
+        )
         await ws.receive()  # open
-        await ws.send_str('40/live,{"token":"%s"}' % token)
+        await ws.send_str(f'40/live,{{"token":"{token}"}}')
         await ws.receive()  # namespace connected
-        await ws.send_str('42/live,0["join",{"broadcast_id":"%s"}]' % room)
+        await ws.send_str(f'42/live,0["join",{{"broadcast_id":"{room}"}}]')
         while True:
             msg = (await ws.receive()).data
             if isinstance(msg, str) and msg.startswith("43/live,0"):
                 break
         ready.append(1)
         sender = asyncio.ensure_future(_send(ws, room, sender_rate, t_end)) if sender_rate else None
-        count = 0
         lat = stats["lat"]
         async for m in ws:
             data = m.data
@@ -62,12 +71,11 @@ async def _viewer(url: str, token: str, room: str, sampler: bool, sender_rate: f
             if now > t_end:
                 break
             n = data.count(MARK)
-            count += n
+            stats["delivered"] += n
             if sampler and n:
                 payload = json.loads(data[data.index("[") :])[1]
                 for item in payload if isinstance(payload, list) else [payload]:
                     lat.append(now - float(item["text"][2:]))
-        stats["delivered"] += count
         if sender:
             sender.cancel()
         await ws.close()
@@ -83,24 +91,49 @@ async def _send(ws: Any, room: str, rate: float, t_end: float) -> None:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def _load_worker(url: str, tokens: list[str], room: str, senders: int, rate: float, sample_every: int,
-                 t_start: float, t_end: float, out: Any) -> None:
+def _load_worker(
+    url: str,
+    tokens: list[str],
+    room: str,
+    senders: int,
+    rate: float,
+    sample_every: int,
+    t_start: float,
+    t_end: float,
+    out: Any,
+) -> None:
     async def run() -> dict:
         stats: dict[str, Any] = {"delivered": 0, "lat": []}
         ready: list[int] = []
         tasks = []
         for i, token in enumerate(tokens):
-            tasks.append(asyncio.ensure_future(_viewer(
-                url, token, room, i % sample_every == 0, rate / senders if i < senders else 0.0,
-                stats, t_start, t_end, ready)))
+            tasks.append(
+                asyncio.ensure_future(
+                    _viewer(
+                        url,
+                        token,
+                        room,
+                        i % sample_every == 0,
+                        rate / senders if i < senders else 0.0,
+                        stats,
+                        t_start,
+                        t_end,
+                        ready,
+                    )
+                )
+            )
             if i % 50 == 49:
                 await asyncio.sleep(0.05)
         done, pending = await asyncio.wait(tasks, timeout=t_end - time.time() + 10)
         for t in pending:
             t.cancel()
         errors = [repr(t.exception()) for t in done if t.exception()]
-        return {"delivered": stats["delivered"], "lat": stats["lat"], "connected": len(ready),
-                "errors": errors[:3]}
+        return {
+            "delivered": stats["delivered"],
+            "lat": stats["lat"],
+            "connected": len(ready),
+            "errors": errors[:3],
+        }
 
     out.put(run_quiet(run))
 
@@ -142,9 +175,15 @@ def _wait_http(url: str, path: str = "/", timeout: float = 30) -> None:
 def _http(method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
     import urllib.request
 
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read() or b"{}")
 
@@ -154,25 +193,33 @@ class Server:
         self.kind = kind
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(workdir, f"{kind}.log"), "wb")  # noqa: SIM115
+        self.log = open(os.path.join(workdir, f"{kind}.log"), "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESHOP_")}
-        env.update({
-            "PYTHONPATH": str(ROOT),
-            "LIVESHOP_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db",
-            "LIVESHOP_REDIS_URL": redis_url,
-            "LIVESHOP_SECRET": SECRET,
-            "LIVESHOP_LOG_LEVEL": "WARNING",
-            "LIVESHOP_RUN_WORKER": "false",
-            "LIVESHOP_CHAT_RATE_PER_S": "1000",
-            "LIVESHOP_CHAT_BURST": "1000",
-            "LIVESHOP_CHAT_TICK_MS": str(tick_ms),
-        })
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "LIVESHOP_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db",
+                "LIVESHOP_REDIS_URL": redis_url,
+                "LIVESHOP_SECRET": SECRET,
+                "LIVESHOP_LOG_LEVEL": "WARNING",
+                "LIVESHOP_RUN_WORKER": "false",
+                "LIVESHOP_CHAT_RATE_PER_S": "1000",
+                "LIVESHOP_CHAT_BURST": "1000",
+                "LIVESHOP_CHAT_TICK_MS": str(tick_ms),
+            }
+        )
         self.env = env
         if kind == "baseline":
             cmd = [sys.executable, str(ROOT / "loadtests" / "chat_baseline_server.py"), str(self.port)]
         else:
-            subprocess.run([sys.executable, "-m", "server", "migrate"], env=env, cwd=ROOT, check=True,
-                           stdout=self.log, stderr=subprocess.STDOUT)
+            subprocess.run(
+                [sys.executable, "-m", "server", "migrate"],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
             cmd = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
         _wait_http(self.url, "/socket.io/?EIO=4&transport=polling")
@@ -181,8 +228,13 @@ class Server:
         if self.kind == "baseline":
             return "bench", []
         email = f"bench-{self.port}@example.com"
-        subprocess.run([sys.executable, "-m", "server", "create-host", "--email", email, "--password",
-                        "bench-password"], env=self.env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "server", "create-host", "--email", email, "--password", "bench-password"],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         host = _http("POST", self.url + "/api/v1/auth/login", {"email": email, "password": "bench-password"})
         b = _http("POST", self.url + "/api/v1/broadcasts", {"title": "bench"}, host["token"])
         _http("POST", self.url + f"/api/v1/broadcasts/{b['id']}/start", None, host["token"])
@@ -219,9 +271,23 @@ def measure(kind: str, redis_url: str, workdir: str, args: argparse.Namespace) -
         out = ctx.Queue()
         shares = [tokens[i :: args.procs] for i in range(args.procs)]
         senders = max(1, args.senders // args.procs)
-        workers = [ctx.Process(target=_load_worker, args=(server.url, share, room, senders,
-                                                          args.rate / args.procs, args.sample_every,
-                                                          t_start, t_end, out)) for share in shares]
+        workers = [
+            ctx.Process(
+                target=_load_worker,
+                args=(
+                    server.url,
+                    share,
+                    room,
+                    senders,
+                    args.rate / args.procs,
+                    args.sample_every,
+                    t_start,
+                    t_end,
+                    out,
+                ),
+            )
+            for share in shares
+        ]
         for w in workers:
             w.start()
         proc = psutil.Process(server.proc.pid)
@@ -281,22 +347,30 @@ def main(argv: list[str] | None = None) -> int:
             for kind in ("baseline", "liveshop"):
                 if args.only and kind != args.only:
                     continue
-                print(f"... {kind}: {args.viewers} viewers x {args.rate:g} msg/s for {args.duration:g} s",
-                      flush=True)
+                print(
+                    f"... {kind}: {args.viewers} viewers x {args.rate:g} msg/s for {args.duration:g} s",
+                    flush=True,
+                )
                 rows.append(measure(kind, redis.url, workdir, args))
     finally:
         redis.stop()
-    print(f"\nroom of {args.viewers} viewers, {args.rate:g} chat msg/s ({args.viewers * args.rate:,.0f} "
-          f"logical deliveries/s), {args.duration:g} s, tick {args.tick_ms} ms")
-    print(f"{'server':<10}{'viewers':>9}{'deliv/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU cores':>11}{'RSS MB':>9}")
+    print(
+        f"\nroom of {args.viewers} viewers, {args.rate:g} chat msg/s ({args.viewers * args.rate:,.0f} "
+        f"logical deliveries/s), {args.duration:g} s, tick {args.tick_ms} ms"
+    )
+    print(
+        f"{'server':<10}{'viewers':>9}{'deliv/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU cores':>11}{'RSS MB':>9}"
+    )
     for r in rows:
-        print(f"{r['server']:<10}{r['viewers']:>9}{r['delivered_per_s']:>11,.0f}{r['p50_ms']:>9.0f}"
-              f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}")
+        print(
+            f"{r['server']:<10}{r['viewers']:>9}{r['delivered_per_s']:>11,.0f}{r['p50_ms']:>9.0f}"
+            f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}"
+        )
         if r["errors"]:
             print(f"  load generator errors ({r['server']}): {r['errors']}")
     if len(rows) == 2 and rows[1]["cpu_cores"] > 0:
-        print(f"\nCPU per delivered message: baseline/liveshop = "
-              f"{(rows[0]['cpu_cores'] / max(rows[0]['delivered_per_s'], 1)) / (rows[1]['cpu_cores'] / max(rows[1]['delivered_per_s'], 1)):.1f}x")
+        per = [r["cpu_cores"] / max(r["delivered_per_s"], 1) for r in rows]
+        print(f"\nserver CPU per delivered message: baseline / liveshop = {per[0] / per[1]:.1f}x")
     return 0
 
 

@@ -18,8 +18,9 @@ async def test_connect_without_or_with_a_forged_token_is_refused_clearly(node_ur
         refusals: list[object] = []
         client.on("connect_error", refusals.append, namespace=NS)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(node_url, namespaces=[NS], auth=auth, transports=["websocket"],
-                                 wait_timeout=5)
+            await client.connect(
+                node_url, namespaces=[NS], auth=auth, transports=["websocket"], wait_timeout=5
+            )
         assert refusals, auth
         refusal = refusals[0]
         assert "token" in refusal["message"]
@@ -39,8 +40,16 @@ async def test_wrong_payloads_get_error_acks_and_the_connection_stays_usable(
         ack = await client.call("join", bad)
         assert ack["error"]["code"] in ("validation_error", "not_found"), (bad, ack)
     await client.join(room.id)
-    for bad in (None, "text", 5, [1], {"text": None}, {"text": ["a"]}, {"text": {"x": 1}},
-                {"text": b"\x00\xff binary"}):
+    for bad in (
+        None,
+        "text",
+        5,
+        [1],
+        {"text": None},
+        {"text": ["a"]},
+        {"text": {"x": 1}},
+        {"text": b"\x00\xff binary"},
+    ):
         ack = await client.call("chat", bad)
         assert ack["error"]["code"] == "validation_error", (bad, ack)
     for bad in (None, "ban", {"action": "ban"}, {"action": "nuke", "user_id": "u"}):
@@ -60,12 +69,19 @@ async def test_binary_junk_and_oversized_frames_cost_only_the_sender_its_connect
     bystander = await clients(node_url, await api.guest("calm"))
     await bystander.join(room.id)
     ws_url = node_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    junk = [b"\x00\xff\xfe garbage", "4garbage", "42/live,[[[[", "42/live,99[\"chat\"]", "9", "",
-            "42/live,[\"join\"," + "1" * 70_000 + "]"]
+    junk = [
+        b"\x00\xff\xfe garbage",
+        "4garbage",
+        "42/live,[[[[",
+        '42/live,99["chat"]',
+        "9",
+        "",
+        '42/live,["join",' + "1" * 70_000 + "]",
+    ]
     for frame in junk:
         async with http.ws_connect(ws_url) as ws:
             await ws.receive(timeout=5)  # engine.io open packet
-            await ws.send_str("40/live,{\"token\":\"" + bystander.token + "\"}")
+            await ws.send_str('40/live,{"token":"' + bystander.token + '"}')
             await ws.receive(timeout=5)  # namespace connect ack
             if isinstance(frame, bytes):
                 await ws.send_bytes(frame)
@@ -79,8 +95,12 @@ async def test_binary_junk_and_oversized_frames_cost_only_the_sender_its_connect
     await huge.receive(timeout=5)
     await huge.send_str("x" * (2 * 1024 * 1024))
     msg = await huge.receive(timeout=5)
-    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING,
-                        aiohttp.WSMsgType.ERROR)
+    assert msg.type in (
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.CLOSING,
+        aiohttp.WSMsgType.ERROR,
+    )
     await huge.close()
     speaker = await clients(node_url, await api.guest("speaker"))
     await speaker.join(room.id)

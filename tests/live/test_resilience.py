@@ -63,8 +63,9 @@ async def test_redis_restart_under_a_busy_room_both_processes_recover_to_the_sam
     try:
         # /readyz tells the truth while Redis is away
         for n in (a, b):
-            status, body = await eventually(
-                lambda n=n: _not_ready(http, n.url), timeout=10, what="not ready during the outage")
+            _status, body = await eventually(
+                lambda n=n: _not_ready(http, n.url), timeout=10, what="not ready during the outage"
+            )
             assert body["checks"]["redis"] != "ok"
         await asyncio.sleep(1.0)
     finally:
@@ -102,7 +103,10 @@ async def _is_ready(http: aiohttp.ClientSession, url: str) -> bool:
 
 
 async def test_a_silently_dead_subscription_fails_readiness_then_resubscribes(
-    node: tuple[web.Application, TestServer], api: Api, clients: Clients, node_url: str,
+    node: tuple[web.Application, TestServer],
+    api: Api,
+    clients: Clients,
+    node_url: str,
     http: aiohttp.ClientSession,
 ) -> None:
     app, _ = node
