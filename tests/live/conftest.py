@@ -113,11 +113,13 @@ class Clients:
 async def clients() -> AsyncIterator[Clients]:
     made = Clients()
     yield made
-    for c in made.items:
-        try:
-            await asyncio.wait_for(c.close(), 5)
-        except Exception:
-            pass
+    # asyncio.wait, not wait_for: a disconnect that swallows cancellation must not hang the teardown
+    closing = [asyncio.ensure_future(c.close()) for c in made.items]
+    if closing:
+        await asyncio.wait(closing, timeout=5)
+    for task in closing:
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 class Room:
