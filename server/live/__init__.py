@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import socketio
@@ -17,6 +19,7 @@ from server.live.room import LIVE_ROOM, LiveRoom
 from server.live.routes import router
 
 CHANNEL = "liveshop:socketio"
+log = logging.getLogger("liveshop.live")
 
 
 def client_manager(settings: Settings) -> socketio.AsyncManager:
@@ -64,9 +67,15 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
         room.chat.start()
         room.viewers.start()
         yield
-        await room.viewers.stop()
-        await room.chat.stop()
+        # Bounded: a shutdown step stuck on a dead Redis must not keep the node from stopping.
+        steps = [room.viewers.stop(), room.chat.stop()]
         if isinstance(manager, LiveRedisManager):
-            await manager.close()
+            steps.append(manager.close())
+        for step in steps:
+            task = asyncio.ensure_future(step)
+            done, _ = await asyncio.wait({task}, timeout=5)
+            if not done:
+                log.warning("live room shutdown step timed out")
+                task.cancel()
 
     app.cleanup_ctx.append(lifecycle)

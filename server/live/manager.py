@@ -270,11 +270,11 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
                 log.exception("room resync failed")
 
     async def close(self) -> None:
-        for task in (self._watch, getattr(self, "thread", None)):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        tasks = [t for t in (self._watch, getattr(self, "thread", None)) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
         self._watch = None
         with contextlib.suppress(Exception):
             if self.redis is not None:
