@@ -47,7 +47,9 @@ def check_offer(row: dict[str, Any], public: dict[str, Any], ledger: OfferLedger
         problems.append(f"order units {row['ordered_units']} != sold in the database {row['sold_db']}")
     if ledger is not None:
         if len(ledger.orders) > row["orders"]:
-            problems.append(f"clients were confirmed {len(ledger.orders)} orders, database has {row['orders']}")
+            problems.append(
+                f"clients were confirmed {len(ledger.orders)} orders, database has {row['orders']}"
+            )
         missing_from_ledger = row["orders"] - len(ledger.orders)
         if missing_from_ledger > ledger.unsure:
             problems.append(
@@ -69,7 +71,9 @@ def sample_orders(api: Api, ledgers: dict[str, OfferLedger], n: int) -> list[str
             continue
         got = sum(i["quantity"] for i in order["items"])
         if order["status"] != "confirmed" or order["offer_id"] != offer_id or got != qty:
-            problems.append(f"order {order_id}: {order['status']} {order['offer_id']} x{got}, client saw x{qty}")
+            problems.append(
+                f"order {order_id}: {order['status']} {order['offer_id']} x{got}, client saw x{qty}"
+            )
     return problems
 
 
@@ -108,27 +112,38 @@ def audit(args: argparse.Namespace) -> tuple[bool, dict[str, Any]]:
     if not rows:
         problems.append(f"broadcast {run.broadcast_id} has no offers: nothing was tested")
     ok = not problems and all(not r["problems"] for r in rows)
-    return ok, {"ok": ok, "run_id": run.run_id, "offers": rows, "problems": problems,
-                "notes": report.get("notes", []), "ledger_files": [str(p) for p in paths]}
+    return ok, {
+        "ok": ok,
+        "run_id": run.run_id,
+        "offers": rows,
+        "problems": problems,
+        "notes": report.get("notes", []),
+        "ledger_files": [str(p) for p in paths],
+    }
 
 
 def format_verdict(verdict: dict[str, Any]) -> str:
-    head = (f"{'offer':<26} {'status':<7} {'qty':>6} {'sold':>6} {'held':>6} {'avail':>6} {'oversold':>8} "
-            f"{'orders':>7} {'clients':>7}  problems")
+    head = (
+        f"{'offer':<26} {'status':<7} {'qty':>6} {'sold':>6} {'held':>6} {'avail':>6} {'oversold':>8} "
+        f"{'orders':>7} {'clients':>7}  problems"
+    )
     lines = [head]
     for r in verdict["offers"]:
         clients = "-" if r["orders_clients"] is None else str(r["orders_clients"])
         lines.append(
             f"{r['offer']:<26} {r['status']:<7} {r['quantity']:>6} {r['sold']:>6} {r['held']:>6} "
-            f"{r['available']:>6} {r['oversold']:>8} {r['orders_db']:>7} {clients:>7}  {'; '.join(r['problems'])}"
+            f"{r['available']:>6} {r['oversold']:>8} {r['orders_db']:>7} {clients:>7}  "
+            + "; ".join(r["problems"])
         )
     lines += [f"! {p}" for p in verdict["problems"]]
     lines += [f"note: {n}" for n in verdict["notes"]]
     if not verdict["ledger_files"]:
         lines.append("note: no buyers' ledger found; orders checked against Redis only")
     total = sum(r["oversold"] for r in verdict["offers"])
-    lines.append(f"audit {verdict['run_id']}: " + ("OK, oversold 0" if verdict["ok"] else
-                                                   f"VIOLATIONS FOUND (oversold units: {total})"))
+    lines.append(
+        f"audit {verdict['run_id']}: "
+        + ("OK, oversold 0" if verdict["ok"] else f"VIOLATIONS FOUND (oversold units: {total})")
+    )
     return "\n".join(lines)
 
 

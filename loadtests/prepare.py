@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1
     run.save(args.out)
-    print(f"run {run.run_id}: broadcast {run.broadcast_id}, {len(run.offers)} offers "
-          f"({sum(o['quantity'] for o in run.offers)} units), {len(run.spare_products)} spare products")
+    print(
+        f"run {run.run_id}: broadcast {run.broadcast_id}, {len(run.offers)} offers "
+        f"({sum(o['quantity'] for o in run.offers)} units), {len(run.spare_products)} spare products"
+    )
     print(f"run file {args.out}")
     print(f"knobs {asdict(run.knobs)}")
     return 0
