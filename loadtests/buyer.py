@@ -115,10 +115,13 @@ class Buyer(FastHttpUser):
     def checkout(self, card: OfferCard, hold: dict[str, Any]) -> None:
         key = f"lt-ord-{uuid.uuid4().hex}"
         body = {"reservation_id": hold["id"], "buyer": ADDRESS}
+        context.record_order({"checkout": key, "offer_id": card.id})
         order = self._post_order(body, key, "checkout")
         if order is None:
             return
-        context.record_order({"order_id": order["id"], "offer_id": card.id, "quantity": hold["quantity"]})
+        context.record_order(
+            {"checkout": key, "offer_id": card.id, "order_id": order["id"], "quantity": hold["quantity"]}
+        )
         if random.random() < self.run.knobs.duplicate_share:  # double click: same key, same order
             again = self._post_order(body, key, "checkout (repeat)")
             if again is not None and again["id"] != order["id"]:
@@ -138,16 +141,18 @@ class Buyer(FastHttpUser):
             ) as resp:
                 if resp.status_code == 201:
                     return dict(resp.json())
+                refused = {"checkout": key, "offer_id": hold_offer(body["reservation_id"]), "refused": True}
                 if expected(resp, name, 410, {"reservation_expired"}):
+                    context.record_order(refused)
                     return None
                 resp.failure(f"{resp.status_code} {(resp.text or '')[:160]}")
                 if resp.status_code not in RETRYABLE:
+                    if resp.status_code < 500:  # a 4xx made no order; a 5xx may have
+                        context.record_order(refused)
                     return None
                 wait = backoff_s(resp, attempt)
             gevent.sleep(wait)
-        # never answered: the order may exist; the audit allows for it
-        context.record_order({"unsure": True, "offer_id": hold_offer(body["reservation_id"])})
-        return None
+        return None  # never answered: the order may exist; the ledger shows it as unanswered
 
     def release(self, hold: dict[str, Any]) -> bool:
         with self.client.delete(

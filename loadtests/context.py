@@ -7,6 +7,7 @@ custom option, so a worker machine needs only the code. Workers send ledger line
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,14 @@ from loadtests.ledger import LedgerWriter
 from loadtests.runfile import DEFAULT_RUN, RunFile
 
 LEDGER_MESSAGE = "liveshop_ledger"
+FINAL_MESSAGE = "liveshop_final"  # master -> workers: stop your users and send your last lines
+FINAL_DONE_MESSAGE = "liveshop_final_done"
+FINAL_WAIT_S = 15.0
 
 _run: RunFile | None = None
 _board: OfferBoard | None = None
 _ledger: LedgerWriter | None = None
+_finished_workers: set[str] = set()
 
 
 @events.init_command_line_parser.add_listener
@@ -69,6 +74,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
         return
     _ledger = LedgerWriter(Path("/dev/null"))  # replaced below once the run id is known
     if isinstance(runner, WorkerRunner):
+        runner.register_message(FINAL_MESSAGE, lambda **_kw: _finish_worker(environment))
         gevent.spawn(_ship_ledger_forever, environment)
         return
     path = Path(options.run_file)
@@ -79,8 +85,36 @@ def _on_init(environment: Environment, **_: Any) -> None:
             environment.host = run.base_url
         _ledger = LedgerWriter(path.parent / f"orders-{run.run_id}.jsonl")
     if isinstance(runner, MasterRunner):
-        runner.register_message(LEDGER_MESSAGE, lambda msg, **_kw: _ledger and _ledger.extend(msg.data))
+        runner.register_message(LEDGER_MESSAGE, _on_ledger_lines)
+        runner.register_message(FINAL_DONE_MESSAGE, _on_final_done)
     gevent.spawn(_flush_forever)
+
+
+def _on_ledger_lines(msg: Any, **_: Any) -> None:
+    if _ledger is not None:
+        _ledger.extend(msg.data)
+
+
+def _on_final_done(msg: Any, **_: Any) -> None:
+    _finished_workers.add(msg.node_id)
+
+
+def _finish_worker(environment: Environment) -> None:
+    """Stop this worker's users first, so no buyer records a line after the last one is shipped."""
+    assert environment.runner is not None
+    environment.runner.stop()
+    _ship(environment)
+    environment.runner.send_message(FINAL_DONE_MESSAGE, None)
+
+
+def _collect_final_lines(runner: MasterRunner) -> None:
+    """A master may quit without waiting for its workers (`--run-time`): ask each for its last lines."""
+    _finished_workers.clear()
+    workers = {w.id for w in runner.clients.all}
+    runner.send_message(FINAL_MESSAGE, None)
+    deadline = time.monotonic() + FINAL_WAIT_S
+    while not workers <= _finished_workers and time.monotonic() < deadline:
+        gevent.sleep(0.1)
 
 
 def _ship(environment: Environment) -> None:
@@ -107,12 +141,18 @@ def _flush_forever() -> None:
 def _on_stop(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         _ship(environment)
-    elif _ledger is not None:
-        _ledger.flush()
+    else:
+        if isinstance(environment.runner, MasterRunner):
+            _collect_final_lines(environment.runner)
+        if _ledger is not None:
+            _ledger.flush()
     if _board is not None:
         _board.stop()
 
 
 @events.quitting.add_listener
 def _on_quit(environment: Environment, **_: Any) -> None:
-    _on_stop(environment)
+    if isinstance(environment.runner, WorkerRunner):
+        _ship(environment)
+    elif _ledger is not None:
+        _ledger.flush()

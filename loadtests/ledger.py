@@ -1,7 +1,9 @@
 """The buyers' ledger: every order a client was told is confirmed, so the audit can match the database.
 
-Lines are JSON: {"order_id", "offer_id", "quantity"} for a confirmed order, or {"unsure": true,
-"offer_id"} for a checkout whose answer never came (it may or may not have made an order).
+Lines are JSON, keyed by the checkout's Idempotency-Key: {"checkout", "offer_id"} when a checkout is
+sent, then {"checkout", "offer_id", "order_id", "quantity"} when it is confirmed or {"checkout",
+"offer_id", "refused": true} when the server said no. A checkout with no second line never got an
+answer (retries ran out, or Locust stopped the user mid-request): it may or may not have made an order.
 Workers send their lines to the master (Locust messages), so a distributed run keeps one ledger.
 """
 
@@ -50,7 +52,12 @@ class LedgerWriter:
 @dataclass
 class OfferLedger:
     orders: dict[str, int] = field(default_factory=dict)  # order id -> quantity
-    unsure: int = 0
+    sent: set[str] = field(default_factory=set)  # checkout keys
+    answered: set[str] = field(default_factory=set)
+
+    @property
+    def unsure(self) -> int:
+        return len(self.sent - self.answered)
 
     @property
     def units(self) -> int:
@@ -66,8 +73,12 @@ def read_ledgers(paths: list[Path]) -> dict[str, OfferLedger]:
                 continue
             line = json.loads(raw)
             entry = per_offer[line["offer_id"]]
-            if line.get("unsure"):
-                entry.unsure += 1
-            else:
+            key = line.get("checkout", "")
+            if "order_id" in line:
                 entry.orders[line["order_id"]] = int(line["quantity"])
+                entry.answered.add(key)
+            elif line.get("refused"):
+                entry.answered.add(key)
+            else:
+                entry.sent.add(key)
     return dict(per_offer)
