@@ -24,6 +24,7 @@ class Viewer(FastHttpUser):
         self.run = context.run_file(self.environment)
         board = context.board(self.environment)
         self.room: RoomClient | None = None
+        self.joined = False
         with self.client.post(
             "/api/v1/auth/guest",
             json={"nickname": f"viewer-{random.randrange(10**6)}"},
@@ -35,14 +36,16 @@ class Viewer(FastHttpUser):
                 return
             token = resp.json()["token"]
         self.room = RoomClient(self.environment, self.host, token, on_offer=board.update)
-        if self.room.connect():
-            self.room.join(self.run.broadcast_id)
+        self.joined = self.room.connect() and self.room.join(self.run.broadcast_id) is not None
 
     @tag("viewer", "chat")
     @task
     def chat(self) -> None:
         if self.room is None or not self.room.connected:
             gevent.sleep(1.0)  # the failed connect was reported; a viewer without a room just watches
+            return
+        if not self.joined:  # the failed join was reported; try again as the app would
+            self.joined = self.room.join(self.run.broadcast_id) is not None
             return
         self.room.chat(random.choice(LINES))
 
