@@ -14,12 +14,15 @@ import argparse
 import json
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from loadtests.api import Api, ApiError
 from loadtests.ledger import OfferLedger, read_ledgers
 from loadtests.runfile import DEFAULT_RUN, RunFile
+
+SETTLE_STEP_S = 2.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", type=Path, action="append", help="ledger files (default: beside the run file)")
     p.add_argument("--sample", type=int, default=25, help="ledger orders fetched one by one to compare")
     p.add_argument("--json", type=Path, help="also write the verdict as JSON here")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="seconds to keep re-checking while a just-finished run drains (in-flight checkouts)",
+    )
     return p
 
 
@@ -149,11 +158,22 @@ def format_verdict(verdict: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        ok, verdict = audit(args)
-    except (ApiError, OSError) as exc:
-        print(f"audit: cannot check: {exc}", file=sys.stderr)
-        return 1
+    deadline = time.monotonic() + args.settle
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            ok, verdict = audit(args)
+        except (ApiError, OSError) as exc:
+            print(f"audit: cannot check: {exc}", file=sys.stderr)
+            return 1
+        # An oversell never heals, so waiting is pointless; other mismatches may be requests in flight.
+        oversold = any(r["oversold"] for r in verdict["offers"])
+        if ok or oversold or time.monotonic() + SETTLE_STEP_S > deadline:
+            break
+        time.sleep(SETTLE_STEP_S)
+    if attempts > 1:
+        verdict["notes"].append(f"checked {attempts} times while the deployment settled")
     print(format_verdict(verdict))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

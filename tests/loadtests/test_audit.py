@@ -44,7 +44,7 @@ def write_run(tmp_path: Path, api: Api, host: str, broadcast: dict[str, Any], le
 
 
 async def run_audit_cli(path: Path, capsys: Any) -> tuple[int, str]:
-    code = await asyncio.to_thread(audit.main, ["--run", str(path), "--sample", "50"])
+    code = await asyncio.to_thread(audit.main, ["--run", str(path), "--sample", "50", "--settle", "0"])
     return code, capsys.readouterr().out
 
 
