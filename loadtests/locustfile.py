@@ -5,7 +5,7 @@
         --csv loadtests/results/run --html loadtests/results/run.html
     python -m loadtests.audit
 
-Pick scenarios by class name (`locust -f ... Buyer Host`) or by tag (`--tags buyer host`). For the
+Pick scenarios by class name (`locust -f ... Buyer Host`); `--exclude-tags chat` silences viewers. For the
 flash-sale shape (quiet room, spike at the offer, decay) add its file: `-f loadtests/locustfile.py,
 loadtests/flash_sale.py`. See README.md, "Load tests".
 """

@@ -49,6 +49,11 @@ class Viewer(FastHttpUser):
             return
         self.room.chat(random.choice(LINES))
 
+    @tag("viewer")
+    @task(2)
+    def watch(self) -> None:
+        """Just watch (and receive) for a while; `--exclude-tags chat` makes every viewer a silent one."""
+
     def on_stop(self) -> None:
-        if self.room is not None:
+        if getattr(self, "room", None) is not None:
             self.room.close()
