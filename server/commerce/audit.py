@@ -34,8 +34,10 @@ async def audit(request: web.Request) -> web.Response:
     host = require_host(request)
     broadcast_id = request.query.get("broadcast_id")
     wanted = request.query.getall("offer_id", [])
-    query = select(Offer.id).join(Broadcast, Broadcast.id == Offer.broadcast_id).where(
-        Broadcast.host_id == host.id
+    query = (
+        select(Offer.id)
+        .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+        .where(Broadcast.host_id == host.id)
     )
     if broadcast_id:
         query = query.where(Offer.broadcast_id == broadcast_id)
