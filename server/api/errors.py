@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout  # no free database connection in time
 
 log = logging.getLogger("liveshop.api")
 
@@ -129,7 +130,7 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         if exc.status == 405:
             err.headers["Allow"] = exc.headers.get("Allow", "")
         return problem_response(err, request.path)
-    except (RedisError, OperationalError, DBAPIError, ConnectionError, TimeoutError) as exc:
+    except (RedisError, OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError) as exc:
         log.warning("backing service failed path=%s error=%r", request.path, exc)
         err = DomainError("service_unavailable", "A backing service is unavailable; retry shortly")
         err.headers["Retry-After"] = "1"
