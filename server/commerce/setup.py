@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api.context import DB, HOOKS, INVENTORY
-from server.commerce import broadcasts, catalog, offers, orders, reservations
+from server.commerce import broadcasts, catalog, offers, orders, reservations, stats
 from server.commerce.sweeper import sweeper_context
 from server.inventory.rebuild import database_loader
 
@@ -19,7 +19,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         return await broadcasts.broadcast_snapshot(app, broadcast_id)
 
     app[HOOKS]["broadcast_snapshot"] = snapshot
-    for module in (catalog, broadcasts, offers, reservations, orders):
+    for module in (catalog, broadcasts, offers, reservations, orders, stats):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
