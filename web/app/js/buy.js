@@ -1,6 +1,6 @@
 // Buying without leaving the stream: reserve -> checkout sheet with the hold's countdown -> order number.
 import { api, newKey, session } from "./api.js";
-import { h, fill, modal, field } from "./dom.js";
+import { h, fill, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
 
 /**
@@ -88,7 +88,7 @@ function checkout({ offer, product, reservation, token }) {
 
     function confirmation(order) {
       fill(body, h("div.confirm.stack", { "data-testid": "confirmation" },
-        h("div.big", { "aria-hidden": "true" }, "🎉"),
+        h("div.big", { "aria-hidden": "true" }, icon("check")),
         h("h2", "Order confirmed"),
         h("p", "Order number ", h("span.order-no", { "data-testid": "order-number" }, order.id)),
         h("p.muted", `${order.items.map((i) => `${i.quantity} × ${i.title || product.title}`).join(", ")} · ${money(order.total, order.currency)}`),

@@ -85,3 +85,29 @@ export function field(label, input, hint) {
   wrap.input = input;
   return wrap;
 }
+
+const ICONS = {
+  eye: "M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12zm11 3a3 3 0 1 0 0-6 3 3 0 0 0 0 6z",
+  muted: "M4 9v6h4l5 4V5L8 9H4zm12.5 0 5 6m0-6-5 6",
+  sound: "M4 9v6h4l5 4V5L8 9H4zm12 -1a5 5 0 0 1 0 8m2.5-10.5a8.5 8.5 0 0 1 0 13",
+  check: "M5 12.5l4.5 4.5L19 7.5",
+  bolt: "M13 2 4 14h7l-1 8 9-12h-7z",
+};
+
+/** A small stroke icon (SVG, so it renders without emoji fonts). */
+export function icon(name) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "icon-svg");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", "2");
+  path.setAttribute("stroke-linecap", "round");
+  path.setAttribute("stroke-linejoin", "round");
+  svg.append(path);
+  return svg;
+}

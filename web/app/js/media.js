@@ -65,9 +65,9 @@ export function play(video, whepUrl, onState) {
   let retry = null;
   let attempt = 0;
 
-  const schedule = () => {
+  const schedule = (state = "reconnecting") => {
     if (stopped || retry) return;
-    onState("reconnecting");
+    onState(state);
     const delay = Math.min(8000, 1000 * 2 ** Math.min(attempt, 3));
     attempt += 1;
     retry = setTimeout(() => {
@@ -100,8 +100,8 @@ export function play(video, whepUrl, onState) {
       onState(attempt ? "reconnecting" : "connecting");
       session = await exchange(pc, whepUrl);
     } catch (error) {
-      onState(error.status === 404 || error.status === 409 ? "offline" : "reconnecting", error);
-      schedule();
+      // 404/409: the host is not publishing yet; keep asking, quietly
+      schedule(error.status === 404 || error.status === 409 ? "offline" : "reconnecting");
     }
   }
 

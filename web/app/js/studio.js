@@ -54,7 +54,7 @@ export async function studio(root, id, who, { navigate }) {
   const videoEmpty = h("div.empty", "Camera off");
   const cameraSelect = h("select", { "aria-label": "Camera", onchange: startCamera });
   const micSelect = h("select", { "aria-label": "Microphone", onchange: startCamera });
-  const previewBox = h("div.preview", video, videoEmpty, h("div.overlay", badge.cloneNode()));
+  const previewBox = h("div.preview", video, videoEmpty, h("div.overlay", h("span.badge", { "aria-hidden": "true" })));
 
   // chat
   const chat = chatPanel({

@@ -1,6 +1,6 @@
 // The watch page: the video (WHEP), live badge and viewers, chat, the pinned product, flash offers, buying.
 import { api, session, product as getProduct, rememberProduct } from "./api.js";
-import { h, fill, $, toast, modal, field } from "./dom.js";
+import { h, fill, $, toast, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
 import { joinRoom } from "./room.js";
 import { play } from "./media.js";
@@ -26,7 +26,7 @@ const badge = h("span.badge", { "data-testid": "live-badge" });
 const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
 const titleEl = h("span.title");
 const stateBox = h("div.state", { role: "status" });
-const sound = h("button", { type: "button", "aria-pressed": "false", "aria-label": "Sound on", onclick: toggleSound }, "🔇 Tap for sound");
+const sound = h("button", { type: "button", "aria-pressed": "false", "aria-label": "Sound on", onclick: toggleSound }, icon("muted"), "Tap for sound");
 const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume", style: { width: "90px" }, oninput: () => {
   video.volume = Number(volume.value);
   if (video.muted && video.volume > 0) toggleSound();
@@ -40,7 +40,7 @@ function toggleSound() {
   if (!video.muted && video.volume === 0) video.volume = volume.value = 0.8;
   sound.setAttribute("aria-pressed", String(!video.muted));
   sound.setAttribute("aria-label", video.muted ? "Sound on" : "Mute");
-  sound.textContent = video.muted ? "🔇 Tap for sound" : "🔊 Mute";
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? "Tap for sound" : "Mute");
   video.play().catch(() => {});
 }
 
@@ -74,11 +74,11 @@ function renderHead() {
   badge.className = `badge ${live ? "live" : b.status === "ended" ? "ended" : ""}`;
   badge.textContent = live ? "Live" : b.status === "ended" ? "Ended" : "Soon";
   titleEl.textContent = b.title;
-  document.title = `${live ? "🔴 " : ""}${b.title} · liveshop`;
+  document.title = `${live ? "LIVE · " : ""}${b.title} · liveshop`;
 }
 
 function setViewers(n) {
-  viewersEl.textContent = `👁 ${n}`;
+  fill(viewersEl, icon("eye"), String(n));
   viewersEl.setAttribute("aria-label", `${n} watching`);
 }
 
@@ -180,7 +180,7 @@ async function renderOffers() {
     return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner" } },
       h("img", { src: p.image_url || "", alt: "" }),
       h("div",
-        h("div.flash", ended ? "Offer ended" : "⚡ Flash offer"),
+        h("div.flash", ended ? "Offer ended" : [icon("bolt"), " Flash offer"]),
         h("div", h("b", p.title)),
         h("div", h("span.price", money(o.price, o.currency)), p.price > o.price ? h("span.was", money(p.price, o.currency)) : null),
         h("div.small",
