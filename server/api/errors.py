@@ -45,6 +45,13 @@ CODES: dict[str, tuple[int, str]] = {
     "reservation_expired": (410, "The reservation has expired"),
     "idempotency_key_reused": (422, "Idempotency-Key reused with another request"),
     "rate_limited": (429, "Too many requests"),
+    # live room (socket.io acks carry the code; HTTP statuses for the REST twins)
+    "not_joined": (409, "Join a broadcast first"),
+    "message_empty": (422, "The message is empty"),
+    "message_too_long": (422, "The message is too long"),
+    "blocked_word": (422, "The message contains a blocked word"),
+    "slow_mode": (429, "Slow mode is on"),
+    "timed_out": (403, "Timed out in this broadcast"),
     "service_unavailable": (503, "Temporarily unavailable"),
     "internal_error": (500, "Internal error"),
 }

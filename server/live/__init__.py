@@ -2,18 +2,71 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import socketio
 from aiohttp import web
 
+from server import events as topics
+from server.api.context import EVENTS, HOOKS, INVENTORY
+from server.api.ops import READINESS
 from server.config import Settings
+from server.live.manager import LiveRedisManager, LocalManager
+from server.live.namespace import LiveNamespace
+from server.live.room import LIVE_ROOM, LiveRoom
+from server.live.routes import router
+
+CHANNEL = "liveshop:socketio"
 
 
 def client_manager(settings: Settings) -> socketio.AsyncManager:
     """Rooms span processes through Redis; the embedded default keeps them in this process."""
     if settings.embedded_redis:
-        return socketio.AsyncManager()
-    return socketio.AsyncRedisManager(settings.redis_url, channel="liveshop:socketio")
+        return LocalManager()
+    return LiveRedisManager(settings.redis_url, channel=CHANNEL)
 
 
 def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
-    """Registers the /live namespace (built in the live room issue)."""
+    """Registers /live, the hooks commerce calls (viewer_count, buyer_guard), readiness and routes."""
+    manager = sio.manager
+    bus = manager.bus if isinstance(manager, LocalManager | LiveRedisManager) else LocalManager().bus
+    room = LiveRoom(app, sio, bus)
+    app[LIVE_ROOM] = room
+    sio.register_namespace(LiveNamespace(room))
+    app[HOOKS]["viewer_count"] = room.viewers.count
+    app[HOOKS]["buyer_guard"] = room.buyer_guard
+
+    async def room_channel() -> str | None:
+        return bus.health()
+
+    app.setdefault(READINESS, {})["room_channel"] = room_channel
+
+    events = app[EVENTS]
+    events.subscribe(topics.OFFER_STARTED, room.feed.on_offer_started)
+    events.subscribe(topics.OFFER_STOCK, room.feed.on_offer_stock)
+    events.subscribe(topics.OFFER_ENDED, room.feed.on_offer_ended)
+    events.subscribe(topics.PINNED, room.feed.on_pinned)
+    app[INVENTORY].on_change(room.feed.on_stock_change)
+
+    async def on_status(event: topics.Event) -> None:
+        if event.is_local:
+            broadcast = event.data["broadcast"]
+            await room.emit("broadcast", broadcast, broadcast["id"])
+            await room.policy_changed(broadcast["id"])
+
+    events.subscribe(topics.BROADCAST_STATUS, on_status)
+    router.install(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if not sio.manager_initialized:  # start listening now, not at the first connection
+            sio.manager_initialized = True
+            manager.initialize()
+        room.chat.start()
+        room.viewers.start()
+        yield
+        await room.viewers.stop()
+        await room.chat.stop()
+        if isinstance(manager, LiveRedisManager):
+            await manager.close()
+
+    app.cleanup_ctx.append(lifecycle)

@@ -1,0 +1,246 @@
+"""Rooms across processes: python-socketio's AsyncRedisManager, hardened against its known failure modes.
+
+- A subscription that silently died: every node publishes a small heartbeat on the channel and must hear
+  its own; if it does not within `STALE_S`, /readyz fails and the node drops the connection and
+  resubscribes.
+- Messages published while Redis was unreachable are lost: after any resubscription the node calls
+  `on_recovered`, which resyncs its local viewers from a fresh snapshot.
+- Every node decodes every published message: the room publishes one batch per tick, never one frame per
+  message, and control messages (policy changes) are tiny.
+
+The same channel carries the room's control messages (`method: "liveshop"`), so one subscription's
+health covers both, and the embedded in-memory manager gets the same interface (`Bus`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import socketio
+
+from server.live.spawn import spawn
+
+log = logging.getLogger("liveshop.live")
+
+HEARTBEAT_S = 1.0
+STALE_S = 4.0
+CONTROL = "liveshop"
+
+ControlHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+RecoveryHandler = Callable[[], Awaitable[None]]
+
+
+class _OrjsonCodec:
+    """The manager's codec: orjson decodes the many published messages at a fraction of json's cost."""
+
+    @staticmethod
+    def dumps(data: Any) -> bytes:
+        return orjson.dumps(data)
+
+    @staticmethod
+    def loads(raw: Any) -> Any:
+        return orjson.loads(raw)
+
+
+class Bus:
+    """Control messages to every node of the room (here: just this process) plus health for /readyz."""
+
+    def __init__(self) -> None:
+        self.on_control: ControlHandler | None = None
+        self.on_recovered: RecoveryHandler | None = None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def control(self, kind: str, data: dict[str, Any]) -> None:
+        """Deliver to this node now; other nodes get it through the channel (if any)."""
+        if self.on_control is not None:
+            await self.on_control(kind, data)
+
+    def health(self) -> str | None:
+        return None
+
+
+class LocalManager(socketio.AsyncManager):
+    """The embedded default: rooms live in this process only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bus = Bus()
+
+
+class LiveRedisManager(socketio.AsyncRedisManager):
+    """AsyncRedisManager with a heartbeat canary, fast resubscription and a control channel."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(
+            url,
+            channel=channel,
+            json=_OrjsonCodec,
+            redis_options={
+                "socket_connect_timeout": 2,
+                # Heartbeats flow every second, so a read that waits this long means a dead connection.
+                "socket_timeout": STALE_S * 2,
+                "socket_keepalive": True,
+                "health_check_interval": 5,
+            },
+        )
+        self.bus = _RedisBus(self)
+        self.subscribed = False
+        self.last_heard_self = 0.0
+        self.resubscriptions = 0
+        self._ever_subscribed = False
+        self._watch: asyncio.Task[None] | None = None
+
+    # socket.io overrides ---------------------------------------------------------------------------
+    def initialize(self) -> None:
+        super().initialize()
+        self.json = _OrjsonCodec  # the server sets its own codec; ours is faster and compatible
+        self.last_heard_self = time.monotonic()
+        if self._watch is None:
+            self._watch = asyncio.ensure_future(self._heartbeat())
+
+    async def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def,override]
+        retry_sleep = 0.2
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self.subscribed = True
+                retry_sleep = 0.2
+                if self._ever_subscribed:
+                    self.resubscriptions += 1
+                    log.warning("room channel resubscribed; resyncing local viewers")
+                    spawn(self._recovered())
+                self._ever_subscribed = True
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.subscribed = False
+                log.warning("room channel lost, retrying in %.1fs error=%r", retry_sleep, exc)
+                with contextlib.suppress(Exception):
+                    await self.pubsub.aclose()
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, 2.0)
+
+    async def _listen(self):  # type: ignore[no-untyped-def,override]
+        channel = self.channel.encode()
+        async for message in self._redis_listen_with_retries():
+            if message.get("channel") != channel or message.get("type") != "message":
+                continue
+            try:
+                data = orjson.loads(message["data"])
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(data, dict) and data.get("method") == CONTROL:
+                await self._on_control_message(data)
+                continue
+            yield data
+
+    async def _publish(self, data: Any) -> bool:  # type: ignore[override]
+        """One attempt plus one reconnect; False (not an exception) when Redis is unreachable."""
+        for attempt in (1, 2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                await self.redis.publish(self.channel, orjson.dumps(data))
+                return True
+            except Exception as exc:
+                self.connected = False
+                if attempt == 2:
+                    log.warning("room publish failed error=%r", exc)
+        return False
+
+    # heartbeat canary ------------------------------------------------------------------------------
+    async def _on_control_message(self, data: dict[str, Any]) -> None:
+        kind = data.get("kind")
+        if kind == "hb":
+            if data.get("host_id") == self.host_id:
+                self.last_heard_self = time.monotonic()
+            return
+        if data.get("host_id") == self.host_id or not isinstance(kind, str):
+            return  # already handled locally when sent
+        payload = data.get("data")
+        if self.bus.on_control is not None and isinstance(payload, dict):
+            try:
+                await self.bus.on_control(kind, payload)
+            except Exception:
+                log.exception("room control handler failed kind=%s", kind)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self._publish({"method": CONTROL, "kind": "hb", "host_id": self.host_id})
+                if self.stale():
+                    self._resubscribe()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("room heartbeat failed")
+
+    def stale(self) -> bool:
+        return time.monotonic() - self.last_heard_self > STALE_S
+
+    def _resubscribe(self) -> None:
+        """The subscription looks dead although nothing failed loudly: replace the listener."""
+        log.warning("room channel silent for %.1fs; resubscribing", time.monotonic() - self.last_heard_self)
+        self.subscribed = False
+        self.last_heard_self = time.monotonic()  # grace period for the new subscription
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.cancel()
+        self.connected = False
+        self._ever_subscribed = True
+        self.thread = self.server.start_background_task(self._thread)
+
+    async def _recovered(self) -> None:
+        if self.bus.on_recovered is not None:
+            try:
+                await self.bus.on_recovered()
+            except Exception:
+                log.exception("room resync failed")
+
+    async def close(self) -> None:
+        for task in (self._watch, getattr(self, "thread", None)):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        self._watch = None
+        with contextlib.suppress(Exception):
+            if self.redis is not None:
+                await self.redis.aclose()
+
+
+class _RedisBus(Bus):
+    def __init__(self, manager: LiveRedisManager) -> None:
+        super().__init__()
+        self._manager = manager
+
+    async def control(self, kind: str, data: dict[str, Any]) -> None:
+        await super().control(kind, data)
+        await self._manager._publish(
+            {"method": CONTROL, "kind": kind, "data": data, "host_id": self._manager.host_id}
+        )
+
+    def health(self) -> str | None:
+        m = self._manager
+        if not getattr(m, "thread", None):
+            return "room channel not started"
+        if not m.subscribed:
+            return "room channel not subscribed"
+        if m.stale():
+            return f"room channel silent for {time.monotonic() - m.last_heard_self:.1f}s"
+        return None

@@ -1,0 +1,152 @@
+"""The socket.io namespace /live: connect with a token, join a broadcast, chat, moderate, leave.
+
+Every handler answers bad input with an `{error: {code, detail}}` ack and never raises, so a client's
+mistake (or junk) costs it one error and leaves its connection, and everyone else's, untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from server.api.auth import TOKENS
+from server.api.errors import DomainError
+from server.api.validation import parse_model
+from server.live.chat import Ack, error
+from server.live.room import NAMESPACE, Conn, LiveRoom
+from server.live.routes import ChatSettingsIn
+
+log = logging.getLogger("liveshop.live")
+
+
+def _problem(exc: DomainError) -> Ack:
+    extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)}
+    if exc.field:
+        extra["field"] = exc.field
+    return error(exc.code, exc.detail, **extra)
+
+
+def _broadcast_id(data: Any) -> str | None:
+    if isinstance(data, dict):
+        value = data.get("broadcast_id")
+    else:
+        value = data
+    if isinstance(value, str) and 0 < len(value) <= 64:
+        return value
+    return None
+
+
+class LiveNamespace(socketio.AsyncNamespace):
+    def __init__(self, room: LiveRoom) -> None:
+        super().__init__(NAMESPACE)
+        self.room = room
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """One guard around every handler: an unexpected failure becomes an error ack, never a crash."""
+        try:
+            return await super().trigger_event(event, *args)
+        except Refused:
+            raise
+        except DomainError as exc:
+            return _problem(exc)
+        except Exception as exc:
+            if event == "connect":
+                raise Refused({"code": "service_unavailable", "detail": "Try again shortly"}) from exc
+            log.warning("live handler failed event=%s error=%r", event, exc)
+            return error(
+                "service_unavailable", "A backing service is unavailable; retry shortly", retry_after_ms=1000
+            )
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token or len(token) > 2048:
+            raise Refused({"code": "unauthorized", "detail": "Connect with auth: {token}"})
+        principal = self.room.app[TOKENS].principal(token)
+        if principal is None:
+            raise Refused({"code": "invalid_token", "detail": "The token is invalid or expired"})
+        self.room.conns[sid] = Conn(principal)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.room.conns.pop(sid, None)
+        if conn is not None and conn.broadcast_id is not None and not conn.is_room_host:
+            self.room.viewers.left(conn.broadcast_id)
+
+    async def on_join(self, sid: str, data: Any = None) -> Ack:
+        conn = self.room.conns.get(sid)
+        if conn is None:
+            return error("unauthorized", "Connect with a token first")
+        broadcast_id = _broadcast_id(data)
+        if broadcast_id is None:
+            return error("validation_error", "Send {broadcast_id: string}", field="broadcast_id")
+        snapshot = await self.room.snapshot(broadcast_id)  # NotFound -> not_found ack
+        await self._leave(sid, conn)
+        if snapshot["ended"]:
+            return snapshot  # told so, and not placed in a room that will never speak again
+        policy = await self.room.policies.get(broadcast_id)
+        conn.broadcast_id = broadcast_id
+        conn.is_room_host = conn.user.id == policy.host_id
+        await self.enter_room(sid, broadcast_id)
+        if not conn.is_room_host:
+            self.room.viewers.joined(broadcast_id)
+            snapshot["viewers"] = await self.room.viewers.count(broadcast_id)
+        snapshot["me"] = {
+            **conn.user.public(),
+            "is_host": conn.is_room_host,
+            "banned": conn.user.id in policy.bans,
+            "timed_out_s": round(policy.timed_out_for(conn.user.id), 1),
+        }
+        snapshot["chat_settings"] = (
+            policy.settings_view() if conn.is_room_host else {"slow_mode_s": policy.slow_mode_s}
+        )
+        return snapshot
+
+    async def _leave(self, sid: str, conn: Conn) -> None:
+        if conn.broadcast_id is None:
+            return
+        await self.leave_room(sid, conn.broadcast_id)
+        if not conn.is_room_host:
+            self.room.viewers.left(conn.broadcast_id)
+        conn.broadcast_id = None
+        conn.is_room_host = False
+
+    async def on_leave(self, sid: str, data: Any = None) -> Ack:
+        conn = self.room.conns.get(sid)
+        if conn is not None:
+            await self._leave(sid, conn)
+        return {"ok": True}
+
+    async def on_chat(self, sid: str, data: Any = None) -> Ack:
+        conn = self.room.conns.get(sid)
+        if conn is None:
+            return error("unauthorized", "Connect with a token first")
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str):
+            return error("validation_error", "Send {text: string}", field="text")
+        return await self.room.send_chat(conn, text)
+
+    async def on_moderate(self, sid: str, data: Any = None) -> Ack:
+        conn = self.room.conns.get(sid)
+        if conn is None:
+            return error("unauthorized", "Connect with a token first")
+        if not isinstance(data, dict):
+            return error("validation_error", "Send {action, message_id?, user_id?, seconds?}", field="action")
+        broadcast_id = _broadcast_id(data) if "broadcast_id" in data else conn.broadcast_id
+        if broadcast_id is None:
+            return error("not_joined", "Join the broadcast (or name broadcast_id) first")
+        return await self.room.moderate(conn.user, broadcast_id, data)
+
+    async def on_settings(self, sid: str, data: Any = None) -> Ack:
+        conn = self.room.conns.get(sid)
+        if conn is None:
+            return error("unauthorized", "Connect with a token first")
+        if not isinstance(data, dict):
+            return error("validation_error", "Send {slow_mode_s?, blocked_words?}", field="body")
+        broadcast_id = _broadcast_id(data) if "broadcast_id" in data else conn.broadcast_id
+        if broadcast_id is None:
+            return error("not_joined", "Join the broadcast (or name broadcast_id) first")
+        body = parse_model(ChatSettingsIn, {k: v for k, v in data.items() if k != "broadcast_id"})
+        view = await self.room.update_settings(conn.user, broadcast_id, body.slow_mode_s, body.blocked_words)
+        return {"ok": True, **view}

@@ -1,0 +1,158 @@
+"""Per-broadcast chat policy (status, slow mode, blocked words, bans, timeouts), cached on every node.
+
+PostgreSQL holds it; each node keeps a copy per broadcast it serves, loaded on first use and reloaded
+when any node changes it (a control message on the room channel), after a resubscription (changes may
+have been missed) and every REFRESH_S as a safety net. The claim path's ban check (`buyer_guard`) is
+therefore a dict lookup, not a Redis or database round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db.models import Broadcast
+from server.live.models import ChatSettings, Restriction
+from server.live.text import blocked_matcher
+
+REFRESH_S = 30.0
+
+
+@dataclass
+class Policy:
+    broadcast_id: str
+    exists: bool = True
+    status: str = "scheduled"
+    host_id: str = ""
+    slow_mode_s: int = 0
+    blocked_words: list[str] = field(default_factory=list)
+    matcher: re.Pattern[str] | None = None
+    bans: set[str] = field(default_factory=set)
+    timeouts: dict[str, float] = field(default_factory=dict)  # user id -> until (epoch seconds)
+    loaded_at: float = 0.0
+
+    def timed_out_for(self, user_id: str) -> float:
+        """Seconds left on this user's timeout (0 when none)."""
+        until = self.timeouts.get(user_id)
+        if until is None:
+            return 0.0
+        left = until - time.time()
+        if left <= 0:
+            self.timeouts.pop(user_id, None)
+            return 0.0
+        return left
+
+    def settings_view(self) -> dict[str, object]:
+        return {"slow_mode_s": self.slow_mode_s, "blocked_words": list(self.blocked_words)}
+
+
+class Policies:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._db = sessionmaker
+        self._items: dict[str, Policy] = {}
+        self._loading: dict[str, asyncio.Future[Policy]] = {}
+
+    async def get(self, broadcast_id: str) -> Policy:
+        policy = self._items.get(broadcast_id)
+        if policy is not None and time.monotonic() - policy.loaded_at < REFRESH_S:
+            return policy
+        return await self.reload(broadcast_id)
+
+    def peek(self, broadcast_id: str) -> Policy | None:
+        return self._items.get(broadcast_id)
+
+    async def reload(self, broadcast_id: str) -> Policy:
+        """Concurrent loads of one broadcast share one database read."""
+        pending = self._loading.get(broadcast_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Policy] = asyncio.get_running_loop().create_future()
+        self._loading[broadcast_id] = future
+        try:
+            policy = await self._load(broadcast_id)
+            self._items[broadcast_id] = policy
+            future.set_result(policy)
+            return policy
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(broadcast_id, None)
+
+    def refresh_soon(self, broadcast_id: str) -> None:
+        """Reload in the background; callers keep using the copy they have meanwhile."""
+        if broadcast_id not in self._loading:
+            task = asyncio.ensure_future(self.reload(broadcast_id))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def forget_all(self) -> None:
+        self._items.clear()
+
+    async def _load(self, broadcast_id: str) -> Policy:
+        now = datetime.now(UTC)
+        async with self._db() as session:
+            b = await session.get(Broadcast, broadcast_id)
+            if b is None:
+                return Policy(broadcast_id, exists=False, loaded_at=time.monotonic())
+            settings = await session.get(ChatSettings, broadcast_id)
+            rows = (
+                (await session.execute(select(Restriction).where(Restriction.broadcast_id == broadcast_id)))
+                .scalars()
+                .all()
+            )
+        words = list(settings.blocked_words) if settings else []
+        policy = Policy(
+            broadcast_id,
+            status=b.status,
+            host_id=b.host_id,
+            slow_mode_s=settings.slow_mode_s if settings else 0,
+            blocked_words=words,
+            matcher=blocked_matcher(words),
+            loaded_at=time.monotonic(),
+        )
+        for r in rows:
+            if r.kind == "ban":
+                policy.bans.add(r.user_id)
+            elif r.kind == "timeout" and r.until is not None and r.until > now:
+                policy.timeouts[r.user_id] = r.until.timestamp()
+        return policy
+
+
+async def save_settings(
+    session: AsyncSession, broadcast_id: str, slow_mode_s: int | None, blocked_words: list[str] | None
+) -> ChatSettings:
+    row = await session.get(ChatSettings, broadcast_id, with_for_update=True)
+    if row is None:
+        row = ChatSettings(broadcast_id=broadcast_id, slow_mode_s=0, blocked_words=[])
+        session.add(row)
+    if slow_mode_s is not None:
+        row.slow_mode_s = slow_mode_s
+    if blocked_words is not None:
+        row.blocked_words = blocked_words
+    return row
+
+
+async def restrict(
+    session: AsyncSession, broadcast_id: str, user_id: str, kind: str, until: datetime | None
+) -> None:
+    await session.execute(
+        delete(Restriction).where(
+            Restriction.broadcast_id == broadcast_id, Restriction.user_id == user_id, Restriction.kind == kind
+        )
+    )
+    session.add(Restriction(broadcast_id=broadcast_id, user_id=user_id, kind=kind, until=until))
+
+
+async def lift(session: AsyncSession, broadcast_id: str, user_id: str, kind: str) -> None:
+    await session.execute(
+        delete(Restriction).where(
+            Restriction.broadcast_id == broadcast_id, Restriction.user_id == user_id, Restriction.kind == kind
+        )
+    )

@@ -1,0 +1,310 @@
+"""The live room service of one node: wires chat, policy, viewers and the commerce feed together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from server.api.auth import Principal
+from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
+from server.api.errors import DomainError
+from server.db.base import new_id
+from server.live import keys
+from server.live.chat import Ack, Chat, error
+from server.live.feed import Feed
+from server.live.manager import Bus
+from server.live.models import ModerationAction
+from server.live.policy import REFRESH_S, Policies, Policy, lift, restrict, save_settings
+from server.live.settings import ChatSettings
+from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, clean_words, normalise
+from server.live.viewers import Viewers
+
+log = logging.getLogger("liveshop.live")
+NAMESPACE = "/live"
+MAX_TIMEOUT_S = 7 * 86400
+
+
+@dataclass
+class Conn:
+    user: Principal
+    broadcast_id: str | None = None
+    is_room_host: bool = False
+
+
+class Bucket:
+    """A token bucket per user: `burst` at once, `rate` per second after that."""
+
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, burst: float) -> None:
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def take(self, rate: float, burst: float) -> float:
+        """0 when allowed, else seconds until the next token."""
+        now = time.monotonic()
+        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / rate
+
+
+class LiveRoom:
+    def __init__(self, app: web.Application, sio: socketio.AsyncServer, bus: Bus) -> None:
+        self.app = app
+        self.sio = sio
+        self.bus = bus
+        self.cfg = ChatSettings()
+        self.conns: dict[str, Conn] = {}
+        self.buckets: dict[str, Bucket] = {}
+        self.policies = Policies(app[DB])
+        self.chat = Chat(
+            app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
+        )
+        self.viewers = Viewers(
+            app[REDIS],
+            app[SETTINGS].node_id,
+            self.emit_local,
+            self.chat.take_delivered,
+            interval_s=self.cfg.viewers_interval_s,
+        )
+        self.feed = Feed(
+            app[INVENTORY],
+            app[DB],
+            self.emit,
+            lambda: app[HOOKS].get("broadcast_snapshot"),
+            interval_s=self.cfg.stock_interval_ms / 1000,
+        )
+        bus.on_control = self.on_control
+        bus.on_recovered = self.resync
+
+    # emitting ----------------------------------------------------------------------------------
+    async def emit(self, event: str, data: Any, room: str) -> None:
+        """To the room on every process (the manager publishes once per call)."""
+        await self.sio.emit(event, data, room=room, namespace=NAMESPACE)
+
+    async def emit_local(self, event: str, data: Any, room: str) -> None:
+        """To this process's viewers of the room only."""
+        await self.sio.emit(event, data, room=room, namespace=NAMESPACE, ignore_queue=True)
+
+    # cross-process control ---------------------------------------------------------------------
+    async def on_control(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "policy":
+            broadcast_id = data.get("broadcast_id")
+            if isinstance(broadcast_id, str) and self.policies.peek(broadcast_id) is not None:
+                await self.policies.reload(broadcast_id)
+
+    async def policy_changed(self, broadcast_id: str) -> None:
+        await self.bus.control("policy", {"broadcast_id": broadcast_id})
+
+    async def resync(self) -> None:
+        """Events may have been lost while the channel was down: refresh caches, resend snapshots."""
+        self.policies.forget_all()
+        self.chat.forget_seeded()
+        for broadcast_id, n in list(self.viewers.local.items()):
+            if n <= 0:
+                continue
+            try:
+                snapshot = await self.snapshot(broadcast_id)
+            except Exception as exc:
+                log.warning("resync snapshot failed broadcast=%s error=%r", broadcast_id, exc)
+                continue
+            await self.emit_local("snapshot", snapshot, broadcast_id)
+
+    # snapshot ----------------------------------------------------------------------------------
+    async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
+        hook = self.app[HOOKS]["broadcast_snapshot"]
+        view = dict(await hook(broadcast_id))
+        pinned = view.pop("pinned", None)
+        offers = view.pop("offers", [])
+        viewers = view.pop("viewers", 0)
+        self.feed.remember(offers)
+        try:
+            recent = await self.chat.recent(broadcast_id)
+        except Exception as exc:
+            log.warning("recent chat unavailable broadcast=%s error=%r", broadcast_id, exc)
+            recent = []
+        return {
+            "broadcast": view,
+            "pinned": pinned,
+            "offers": offers,
+            "recent_chat": recent,
+            "viewers": viewers,
+            "ended": view.get("status") == "ended",
+        }
+
+    # chat --------------------------------------------------------------------------------------
+    async def send_chat(self, conn: Conn, raw: str) -> Ack:
+        broadcast_id = conn.broadcast_id
+        if broadcast_id is None:
+            return error("not_joined", "Join a broadcast first")
+        if len(raw) > MAX_CHARS * 8:
+            return error("message_too_long", f"At most {MAX_CHARS} characters")
+        try:
+            text = normalise(raw)
+        except TextProblem as exc:
+            return error(exc.code, exc.detail)
+        policy = await self.policies.get(broadcast_id)
+        user = conn.user
+        is_host = user.id == policy.host_id
+        if policy.status == "ended":
+            return error("broadcast_ended", "The broadcast has ended")
+        if user.id in policy.bans:
+            return error("banned", "You are banned from this broadcast")
+        if not is_host:
+            left = policy.timed_out_for(user.id)
+            if left > 0:
+                return error(
+                    "timed_out", f"You are timed out for {left:.0f} s", retry_after_ms=int(left * 1000)
+                )
+        if policy.matcher is not None and policy.matcher.search(text):
+            return error("blocked_word", "The message contains a word the host blocked")
+        if policy.slow_mode_s > 0 and not is_host:
+            key = keys.slow_mode(broadcast_id, user.id)
+            redis = self.app[REDIS]
+            if not await redis.set(key, "1", nx=True, ex=policy.slow_mode_s):
+                ttl = await redis.pttl(key)
+                return error(
+                    "slow_mode",
+                    f"Slow mode: one message every {policy.slow_mode_s} s",
+                    retry_after_ms=max(int(ttl), 1),
+                )
+        bucket = self.buckets.get(user.id)
+        if bucket is None:
+            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
+        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
+        if wait > 0:
+            return error(
+                "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
+            )
+        message: dict[str, Any] = {
+            "id": new_id("cm"),
+            "text": text,
+            "ts": int(time.time() * 1000),
+            "user": user.public(),
+        }
+        if is_host:
+            message["badge"] = "host"
+        return await self.chat.submit(broadcast_id, message)
+
+    # host actions ------------------------------------------------------------------------------
+    async def host_policy(self, broadcast_id: str, user: Principal) -> Policy:
+        policy = await self.policies.get(broadcast_id)
+        if not policy.exists:
+            raise DomainError("not_found", "broadcast not found")
+        if user.id != policy.host_id:
+            raise DomainError("forbidden", "Only this broadcast's host may do this")
+        return policy
+
+    async def moderate(self, user: Principal, broadcast_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        await self.host_policy(broadcast_id, user)
+        action = data.get("action")
+        target = data.get("user_id")
+        record: dict[str, Any] = {}
+        if action == "delete":
+            message_id = data.get("message_id")
+            if not isinstance(message_id, str) or not message_id:
+                raise DomainError(
+                    "validation_error", "message_id: a message id is required", field="message_id"
+                )
+            found = await self.chat.delete(broadcast_id, message_id)
+            if not found:
+                raise DomainError("not_found", "message not found", field="message_id")
+            await self._record(broadcast_id, user.id, "delete", None, message_id, {})
+            await self.emit("chat_deleted", {"broadcast_id": broadcast_id, "id": message_id}, broadcast_id)
+            return {"ok": True}
+        if action not in ("timeout", "ban", "unban", "untimeout"):
+            raise DomainError(
+                "validation_error", "action: delete, timeout, ban, unban or untimeout", field="action"
+            )
+        if not isinstance(target, str) or not target or len(target) > 40:
+            raise DomainError("validation_error", "user_id: a user id is required", field="user_id")
+        if target == user.id:
+            raise DomainError("validation_error", "user_id: a host cannot moderate themself", field="user_id")
+        until = None
+        if action == "timeout":
+            seconds = data.get("seconds")
+            if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_TIMEOUT_S:
+                raise DomainError(
+                    "validation_error", f"seconds: an integer from 1 to {MAX_TIMEOUT_S}", field="seconds"
+                )
+            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            record = {"seconds": seconds, "until": until.isoformat()}
+        async with self.app[DB]() as session, session.begin():
+            if action in ("timeout", "ban"):
+                await restrict(session, broadcast_id, target, action, until)
+            else:
+                await lift(session, broadcast_id, target, action.removeprefix("un"))
+            session.add(
+                ModerationAction(
+                    broadcast_id=broadcast_id,
+                    actor_id=user.id,
+                    action=action,
+                    target_user_id=target,
+                    details=record,
+                )
+            )
+        await self.policy_changed(broadcast_id)
+        return {"ok": True, **record}
+
+    async def _record(
+        self,
+        broadcast_id: str,
+        actor: str,
+        action: str,
+        target: str | None,
+        message_id: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        async with self.app[DB]() as session, session.begin():
+            session.add(
+                ModerationAction(
+                    broadcast_id=broadcast_id,
+                    actor_id=actor,
+                    action=action,
+                    target_user_id=target,
+                    message_id=message_id,
+                    details=details,
+                )
+            )
+
+    async def update_settings(
+        self, user: Principal, broadcast_id: str, slow_mode_s: int | None, blocked_words: list[str] | None
+    ) -> dict[str, Any]:
+        await self.host_policy(broadcast_id, user)
+        words = clean_words(blocked_words) if blocked_words is not None else None
+        if words is not None:
+            blocked_matcher(words)  # compiles, or raises before anything is stored
+        async with self.app[DB]() as session, session.begin():
+            row = await save_settings(session, broadcast_id, slow_mode_s, words)
+            view = {"slow_mode_s": row.slow_mode_s, "blocked_words": list(row.blocked_words)}
+            session.add(
+                ModerationAction(broadcast_id=broadcast_id, actor_id=user.id, action="settings", details=view)
+            )
+        await self.policy_changed(broadcast_id)
+        await self.emit(
+            "chat_settings", {"broadcast_id": broadcast_id, "slow_mode_s": view["slow_mode_s"]}, broadcast_id
+        )
+        return view
+
+    # hooks for other features ------------------------------------------------------------------
+    async def buyer_guard(self, broadcast_id: str, user_id: str) -> None:
+        """On the claim path: a dict lookup; the database only for a broadcast this node never saw."""
+        policy = self.policies.peek(broadcast_id)
+        if policy is None:
+            policy = await self.policies.get(broadcast_id)
+        elif time.monotonic() - policy.loaded_at > REFRESH_S:
+            self.policies.refresh_soon(broadcast_id)
+        if user_id in policy.bans:
+            raise DomainError("banned", "You are banned from this broadcast")
+
+
+LIVE_ROOM = web.AppKey("live_room", LiveRoom)

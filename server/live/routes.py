@@ -1,0 +1,90 @@
+"""REST for the host console: read and change a broadcast's chat settings, read the moderation log."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+from sqlalchemy import select
+
+from server.api.auth import require_host
+from server.api.context import DB
+from server.api.openapi import Router
+from server.api.validation import Body, json_response, parse_body, path_id
+from server.live.models import ModerationAction
+from server.live.room import LIVE_ROOM
+
+router = Router()
+
+
+class ChatSettingsIn(Body):
+    slow_mode_s: int | None = Field(None, ge=0, le=3600, description="0 turns slow mode off")
+    blocked_words: list[str] | None = Field(None, max_length=500, description="whole words, any case")
+
+
+@router.get(
+    "/api/v1/broadcasts/{id}/chat-settings",
+    auth="host",
+    tag="live",
+    summary="The chat settings of one of my broadcasts",
+    errors=("not_found", "forbidden"),
+)
+async def get_settings(request: web.Request) -> web.Response:
+    room = request.app[LIVE_ROOM]
+    policy = await room.host_policy(path_id(request), require_host(request))
+    return json_response(policy.settings_view())
+
+
+@router.put(
+    "/api/v1/broadcasts/{id}/chat-settings",
+    body=ChatSettingsIn,
+    auth="host",
+    tag="live",
+    summary="Set slow mode and blocked words (fields left out stay as they are)",
+    errors=("not_found", "forbidden", "validation_error"),
+)
+async def put_settings(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await parse_body(request, ChatSettingsIn)
+    room = request.app[LIVE_ROOM]
+    view = await room.update_settings(host, path_id(request), body.slow_mode_s, body.blocked_words)
+    return json_response(view)
+
+
+@router.get(
+    "/api/v1/broadcasts/{id}/moderation",
+    auth="host",
+    tag="live",
+    summary="The moderation log of one of my broadcasts, newest first",
+    errors=("not_found", "forbidden"),
+)
+async def moderation_log(request: web.Request) -> web.Response:
+    broadcast_id = path_id(request)
+    await request.app[LIVE_ROOM].host_policy(broadcast_id, require_host(request))
+    async with request.app[DB]() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(ModerationAction)
+                    .where(ModerationAction.broadcast_id == broadcast_id)
+                    .order_by(ModerationAction.id.desc())
+                    .limit(500)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return json_response(
+        {
+            "items": [
+                {
+                    "action": r.action,
+                    "actor_id": r.actor_id,
+                    "user_id": r.target_user_id,
+                    "message_id": r.message_id,
+                    "details": r.details,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
+        }
+    )
