@@ -2,8 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from server.api.context import DB, EVENTS
+from server.api.errors import DomainError
+from server.broadcasts import set_status
+from server.db.models import Broadcast
+from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
+from server.media import ice
+from server.media.config import MediaSettings
+from server.media.routes import HUB, install
+from server.media.sessions import MediaHub
 
-def setup(app: web.Application) -> None:
-    """Registers the WHIP/WHEP routes (built in the media issue)."""
+log = logging.getLogger("liveshop.media")
+
+__all__ = ["HUB", "MediaHub", "MediaSettings", "setup"]
+
+
+def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
+    """Registers the WHIP/WHEP routes, the media hub, and its reaper."""
+    settings = settings or MediaSettings()
+    ice.restrict_host_addresses(settings.host_addresses)
+
+    async def on_state(broadcast_id: str, state: str) -> None:
+        await app[EVENTS].publish(MEDIA_STATE, {"broadcast_id": broadcast_id, "state": state})
+
+    async def on_live(broadcast_id: str) -> None:
+        try:
+            await set_status(app[DB], app[EVENTS], broadcast_id, "live")
+        except DomainError as exc:  # ended meanwhile: the BROADCAST_STATUS handler closes us
+            log.info("broadcast not set live broadcast=%s code=%s", broadcast_id, exc.code)
+
+    hub = MediaHub(settings, on_state, on_live)
+    app[HUB] = hub
+
+    async def on_broadcast(event: Event) -> None:
+        broadcast = event.data.get("broadcast") or {}
+        if broadcast.get("status") == "ended" and broadcast.get("id"):
+            await hub.end_broadcast(broadcast["id"])
+
+    app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
+
+    async def reaper() -> None:
+        """Idle sessions, and broadcasts ended on another node (whose event we did not hear)."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(settings.reap_interval_s)
+            rounds += 1
+            try:
+                await hub.reap()
+                if rounds % 3 == 0 and hub.fanouts:
+                    async with app[DB]() as session:
+                        for broadcast_id in list(hub.fanouts):
+                            found = await session.get(Broadcast, broadcast_id, populate_existing=True)
+                            if found is None or found.status == "ended":
+                                await hub.end_broadcast(broadcast_id)
+            except Exception as exc:
+                log.warning("media reaper round failed error=%r", exc)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(reaper(), name="media-reaper")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await hub.close_all()
+
+    app.cleanup_ctx.append(lifecycle)
+    install(app)

@@ -1,0 +1,110 @@
+"""Where ICE gathers and what it announces: host addresses, a NAT address, STUN/TURN servers.
+
+aiortc's ICE agent (aioice) gathers host candidates on every interface except loopback and, without
+an explicit server list, asks Google's STUN server. Neither is right for a server: operators choose the
+addresses (LIVESHOP_ICE_HOST_ADDRESSES) and servers (LIVESHOP_ICE_SERVERS), and tests keep every packet
+on 127.0.0.1. aioice has no per-connection option for host addresses, so `restrict_host_addresses`
+replaces its module-level `get_host_addresses` (the one patch point) for the whole process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer
+
+from server.media.config import MediaSettings
+
+_original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+_addresses: list[str] | None = None
+
+
+def _patched(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    if _addresses is None:
+        return _original(use_ipv4, use_ipv6)
+    return [a for a in _addresses if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Gather host candidates only on `addresses` (None or empty restores aioice's own choice)."""
+    global _addresses
+    for address in addresses or ():
+        ipaddress.ip_address(address)  # fail fast on a typo
+    _addresses = list(addresses) if addresses else None
+    aioice.ice.get_host_addresses = _patched
+
+
+def ice_servers(settings: MediaSettings) -> list[RTCIceServer]:
+    servers = []
+    for url in settings.ice_server_urls:
+        if url.startswith("turn"):
+            servers.append(RTCIceServer(url, settings.ice_username or None, settings.ice_credential or None))
+        else:
+            servers.append(RTCIceServer(url))
+    return servers
+
+
+def rtc_configuration(settings: MediaSettings) -> RTCConfiguration:
+    """An explicit (possibly empty) server list: aiortc would otherwise ask stun.l.google.com."""
+    return RTCConfiguration(iceServers=ice_servers(settings))
+
+
+def link_headers(settings: MediaSettings) -> list[str]:
+    """RFC 9725 section 4.6: one `Link: <url>; rel="ice-server"` per STUN/TURN server."""
+    links = []
+    for server in ice_servers(settings):
+        value = f'<{server.urls}>; rel="ice-server"'
+        if server.username and server.credential:
+            value += f'; username="{server.username}"; credential="{server.credential}"'
+            value += '; credential-type="password"'
+        links.append(value)
+    return links
+
+
+_CANDIDATE = re.compile(r"^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)(.*)$")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def drop_unresolvable_candidates(sdp: str) -> str:
+    """Remove mDNS (`*.local`) candidates: resolving them sends multicast; ICE still finds the peer
+    through its checks (peer-reflexive candidates)."""
+    lines = []
+    for line in sdp.splitlines():
+        match = _CANDIDATE.match(line)
+        if match and not _is_ip(match.group(5)):
+            continue
+        lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def announce_address(sdp: str, announced: str) -> str:
+    """Add a copy of each host candidate on the announced public address (same port, lower priority),
+    for a server behind a 1:1 NAT."""
+    if not announced:
+        return sdp
+    out = []
+    for line in sdp.splitlines():
+        out.append(line)
+        match = _CANDIDATE.match(line)
+        if match and match.group(7) == "host" and match.group(5) != announced:
+            foundation, component, transport, priority, _, port = match.groups()[:6]
+            out.append(
+                f"a=candidate:{foundation}9 {component} {transport} {max(int(priority) - 1, 0)} "
+                f"{announced} {port} typ host"
+            )
+    return "\r\n".join(out) + "\r\n"
+
+
+def candidates_from_sdpfrag(body: str) -> list[str]:
+    """The `a=candidate:` lines of an application/trickle-ice-sdpfrag body (RFC 8840)."""
+    return [line[2:] for line in body.splitlines() if line.startswith("a=candidate:")]
