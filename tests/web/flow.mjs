@@ -172,14 +172,14 @@ async function run() {
     return size;
   });
   await optional("viewer chats under a nickname; the host sees it with text kept as text", info.room, "the server has no live room yet", async () => {
-    await a.getByLabel("Chat message").fill("<b>hello</b> from the browser");
+    await a.getByLabel("Chat message", { exact: true }).fill("<b>hello</b> from the browser");
     await a.getByRole("button", { name: "Send" }).click();
     const nick = a.getByRole("dialog").getByLabel("Nickname");
     await nick.fill("Ada<i>");
     await a.getByRole("dialog").getByRole("button", { name: "Continue" }).click();
     // the first send may land before the rejoin: resend if the box still holds the text
     await a.waitForTimeout(500);
-    if ((await a.getByLabel("Chat message").inputValue()) !== "") await a.getByRole("button", { name: "Send" }).click();
+    if ((await a.getByLabel("Chat message", { exact: true }).inputValue()) !== "") await a.getByRole("button", { name: "Send" }).click();
     await a.getByTestId("chat-log").getByText("<b>hello</b> from the browser").waitFor({ timeout: T });
     await host.getByTestId("chat-log").getByText("<b>hello</b> from the browser").waitFor({ timeout: T });
     const injected = await host.locator('[data-testid="chat-log"] b, [data-testid="chat-log"] i').count();

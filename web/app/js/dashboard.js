@@ -27,6 +27,7 @@ export function dashboard(ctx) {
   );
 
   function chatRate() {
+    if (values.serverRate !== undefined && Date.now() - values.serverRateAt < 15_000) return Math.round(values.serverRate);
     const cutoff = Date.now() - 60_000;
     values.chatTimes = values.chatTimes.filter((t) => t > cutoff);
     return values.chatTimes.length;
@@ -71,6 +72,12 @@ export function dashboard(ctx) {
     setViewers(n) {
       values.viewers = n;
       values.peak = Math.max(values.peak, n);
+      render();
+    },
+    /** The room's own count (messages per minute across every node), preferred over ours. */
+    setChatRate(perMinute) {
+      values.serverRate = perMinute;
+      values.serverRateAt = Date.now();
       render();
     },
     chat(count) {

@@ -44,10 +44,16 @@ export function secondsUntil(iso) {
 }
 
 let skewMs = 0;
-/** Call with a Date header: countdowns then follow the server's clock, not the device's. */
+/**
+ * Call with a Date header: countdowns then follow the server's clock when the device's is clearly off.
+ * The header has 1 s resolution, so differences under 2 s are noise and are ignored (no jitter).
+ */
 export function setServerTime(dateHeader) {
   const server = Date.parse(dateHeader || "");
-  if (Number.isFinite(server)) skewMs = server - Date.now();
+  if (!Number.isFinite(server)) return;
+  const diff = server + 500 - Date.now();
+  if (Math.abs(diff) > 2000 && Math.abs(diff - skewMs) > 1000) skewMs = diff;
+  else if (Math.abs(diff) <= 2000) skewMs = 0;
 }
 export const now = () => Date.now() + skewMs;
 
@@ -70,6 +76,9 @@ const MESSAGES = {
   offer_active: "An offer for this product is already running.",
   sku_exists: "A product with this SKU already exists.",
   service_unavailable: "The shop is busy; retry in a moment.",
+  message_empty: "Type a message first.",
+  message_too_long: "That message is too long.",
+  not_joined: "Still connecting to the chat — try again in a second.",
   network: "Network problem — check your connection and retry.",
 };
 

@@ -58,7 +58,7 @@ export async function publish(stream, whipUrl, streamKey) {
 }
 
 /** Plays the broadcast from its WHEP endpoint into a <video>; onState("playing"|"reconnecting"|...). */
-export function play(video, whepUrl, onState) {
+export function play(video, whepUrl, onState, token = null) {
   let pc = null;
   let session = null;
   let stopped = false;
@@ -98,7 +98,7 @@ export function play(video, whepUrl, onState) {
     });
     try {
       onState(attempt ? "reconnecting" : "connecting");
-      session = await exchange(pc, whepUrl);
+      session = await exchange(pc, whepUrl, token);
     } catch (error) {
       // 404/409: the host is not publishing yet; keep asking, quietly
       schedule(error.status === 404 || error.status === 409 ? "offline" : "reconnecting");

@@ -31,14 +31,15 @@ export function joinRoom(broadcastId, token, handlers) {
   socket.on("connect_error", (error) => {
     state.connected = false;
     state.joined = false;
-    emit("status", "unavailable", { code: "network", detail: error.message });
+    // a refusal by the server (bad token) carries {code, detail} in error.data and is not retried
+    emit("status", "unavailable", error.data && error.data.code ? error.data : { code: "network", detail: error.message });
   });
   socket.on("disconnect", () => {
     state.connected = false;
     state.joined = false;
     emit("status", "reconnecting");
   });
-  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "settings", "media", "moderated"]) {
+  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "snapshot", "chat_settings", "media"]) {
     socket.on(name, (data) => emit(name, data));
   }
 

@@ -79,10 +79,24 @@ export async function studio(root, id, who, { navigate }) {
     onsubmit: async (event) => {
       event.preventDefault();
       const body = { slow_mode_s: Number(slow.value), blocked_words: blocked.value.split(",").map((w) => w.trim()).filter(Boolean) };
-      const ack = room ? await room.send("settings", body) : { error: { code: "network" } };
-      toast(ack && ack.error ? explain(ack.error) : "Chat settings saved", ack && ack.error ? "error" : "ok", 2500);
+      try {
+        showSettings(await api("PUT", `/api/v1/broadcasts/${id}/chat-settings`, { token, body }));
+        toast("Chat settings saved", "ok", 2500);
+      } catch (e) {
+        toast(explain(e), "error");
+      }
     },
   }, h("div.grid-2", h("div.field", h("label", { for: "slow-mode" }, "Slow mode"), Object.assign(slow, { id: "slow-mode" })), h("div.field", h("label", { for: "blocked-words" }, "Blocked words"), Object.assign(blocked, { id: "blocked-words" }))), h("button.small", { type: "submit" }, "Save chat settings"));
+
+  function showSettings(data) {
+    if (!data) return;
+    if (typeof data.slow_mode_s === "number") {
+      const value = String(data.slow_mode_s);
+      if (![...slow.options].some((o) => o.value === value)) slow.append(h("option", { value }, `${value} s`));
+      slow.value = value;
+    }
+    if (Array.isArray(data.blocked_words)) blocked.value = data.blocked_words.join(", ");
+  }
 
   const dash = dashboard({ id, token });
   const shop = catalogPanels({
@@ -275,7 +289,6 @@ export async function studio(root, id, who, { navigate }) {
       chat.setEnabled(roomJoined, state === "unavailable" ? "Live room unavailable" : "Connecting to the live room…");
       if (state === "error") toast(explain(error), "error");
     },
-    snapshot: applySnapshot,
     chat(messages) {
       const list = Array.isArray(messages) ? messages : [messages];
       chat.add(list);
@@ -293,13 +306,14 @@ export async function studio(root, id, who, { navigate }) {
     },
     viewers(data) {
       dash.setViewers(typeof data === "number" ? data : data.count ?? data.viewers ?? 0);
+      if (data && typeof data.chat_rate === "number") dash.setChatRate(data.chat_rate * 60);
     },
     broadcast(data) {
       applySnapshot({ broadcast: data.broadcast || data });
     },
-    settings(data) {
-      if (data && typeof data.slow_mode_s === "number") slow.value = String(data.slow_mode_s);
-      if (data && Array.isArray(data.blocked_words)) blocked.value = data.blocked_words.join(", ");
+    snapshot(snap) {
+      applySnapshot(snap);
+      showSettings(snap.chat_settings);
     },
   });
   chat.setEnabled(false, "Connecting to the live room…");
@@ -308,6 +322,7 @@ export async function studio(root, id, who, { navigate }) {
   renderStatus();
   await shop.loadProducts();
   dash.refresh();
+  api("GET", `/api/v1/broadcasts/${id}/chat-settings`, { token }).then(showSettings).catch(() => {});
   if (b.status !== "ended") startCamera();
 
   let lastPoll = 0;

@@ -61,7 +61,7 @@ function setVideoState(state) {
 
 function syncPlayer() {
   if (b.status === "live" && !player) {
-    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => setVideoState(state));
+    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => setVideoState(state), viewer() && viewer().token);
   } else if (b.status !== "live" && player) {
     player.stop();
     player = null;
@@ -83,8 +83,23 @@ function setViewers(n) {
 }
 
 // ---- guest session -------------------------------------------------------------------------
+// The room needs a token even to watch: a quiet guest session ("auto") joins it at once, and the
+// viewer picks a nickname the first time they chat or buy (a new guest session, then a rejoin).
+async function watcherToken() {
+  const v = viewer();
+  if (v) return v.token;
+  try {
+    const guest = await api("POST", "/api/v1/auth/guest", { body: { nickname: `guest-${Math.random().toString(36).slice(2, 6)}` } });
+    session.set("viewer", { ...guest, auto: true });
+    return guest.token;
+  } catch {
+    return null;
+  }
+}
+
 async function ensureUser() {
-  if (viewer()) return true;
+  const current = viewer();
+  if (current && !current.auto) return true;
   const created = await modal("Pick a nickname", (close) => {
     const nick = h("input", { required: true, maxlength: 32, autocomplete: "nickname", placeholder: "e.g. sneakerfan" });
     const error = h("p.error-text", { role: "alert", hidden: true });
@@ -102,19 +117,18 @@ async function ensureUser() {
           go.disabled = false;
         }
       },
-    }, h("p.muted", "Shown next to your chat messages. No account needed."), field("Nickname", nick), error, go);
+    }, h("p.muted", "Shown next to your chat messages and on your orders. No account needed."), field("Nickname", nick), error, go);
   });
   if (!created) return false;
   session.set("viewer", created);
   renderMe();
-  connectRoom(); // rejoin with the new identity so chat is ours
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await connectRoom(); // rejoin as the new identity so chat is ours
   return true;
 }
 
 function renderMe() {
   const v = viewer();
-  fill($("#me"), v ? `Watching as ${v.user.nickname}` : "");
+  fill($("#me"), v && !v.auto ? `Watching as ${v.user.nickname}` : "");
 }
 
 // ---- offers and the pinned product ---------------------------------------------------------
@@ -244,29 +258,52 @@ function applySnapshot(snap) {
   if (Array.isArray(snap.recent_chat)) chat.add(snap.recent_chat);
 }
 
+const slowNote = h("p.muted.small", { hidden: true, style: { margin: 0 } });
 const chat = chatPanel({
   label: "Chat message",
   ensureUser,
   send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network", detail: "Chat is unavailable right now" } })),
 });
 
-function connectRoom() {
+let chatHint = "";
+function applyMe(me, settings) {
+  if (settings && typeof settings.slow_mode_s === "number") {
+    chatHint = settings.slow_mode_s > 0 ? `Slow mode: one message every ${settings.slow_mode_s} s` : "";
+    slowNote.textContent = chatHint;
+    slowNote.hidden = !chatHint;
+  }
+  if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
+}
+
+async function connectRoom() {
   if (room) room.close();
-  const v = viewer();
-  room = joinRoom(id, v ? v.token : null, {
+  roomJoined = false;
+  const token = await watcherToken();
+  let joined;
+  const ready = new Promise((resolve) => {
+    joined = resolve;
+    setTimeout(resolve, 4000);
+  });
+  room = joinRoom(id, token, {
     status(state, error) {
       roomJoined = state === "joined";
-      chat.setEnabled(state === "joined", state === "unavailable" ? "Chat is unavailable right now" : "Connecting to chat…");
-      if (state === "error" && error && error.code === "invalid_token") {
+      chat.setEnabled(roomJoined, state === "unavailable" ? "Chat is unavailable right now" : "Connecting to chat…");
+      if (roomJoined) joined();
+      if ((state === "error" || state === "unavailable") && error && error.code === "invalid_token") {
         session.clear("viewer");
         connectRoom();
       }
     },
-    snapshot: applySnapshot,
+    snapshot(snap) {
+      chat.clear();
+      applySnapshot(snap);
+      applyMe(snap.me, snap.chat_settings);
+    },
     chat: (list) => chat.add(Array.isArray(list) ? list : [list]),
     chat_deleted(data) {
       for (const mid of [].concat(data.ids || data.message_ids || data.id || data.message_id || [])) chat.remove(mid);
     },
+    chat_settings: (data) => applyMe(null, data),
     pinned(data) {
       applySnapshot({ pinned: data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data });
     },
@@ -276,6 +313,7 @@ function connectRoom() {
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
   chat.setEnabled(false, "Connecting to chat…");
+  return ready;
 }
 
 async function poll() {
@@ -295,7 +333,7 @@ async function main() {
   }
   fill(app,
     h("div.main-col", stage, bannerBox),
-    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el)));
+    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
