@@ -84,7 +84,6 @@ async function run() {
   const title = `Browser test ${Date.now().toString(36)}`;
   if (!(await check("host creates a broadcast and opens its studio", async () => {
     await host.getByLabel("New broadcast title").fill(title);
-    await shot(host, "console-desktop");
     await host.getByRole("button", { name: "Create broadcast" }).click();
     await host.getByRole("heading", { name: title }).waitFor({ timeout: T });
     info.broadcast_id = decodeURIComponent(new URL(host.url()).pathname.split("/").pop());
@@ -184,6 +183,32 @@ async function run() {
     await host.getByTestId("chat-log").getByText("<b>hello</b> from the browser").waitFor({ timeout: T });
     const injected = await host.locator('[data-testid="chat-log"] b, [data-testid="chat-log"] i').count();
     if (injected) throw new Error("chat text was rendered as HTML");
+  });
+  await optional("host deletes a message; it disappears for the viewer", info.room, "the server has no live room yet", async () => {
+    await a.getByLabel("Chat message", { exact: true }).fill("please delete me");
+    await a.getByRole("button", { name: "Send" }).click();
+    const line = host.getByTestId("chat-log").locator("li", { hasText: "please delete me" });
+    await line.waitFor({ timeout: T });
+    await line.hover();
+    await line.getByRole("button", { name: /^Delete message from/ }).click();
+    await a.getByTestId("chat-log").getByText("please delete me").waitFor({ state: "detached", timeout: T });
+    await line.waitFor({ state: "detached", timeout: T });
+  });
+  await optional("slow mode: the viewer is told clearly to wait", info.room, "the server has no live room yet", async () => {
+    await host.getByLabel("Slow mode").selectOption("10");
+    await host.getByRole("button", { name: "Save chat settings" }).click();
+    await a.getByText("Slow mode: one message every 10 s").waitFor({ timeout: T });
+    const input = a.getByLabel("Chat message", { exact: true });
+    await input.fill("first");
+    await a.getByRole("button", { name: "Send" }).click();
+    await a.getByTestId("chat-log").getByText("first", { exact: true }).waitFor({ timeout: T });
+    await input.fill("second too soon");
+    await a.getByRole("button", { name: "Send" }).click();
+    const alert = a.locator(".chat [role=alert]");
+    await alert.filter({ hasText: /slow mode/i }).waitFor({ timeout: T });
+    await host.getByLabel("Slow mode").selectOption("0");
+    await host.getByRole("button", { name: "Save chat settings" }).click();
+    return await alert.textContent();
   });
   await shot(a, "watch-desktop");
 
@@ -285,6 +310,9 @@ async function run() {
     await a.getByTestId("live-badge").filter({ hasText: "Ended" }).waitFor({ timeout: T });
   });
   await shot(host, "studio-summary");
+  await host.getByRole("link", { name: "← Broadcasts" }).click();
+  await host.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+  await shot(host, "console-desktop");
 }
 
 try {
