@@ -98,6 +98,7 @@ class LiveRedisManager(socketio.AsyncRedisManager):
         self.subscribed = False
         self.last_heard_self = 0.0
         self.resubscriptions = 0
+        self.recovering = False  # resubscribed after a silence; ready again once we hear ourselves
         self._ever_subscribed = False
         self._watch: asyncio.Task[None] | None = None
 
@@ -168,6 +169,7 @@ class LiveRedisManager(socketio.AsyncRedisManager):
         if kind == "hb":
             if data.get("host_id") == self.host_id:
                 self.last_heard_self = time.monotonic()
+                self.recovering = False
             return
         if data.get("host_id") == self.host_id or not isinstance(kind, str):
             return  # already handled locally when sent
@@ -197,6 +199,7 @@ class LiveRedisManager(socketio.AsyncRedisManager):
         """The subscription looks dead although nothing failed loudly: replace the listener."""
         log.warning("room channel silent for %.1fs; resubscribing", time.monotonic() - self.last_heard_self)
         self.subscribed = False
+        self.recovering = True
         self.last_heard_self = time.monotonic()  # grace period for the new subscription
         thread = getattr(self, "thread", None)
         if thread is not None:
@@ -243,4 +246,6 @@ class _RedisBus(Bus):
             return "room channel not subscribed"
         if m.stale():
             return f"room channel silent for {time.monotonic() - m.last_heard_self:.1f}s"
+        if m.recovering:
+            return "room channel resubscribing"
         return None
