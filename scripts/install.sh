@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
-# the browser tests drive Debian's Chromium (Playwright never downloads a browser here)
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# browser tests (web and media): Debian chromium, never a downloaded browser; npm for web/
+command -v chromium >/dev/null || need_apt+=(chromium)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# media interop test: GStreamer webrtcbin driven from python3-gi
+dpkg -s gstreamer1.0-nice gir1.2-nice-0.1 >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-bad
+  gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi
+  gir1.2-gst-plugins-bad-1.0 gir1.2-gstreamer-1.0 gir1.2-nice-0.1)
 if [ "${LIVESHOP_INSTALL_SYSTEM:-auto}" != "no" ] && [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -25,4 +29,7 @@ python -m pip install -q -e ".[dev]"
 
 if [ -f web/package.json ] && command -v npm >/dev/null; then
   (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund -s; else npm install --no-audit --no-fund -s; fi)
+fi
+if [ -f tests/media/browser/package.json ] && command -v npm >/dev/null; then
+  (cd tests/media/browser && npm install --no-audit --no-fund -s)
 fi

@@ -28,6 +28,7 @@ def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
     """Registers the WHIP/WHEP routes, the media hub, and its reaper."""
     settings = settings or MediaSettings()
     ice.restrict_host_addresses(settings.host_addresses)
+    ice.restrict_peers(settings.peer_networks)
 
     async def on_state(broadcast_id: str, state: str) -> None:
         await app[EVENTS].publish(MEDIA_STATE, {"broadcast_id": broadcast_id, "state": state})

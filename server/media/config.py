@@ -16,6 +16,11 @@ class MediaSettings(BaseSettings):
         description="Comma-separated local IPs to gather ICE host candidates on; empty = every "
         "interface except loopback (aiortc's default). Tests use 127.0.0.1.",
     )
+    ice_peer_networks: str = Field(
+        "",
+        description="Comma-separated CIDRs whose ICE checks are answered; empty = any peer. "
+        "Tests use 127.0.0.0/8 so nothing is ever sent to another address.",
+    )
     ice_announced_address: str = Field(
         "", description="Public IP announced as an extra host candidate (1:1 NAT, e.g. a cloud VM)"
     )
@@ -47,6 +52,10 @@ class MediaSettings(BaseSettings):
     @property
     def host_addresses(self) -> list[str]:
         return [a.strip() for a in self.ice_host_addresses.split(",") if a.strip()]
+
+    @property
+    def peer_networks(self) -> list[str]:
+        return [n.strip() for n in self.ice_peer_networks.split(",") if n.strip()]
 
     @property
     def ice_server_urls(self) -> list[str]:

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -72,13 +73,13 @@ class Fanout:
 
     def attach(self, track: MediaStreamTrack) -> None:
         """A host track arrived: pump it (a new host replaces the old one's pumps of that kind)."""
-        run: Callable[[MediaStreamTrack], object] = (
+        run: Callable[[MediaStreamTrack], Coroutine[Any, Any, None]] = (
             self._pump_video if track.kind == "video" else self._pump_audio
         )
         if track.kind == "video":
             for viewer in self.video_tracks:
                 viewer.resync()
-        task = asyncio.create_task(run(track), name=f"media-{track.kind}-{self.broadcast_id}")  # type: ignore[arg-type]
+        task = asyncio.create_task(run(track), name=f"media-{track.kind}-{self.broadcast_id}")
         task.kind = track.kind  # type: ignore[attr-defined]
         for old in self._tasks:
             if getattr(old, "kind", None) == track.kind:
@@ -128,7 +129,7 @@ class Fanout:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                frame = self._latest(track, await track.recv())
+                frame = self._latest(track, cast(av.VideoFrame, await track.recv()))
                 self.frames_in += 1
                 self.source_size = (frame.width, frame.height)
                 codecs = {t.codec for t in self.video_tracks}
@@ -174,7 +175,7 @@ class Fanout:
                 frame = await track.recv()
                 if not self.audio_tracks:
                     continue
-                for packet in encoder.encode(frame):
+                for packet in encoder.encode(cast(av.AudioFrame, frame)):
                     for viewer in list(self.audio_tracks):
                         viewer.offer(packet, True)
         except MediaStreamError:

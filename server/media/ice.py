@@ -20,6 +20,9 @@ from server.media.config import MediaSettings
 
 _original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
 _addresses: list[str] | None = None
+_peer_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+_original_request_received = aioice.ice.Connection.request_received
+_original_add_remote = aioice.ice.Connection._add_remote_candidate
 
 
 def _patched(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -35,6 +38,42 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
         ipaddress.ip_address(address)  # fail fast on a typo
     _addresses = list(addresses) if addresses else None
     aioice.ice.get_host_addresses = _patched
+
+
+def peer_allowed(host: str) -> bool:
+    if not _peer_networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in _peer_networks)
+
+
+def _request_received(
+    self: aioice.ice.Connection, message: object, addr: tuple[str, int], protocol: object
+) -> None:
+    if peer_allowed(addr[0]):
+        _original_request_received(self, message, addr, protocol)  # type: ignore[arg-type]
+
+
+def _add_remote_candidate(
+    self: aioice.ice.Connection, remote_candidate: aioice.Candidate, network_host: str
+) -> None:
+    if peer_allowed(remote_candidate.host):
+        _original_add_remote(self, remote_candidate, network_host)
+
+
+def restrict_peers(networks: Sequence[str] | None) -> None:
+    """Answer ICE checks from, and send them to, only these networks (None or empty: anyone).
+
+    A peer on another address never gets a single packet back: with 127.0.0.0/8 in tests, a browser
+    that also probes from the machine's LAN address only ever connects over loopback.
+    """
+    global _peer_networks
+    _peer_networks = [ipaddress.ip_network(n, strict=False) for n in networks or ()]
+    aioice.ice.Connection.request_received = _request_received  # type: ignore[method-assign]
+    aioice.ice.Connection._add_remote_candidate = _add_remote_candidate  # type: ignore[method-assign]
 
 
 def ice_servers(settings: MediaSettings) -> list[RTCIceServer]:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -25,6 +26,7 @@ from server.media import ice
 from server.media.config import MediaSettings
 from server.media.fanout import Fanout
 from server.media.sdp import codec_preferences, viewer_video_codec
+from server.media.tracks import PacketTrack
 
 log = logging.getLogger("liveshop.media")
 
@@ -89,6 +91,13 @@ class MediaHub:
         return RTCPeerConnection(ice.rtc_configuration(self.settings))
 
     async def _answer(self, session: Session, offer: str) -> str:
+        # An `a=setup:actpass` offer lets us choose: we take the DTLS server role (answer passive).
+        # aiortc would pick client, and as a client it offers only ECDSA suites, which a server with
+        # an RSA certificate (GStreamer's webrtcbin, for one) rejects with "no shared cipher".
+        for transceiver in session.pc.getTransceivers():
+            transport = transceiver.receiver.transport
+            if transport._role == "auto":
+                transport._set_role("server")
         await session.pc.setLocalDescription(await session.pc.createAnswer())
         sdp = session.pc.localDescription.sdp
         return ice.announce_address(sdp, self.settings.ice_announced_address)
@@ -164,6 +173,7 @@ class MediaHub:
                 RTCSessionDescription(ice.drop_unresolvable_candidates(offer), "offer")
             )
             for transceiver in pc.getTransceivers():
+                track: PacketTrack
                 if transceiver.kind == "video" and codec is not None:
                     transceiver.setCodecPreferences(codec_preferences("video", codec))
                     track = fanout.video_track(codec)
@@ -175,14 +185,14 @@ class MediaHub:
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
                 # A viewer's PLI/FIR asks the shared encoder, rate-limited, for a keyframe.
-                if track.kind == "video":
-                    transceiver.sender._send_keyframe = lambda c=codec: fanout.request_keyframe(c)  # type: ignore[method-assign]
+                if track.kind == "video" and codec is not None:
+                    transceiver.sender._send_keyframe = partial(fanout.request_keyframe, codec)  # type: ignore[method-assign]
             if not session.tracks:
                 raise ValueError("no audio (Opus) or video (H264, VP8) section we can send")
             answer = await self._answer(session, offer)
         except Exception as exc:
-            for track in session.tracks:
-                fanout.remove(track)
+            for sent in session.tracks:
+                fanout.remove(sent)
             await pc.close()
             raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
 

@@ -7,6 +7,7 @@ import os
 
 os.environ["LIVESHOP_ICE_HOST_ADDRESSES"] = "127.0.0.1"
 os.environ["LIVESHOP_ICE_SERVERS"] = ""
+os.environ["LIVESHOP_ICE_PEER_NETWORKS"] = "127.0.0.0/8"
 os.environ.setdefault("LIVESHOP_SESSION_IDLE_S", "3")
 os.environ.setdefault("LIVESHOP_REAP_INTERVAL_S", "0.5")
 os.environ.setdefault("LIVESHOP_KEYFRAME_INTERVAL_S", "3")
@@ -22,6 +23,7 @@ from server.media import ice
 from tests.api_client import Api
 
 ice.restrict_host_addresses(["127.0.0.1"])
+ice.restrict_peers(["127.0.0.0/8"])
 
 
 @pytest.fixture

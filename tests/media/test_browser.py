@@ -16,6 +16,13 @@ pytestmark = [pytest.mark.media, pytest.mark.browser]
 
 HERE = Path(__file__).parent
 RUNNER = HERE / "browser" / "run.mjs"
+MISSING = (
+    "needs node and Debian chromium (scripts/install.sh installs them)"
+    if not shutil.which("node") or not Path("/usr/bin/chromium").exists()
+    else "run `npm install` in tests/media/browser (scripts/install.sh does)"
+    if not (HERE / "browser" / "node_modules" / "playwright-core").exists()
+    else ""
+)
 
 
 @pytest.fixture
@@ -32,10 +39,8 @@ async def pages() -> Any:
 async def test_chromium_publishes_over_whip_and_another_page_plays_advancing_frames_over_whep(
     node: tuple[web.Application, TestServer], base: str, broadcast: dict[str, Any], pages: str
 ) -> None:
-    if not shutil.which("node") or not Path("/usr/bin/chromium").exists():
-        pytest.skip("needs node and Debian chromium (scripts/install.sh installs them)")
-    if not (HERE / "browser" / "node_modules" / "playwright-core").exists():
-        pytest.skip("run `npm install` in tests/media/browser (scripts/install.sh does)")
+    if MISSING:
+        pytest.skip(MISSING)
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(RUNNER),
