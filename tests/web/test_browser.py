@@ -24,8 +24,10 @@ from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "tests" / "web" / "flow.mjs"
+EXPIRY = ROOT / "tests" / "web" / "expiry.mjs"
 CHROMIUM = Path("/usr/bin/chromium")
 PLAYWRIGHT = ROOT / "web" / "node_modules" / "playwright-core"
+
 
 def missing() -> str | None:
     """What the browser tests need and this machine lacks (scripts/install.sh provides all of it)."""
@@ -78,9 +80,9 @@ async def media_offered(base: str) -> bool:
         return reply.status != 404
 
 
-def run_flow(base: str, *extra: str) -> dict:
+def run_flow(base: str, *extra: str, script: Path = FLOW) -> dict:
     proc = subprocess.run(
-        ["node", str(FLOW), "--base", base, "--email", DEMO_EMAIL, "--password", DEMO_PASSWORD, *extra],
+        ["node", str(script), "--base", base, "--email", DEMO_EMAIL, "--password", DEMO_PASSWORD, *extra],
         capture_output=True,
         text=True,
         timeout=240,
@@ -90,7 +92,7 @@ def run_flow(base: str, *extra: str) -> dict:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:
         pytest.fail(
-            f"flow.mjs printed no report (exit {proc.returncode}):\n"
+            f"{script.name} printed no report (exit {proc.returncode}):\n"
             f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
         )
     report["exit"] = proc.returncode
@@ -141,3 +143,26 @@ async def test_host_goes_live_and_viewers_buy_until_sold_out_in_a_real_browser(s
         assert checks[name]["status"] == ("pass" if room else "skip"), checks[name]
     video = checks["viewer's video plays (WHEP)"]
     assert video["status"] == ("pass" if media else "skip"), video
+
+
+@pytest.fixture(scope="module")
+def short_holds(pg_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
+    """A node whose holds last 10 s, so a browser can watch one run out."""
+    env = server_env(
+        pg_database.url, redis_server.url, LIVESHOP_HOLD_SECONDS="10", LIVESHOP_SWEEP_INTERVAL_S="0.5"
+    )
+    node = ServerProcess(env, args=("--demo",))
+    node.start()
+    yield node
+    node.stop()
+
+
+async def test_expired_holds_sold_out_and_limits_are_said_in_words_in_a_real_browser(
+    short_holds: ServerProcess,
+) -> None:
+    assert missing() is None, missing()
+    report = await asyncio.to_thread(run_flow, short_holds.url, script=EXPIRY)
+    failed = [c for c in report["checks"] if c["status"] != "pass"]
+    assert not failed, json.dumps(failed, indent=1)
+    assert report["exit"] == 0
+    assert len(report["checks"]) == 5

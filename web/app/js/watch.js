@@ -165,21 +165,39 @@ async function onBuy(offer, quantity, button) {
   }
 }
 
-function buyControls(o, label) {
+const chosenQty = new Map(); // offer id -> quantity the viewer picked (kept across re-renders)
+
+function buyControls(o, label, where) {
   const soldOut = o.available <= 0;
   const max = Math.max(1, Math.min(o.per_buyer_limit, o.available));
-  const qty = h("input", { type: "number", min: 1, max, value: 1, "aria-label": "Quantity" });
+  const qty = h("input", {
+    type: "number", min: 1, max, value: Math.min(max, chosenQty.get(o.id) || 1), "aria-label": "Quantity",
+    dataset: { key: `${where}-qty-${o.id}` },
+    oninput: () => chosenQty.set(o.id, Number(qty.value) || 1),
+  });
   const button = h("button.primary", {
     type: "button",
     "aria-label": soldOut ? "Sold out" : `${label} — ${money(o.price, o.currency)}`,
     disabled: soldOut,
+    dataset: { key: `${where}-buy-${o.id}` },
     onclick: (e) => onBuy(o, Math.min(max, Math.max(1, Number(qty.value) || 1)), e.currentTarget),
   }, soldOut ? "Sold out" : label);
   const error = messages.get(o.id);
   return [
-    h("div.row", o.per_buyer_limit > 1 && !soldOut ? h("span.qty", h("label.sr-only", "Quantity"), qty) : null, button),
+    h("div.row", o.per_buyer_limit > 1 && !soldOut ? h("span.qty", qty) : null, button),
     error ? h("p.error-text.small", { role: "alert", "data-testid": "buy-error" }, error) : null,
   ];
+}
+
+/** Re-renders a box keeping keyboard focus on the same control (stock updates arrive every second). */
+function refill(box, ...children) {
+  const active = document.activeElement;
+  const key = active && box.contains(active) ? active.dataset.key : null;
+  fill(box, ...children);
+  if (key) {
+    const again = box.querySelector(`[data-key="${key}"]`);
+    if (again && !again.disabled) again.focus({ preventScroll: true });
+  }
 }
 
 async function renderOffers() {
@@ -187,7 +205,7 @@ async function renderOffers() {
     .filter((o) => o.status === "active" || (o.ended_at && secondsUntil(o.ended_at) > -15))
     .slice(0, 2);
   await Promise.all(shown.map((o) => productOf(o.product_id).catch(() => null)));
-  fill(bannerBox, shown.map((o) => {
+  refill(bannerBox, shown.map((o) => {
     const p = products.get(o.product_id) || { title: "Flash offer", image_url: "", price: o.price };
     const ended = o.status !== "active" || secondsUntil(o.ends_at) <= 0;
     const soldOut = o.available <= 0;
@@ -203,7 +221,7 @@ async function renderOffers() {
           h("span.muted", ` · limit ${o.per_buyer_limit} per person`))),
       h("div.buy-box",
         ended ? h("span.muted", "Ended") : h("span.countdown", { "data-countdown": o.ends_at, "data-testid": "countdown", "aria-label": "Time left" }, clock(secondsUntil(o.ends_at))),
-        ended ? null : buyControls(o, "Buy now")));
+        ended ? null : buyControls(o, "Buy now", "banner")));
   }));
 }
 
@@ -214,7 +232,7 @@ function renderPinned() {
   }
   pinnedBox.hidden = false;
   const o = activeOfferFor(pinned.id);
-  fill(pinnedBox,
+  refill(pinnedBox,
     h("h3", "Featured now"),
     h("div.pinned-card",
       h("img", { src: pinned.image_url || "", alt: "" }),
@@ -224,7 +242,7 @@ function renderPinned() {
           h("span.price", money(o ? o.price : pinned.price, pinned.currency)),
           o && pinned.price > o.price ? h("span.muted", { style: { textDecoration: "line-through", marginLeft: ".4rem" } }, money(pinned.price, pinned.currency)) : null),
         pinned.description ? h("p.muted.small", { style: { margin: 0 } }, pinned.description) : null,
-        o ? buyControls(o, "Buy") : h("div.stack",
+        o ? buyControls(o, "Buy", "pinned") : h("div.stack",
           h("button", { type: "button", disabled: true, "aria-describedby": "no-offer" }, "Buy"),
           h("p.muted.small#no-offer", { style: { margin: 0 } }, "Not on sale yet — the host will open an offer live. Stay tuned!")))));
 }
