@@ -210,6 +210,19 @@ async function run() {
     await host.getByRole("button", { name: "Save chat settings" }).click();
     return await alert.textContent();
   });
+  await optional("host leaves the studio and comes back: viewers see the video wait, then play again", info.media, "the server has no WHIP/WHEP yet", async () => {
+    await host.getByRole("link", { name: "← Broadcasts" }).click();
+    await host.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+    await a.locator('.stage[data-state="offline"], .stage[data-state="reconnecting"]').waitFor({ timeout: T }).catch(async (e) => {
+      const state = await a.evaluate(async (bid) => [document.querySelector(".stage").dataset.state, (await (await fetch(`/api/v1/media/${bid}`)).json()).state], id);
+      throw new Error(`viewer stage/media state ${state}: ${e.message.split("\n")[0]}`);
+    });
+    await host.getByRole("link", { name: title }).click();
+    await host.getByRole("button", { name: "Put my camera on air" }).click({ timeout: T });
+    await a.locator('.stage[data-state="playing"]').waitFor({ timeout: T });
+    const t0 = await a.evaluate(() => document.querySelector("video").currentTime);
+    await a.waitForFunction((t) => document.querySelector("video").currentTime > t + 0.5, t0, { timeout: T });
+  });
   await shot(a, "watch-desktop");
 
   if (!(await check("viewer buys 2: reserve, checkout sheet with the hold countdown, order number", async () => {

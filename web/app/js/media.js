@@ -51,8 +51,9 @@ export async function publish(stream, whipUrl, streamKey) {
   return {
     pc,
     async stop() {
-      pc.close();
+      // DELETE first, so the server knows the host stopped on purpose rather than dropped
       if (session) await fetch(session, { method: "DELETE", headers: { Authorization: `Bearer ${streamKey}` } }).catch(() => {});
+      pc.close();
     },
   };
 }

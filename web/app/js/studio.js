@@ -221,6 +221,21 @@ export async function studio(root, id, who, { navigate }) {
     }
   }
 
+  /** Back in the studio of a live broadcast: put the camera on air again unless OBS is publishing. */
+  async function offerToPublish() {
+    let state = "idle";
+    try {
+      state = (await api("GET", `/api/v1/media/${id}`)).state;
+    } catch {
+      /* unknown: offer the button anyway */
+    }
+    if (publisher) return;
+    mediaNote.className = "notice";
+    fill(mediaNote, state === "publishing" ? "Video is coming from another encoder (OBS). " : "You are live but your camera is not on air. ",
+      h("button.small.primary", { type: "button", onclick: republish }, state === "publishing" ? "Use this camera instead" : "Put my camera on air"));
+    mediaNote.hidden = false;
+  }
+
   async function republish() {
     if (publisher) await publisher.stop();
     publisher = null;
@@ -324,6 +339,7 @@ export async function studio(root, id, who, { navigate }) {
   dash.refresh();
   api("GET", `/api/v1/broadcasts/${id}/chat-settings`, { token }).then(showSettings).catch(() => {});
   if (b.status !== "ended") startCamera();
+  if (b.status === "live") offerToPublish();
 
   let lastPoll = 0;
   timers.push(setInterval(() => {

@@ -59,9 +59,37 @@ function setVideoState(state) {
   else if (state === "ended") show("This broadcast has ended. Thanks for watching!");
 }
 
+// What the viewer sees combines our WHEP connection with the host side's media state
+// (GET /api/v1/media/{id}: publishing | reconnecting | stopped | idle).
+let playerState = "connecting";
+let mediaState = "publishing";
+function showVideoState() {
+  if (!b || b.status !== "live") return;
+  if (mediaState === "reconnecting") setVideoState("reconnecting");
+  else if (mediaState === "stopped" || mediaState === "idle") setVideoState("offline");
+  else setVideoState(playerState);
+}
+
+async function pollMedia() {
+  if (!b || b.status !== "live") return;
+  try {
+    const reply = await api("GET", `/api/v1/media/${encodeURIComponent(id)}`);
+    const before = mediaState;
+    mediaState = reply.state;
+    // the host is back: a fresh WHEP session picks the new source up at once
+    if (before !== "publishing" && mediaState === "publishing" && player) player.restart();
+    showVideoState();
+  } catch {
+    /* media state is a hint; the WHEP connection state still shows */
+  }
+}
+
 function syncPlayer() {
   if (b.status === "live" && !player) {
-    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => setVideoState(state), viewer() && viewer().token);
+    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => {
+      playerState = state;
+      showVideoState();
+    }, viewer() && viewer().token);
   } else if (b.status !== "live" && player) {
     player.stop();
     player = null;
@@ -358,12 +386,15 @@ async function main() {
   renderMe();
   connectRoom();
   let last = Date.now();
+  let ticks = 0;
+  pollMedia();
   setInterval(() => {
     for (const el of bannerBox.querySelectorAll("[data-countdown]")) {
       const left = secondsUntil(el.dataset.countdown);
       el.textContent = clock(left);
       if (left <= 0) renderOffers();
     }
+    if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
       last = Date.now();
       poll();
