@@ -5,7 +5,7 @@ import { money, clock } from "./format.js";
 import { lineChart } from "./chart.js";
 
 export function dashboard(ctx) {
-  const values = { viewers: 0, peak: 0, chatTimes: [], chatTotal: 0, stats: null };
+  const values = { viewers: 0, peak: 0, chatTimes: [], chatIds: new Set(), stats: null };
   const cells = {};
   const stat = (key, label) => {
     cells[key] = h("b", { "data-testid": `stat-${key}` }, "0");
@@ -80,10 +80,14 @@ export function dashboard(ctx) {
       values.serverRateAt = Date.now();
       render();
     },
-    chat(count) {
+    /** Live chat messages (count toward the rate) or history from a snapshot (only the total). */
+    chat(messages, live = true) {
       const t = Date.now();
-      for (let i = 0; i < count; i += 1) values.chatTimes.push(t);
-      values.chatTotal += count;
+      for (const m of messages) {
+        if (m.id && values.chatIds.has(m.id)) continue;
+        if (m.id) values.chatIds.add(m.id);
+        if (live) values.chatTimes.push(t);
+      }
       render();
     },
     sample() {
@@ -100,7 +104,7 @@ export function dashboard(ctx) {
         h("div.stats",
           item("duration", clock(seconds)), item("peak viewers", values.peak), item("orders", s.orders),
           item("buyers", s.buyers), item("units sold", s.units_sold), item("revenue", money(s.revenue, s.currency)),
-          item("conversion", conversion()), item("chat messages", values.chatTotal)),
+          item("conversion", conversion()), item("chat messages", values.chatIds.size)),
       );
     },
   };

@@ -295,7 +295,10 @@ export async function studio(root, id, who, { navigate }) {
     }
     for (const o of snap.offers || []) shop.updateOffer(o);
     if (typeof snap.viewers === "number") dash.setViewers(snap.viewers);
-    if (snap.recent_chat) chat.add(snap.recent_chat);
+    if (snap.recent_chat) {
+      chat.add(snap.recent_chat);
+      dash.chat(snap.recent_chat, false);
+    }
   }
 
   room = joinRoom(id, token, {
@@ -307,7 +310,7 @@ export async function studio(root, id, who, { navigate }) {
     chat(messages) {
       const list = Array.isArray(messages) ? messages : [messages];
       chat.add(list);
-      dash.chat(list.length);
+      dash.chat(list);
     },
     chat_deleted(data) {
       for (const mid of [].concat(data.ids || data.message_ids || data.id || data.message_id || [])) chat.remove(mid);
@@ -352,7 +355,8 @@ export async function studio(root, id, who, { navigate }) {
       dash.refresh();
     }
   }, 1000));
-  timers.push(setInterval(() => dash.sample(), 5000));
+  dash.refresh().then(() => dash.sample());
+  timers.push(setInterval(() => dash.sample(), 3000));
 
   return () => {
     timers.forEach(clearInterval);
