@@ -194,6 +194,7 @@ async function run() {
     await a.getByTestId("chat-log").getByText("please delete me").waitFor({ state: "detached", timeout: T });
     await line.waitFor({ state: "detached", timeout: T });
   });
+  await shot(a, "watch-desktop");
   await optional("slow mode: the viewer is told clearly to wait", info.room, "the server has no live room yet", async () => {
     await host.getByLabel("Slow mode").selectOption("10");
     await host.getByRole("button", { name: "Save chat settings" }).click();
@@ -223,7 +224,6 @@ async function run() {
     const t0 = await a.evaluate(() => document.querySelector("video").currentTime);
     await a.waitForFunction((t) => document.querySelector("video").currentTime > t + 0.5, t0, { timeout: T });
   });
-  await shot(a, "watch-desktop");
 
   if (!(await check("viewer buys 2: reserve, checkout sheet with the hold countdown, order number", async () => {
     const banner = a.getByTestId("offers").locator(".offer-banner").first();

@@ -62,6 +62,10 @@ function setVideoState(state) {
 // What the viewer sees combines our WHEP connection with the host side's media state
 // (GET /api/v1/media/{id}: publishing | reconnecting | stopped | idle).
 let playerState = "connecting";
+let lastFrameAt = 0;
+video.addEventListener("timeupdate", () => {
+  lastFrameAt = Date.now();
+});
 let mediaState = "publishing";
 function showVideoState() {
   if (!b || b.status !== "live") return;
@@ -77,7 +81,8 @@ async function pollMedia() {
     const before = mediaState;
     mediaState = reply.state;
     // the host is back: a fresh WHEP session picks the new source up at once
-    if (before !== "publishing" && mediaState === "publishing" && player) player.restart();
+    const stalled = Date.now() - lastFrameAt > 2500;
+    if (before !== "publishing" && mediaState === "publishing" && player && stalled) player.restart();
     showVideoState();
   } catch {
     /* media state is a hint; the WHEP connection state still shows */
