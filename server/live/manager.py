@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
 
 from server.live.spawn import spawn
 
@@ -70,7 +72,53 @@ class Bus:
         return None
 
 
-class LocalManager(socketio.AsyncManager):
+class FastFanout(socketio.AsyncManager):
+    """Local delivery to a room without a task per recipient: one encode, then a queue put per viewer.
+
+    python-socketio's emit creates a task and awaits three coroutines per recipient; for a room of
+    thousands that per-recipient overhead, not the payload, is what costs CPU. The engine.io writer of
+    each socket still sends the frames, so ordering and back-pressure are unchanged.
+    """
+
+    async def emit(
+        self,
+        event,
+        data,
+        namespace,
+        room=None,
+        skip_sid=None,
+        callback=None,
+        to=None,  # type: ignore[no-untyped-def,override]
+        **kwargs,
+    ):
+        room = to or room
+        if callback is not None or skip_sid is not None or namespace not in self.rooms:
+            return await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+        if isinstance(data, tuple):
+            data = list(data)
+        elif data is not None:
+            data = [data]
+        else:
+            data = []
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *data]
+        ).encode()
+        if isinstance(encoded, list):  # binary attachments: the library's path
+            return await super().emit(
+                event, data[0] if len(data) == 1 else tuple(data), namespace, room=room, **kwargs
+            )
+        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        sockets = self.server.eio.sockets
+        for _sid, eio_sid in self.get_participants(namespace, room):
+            sock = sockets.get(eio_sid)
+            if sock is not None and not sock.closed:
+                sock.queue.put_nowait(frame)
+        return None
+
+
+class LocalManager(FastFanout):
     """The embedded default: rooms live in this process only."""
 
     def __init__(self) -> None:
@@ -78,7 +126,7 @@ class LocalManager(socketio.AsyncManager):
         self.bus = Bus()
 
 
-class LiveRedisManager(socketio.AsyncRedisManager):
+class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
     """AsyncRedisManager with a heartbeat canary, fast resubscription and a control channel."""
 
     def __init__(self, url: str, channel: str) -> None:
@@ -147,6 +195,12 @@ class LiveRedisManager(socketio.AsyncRedisManager):
             if isinstance(data, dict) and data.get("method") == CONTROL:
                 await self._on_control_message(data)
                 continue
+            if (
+                isinstance(data, dict)
+                and data.get("host_id") == self.host_id
+                and data.get("method") == "emit"
+            ):
+                continue  # our own emit, already delivered locally
             yield data
 
     async def _publish(self, data: Any) -> bool:  # type: ignore[override]

@@ -29,6 +29,11 @@ def _problem(exc: DomainError) -> Ack:
     return error(exc.code, exc.detail, **extra)
 
 
+def _refused(code: str, detail: str) -> Refused:
+    """The client's connect_error gets {message: detail, data: {code, detail}}."""
+    return Refused(detail, {"code": code, "detail": detail})
+
+
 def _broadcast_id(data: Any) -> str | None:
     if isinstance(data, dict):
         value = data.get("broadcast_id")
@@ -54,7 +59,7 @@ class LiveNamespace(socketio.AsyncNamespace):
             return _problem(exc)
         except Exception as exc:
             if event == "connect":
-                raise Refused({"code": "service_unavailable", "detail": "Try again shortly"}) from exc
+                raise _refused("service_unavailable", "Try again shortly") from exc
             log.warning("live handler failed event=%s error=%r", event, exc)
             return error(
                 "service_unavailable", "A backing service is unavailable; retry shortly", retry_after_ms=1000
@@ -63,10 +68,10 @@ class LiveNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token or len(token) > 2048:
-            raise Refused({"code": "unauthorized", "detail": "Connect with auth: {token}"})
+            raise _refused("unauthorized", "Connect with auth: {token}")
         principal = self.room.app[TOKENS].principal(token)
         if principal is None:
-            raise Refused({"code": "invalid_token", "detail": "The token is invalid or expired"})
+            raise _refused("invalid_token", "The token is invalid or expired")
         self.room.conns[sid] = Conn(principal)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:

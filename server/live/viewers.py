@@ -100,7 +100,7 @@ class Viewers:
                 self.totals.pop(b, None)
                 self._sent.pop(b, None)
                 continue
-            if self._sent.get(b) != total:
+            if _worth_telling(self._sent.get(b), total):
                 self._sent[b] = total
                 await self._emit_local("viewers", self.stats(b), b)
 
@@ -146,3 +146,10 @@ def _sum(shares: dict[Any, Any], node: str, mine: int, now_ms: int | None = None
         except ValueError:
             continue
     return viewers, round(rate, 1)
+
+
+def _worth_telling(before: tuple[int, float] | None, now: tuple[int, float]) -> bool:
+    """A changed viewer count always; a chat rate only when it moved by 10% (it wobbles every second)."""
+    if before is None or before[0] != now[0]:
+        return True
+    return abs(now[1] - before[1]) > max(1.0, 0.1 * before[1])

@@ -30,8 +30,17 @@ class RoomClient:
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Event()
-        for name in ("chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "snapshot",
-                     "chat_settings", "error"):
+        for name in (
+            "chat",
+            "chat_deleted",
+            "pinned",
+            "offer",
+            "viewers",
+            "broadcast",
+            "snapshot",
+            "chat_settings",
+            "error",
+        ):
             self.sio.on(name, self._recorder(name), namespace=NS)
 
     def _recorder(self, name: str) -> Callable[[Any], None]:
@@ -42,11 +51,12 @@ class RoomClient:
         return record
 
     async def connect(self) -> RoomClient:
-        await self.sio.connect(self.url, namespaces=[NS], auth={"token": self.token},
-                               transports=["websocket"], wait_timeout=10)
+        await self.sio.connect(
+            self.url, namespaces=[NS], auth={"token": self.token}, transports=["websocket"], wait_timeout=10
+        )
         return self
 
-    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
+    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:  # noqa: ASYNC109
         return await self.sio.call(event, data, namespace=NS, timeout=timeout)
 
     async def join(self, broadcast_id: str) -> dict[str, Any]:
@@ -57,7 +67,7 @@ class RoomClient:
     def chat_texts(self) -> list[str]:
         return [m["text"] for batch in self.events["chat"] for m in batch]
 
-    async def wait(self, predicate: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:
+    async def wait(self, predicate: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while True:
             result = predicate()
@@ -76,7 +86,7 @@ class RoomClient:
         await self.sio.disconnect()
 
 
-async def eventually(predicate: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:
+async def eventually(predicate: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
@@ -103,11 +113,13 @@ class Clients:
 async def clients() -> AsyncIterator[Clients]:
     made = Clients()
     yield made
-    for c in made.items:
-        try:
-            await asyncio.wait_for(c.close(), 5)
-        except Exception:
-            pass
+    # asyncio.wait, not wait_for: a disconnect that swallows cancellation must not hang the teardown
+    closing = [asyncio.ensure_future(c.close()) for c in made.items]
+    if closing:
+        await asyncio.wait(closing, timeout=5)
+    for task in closing:
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 class Room:
@@ -139,11 +151,13 @@ def node_url(node: tuple[web.Application, TestServer]) -> str:
 
 
 @pytest.fixture(scope="session")
-def two_nodes(pg_database: PostgresDatabase, redis_server: RedisServer,
-              node: tuple[web.Application, TestServer]) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def two_nodes(
+    pg_database: PostgresDatabase, redis_server: RedisServer, node: tuple[web.Application, TestServer]
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two real `serve` processes sharing the session's Redis and PostgreSQL (the node migrated it)."""
-    env = server_env(pg_database.url, redis_server.url, LIVESHOP_RUN_WORKER="false",
-                     LIVESHOP_SWEEP_INTERVAL_S="0.2")
+    env = server_env(
+        pg_database.url, redis_server.url, LIVESHOP_RUN_WORKER="false", LIVESHOP_SWEEP_INTERVAL_S="0.2"
+    )
     procs = (ServerProcess(env), ServerProcess(env))
     for p in procs:
         p.start()
@@ -153,7 +167,8 @@ def two_nodes(pg_database: PostgresDatabase, redis_server: RedisServer,
 
 
 @pytest.fixture
-async def two_apis(two_nodes: tuple[ServerProcess, ServerProcess],
-                   http: aiohttp.ClientSession) -> tuple[Api, Api]:
+async def two_apis(
+    two_nodes: tuple[ServerProcess, ServerProcess], http: aiohttp.ClientSession
+) -> tuple[Api, Api]:
     a, b = two_nodes
     return Api(http, a.url), Api(http, b.url)

@@ -22,8 +22,13 @@ def node_client() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("Node 20 and npm are required for the JavaScript client test")
     if not (JS / "node_modules" / "socket.io-client").exists():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=JS, check=True,
-                       capture_output=True, timeout=180)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"],
+            cwd=JS,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     return JS / "client.mjs"
 
 
@@ -35,8 +40,15 @@ async def test_official_js_client_joins_chats_and_receives_a_batch(
     await python_viewer.join(room.id)
     text = f"hello from node over {transport}"
     proc = await asyncio.create_subprocess_exec(
-        "node", str(node_client), node_url, await api.guest("js"), room.id, text, transport,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "node",
+        str(node_client),
+        node_url,
+        await api.guest("js"),
+        room.id,
+        text,
+        transport,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, (out, err)

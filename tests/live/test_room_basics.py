@@ -47,16 +47,21 @@ async def test_limits_answer_with_clear_errors_and_the_connection_stays_usable(
     limited = [c for c in codes if "error" in c]
     assert limited and limited[0]["error"]["code"] == "rate_limited"
     assert limited[0]["error"]["retry_after_ms"] > 0
-    r = await api.call("PUT", f"/api/v1/broadcasts/{room.id}/chat-settings", token=room.host,
-                       json={"slow_mode_s": 30, "blocked_words": ["Darn"]})
+    r = await api.call(
+        "PUT",
+        f"/api/v1/broadcasts/{room.id}/chat-settings",
+        token=room.host,
+        json={"slow_mode_s": 30, "blocked_words": ["Darn"]},
+    )
     assert r.status == 200 and r.body == {"slow_mode_s": 30, "blocked_words": ["darn"]}, r.body
     await asyncio.sleep(2.1)  # the bucket refills (1 message per second)
     assert (await viewer.call("chat", {"text": "oh DARN it"}))["error"]["code"] == "blocked_word"
     assert (await viewer.call("chat", {"text": "darning socks is fine"}))["ok"]
     slow = await viewer.call("chat", {"text": "again"})
     assert slow["error"]["code"] == "slow_mode" and 0 < slow["error"]["retry_after_ms"] <= 30_000
-    r = await api.call("PUT", f"/api/v1/broadcasts/{room.id}/chat-settings", token=room.host,
-                       json={"slow_mode_s": 0})
+    r = await api.call(
+        "PUT", f"/api/v1/broadcasts/{room.id}/chat-settings", token=room.host, json={"slow_mode_s": 0}
+    )
     assert r.status == 200
     await asyncio.sleep(1.1)
     assert (await viewer.call("chat", {"text": "still here"}))["ok"]

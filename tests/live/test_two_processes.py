@@ -31,55 +31,79 @@ async def test_viewer_on_one_process_sees_chat_pins_offers_stock_and_sell_out_ma
     for c in extra:
         await c.join(room.id)
     # viewer counts add up across both processes (1 on a, 4 on b)
-    await watcher.wait(lambda: watcher.events["viewers"] and watcher.events["viewers"][-1]["viewers"] == 5,
-                       what="5 viewers on a")
-    await talker.wait(lambda: talker.events["viewers"] and talker.events["viewers"][-1]["viewers"] == 5,
-                      what="5 viewers on b")
+    await watcher.wait(
+        lambda: watcher.events["viewers"] and watcher.events["viewers"][-1]["viewers"] == 5,
+        what="5 viewers on a",
+    )
+    await talker.wait(
+        lambda: talker.events["viewers"] and talker.events["viewers"][-1]["viewers"] == 5,
+        what="5 viewers on b",
+    )
     r = await api_b.call("GET", f"/api/v1/broadcasts/{room.id}")
     assert r.body["viewers"] == 5
 
     assert (await talker.call("chat", {"text": "hi from b"}))["ok"]
     await watcher.wait(lambda: "hi from b" in watcher.chat_texts(), what="chat across processes")
 
-    r = await api_b.call("PUT", f"/api/v1/broadcasts/{room.id}/pin", token=room.host,
-                         json={"product_id": room.product["id"]})
+    r = await api_b.call(
+        "PUT", f"/api/v1/broadcasts/{room.id}/pin", token=room.host, json={"product_id": room.product["id"]}
+    )
     assert r.status == 200, r.body
-    await watcher.wait(lambda: any(p["product"] and p["product"]["id"] == room.product["id"]
-                                   for p in watcher.events["pinned"]), what="pinned")
+    await watcher.wait(
+        lambda: any(
+            p["product"] and p["product"]["id"] == room.product["id"] for p in watcher.events["pinned"]
+        ),
+        what="pinned",
+    )
 
     offer = await api_b.offer(room.host, room.id, room.product["id"], quantity=3, per_buyer_limit=1)
-    await watcher.wait(lambda: any(o["id"] == offer["id"] and o["status"] == "active"
-                                   for o in watcher.events["offer"]), what="offer start")
+    await watcher.wait(
+        lambda: any(o["id"] == offer["id"] and o["status"] == "active" for o in watcher.events["offer"]),
+        what="offer start",
+    )
     buyers = [await api_b.guest(f"buyer{i}") for i in range(4)]
     # claims on both processes; the last unit sells on a while the offer started on b
-    results = await asyncio.gather(*[
-        (api_a if i % 2 else api_b).reserve(t, offer["id"], 1, key=uuid.uuid4().hex)
-        for i, t in enumerate(buyers)
-    ])
+    results = await asyncio.gather(
+        *[
+            (api_a if i % 2 else api_b).reserve(t, offer["id"], 1, key=uuid.uuid4().hex)
+            for i, t in enumerate(buyers)
+        ]
+    )
     assert sorted(r.status for r in results) == [201, 201, 201, 409]
 
     def last_offer() -> dict | None:
         mine = [o for o in watcher.events["offer"] if o["id"] == offer["id"]]
         return mine[-1] if mine else None
 
-    await watcher.wait(lambda: (o := last_offer()) and o["available"] == 0 and o["held"] == 3,
-                       what="sold out reaches the viewer on a")
-    await talker.wait(lambda: any(o["id"] == offer["id"] and o["available"] == 0
-                                  for o in talker.events["offer"]), what="sold out on b")
+    await watcher.wait(
+        lambda: (o := last_offer()) and o["available"] == 0 and o["held"] == 3,
+        what="sold out reaches the viewer on a",
+    )
+    await talker.wait(
+        lambda: any(o["id"] == offer["id"] and o["available"] == 0 for o in talker.events["offer"]),
+        what="sold out on b",
+    )
     # coalesced: fewer stock frames than claims would need, yet the last one is exact
     stock_frames = [o for o in watcher.events["offer"] if o["id"] == offer["id"]]
     assert len(stock_frames) <= 1 + 4 + 2
 
-    held = [r for r in results if r.status == 201][0]
-    assert (await api_a.call("DELETE", f"/api/v1/reservations/{held.body['id']}", token=buyers[
-        [i for i, r in enumerate(results) if r is held][0]])).status == 204
+    held = next(r for r in results if r.status == 201)
+    assert (
+        await api_a.call(
+            "DELETE",
+            f"/api/v1/reservations/{held.body['id']}",
+            token=buyers[next(i for i, r in enumerate(results) if r is held)],
+        )
+    ).status == 204
     await watcher.wait(lambda: (o := last_offer()) and o["available"] == 1, what="release back in stock")
 
     r = await api_a.call("POST", f"/api/v1/offers/{offer['id']}/end", token=room.host)
     assert r.status == 200
     await watcher.wait(lambda: (o := last_offer()) and o["status"] == "ended", what="offer end")
-    await talker.wait(lambda: any(o["id"] == offer["id"] and o["status"] == "ended"
-                                  for o in talker.events["offer"]), what="offer end on b")
+    await talker.wait(
+        lambda: any(o["id"] == offer["id"] and o["status"] == "ended" for o in talker.events["offer"]),
+        what="offer end on b",
+    )
 
     for c in extra:
         await c.close()
@@ -87,8 +111,9 @@ async def test_viewer_on_one_process_sees_chat_pins_offers_stock_and_sell_out_ma
 
     r = await api_a.call("POST", f"/api/v1/broadcasts/{room.id}/end", token=room.host)
     assert r.status == 200
-    await talker.wait(lambda: any(e["status"] == "ended" for e in talker.events["broadcast"]),
-                      what="broadcast ended on b")
+    await talker.wait(
+        lambda: any(e["status"] == "ended" for e in talker.events["broadcast"]), what="broadcast ended on b"
+    )
     ended = await watcher.call("join", {"broadcast_id": room.id})
     assert ended["ended"] is True and ended["broadcast"]["status"] == "ended"
     refused = await talker.call("chat", {"text": "anyone?"})
