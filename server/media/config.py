@@ -44,6 +44,9 @@ class MediaSettings(BaseSettings):
     session_idle_s: float = Field(
         30.0, gt=0, le=3600, description="A session not connected for this long is closed"
     )
+    reconnect_grace_s: float = Field(
+        60.0, gt=0, le=3600, description="How long viewers see 'reconnecting' before 'stopped'"
+    )
     viewer_queue_frames: int = Field(
         30, ge=2, le=600, description="Frames a slow viewer may lag before it skips to the next keyframe"
     )

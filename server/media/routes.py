@@ -23,6 +23,10 @@ from server.media.sessions import MediaHub, Session
 
 HUB = web.AppKey("media_hub", MediaHub)
 
+SDP_EXCHANGE = {  # the body is SDP, not JSON; the 201 answer is SDP too (Location, ETag, Link headers)
+    "requestBody": {"required": True, "content": {"application/sdp": {"schema": {"type": "string"}}}},
+}
+
 router = Router()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -124,6 +128,7 @@ def created(request: web.Request, session: Session, answer: str) -> web.Response
     tag="media",
     status=201,
     auth="stream_key",
+    extra=SDP_EXCHANGE,
     summary="WHIP ingest: SDP offer in, SDP answer out (RFC 9725)",
     errors=(
         "bad_request",
@@ -159,10 +164,11 @@ async def whip_publish(request: web.Request) -> web.Response:
     "/whep/{broadcast_id}",
     tag="media",
     status=201,
-    auth="viewer",
+    extra=SDP_EXCHANGE,
     summary="WHEP playback: SDP offer in, SDP answer out",
     errors=(
         "bad_request",
+        "invalid_token",
         "not_found",
         "broadcast_ended",
         "unsupported_media_type",

@@ -60,6 +60,7 @@ class MediaHub:
         self.publishers: dict[str, Session] = {}
         self.fanouts: dict[str, Fanout] = {}
         self.states: dict[str, str] = {}
+        self.dropped_at: dict[str, float] = {}
         self._on_state = on_state
         self._on_live = on_live
         self._tasks: set[asyncio.Task[None]] = set()
@@ -249,10 +250,12 @@ class MediaHub:
                 del self.publishers[session.broadcast_id]
                 if fanout is not None:
                     await fanout.detach()
-                if reason not in ("taken over", "broadcast ended"):
+                was_publishing = self.states.get(session.broadcast_id) == "publishing"
+                if reason not in ("taken over", "broadcast ended") and was_publishing:
                     await self._set_state(
                         session.broadcast_id, "stopped" if session.ended_by_client else "reconnecting"
                     )
+                    self.dropped_at[session.broadcast_id] = time.monotonic()
         elif fanout is not None:
             for track in session.tracks:
                 fanout.remove(track)
@@ -274,6 +277,12 @@ class MediaHub:
         for session in list(self.sessions.values()):
             if not session.connected and now - session.state_since > self.settings.session_idle_s:
                 await self.close(session, reason="idle")
+        for broadcast_id, dropped in list(self.dropped_at.items()):
+            if self.states.get(broadcast_id) != "reconnecting":
+                del self.dropped_at[broadcast_id]
+            elif now - dropped > self.settings.reconnect_grace_s:
+                del self.dropped_at[broadcast_id]
+                await self._set_state(broadcast_id, "stopped")  # the host is not coming back soon
         for broadcast_id in list(self.fanouts):
             if not any(s.broadcast_id == broadcast_id for s in self.sessions.values()):
                 fanout = self.fanouts.pop(broadcast_id)

@@ -46,18 +46,21 @@ async def test_gstreamer_webrtcbin_publishes_a_non_trickle_actpass_offer_and_aio
         str(SCRIPT),
         f"{base}/whip/{broadcast['id']}",
         broadcast["stream_key"],
-        "6",
+        "10",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert (await viewer.start()).status == 201
         try:
-            await viewer.wait_frames(30, within=20)
-        finally:
+            await viewer.wait_frames(20, within=20)
+        except TimeoutError as exc:
             out, err = await asyncio.wait_for(proc.communicate(), 40)
-            print(out.decode()[-3000:], err.decode()[-3000:])
+            raise AssertionError(
+                f"{exc}; publisher said {out.decode()[-800:]} {err.decode()[-1500:]}"
+            ) from None
         assert viewer.sizes == {(640, 360)}
+        out, err = await asyncio.wait_for(proc.communicate(), 40)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -109,3 +109,29 @@ async def test_ending_the_broadcast_closes_every_viewer_and_refuses_new_sessions
         for viewer in viewers:
             await viewer.stop(delete=False)
         await publisher.stop(delete=False)
+
+
+async def test_a_host_who_does_not_return_within_the_grace_period_is_reported_stopped(
+    node: tuple[web.Application, TestServer],
+    http: aiohttp.ClientSession,
+    base: str,
+    broadcast: dict[str, Any],
+) -> None:
+    app = node[0]
+    hub = app[HUB]
+    states = media_states(app, broadcast["id"])
+    original = hub.settings
+    hub.settings = original.model_copy(update={"reconnect_grace_s": 1.0})
+    publisher = Publisher(http, base, broadcast["id"], broadcast["stream_key"])
+    viewer = Viewer(http, base, broadcast["id"])
+    try:
+        await publisher.start()
+        await viewer.start()
+        await viewer.wait_frames(5, within=15)
+        await publisher.stop(delete=False)
+        await until(lambda: states[-1:] == ["stopped"], within=10)
+        assert states[-2:] == ["reconnecting", "stopped"]
+        assert viewer.pc.connectionState == "connected"  # still there for when the host comes back
+    finally:
+        hub.settings = original
+        await viewer.stop()

@@ -209,3 +209,12 @@ async def test_viewer_offer_without_a_codec_we_send_is_rejected(
     sdp = (await offer_sdp()).replace("VP8/90000", "XV9/90000").replace("H264/90000", "XH9/90000")
     result = await post_sdp(http, f"{base}/whep/{broadcast['id']}", sdp)
     assert result.status == 400
+
+
+async def test_whip_and_whep_are_in_the_published_contract(api: Api) -> None:
+    spec = (await api.call("GET", "/api/v1/openapi.json")).body
+    whip = spec["paths"]["/whip/{broadcast_id}"]["post"]
+    assert "application/sdp" in whip["requestBody"]["content"]
+    assert {"201", "400", "401", "404", "409", "415"} <= set(whip["responses"])
+    assert "post" in spec["paths"]["/whep/{broadcast_id}"]
+    assert "delete" in spec["paths"]["/whip/{broadcast_id}/{session_id}"]
