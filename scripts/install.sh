@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
-# media tests: Debian chromium (browser test) and GStreamer webrtcbin driven from python3-gi (interop test)
+# browser tests (web and media): Debian chromium, never a downloaded browser; npm for web/
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+# media interop test: GStreamer webrtcbin driven from python3-gi
 dpkg -s gstreamer1.0-nice gir1.2-nice-0.1 >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi
   gir1.2-gst-plugins-bad-1.0 gir1.2-gstreamer-1.0 gir1.2-nice-0.1)

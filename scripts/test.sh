@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] && .venv/bin/python -c "import server.app" 2>/dev/null || bash scripts/install.sh
+# the web front end (socket.io client, Playwright for the browser tests) comes from npm
+[ -d web/node_modules/socket.io-client ] || (cd web && npm ci --no-audit --no-fund -s)
 bash scripts/services.sh
 . .venv/bin/activate
 exec python -m pytest "$@"

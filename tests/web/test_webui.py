@@ -1,0 +1,64 @@
+"""The pages and modules are served as the browser needs them, and the dashboard's stats add up."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.api_client import Api
+from tests.conftest import new_host
+
+
+async def test_console_watch_page_modules_and_socketio_client_are_served(api: Api) -> None:
+    for path in ("/console", "/console/broadcasts/bc_any", "/watch/bc_any"):
+        r = await api.call("GET", path)
+        assert r.status == 200 and "text/html" in r.headers["Content-Type"], path
+        assert '<script type="module"' in r.body
+    r = await api.call("GET", "/app/js/watch.js")
+    assert r.status == 200 and "javascript" in r.headers["Content-Type"]
+    r = await api.call("GET", "/app/vendor/socket.io.esm.min.js")
+    assert r.status == 200 and "export" in r.body  # the ESM build from npm's socket.io-client
+    r = await api.call("GET", "/app/vendor/../../server/config.py")
+    assert r.status == 404
+    r = await api.call("GET", "/app/vendor/evil.js")
+    assert r.status == 404 and r.code == "not_found"
+
+
+async def test_root_redirects_to_the_console(node: tuple[web.Application, TestServer], api: Api) -> None:
+    async with api.http.get(api.base + "/", allow_redirects=False) as reply:
+        assert reply.status == 302 and reply.headers["Location"] == "/console"
+
+
+async def test_broadcast_stats_count_orders_buyers_units_and_revenue_for_its_host_only(
+    node: tuple[web.Application, TestServer], api: Api, host: str
+) -> None:
+    product = await api.product(host, stock=50, price=2500)
+    b = await api.broadcast(host)
+    offer = await api.offer(host, b["id"], product["id"], 10, per_buyer_limit=3, price=1500)
+    empty = await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats", token=host)
+    assert empty.status == 200
+    assert (empty.body["orders"], empty.body["buyers"], empty.body["units_sold"], empty.body["revenue"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    ada, bob = await api.guest("ada"), await api.guest("bob")
+    for token, quantity in ((ada, 2), (ada, 1), (bob, 1)):
+        hold = await api.reserve(token, offer["id"], quantity)
+        assert hold.status == 201, hold.body
+        order = await api.checkout(token, hold.body["id"])
+        assert order.status == 201, order.body
+    await api.reserve(bob, offer["id"], 1)  # held, not sold: not counted
+    stats = await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats", token=host)
+    assert stats.status == 200
+    body = stats.body
+    assert (body["orders"], body["buyers"], body["units_sold"], body["revenue"]) == (3, 2, 4, 4 * 1500)
+    assert body["currency"] == "USD" and len(body["latest_orders"]) == 3
+    assert body["latest_orders"][0]["title"] == product["title"]
+
+    assert (await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats")).status == 401
+    assert (await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats", token=ada)).status == 403
+    other = await new_host(node[0], api)
+    assert (await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats", token=other)).code == "forbidden"
+    assert (await api.call("GET", "/api/v1/broadcasts/bc_missing/stats", token=host)).status == 404

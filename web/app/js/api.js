@@ -1,0 +1,73 @@
+// The REST API of ../shared/API.md over fetch: JSON in, JSON out, problem+json errors as ApiError.
+import { setServerTime } from "./format.js";
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem.code || (status === 0 ? "network" : "error");
+    this.detail = problem.detail || "";
+    this.field = problem.field || null;
+    this.problem = problem;
+  }
+}
+
+/** A random key for Idempotency-Key (crypto.randomUUID needs a secure context; this does not). */
+export function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function api(method, path, { token, body, idempotencyKey } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, { code: "network", detail: String(error) });
+  }
+  setServerTime(response.headers.get("Date"));
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text.slice(0, 200) };
+  }
+  if (!response.ok) throw new ApiError(response.status, data || {});
+  return data;
+}
+
+/** Stored sessions: the host's login and the viewer's guest session live in localStorage. */
+export const session = {
+  get(kind) {
+    try {
+      return JSON.parse(localStorage.getItem(`liveshop.${kind}`) || "null");
+    } catch {
+      return null;
+    }
+  },
+  set(kind, value) {
+    localStorage.setItem(`liveshop.${kind}`, JSON.stringify(value));
+  },
+  clear(kind) {
+    localStorage.removeItem(`liveshop.${kind}`);
+  },
+};
+
+const products = new Map();
+/** A product by id, fetched once per page (offers carry only product_id). */
+export async function product(id) {
+  if (!products.has(id)) products.set(id, api("GET", `/api/v1/products/${encodeURIComponent(id)}`).catch((e) => {
+    products.delete(id);
+    throw e;
+  }));
+  return products.get(id);
+}
+export function rememberProduct(p) {
+  if (p && p.id) products.set(p.id, Promise.resolve(p));
+}

@@ -1,0 +1,111 @@
+// The host's live dashboard: viewers, chat rate, units sold, revenue, conversion; a chart; the summary.
+import { api } from "./api.js";
+import { h, fill } from "./dom.js";
+import { money, clock } from "./format.js";
+import { lineChart } from "./chart.js";
+
+export function dashboard(ctx) {
+  const values = { viewers: 0, peak: 0, chatTimes: [], chatIds: new Set(), stats: null };
+  const cells = {};
+  const stat = (key, label) => {
+    cells[key] = h("b", { "data-testid": `stat-${key}` }, "0");
+    return h("div.stat", cells[key], h("span", label));
+  };
+  const chart = lineChart([
+    { label: "viewers", color: "#7aa7ff" },
+    { label: "units sold", color: "#2fd37a" },
+  ]);
+  const latest = h("ol.small.muted", { style: { margin: 0, paddingLeft: "1.2rem" } });
+  const panel = h("section.panel.stack", { "aria-labelledby": "dash-h" },
+    h("h2#dash-h", "Live dashboard"),
+    h("div.stats",
+      stat("viewers", "viewers"), stat("chat", "chat / min"), stat("units", "units sold"),
+      stat("revenue", "revenue"), stat("conversion", "conversion")),
+    chart.el,
+    h("div.legend", h("span", h("i", { style: { background: "#7aa7ff" } }), "viewers"), h("span", h("i", { style: { background: "#2fd37a" } }), "units sold")),
+    h("details", h("summary.muted.small", "Latest orders"), latest),
+  );
+
+  function chatRate() {
+    if (values.serverRate !== undefined && Date.now() - values.serverRateAt < 15_000) return Math.round(values.serverRate);
+    const cutoff = Date.now() - 60_000;
+    values.chatTimes = values.chatTimes.filter((t) => t > cutoff);
+    return values.chatTimes.length;
+  }
+
+  function conversion() {
+    const buyers = values.stats ? values.stats.buyers : 0;
+    return values.peak ? `${Math.min(100, (100 * buyers) / values.peak).toFixed(1)}%` : "–";
+  }
+
+  function render() {
+    cells.viewers.textContent = values.viewers;
+    cells.chat.textContent = chatRate();
+    const s = values.stats;
+    cells.units.textContent = s ? s.units_sold : 0;
+    cells.revenue.textContent = s ? money(s.revenue, s.currency) : money(0);
+    cells.conversion.textContent = conversion();
+    cells.conversion.title = "buyers / peak viewers";
+    if (s) {
+      fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${new Date(o.created_at).toLocaleTimeString()}`)));
+    }
+  }
+
+  let inflight = null;
+  async function refresh() {
+    if (inflight) return inflight;
+    inflight = api("GET", `/api/v1/broadcasts/${ctx.id}/stats`, { token: ctx.token })
+      .then((s) => {
+        values.stats = s;
+        render();
+      })
+      .catch(() => {})
+      .finally(() => {
+        inflight = null;
+      });
+    return inflight;
+  }
+
+  return {
+    panel,
+    refresh,
+    setViewers(n) {
+      values.viewers = n;
+      values.peak = Math.max(values.peak, n);
+      render();
+    },
+    /** The room's own count (messages per minute across every node), preferred over ours. */
+    setChatRate(perMinute) {
+      values.serverRate = perMinute;
+      values.serverRateAt = Date.now();
+      render();
+    },
+    /** Live chat messages (count toward the rate) or history from a snapshot (only the total). */
+    chat(messages, live = true) {
+      const t = Date.now();
+      for (const m of messages) {
+        if (m.id && values.chatIds.has(m.id)) continue;
+        if (m.id) values.chatIds.add(m.id);
+        if (live) values.chatTimes.push(t);
+      }
+      render();
+    },
+    sample() {
+      chart.push([values.viewers, values.stats ? values.stats.units_sold : 0]);
+      render();
+    },
+    /** The end-of-show panel: how the broadcast did. */
+    summary(broadcast) {
+      const s = values.stats || { orders: 0, buyers: 0, units_sold: 0, revenue: 0, currency: "USD" };
+      const seconds = broadcast.started_at && broadcast.ended_at ? (Date.parse(broadcast.ended_at) - Date.parse(broadcast.started_at)) / 1000 : 0;
+      const item = (label, value) => h("div.stat", h("b", value), h("span", label));
+      return h("section.panel.stack", { "aria-labelledby": "summary-h", "data-testid": "summary" },
+        h("h2#summary-h", "Broadcast summary"),
+        h("div.stats",
+          item("duration", clock(seconds)), item("peak viewers", values.peak), item("orders", s.orders),
+          item("buyers", s.buyers), item("units sold", s.units_sold), item("revenue", money(s.revenue, s.currency)),
+          item("conversion", conversion()), item("chat messages", values.chatIds.size)),
+      );
+    },
+  };
+}

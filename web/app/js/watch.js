@@ -1,0 +1,410 @@
+// The watch page: the video (WHEP), live badge and viewers, chat, the pinned product, flash offers, buying.
+import { api, session, product as getProduct, rememberProduct } from "./api.js";
+import { h, fill, $, toast, modal, field, icon } from "./dom.js";
+import { money, clock, secondsUntil, explain } from "./format.js";
+import { joinRoom } from "./room.js";
+import { play } from "./media.js";
+import { chatPanel } from "./chat.js";
+import { buy } from "./buy.js";
+
+const id = decodeURIComponent(location.pathname.split("/").pop());
+const app = $("#app");
+let b = null;
+let pinned = null;
+const offers = new Map();
+let room = null;
+let roomJoined = false;
+let player = null;
+const products = new Map();
+const messages = new Map(); // offer id -> last error message shown next to its Buy button
+
+const viewer = () => session.get("viewer");
+
+// ---- the stage -------------------------------------------------------------------------------
+const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": "Live video", "data-testid": "video" });
+const badge = h("span.badge", { "data-testid": "live-badge" });
+const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
+const titleEl = h("span.title");
+const stateBox = h("div.state", { role: "status" });
+const sound = h("button", { type: "button", "aria-pressed": "false", "aria-label": "Sound on", onclick: toggleSound }, icon("muted"), "Tap for sound");
+const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume", style: { width: "90px" }, oninput: () => {
+  video.volume = Number(volume.value);
+  if (video.muted && video.volume > 0) toggleSound();
+} });
+const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
+const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
+const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
+
+function toggleSound() {
+  video.muted = !video.muted;
+  if (!video.muted && video.volume === 0) video.volume = volume.value = 0.8;
+  sound.setAttribute("aria-pressed", String(!video.muted));
+  sound.setAttribute("aria-label", video.muted ? "Sound on" : "Mute");
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? "Tap for sound" : "Mute");
+  video.play().catch(() => {});
+}
+
+function setVideoState(state) {
+  const show = (text, spinner = false, action = null) => {
+    fill(stateBox, h("div", spinner ? h("div.spinner") : null, h("div", text), action));
+    stateBox.hidden = false;
+  };
+  stage.dataset.state = state;
+  if (state === "playing") stateBox.hidden = true;
+  else if (state === "reconnecting") show("Reconnecting…", true);
+  else if (state === "connecting") show("Connecting to the stream…", true);
+  else if (state === "blocked") show("", false, h("button.primary", { type: "button", onclick: () => video.play().then(() => setVideoState("playing")) }, "▶ Play"));
+  else if (state === "offline") show("Waiting for the host's video…", true);
+  else if (state === "scheduled") show("The show starts soon. Stay here: it begins automatically.");
+  else if (state === "ended") show("This broadcast has ended. Thanks for watching!");
+}
+
+// What the viewer sees combines our WHEP connection with the host side's media state
+// (GET /api/v1/media/{id}: publishing | reconnecting | stopped | idle).
+let playerState = "connecting";
+let lastFrameAt = 0;
+video.addEventListener("timeupdate", () => {
+  lastFrameAt = Date.now();
+});
+let mediaState = "publishing";
+function showVideoState() {
+  if (!b || b.status !== "live") return;
+  if (mediaState === "reconnecting") setVideoState("reconnecting");
+  else if (mediaState === "stopped" || mediaState === "idle") setVideoState("offline");
+  else setVideoState(playerState);
+}
+
+async function pollMedia() {
+  if (!b || b.status !== "live") return;
+  try {
+    const reply = await api("GET", `/api/v1/media/${encodeURIComponent(id)}`);
+    const before = mediaState;
+    mediaState = reply.state;
+    // the host is back: a fresh WHEP session picks the new source up at once
+    const stalled = Date.now() - lastFrameAt > 2500;
+    if (before !== "publishing" && mediaState === "publishing" && player && stalled) player.restart();
+    showVideoState();
+  } catch {
+    /* media state is a hint; the WHEP connection state still shows */
+  }
+}
+
+function syncPlayer() {
+  if (b.status === "live" && !player) {
+    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => {
+      playerState = state;
+      showVideoState();
+    }, viewer() && viewer().token);
+  } else if (b.status !== "live" && player) {
+    player.stop();
+    player = null;
+  }
+  if (b.status !== "live") setVideoState(b.status === "ended" ? "ended" : "scheduled");
+}
+
+function renderHead() {
+  const live = b.status === "live";
+  badge.className = `badge ${live ? "live" : b.status === "ended" ? "ended" : ""}`;
+  badge.textContent = live ? "Live" : b.status === "ended" ? "Ended" : "Soon";
+  titleEl.textContent = b.title;
+  document.title = `${live ? "LIVE · " : ""}${b.title} · liveshop`;
+}
+
+function setViewers(n) {
+  fill(viewersEl, icon("eye"), String(n));
+  viewersEl.setAttribute("aria-label", `${n} watching`);
+}
+
+// ---- guest session -------------------------------------------------------------------------
+// The room needs a token even to watch: a quiet guest session ("auto") joins it at once, and the
+// viewer picks a nickname the first time they chat or buy (a new guest session, then a rejoin).
+async function watcherToken() {
+  const v = viewer();
+  if (v) return v.token;
+  try {
+    const guest = await api("POST", "/api/v1/auth/guest", { body: { nickname: `guest-${Math.random().toString(36).slice(2, 6)}` } });
+    session.set("viewer", { ...guest, auto: true });
+    return guest.token;
+  } catch {
+    return null;
+  }
+}
+
+async function ensureUser() {
+  const current = viewer();
+  if (current && !current.auto) return true;
+  const created = await modal("Pick a nickname", (close) => {
+    const nick = h("input", { required: true, maxlength: 32, autocomplete: "nickname", placeholder: "e.g. sneakerfan" });
+    const error = h("p.error-text", { role: "alert", hidden: true });
+    const go = h("button.primary", { type: "submit" }, "Continue");
+    setTimeout(() => nick.focus(), 0);
+    return h("form.stack", {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        go.disabled = true;
+        try {
+          close(await api("POST", "/api/v1/auth/guest", { body: { nickname: nick.value.trim() } }));
+        } catch (e) {
+          error.textContent = explain(e);
+          error.hidden = false;
+          go.disabled = false;
+        }
+      },
+    }, h("p.muted", "Shown next to your chat messages and on your orders. No account needed."), field("Nickname", nick), error, go);
+  });
+  if (!created) return false;
+  session.set("viewer", created);
+  renderMe();
+  await connectRoom(); // rejoin as the new identity so chat is ours
+  return true;
+}
+
+function renderMe() {
+  const v = viewer();
+  fill($("#me"), v && !v.auto ? `Watching as ${v.user.nickname}` : "");
+}
+
+// ---- offers and the pinned product ---------------------------------------------------------
+async function productOf(productId) {
+  if (!products.has(productId)) products.set(productId, await getProduct(productId));
+  return products.get(productId);
+}
+
+function activeOfferFor(productId) {
+  return [...offers.values()].find((o) => o.product_id === productId && o.status === "active" && secondsUntil(o.ends_at) > 0);
+}
+
+async function onBuy(offer, quantity, button) {
+  if (!(await ensureUser())) return;
+  const p = await productOf(offer.product_id);
+  button.disabled = true;
+  messages.delete(offer.id);
+  try {
+    const order = await buy({ offer, product: p, quantity, token: viewer().token });
+    if (order) toast(`Order ${order.id} confirmed`, "ok", 5000);
+  } catch (e) {
+    if (e.status === 401) {
+      session.clear("viewer");
+      messages.set(offer.id, "Your session expired; tap Buy again.");
+    } else {
+      messages.set(offer.id, explain(e));
+    }
+    if (e.code === "sold_out") offers.set(offer.id, { ...offer, available: 0 });
+    if (e.code === "offer_ended") offers.set(offer.id, { ...offer, status: "ended" });
+  } finally {
+    button.disabled = false;
+    renderOffers();
+    renderPinned();
+  }
+}
+
+const chosenQty = new Map(); // offer id -> quantity the viewer picked (kept across re-renders)
+
+function buyControls(o, label, where) {
+  const soldOut = o.available <= 0;
+  const max = Math.max(1, Math.min(o.per_buyer_limit, o.available));
+  const qty = h("input", {
+    type: "number", min: 1, max, value: Math.min(max, chosenQty.get(o.id) || 1), "aria-label": "Quantity",
+    dataset: { key: `${where}-qty-${o.id}` },
+    oninput: () => chosenQty.set(o.id, Number(qty.value) || 1),
+  });
+  const button = h("button.primary", {
+    type: "button",
+    "aria-label": soldOut ? "Sold out" : `${label} — ${money(o.price, o.currency)}`,
+    disabled: soldOut,
+    dataset: { key: `${where}-buy-${o.id}` },
+    onclick: (e) => onBuy(o, Math.min(max, Math.max(1, Number(qty.value) || 1)), e.currentTarget),
+  }, soldOut ? "Sold out" : label);
+  const error = messages.get(o.id);
+  return [
+    h("div.row", o.per_buyer_limit > 1 && !soldOut ? h("span.qty", qty) : null, button),
+    error ? h("p.error-text.small", { role: "alert", "data-testid": "buy-error" }, error) : null,
+  ];
+}
+
+/** Re-renders a box keeping keyboard focus on the same control (stock updates arrive every second). */
+function refill(box, ...children) {
+  const active = document.activeElement;
+  const key = active && box.contains(active) ? active.dataset.key : null;
+  fill(box, ...children);
+  if (key) {
+    const again = box.querySelector(`[data-key="${key}"]`);
+    if (again && !again.disabled) again.focus({ preventScroll: true });
+  }
+}
+
+async function renderOffers() {
+  const shown = [...offers.values()]
+    .filter((o) => o.status === "active" || (o.ended_at && secondsUntil(o.ended_at) > -15))
+    .slice(0, 2);
+  await Promise.all(shown.map((o) => productOf(o.product_id).catch(() => null)));
+  refill(bannerBox, shown.map((o) => {
+    const p = products.get(o.product_id) || { title: "Flash offer", image_url: "", price: o.price };
+    const ended = o.status !== "active" || secondsUntil(o.ends_at) <= 0;
+    const soldOut = o.available <= 0;
+    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner" } },
+      h("img", { src: p.image_url || "", alt: "" }),
+      h("div",
+        h("div.flash", ended ? "Offer ended" : [icon("bolt"), " Flash offer"]),
+        h("div", h("b", p.title)),
+        h("div", h("span.price", money(o.price, o.currency)), p.price > o.price ? h("span.was", money(p.price, o.currency)) : null),
+        h("div.small",
+          h("span.left", { "data-testid": "stock-left" }, soldOut ? "Sold out" : `${o.available} left`),
+          o.held > 0 && soldOut ? h("span.muted", ` · ${o.held} on hold may come back`) : null,
+          h("span.muted", ` · limit ${o.per_buyer_limit} per person`))),
+      h("div.buy-box",
+        ended ? h("span.muted", "Ended") : h("span.countdown", { "data-countdown": o.ends_at, "data-testid": "countdown", "aria-label": "Time left" }, clock(secondsUntil(o.ends_at))),
+        ended ? null : buyControls(o, "Buy now", "banner")));
+  }));
+}
+
+function renderPinned() {
+  if (!pinned) {
+    pinnedBox.hidden = true;
+    return;
+  }
+  pinnedBox.hidden = false;
+  const o = activeOfferFor(pinned.id);
+  refill(pinnedBox,
+    h("h3", "Featured now"),
+    h("div.pinned-card",
+      h("img", { src: pinned.image_url || "", alt: "" }),
+      h("div.stack",
+        h("b", { "data-testid": "pinned-title" }, pinned.title),
+        h("div",
+          h("span.price", money(o ? o.price : pinned.price, pinned.currency)),
+          o && pinned.price > o.price ? h("span.muted", { style: { textDecoration: "line-through", marginLeft: ".4rem" } }, money(pinned.price, pinned.currency)) : null),
+        pinned.description ? h("p.muted.small", { style: { margin: 0 } }, pinned.description) : null,
+        o ? buyControls(o, "Buy", "pinned") : h("div.stack",
+          h("button", { type: "button", disabled: true, "aria-describedby": "no-offer" }, "Buy"),
+          h("p.muted.small#no-offer", { style: { margin: 0 } }, "Not on sale yet — the host will open an offer live. Stay tuned!")))));
+}
+
+function updateOffer(o) {
+  offers.set(o.id, o);
+  renderOffers();
+  renderPinned();
+}
+
+// ---- room and snapshot -----------------------------------------------------------------------
+function applySnapshot(snap) {
+  const broadcast = snap.broadcast || snap;
+  if (broadcast && broadcast.status) {
+    const changed = !b || b.status !== broadcast.status;
+    b = { ...(b || {}), ...broadcast };
+    renderHead();
+    if (changed) syncPlayer();
+  }
+  if ("pinned" in snap) {
+    pinned = snap.pinned;
+    if (pinned) rememberProduct(pinned);
+    renderPinned();
+  }
+  if (Array.isArray(snap.offers)) {
+    for (const o of snap.offers) offers.set(o.id, o);
+    renderOffers();
+    renderPinned();
+  }
+  if (typeof snap.viewers === "number") setViewers(snap.viewers);
+  if (Array.isArray(snap.recent_chat)) chat.add(snap.recent_chat);
+}
+
+const slowNote = h("p.muted.small", { hidden: true, style: { margin: 0 } });
+const chat = chatPanel({
+  label: "Chat message",
+  ensureUser,
+  send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network", detail: "Chat is unavailable right now" } })),
+});
+
+let chatHint = "";
+function applyMe(me, settings) {
+  if (settings && typeof settings.slow_mode_s === "number") {
+    chatHint = settings.slow_mode_s > 0 ? `Slow mode: one message every ${settings.slow_mode_s} s` : "";
+    slowNote.textContent = chatHint;
+    slowNote.hidden = !chatHint;
+  }
+  if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
+}
+
+async function connectRoom() {
+  if (room) room.close();
+  roomJoined = false;
+  const token = await watcherToken();
+  let joined;
+  const ready = new Promise((resolve) => {
+    joined = resolve;
+    setTimeout(resolve, 4000);
+  });
+  room = joinRoom(id, token, {
+    status(state, error) {
+      roomJoined = state === "joined";
+      chat.setEnabled(roomJoined, state === "unavailable" ? "Chat is unavailable right now" : "Connecting to chat…");
+      if (roomJoined) joined();
+      if ((state === "error" || state === "unavailable") && error && error.code === "invalid_token") {
+        session.clear("viewer");
+        connectRoom();
+      }
+    },
+    snapshot(snap) {
+      chat.clear();
+      applySnapshot(snap);
+      applyMe(snap.me, snap.chat_settings);
+    },
+    chat: (list) => chat.add(Array.isArray(list) ? list : [list]),
+    chat_deleted(data) {
+      for (const mid of [].concat(data.ids || data.message_ids || data.id || data.message_id || [])) chat.remove(mid);
+    },
+    chat_settings: (data) => applyMe(null, data),
+    pinned(data) {
+      applySnapshot({ pinned: data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data });
+    },
+    offer: (data) => updateOffer(data.offer || data),
+    viewers: (data) => setViewers(typeof data === "number" ? data : data.count ?? data.viewers ?? 0),
+    broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
+    error: (data) => data && toast(explain(data.error || data), "error"),
+  });
+  chat.setEnabled(false, "Connecting to chat…");
+  return ready;
+}
+
+async function poll() {
+  try {
+    applySnapshot(await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`));
+  } catch {
+    /* the next tick retries */
+  }
+}
+
+async function main() {
+  try {
+    b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`);
+  } catch (e) {
+    fill(app, h("section.panel", { style: { margin: "2rem auto", maxWidth: "420px" } }, h("h1", "Broadcast not found"), h("p.muted", explain(e))));
+    return;
+  }
+  fill(app,
+    h("div.main-col", stage, bannerBox),
+    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+  const snapshot = b;
+  b = null;
+  applySnapshot(snapshot);
+  renderMe();
+  connectRoom();
+  let last = Date.now();
+  let ticks = 0;
+  pollMedia();
+  setInterval(() => {
+    for (const el of bannerBox.querySelectorAll("[data-countdown]")) {
+      const left = secondsUntil(el.dataset.countdown);
+      el.textContent = clock(left);
+      if (left <= 0) renderOffers();
+    }
+    if (++ticks % 3 === 0) pollMedia();
+    if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
+      last = Date.now();
+      poll();
+    }
+  }, 1000);
+}
+
+main();
