@@ -12,6 +12,7 @@ The order of steps is what makes it safe:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 
@@ -34,6 +35,7 @@ from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
 
 log = logging.getLogger("liveshop.commerce")
+TWIN_WAIT_STEPS = 60  # x 50 ms: how long a duplicate checkout waits for its twin's order
 router = Router()
 
 BEGIN_ERRORS = {
@@ -120,7 +122,7 @@ async def checkout(request: web.Request) -> web.Response:
                 if code == "forbidden":
                     raise DomainError("not_found", "reservation not found", field="reservation_id")
                 if code != "ok":
-                    raise DomainError(code, BEGIN_ERRORS[code])
+                    raise DomainError(code, BEGIN_ERRORS[code])  # rollback; answered below
                 marked = True
                 order = Order(
                     id=new_id("or"),
@@ -145,6 +147,15 @@ async def checkout(request: web.Request) -> web.Response:
                 EventBus.record(
                     session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
                 )
+    except DomainError as exc:
+        if exc.code not in BEGIN_ERRORS:
+            raise
+        # A concurrent twin of this request may hold or have used the reservation: its order is
+        # this request's answer too.
+        previous = await _await_twin(request, buyer, key, hold_id, digest, exc.code)
+        if previous is not None:
+            return await _render(request, previous, 201)
+        raise
     except IntegrityError:
         # A concurrent request with the same key or hold won the race; answer as it did.
         if marked:
@@ -174,6 +185,19 @@ async def checkout(request: web.Request) -> web.Response:
         log.warning("hold not settled after commit hold=%s error=%r", hold_id, exc)
     await request.app[EVENTS].publish(ORDER_CONFIRMED, {**view, "broadcast_id": meta.offer.broadcast_id})
     return json_response(view, status=201)
+
+
+async def _await_twin(request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str,
+                      code: str) -> Order | None:
+    """The order a same-key request in flight commits (waits briefly while it is checking out)."""
+    for _ in range(TWIN_WAIT_STEPS if code == "checkout_in_progress" else 1):
+        previous = await _existing(request, buyer, key, hold_id, digest)
+        if previous is not None:
+            return previous
+        if code != "checkout_in_progress":
+            break
+        await asyncio.sleep(0.05)
+    return None
 
 
 async def _settle_unsure(request: web.Request, hold_id: str) -> bool:

@@ -1,0 +1,152 @@
+"""Faults on the checkout path: a failed database write loses no unit; a crash mid-checkout is settled
+from PostgreSQL; a hold whose buyer vanished comes back at expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+
+from server.api.context import DB, INVENTORY
+from server.db.base import new_id
+from server.db.models import Order
+from server.inventory.keys import offer_keys
+from tests.api_client import Api
+from tests.conftest import make_settings, new_host, start_app
+from tests.services import PostgresDatabase, RedisServer
+
+FAIL_TRIGGER = [
+    """
+CREATE OR REPLACE FUNCTION liveshop_test_fail_order() RETURNS trigger AS $$
+BEGIN
+  IF NEW.buyer->>'name' = 'FAIL THE WRITE' THEN RAISE EXCEPTION 'injected write failure'; END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS liveshop_test_fail_order ON orders",
+    """CREATE TRIGGER liveshop_test_fail_order BEFORE INSERT ON orders
+  FOR EACH ROW EXECUTE FUNCTION liveshop_test_fail_order()""",
+]
+
+
+async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
+    api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    app, _ = node
+    async with app[DB]() as session, session.begin():
+        for statement in FAIL_TRIGGER:
+            await session.execute(text(statement))
+    product = await api.product(host, stock=10)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], product["id"], quantity=3)
+    viewer = await api.guest()
+    hold = (await api.reserve(viewer, offer["id"])).body["id"]
+
+    failed = await api.call(
+        "POST",
+        "/api/v1/orders",
+        token=viewer,
+        headers={"Idempotency-Key": "k"},
+        json={"reservation_id": hold, "buyer": {"name": "FAIL THE WRITE", "email": "a@b.co", "address": "x"}},
+    )
+    assert (failed.status, failed.code) == (503, "service_unavailable")
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+    assert (state["available"], state["held"], state["sold"]) == (2, 1, 0)  # the unit is still held
+    assert (await api.call("GET", f"/api/v1/reservations/{hold}", token=viewer)).body["status"] == "held"
+
+    order = await api.checkout(viewer, hold, key="k2")
+    assert order.status == 201
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+    assert (state["available"], state["held"], state["sold"]) == (2, 0, 1)
+
+
+async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
+    api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    app, _ = node
+    inventory = app[INVENTORY]
+    product = await api.product(host, stock=10)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], product["id"], quantity=4)
+    a, b = await api.guest("a"), await api.guest("b")
+    hold_a = (await api.reserve(a, offer["id"])).body["id"]
+    hold_b = (await api.reserve(b, offer["id"])).body["id"]
+    me_a = (await api.call("GET", "/api/v1/auth/me", token=a)).body["user"]["id"]
+    me_b = (await api.call("GET", "/api/v1/auth/me", token=b)).body["user"]["id"]
+    # Two processes die mid-checkout: A after its order committed, B before.
+    assert (await inventory.begin_checkout(hold_a, me_a))[0] == "ok"
+    assert (await inventory.begin_checkout(hold_b, me_b))[0] == "ok"
+    async with app[DB]() as session, session.begin():
+        session.add(
+            Order(
+                id=new_id("or"),
+                offer_id=offer["id"],
+                product_id=product["id"],
+                reservation_id=hold_a,
+                buyer_id=me_a,
+                buyer={},
+                quantity=1,
+                unit_price=999,
+                total=999,
+                currency="USD",
+            )
+        )
+    # Their deadlines pass; the sweeper asks PostgreSQL and settles both.
+    await inventory.redis.zadd(offer_keys(offer["id"])[2], {hold_a: 1, hold_b: 1})
+    for _ in range(50):
+        state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+        if state["held"] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert (state["available"], state["held"], state["sold"]) == (3, 0, 1)
+
+
+@pytest.fixture
+async def short_hold_node(
+    pg_database: PostgresDatabase, redis_server: RedisServer, http
+) -> AsyncIterator[tuple[web.Application, Api]]:  # type: ignore[no-untyped-def]
+    app, server = await start_app(make_settings(pg_database, redis_server, hold_seconds=5))
+    yield app, Api(http, str(server.make_url("")).rstrip("/"))
+    await server.close()
+
+
+async def test_a_hold_whose_buyer_vanished_returns_at_expiry(
+    short_hold_node: tuple[web.Application, Api],
+) -> None:
+    app, api = short_hold_node
+    host = await new_host(app, api)
+    product = await api.product(host, stock=10)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], product["id"], quantity=1)
+    gone = await api.guest("gone")
+    hold = await api.reserve(gone, offer["id"], key=uuid.uuid4().hex)
+    assert hold.status == 201
+    other = await api.guest("other")
+    assert (await api.reserve(other, offer["id"])).code == "sold_out"
+    await asyncio.sleep(6)  # nobody touches the offer: only the sweeper can return the unit
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+    assert (state["available"], state["held"], state["sold"]) == (1, 0, 0)
+    assert (await api.reserve(other, offer["id"])).status == 201  # the sold-out flag was dropped
+    late = await api.checkout(gone, hold.body["id"])
+    assert (late.status, late.code) == (410, "reservation_expired")
+
+
+async def test_ending_an_offer_returns_unsold_and_held_units_to_the_product(api: Api, host: str) -> None:
+    product = await api.product(host, stock=10)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], product["id"], quantity=6, per_buyer_limit=3)
+    viewer = await api.guest()
+    paid = (await api.reserve(viewer, offer["id"], 2)).body["id"]
+    assert (await api.checkout(viewer, paid)).status == 201
+    await api.reserve(viewer, offer["id"], 1)  # held, never paid
+    assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 4
+    ended = await api.call("POST", f"/api/v1/offers/{offer['id']}/end", token=host)
+    assert ended.status == 200 and ended.body["status"] == "ended"
+    assert (ended.body["available"], ended.body["held"], ended.body["sold"]) == (0, 0, 2)
+    assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 8
+    late = await api.reserve(viewer, offer["id"])
+    assert (late.status, late.code) == (410, "offer_ended")

@@ -1,0 +1,45 @@
+"""The embedded default: `liveshop serve --demo` with no services at all, and a purchase against it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+
+import aiohttp
+
+from tests.api_client import Api
+from tests.services import ROOT, ServerProcess
+
+
+async def test_demo_on_the_embedded_default_serves_a_reservation_and_an_order() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESHOP_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["LIVESHOP_RUN_WORKER"] = "false"
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = ServerProcess(env, ("--demo",), cwd=cwd)
+        await asyncio.to_thread(proc.start)
+        try:
+            async with aiohttp.ClientSession() as http:
+                api = Api(http, proc.url)
+                for _ in range(100):
+                    ready = await api.call("GET", "/readyz")
+                    if ready.status == 200:
+                        break
+                assert ready.body["checks"]["redis"] == "ok"
+                host = await api.login("host@demo.liveshop", "liveshop-demo")
+                products = (await api.call("GET", "/api/v1/products")).body["items"]
+                assert len(products) == 8 and all(p["image_url"] for p in products)
+                broadcast = (await api.call("GET", "/api/v1/broadcasts", token=host)).body["items"][0]
+                offer = await api.offer(host, broadcast["id"], products[0]["id"], quantity=2)
+                viewer = await api.guest("demo viewer")
+                hold = await api.reserve(viewer, offer["id"], key="demo-1")
+                assert hold.status == 201
+                order = await api.checkout(viewer, hold.body["id"], key="demo-order")
+                assert order.status == 201 and order.body["status"] == "confirmed"
+                state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+                assert (state["available"], state["held"], state["sold"]) == (1, 0, 1)
+            assert "liveshop demo is live" in proc.output()
+        finally:
+            proc.stop()
+        assert await asyncio.to_thread(os.path.exists, os.path.join(cwd, "liveshop.db"))
