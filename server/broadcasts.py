@@ -52,5 +52,6 @@ async def set_status(
         if status == "ended":
             b.ended_at = utcnow()
     if changed:
-        await events.publish(BROADCAST_STATUS, {"broadcast": broadcast_public(b)})
+        # Relayed: every node's media sessions and room caches must hear a broadcast end at once.
+        await events.publish(BROADCAST_STATUS, {"broadcast": broadcast_public(b)}, relay=True)
     return b

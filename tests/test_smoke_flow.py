@@ -22,3 +22,10 @@ async def test_reserve_then_checkout_sells_the_units(api: Api, host: str) -> Non
     assert (state["available"], state["held"], state["sold"]) == (3, 0, 2)
     seen = await api.call("GET", f"/api/v1/orders/{order.body['id']}", token=viewer)
     assert seen.status == 200 and seen.body["id"] == order.body["id"]
+
+
+async def test_host_edits_only_the_stock_of_a_product(api: Api, host: str) -> None:
+    product = await api.product(host, stock=50)
+    r = await api.call("PATCH", f"/api/v1/products/{product['id']}", token=host, json={"stock": 7})
+    assert r.status == 200, r.body
+    assert (r.body["stock"], r.body["currency"], r.body["title"]) == (7, "USD", product["title"])

@@ -187,8 +187,9 @@ async def checkout(request: web.Request) -> web.Response:
     return json_response(view, status=201)
 
 
-async def _await_twin(request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str,
-                      code: str) -> Order | None:
+async def _await_twin(
+    request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str, code: str
+) -> Order | None:
     """The order a same-key request in flight commits (waits briefly while it is checking out)."""
     for _ in range(TWIN_WAIT_STEPS if code == "checkout_in_progress" else 1):
         previous = await _existing(request, buyer, key, hold_id, digest)

@@ -8,14 +8,14 @@ from server.api.validation import Body
 
 MAX_UNITS = 1_000_000
 MAX_PRICE = 100_000_000  # minor units
-Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
+CURRENCY_PATTERN = r"^[A-Z]{3}$"  # ISO 4217 code, e.g. USD
 
 
 class ProductIn(Body):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     title: str = Field(min_length=1, max_length=200)
     price: int = Field(ge=0, le=MAX_PRICE, description="minor units")
-    currency: str = Currency
+    currency: str = Field(pattern=CURRENCY_PATTERN, description="ISO 4217 code, e.g. USD")
     stock: int = Field(ge=0, le=MAX_UNITS)
     image_url: str | None = Field(None, max_length=1000)
     description: str = Field("", max_length=5000)
@@ -32,7 +32,7 @@ class ProductIn(Body):
 class ProductPatch(Body):
     title: str | None = Field(None, min_length=1, max_length=200)
     price: int | None = Field(None, ge=0, le=MAX_PRICE)
-    currency: str | None = Currency
+    currency: str | None = Field(None, pattern=CURRENCY_PATTERN)
     stock: int | None = Field(None, ge=0, le=MAX_UNITS)
     image_url: str | None = Field(None, max_length=1000)
     description: str | None = Field(None, max_length=5000)

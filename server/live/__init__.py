@@ -58,6 +58,13 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
             await room.policy_changed(broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+
+    async def on_media(event: topics.Event) -> None:
+        if event.is_local:  # the encoder's state: publishing | reconnecting | stopped
+            data = {"broadcast_id": event.data["broadcast_id"], "state": event.data["state"]}
+            await room.emit("media", data, data["broadcast_id"])
+
+    events.subscribe(topics.MEDIA_STATE, on_media)
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
