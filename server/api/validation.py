@@ -49,6 +49,11 @@ async def read_json(request: web.Request) -> Any:
         raise DomainError("payload_too_large", f"Body larger than {max_size} bytes")
     if not raw:
         raise DomainError("invalid_json", "A JSON body is required")
+    return decode_json(raw)
+
+
+def decode_json(raw: bytes) -> Any:
+    """Bytes already read (e.g. a signed webhook body) into JSON, or a clear 400."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

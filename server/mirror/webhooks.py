@@ -7,16 +7,15 @@ import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.api.context import DB, INVENTORY, SETTINGS
 from server.api.errors import DomainError
 from server.api.openapi import Router
-from server.api.validation import json_response, validation_error
+from server.api.validation import decode_json, json_response, parse_model
 from server.mirror.backoff import PlatformError
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 from server.mirror.inbound import LineOutcome, take_order
@@ -70,22 +69,6 @@ async def _raw(request: web.Request) -> bytes:
     return raw
 
 
-def _json(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise DomainError("invalid_json", f"Body is not valid JSON: {exc}") from exc
-
-
-def _model(model: type[BaseModel], data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise DomainError("validation_error", "body: must be a JSON object", field="body")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from exc
-
-
 async def _seen(request: web.Request, channel: str, delivery_id: str) -> bool:
     async with request.app[DB]() as session:
         found = (
@@ -134,7 +117,7 @@ async def shopify_webhook(request: web.Request) -> web.Response:
         return json_response({"status": "replay"})
     if topic != "orders/create":
         return json_response({"status": "ignored", "topic": topic})
-    body: ShopifyOrder = _model(ShopifyOrder, _json(raw))
+    body: ShopifyOrder = parse_model(ShopifyOrder, decode_json(raw))
     if body.source_name == "liveshop" or (body.source_identifier or "").startswith("liveshop:"):
         await _remember(request, "shopify", webhook_id)  # our own sale, recorded on Shopify by the mirror
         return json_response({"status": "ignored", "reason": "liveshop order"})
@@ -173,13 +156,13 @@ async def tiktok_webhook(request: web.Request) -> web.Response:
         given.lower(), tiktok_webhook_signature(cfg.tiktok_app_key, cfg.tiktok_app_secret, raw)
     ):
         raise DomainError("bad_signature", "Authorization does not match app_key + body")
-    event: TikTokEvent = _model(TikTokEvent, _json(raw))
+    event: TikTokEvent = parse_model(TikTokEvent, decode_json(raw))
     if await _seen(request, "tiktok", event.tts_notification_id):
         return json_response({"status": "replay"})
     if event.type != 1:  # 1 = order status change; the others do not move stock here
         await _remember(request, "tiktok", event.tts_notification_id)
         return json_response({"status": "ignored", "type": event.type})
-    data: TikTokData = _model(TikTokData, event.data)
+    data: TikTokData = parse_model(TikTokData, event.data)
     conn = mirror.connector("tiktok")
     if conn is None:
         raise DomainError("service_unavailable", "TikTok Shop API credentials are not configured")
