@@ -48,6 +48,8 @@ async def _viewer(
             url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0, heartbeat=None
         )
         await ws.receive()  # open
+        if ws.compress:  # the server accepted permessage-deflate (aiohttp offers it, as browsers do)
+            stats["deflate"] += 1
         await ws.send_str(f'40/live,{{"token":"{token}"}}')
         await ws.receive()  # namespace connected
         await ws.send_str(f'42/live,0["join",{{"broadcast_id":"{room}"}}]')
@@ -103,7 +105,7 @@ def _load_worker(
     out: Any,
 ) -> None:
     async def run() -> dict:
-        stats: dict[str, Any] = {"delivered": 0, "lat": []}
+        stats: dict[str, Any] = {"delivered": 0, "lat": [], "deflate": 0}
         ready: list[int] = []
         tasks = []
         for i, token in enumerate(tokens):
@@ -132,6 +134,7 @@ def _load_worker(
             "delivered": stats["delivered"],
             "lat": stats["lat"],
             "connected": len(ready),
+            "deflate": stats["deflate"],
             "errors": errors[:3],
         }
 
@@ -313,6 +316,7 @@ def measure(kind: str, redis_url: str, workdir: str, args: argparse.Namespace) -
         return {
             "server": kind,
             "viewers": sum(r["connected"] for r in results),
+            "deflate": sum(r.get("deflate", 0) for r in results),
             "delivered_per_s": delivered / args.duration,
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
@@ -360,11 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'server':<10}{'viewers':>9}{'deliv/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU cores':>11}{'RSS MB':>9}"
+        f"{'deflate':>9}"
     )
     for r in rows:
         print(
             f"{r['server']:<10}{r['viewers']:>9}{r['delivered_per_s']:>11,.0f}{r['p50_ms']:>9.0f}"
-            f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}"
+            f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}{r['deflate']:>9}"
         )
         if r["errors"]:
             print(f"  load generator errors ({r['server']}): {r['errors']}")
