@@ -9,7 +9,7 @@ is what a big room costs:
   batches, so declining the extension costs a few bytes per frame; declining is standard (the client
   then speaks uncompressed frames). `LIVESHOP_CHAT_WS_COMPRESS=true` keeps it.
 - engine.io's writer waits for each frame with `asyncio.wait_for(queue.get(), ...)`, which creates a
-  task per frame per viewer; `_poll` waits with `asyncio.timeout` instead (same contract, no task).
+  task and a timer per frame per viewer; `_poll` waits on the queue alone (see its docstring).
 - the driver's `send` inspects the aiohttp method on every frame; ours calls it.
 
 This leans on engine.io internals (the socket's `poll` contract and the driver's `handler`), checked by
@@ -29,16 +29,18 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 
 
 async def _poll(self: Any) -> list[Any]:
-    """engine.io's AsyncSocket.poll without a task per packet: the next packets to send to the client."""
+    """engine.io's AsyncSocket.poll for a websocket, without a task or a timer per packet.
+
+    The library waits with a timeout so a stuck writer ends; on a websocket the reader already ends the
+    connection after ping_interval + ping_timeout of silence and then queues None, which ends the writer.
+    """
+    if not self.upgraded:  # still long-polling: the library's poll, with its timeout
+        return await type(self).poll(self)  # type: ignore[no-any-return]
     queue: asyncio.Queue[Any] = self.queue
     try:
-        if queue.empty():
-            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-                first = await queue.get()
-        else:
-            first = queue.get_nowait()
+        first = await queue.get() if queue.empty() else queue.get_nowait()
         queue.task_done()
-    except (TimeoutError, asyncio.CancelledError):
+    except asyncio.CancelledError:
         raise eio_exceptions.QueueEmpty() from None
     if first is None:
         return []
