@@ -6,14 +6,17 @@ import json
 
 import aiohttp
 import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from server.live.transport import PlainWebSocket, install
+from server.live.room import LIVE_ROOM
+from server.live.transport import PlainWebSocket, _poll, install
 from tests.api_client import Api
 from tests.live.conftest import Room
 
 
 async def test_a_client_offering_deflate_gets_plain_frames_and_the_room_still_works(
-    room: Room, api: Api, node_url: str
+    room: Room, api: Api, node_url: str, node: tuple[web.Application, TestServer]
 ) -> None:
     token = await api.guest("dee")
     async with aiohttp.ClientSession() as http:
@@ -26,6 +29,9 @@ async def test_a_client_offering_deflate_gets_plain_frames_and_the_room_still_wo
             assert (await ws.receive_str()).startswith("0{")
             await ws.send_str("40/live," + json.dumps({"token": token}))
             assert (await ws.receive_str()).startswith("40/live,")
+            # engine.io's writer of this websocket waits with liveshop's poll (no task per frame)
+            sockets = node[0][LIVE_ROOM].sio.eio.sockets.values()
+            assert any(getattr(s.poll, "__func__", None) is _poll for s in sockets)
             await ws.send_str('42/live,1["join",' + json.dumps({"broadcast_id": room.id}) + "]")
             while not (await ws.receive_str(timeout=10)).startswith("43/live,1"):
                 pass
