@@ -40,14 +40,17 @@ async def _viewer(
     t_start: float,
     t_end: float,
     ready: list,
+    deflate: int,
 ) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(
-            url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0, heartbeat=None
+            url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0, heartbeat=None, compress=deflate
         )
         await ws.receive()  # open
+        if ws.compress:  # offered with --deflate, and the server accepted permessage-deflate
+            stats["deflate"] += 1
         await ws.send_str(f'40/live,{{"token":"{token}"}}')
         await ws.receive()  # namespace connected
         await ws.send_str(f'42/live,0["join",{{"broadcast_id":"{room}"}}]')
@@ -101,9 +104,10 @@ def _load_worker(
     t_start: float,
     t_end: float,
     out: Any,
+    deflate: int = 0,
 ) -> None:
     async def run() -> dict:
-        stats: dict[str, Any] = {"delivered": 0, "lat": []}
+        stats: dict[str, Any] = {"delivered": 0, "lat": [], "deflate": 0}
         ready: list[int] = []
         tasks = []
         for i, token in enumerate(tokens):
@@ -119,6 +123,7 @@ def _load_worker(
                         t_start,
                         t_end,
                         ready,
+                        deflate,
                     )
                 )
             )
@@ -132,6 +137,7 @@ def _load_worker(
             "delivered": stats["delivered"],
             "lat": stats["lat"],
             "connected": len(ready),
+            "deflate": stats["deflate"],
             "errors": errors[:3],
         }
 
@@ -284,6 +290,7 @@ def measure(kind: str, redis_url: str, workdir: str, args: argparse.Namespace) -
                     t_start,
                     t_end,
                     out,
+                    15 if args.deflate else 0,
                 ),
             )
             for share in shares
@@ -313,6 +320,7 @@ def measure(kind: str, redis_url: str, workdir: str, args: argparse.Namespace) -
         return {
             "server": kind,
             "viewers": sum(r["connected"] for r in results),
+            "deflate": sum(r.get("deflate", 0) for r in results),
             "delivered_per_s": delivered / args.duration,
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
@@ -335,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-every", type=int, default=20, help="1 viewer in N decodes for latency")
     p.add_argument("--tick-ms", type=int, default=200)
     p.add_argument("--only", choices=["liveshop", "baseline"])
+    p.add_argument(
+        "--deflate",
+        action="store_true",
+        help="viewers offer permessage-deflate, as browsers do (aiohttp's client does not by default)",
+    )
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from tests.services import RedisServer
@@ -356,15 +369,17 @@ def main(argv: list[str] | None = None) -> int:
         redis.stop()
     print(
         f"\nroom of {args.viewers} viewers, {args.rate:g} chat msg/s ({args.viewers * args.rate:,.0f} "
-        f"logical deliveries/s), {args.duration:g} s, tick {args.tick_ms} ms"
+        f"logical deliveries/s), {args.duration:g} s, tick {args.tick_ms} ms, "
+        f"viewers {'offer' if args.deflate else 'do not offer'} permessage-deflate"
     )
     print(
         f"{'server':<10}{'viewers':>9}{'deliv/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU cores':>11}{'RSS MB':>9}"
+        f"{'deflate':>9}"
     )
     for r in rows:
         print(
             f"{r['server']:<10}{r['viewers']:>9}{r['delivered_per_s']:>11,.0f}{r['p50_ms']:>9.0f}"
-            f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}"
+            f"{r['p99_ms']:>9.0f}{r['cpu_cores']:>11.2f}{r['rss_mb']:>9.0f}{r['deflate']:>9}"
         )
         if r["errors"]:
             print(f"  load generator errors ({r['server']}): {r['errors']}")

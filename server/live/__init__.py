@@ -17,6 +17,7 @@ from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom
 from server.live.routes import router
+from server.live.transport import install as install_transport
 
 CHANNEL = "liveshop:socketio"
 log = logging.getLogger("liveshop.live")
@@ -35,6 +36,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
     bus = manager.bus if isinstance(manager, LocalManager | LiveRedisManager) else LocalManager().bus
     room = LiveRoom(app, sio, bus)
     app[LIVE_ROOM] = room
+    install_transport(sio, compress=room.cfg.ws_compress)
     sio.register_namespace(LiveNamespace(room))
     app[HOOKS]["viewer_count"] = room.viewers.count
     app[HOOKS]["buyer_guard"] = room.buyer_guard

@@ -15,3 +15,4 @@ class ChatSettings(BaseSettings):
     history_cap: int = Field(200, ge=50, le=10_000, description="Recent messages kept in Redis")
     stock_interval_ms: int = Field(250, ge=50, le=5000, description="At most one stock update per offer")
     viewers_interval_s: float = Field(1.0, ge=0.2, le=60)
+    ws_compress: bool = Field(False, description="Offer permessage-deflate on socket.io websockets")
