@@ -93,19 +93,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reuse_port=args.reuse_port,
         access_log=None,
         shutdown_timeout=5,
-        loop=_new_loop(),
+        loop=_new_loop(settings.event_loop),
     )
     return 0
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when installed: a room's fan-out is one socket write per viewer per tick, which uvloop does
-    in C at a fraction of asyncio's cost (docs/PERFORMANCE.md "## live"); asyncio otherwise."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """uvloop by default: a room's fan-out is one socket write per viewer per tick, which uvloop does
+    in C at a fraction of asyncio's cost (docs/PERFORMANCE.md "## live"). LIVESHOP_EVENT_LOOP=asyncio
+    keeps the standard loop (the claims benchmark measured both; see "## Claims")."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return asyncio.new_event_loop()
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
