@@ -150,3 +150,24 @@ async def test_ending_an_offer_returns_unsold_and_held_units_to_the_product(api:
     assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 8
     late = await api.reserve(viewer, offer["id"])
     assert (late.status, late.code) == (410, "offer_ended")
+
+
+async def test_an_end_whose_commit_was_lost_is_finished_by_the_sweeper(
+    api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    app, _ = node
+    product = await api.product(host, stock=10)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], product["id"], quantity=4)
+    viewer = await api.guest()
+    hold = (await api.reserve(viewer, offer["id"])).body["id"]
+    assert (await api.checkout(viewer, hold)).status == 201
+    # The node ended the offer in Redis and then lost its PostgreSQL transaction.
+    await app[INVENTORY].finish(offer["id"], 4, 1)
+    for _ in range(80):  # the sweeper compares with PostgreSQL every few seconds
+        seen = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+        if seen["status"] == "ended":
+            break
+        await asyncio.sleep(0.1)
+    assert (seen["status"], seen["sold"]) == ("ended", 1)
+    assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 9

@@ -15,7 +15,7 @@ from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
-from server.inventory.keys import hold_offer_id, offer_keys
+from server.inventory.keys import hold_offer_id
 
 router = Router()
 
@@ -132,14 +132,14 @@ async def get_reservation(request: web.Request) -> web.Response:
     buyer = require_user(request)
     hold_id = path_id(request)
     offer_id = _hold_offer(hold_id)
-    holds = await request.app[INVENTORY].redis.hget(offer_keys(offer_id)[1], hold_id)
-    if holds is None:
+    hold = await request.app[INVENTORY].hold(hold_id)
+    if hold is None:
         raise DomainError("reservation_expired", "This reservation expired, was released or checked out")
-    owner, qty, exp, state = (holds.decode() if isinstance(holds, bytes) else holds).rsplit("|", 3)
+    owner, qty, exp, state = hold
     if owner != buyer.id:
         raise NotFound("reservation")
     return json_response(
-        hold_view(hold_id, offer_id, int(qty), int(exp), status="checking_out" if state == "c" else "held")
+        hold_view(hold_id, offer_id, qty, exp, status="checking_out" if state == "c" else "held")
     )
 
 

@@ -53,8 +53,8 @@ async def ensure_loaded(app: web.Application) -> list[str]:
 async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
     inventory = app[INVENTORY]
     offer_ids = set(await inventory.active_offers())
-    if resync:
-        offer_ids |= set(await ensure_loaded(app))
+    active_in_db = set(await ensure_loaded(app)) if resync else set()
+    offer_ids |= active_in_db
     now_ms = int(utcnow().timestamp() * 1000)
     for offer_id in offer_ids:
         try:
@@ -62,6 +62,10 @@ async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
             if stale:
                 await settle_stale_checkouts(app, offer_id, stale)
             if state["status"] == "active" and state["ends_at"] <= now_ms:
+                await end_offer(app, offer_id)
+            elif state["status"] != "active" and offer_id in active_in_db:
+                # Ended in Redis but the end's commit never landed: finish it (end_offer is idempotent),
+                # so the unsold units reach the product's shelf.
                 await end_offer(app, offer_id)
             elif state["status"] != "active":
                 await inventory.drop_active(offer_id)

@@ -332,12 +332,19 @@ class Inventory:
         return Counters(int(state["available"]), int(state["held"]), int(state["sold"]))
 
     async def holds_of(self, offer_id: str) -> dict[str, tuple[str, int, int, str]]:
+        """Every hold of an offer: hold id -> (buyer, quantity, expires_ms, "h" held | "c" checking out)."""
         raw = await self.redis.hgetall(offer_keys(offer_id)[1])
-        out = {}
-        for k, v in raw.items():
-            buyer, qty, exp, st = _s(v).rsplit("|", 3)
-            out[_s(k)] = (buyer, int(qty), int(exp), st)
-        return out
+        return {_s(k): _hold_entry(v) for k, v in raw.items()}
+
+    async def hold(self, hold_id: str) -> tuple[str, int, int, str] | None:
+        """One hold as holds_of gives it, or None if it expired, was released or checked out."""
+        raw = await self.redis.hget(offer_keys(_offer_of(hold_id))[1], hold_id)
+        return None if raw is None else _hold_entry(raw)
+
+
+def _hold_entry(raw: Any) -> tuple[str, int, int, str]:
+    buyer, qty, exp, st = _s(raw).rsplit("|", 3)
+    return buyer, int(qty), int(exp), st
 
 
 def _b(value: Any) -> bytes:
