@@ -9,7 +9,7 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, webui
+from server import live, media, mirror, models, webui
 from server.api import auth, ops
 from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
@@ -32,6 +32,7 @@ def build_app(
 ) -> web.Application:
     """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
     settings = settings or get_settings()
+    models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
     )

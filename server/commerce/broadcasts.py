@@ -12,14 +12,14 @@ from server.api.auth import optional_user, require_host
 from server.api.context import DB, EVENTS, HOOKS, INVENTORY, SETTINGS
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
-from server.broadcasts import broadcast_public, set_status
+from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.schemas import BroadcastIn, PinIn
 from server.commerce.views import product_view
 from server.db.base import new_id
-from server.db.models import Broadcast, Offer, Product
 from server.errors import DomainError, NotFound
 from server.events import PINNED
+from server.inventory.models import Offer, Product
 
 router = Router()
 
