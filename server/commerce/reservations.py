@@ -80,11 +80,13 @@ async def reserve(request: web.Request) -> web.Response:
         return json_response(
             hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms), status=201, headers=headers
         )
-    extra = {"remaining": claim.remaining} if claim.code in ("sold_out", "limit_exceeded") else {}
+    error = DomainError(claim.code, CLAIM_ERRORS[claim.code])
+    if claim.code in ("sold_out", "limit_exceeded"):
+        error.extra["remaining"] = claim.remaining
     # Returned rather than raised (the same problem+json the middleware would render): after a
     # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
     # costs more than the answer itself.
-    return problem_response(DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra), request.path)
+    return problem_response(error, request.path)
 
 
 _SOLD_OUT_BODIES: dict[str, bytes] = {}
