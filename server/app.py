@@ -11,9 +11,10 @@ from aiohttp import web
 
 from server import live, media, mirror, webui
 from server.api import auth, ops
-from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
+from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
@@ -28,9 +29,14 @@ STATIC = Path(__file__).parent / "static"
 
 
 def build_app(
-    settings: Settings | None = None, *, run_migrations: bool = True, background: bool = True
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    background: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
-    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
+    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them);
+    `clock` is the time every expiry, window and rate limit reads (tests pass one they can move)."""
     settings = settings or get_settings()
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
@@ -40,8 +46,9 @@ def build_app(
     app[DB] = make_sessionmaker(app[ENGINE])
     app[REDIS] = make_redis(settings)
     app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else app[REDIS])
+    app[CLOCK] = clock
     app[INVENTORY] = Inventory(
-        app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max
+        app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max, clock=clock
     )
     app[METRICS] = Metrics()
     app[HOOKS] = {}

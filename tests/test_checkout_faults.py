@@ -3,7 +3,6 @@ from PostgreSQL; a hold whose buyer vanished comes back at expiry."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
-from server.api.context import DB, INVENTORY
+from server.api.context import DB, INVENTORY, SETTINGS
+from server.clock import ShiftedClock
+from server.commerce.sweeper import sweep_once
 from server.db.base import new_id
 from server.db.models import Order
 from server.inventory.keys import offer_keys
@@ -97,27 +98,26 @@ async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
         )
     # Their deadlines pass; the sweeper asks PostgreSQL and settles both.
     await inventory.redis.zadd(offer_keys(offer["id"])[2], {hold_a: 1, hold_b: 1})
-    for _ in range(50):
-        state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
-        if state["held"] == 0:
-            break
-        await asyncio.sleep(0.1)
+    await sweep_once(app)
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"], state["sold"]) == (3, 0, 1)
 
 
 @pytest.fixture
-async def short_hold_node(
+async def own_clock_node(
     pg_database: PostgresDatabase, redis_server: RedisServer, http
-) -> AsyncIterator[tuple[web.Application, Api]]:  # type: ignore[no-untyped-def]
-    app, server = await start_app(make_settings(pg_database, redis_server, hold_seconds=5))
-    yield app, Api(http, str(server.make_url("")).rstrip("/"))
+) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:  # type: ignore[no-untyped-def]
+    """A node of its own whose clock may jump past hold expiries; its sweeper is the test's to run."""
+    clock = ShiftedClock()
+    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
+    yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
     await server.close()
 
 
 async def test_a_hold_whose_buyer_vanished_returns_at_expiry(
-    short_hold_node: tuple[web.Application, Api],
+    own_clock_node: tuple[web.Application, Api, ShiftedClock],
 ) -> None:
-    app, api = short_hold_node
+    app, api, clock = own_clock_node
     host = await new_host(app, api)
     product = await api.product(host, stock=10)
     broadcast = await api.broadcast(host)
@@ -127,7 +127,12 @@ async def test_a_hold_whose_buyer_vanished_returns_at_expiry(
     assert hold.status == 201
     other = await api.guest("other")
     assert (await api.reserve(other, offer["id"])).code == "sold_out"
-    await asyncio.sleep(6)  # nobody touches the offer: only the sweeper can return the unit
+    clock.advance(app[SETTINGS].hold_seconds - 30)
+    await sweep_once(app)
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+    assert (state["available"], state["held"], state["sold"]) == (0, 1, 0)  # not yet
+    clock.advance(31)  # nobody touches the offer: only the sweeper can return the unit
+    await sweep_once(app)
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"], state["sold"]) == (1, 0, 0)
     assert (await api.reserve(other, offer["id"])).status == 201  # the sold-out flag was dropped
@@ -164,10 +169,7 @@ async def test_an_end_whose_commit_was_lost_is_finished_by_the_sweeper(
     assert (await api.checkout(viewer, hold)).status == 201
     # The node ended the offer in Redis and then lost its PostgreSQL transaction.
     await app[INVENTORY].finish(offer["id"], 4, 1)
-    for _ in range(80):  # the sweeper compares with PostgreSQL every few seconds
-        seen = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
-        if seen["status"] == "ended":
-            break
-        await asyncio.sleep(0.1)
+    await sweep_once(app, resync=True)  # the sweeper's periodic comparison with PostgreSQL
+    seen = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (seen["status"], seen["sold"]) == ("ended", 1)
     assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 9
