@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
 from server.db.models import Offer, Order, Product
+from server.errors import DomainError, NotFound
 from server.inventory.keys import hold_offer_id
 from server.inventory.sale import REFUSALS, sell_hold
 

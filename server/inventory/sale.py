@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.api.errors import DomainError, NotFound
 from server.db.models import Offer, Order, Product
+from server.errors import DomainError, NotFound
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id

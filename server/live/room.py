@@ -12,9 +12,9 @@ from aiohttp import web
 
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, HOOKS, INVENTORY, REDIS, SETTINGS
-from server.api.errors import DomainError
 from server.clock import now_ms, utc
 from server.db.base import new_id
+from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error
 from server.live.feed import Feed
