@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from server.api.context import DB, INVENTORY
 from server.commerce.sweeper import sweep_once
-from server.db.models import Order
 from server.inventory.audit import run_audit
+from server.inventory.models import Order
 from tests.api_client import Api
 from tests.services import RedisServer
 

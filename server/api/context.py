@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,5 +18,3 @@ REDIS = web.AppKey("redis", Redis)
 EVENTS = web.AppKey("events", EventBus)
 INVENTORY = web.AppKey("inventory", Inventory)
 CLOCK = web.AppKey("clock", Clock)  # the node's one clock (the inventory engine reads the same)
-# Extension points that app.py fills with one feature's answer for another (features never import each other).
-HOOKS = web.AppKey("hooks", dict[str, Any])

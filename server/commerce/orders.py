@@ -19,9 +19,9 @@ from server.api.validation import idempotency_key, json_response, parse_body, pa
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
-from server.db.models import Offer, Order, Product
 from server.errors import DomainError, NotFound
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer, Order, Product
 from server.inventory.sale import REFUSALS, sell_hold
 
 log = logging.getLogger("liveshop.commerce")

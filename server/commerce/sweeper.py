@@ -14,8 +14,8 @@ from sqlalchemy import select
 from server.api.context import CLOCK, DB, INVENTORY, SETTINGS
 from server.clock import now_ms
 from server.commerce.offers import end_offer
-from server.db.models import Offer, Order
 from server.inventory.engine import OfferMissing
+from server.inventory.models import Offer, Order
 
 log = logging.getLogger("liveshop.inventory")
 RESYNC_EVERY_S = 5.0

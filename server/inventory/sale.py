@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Offer, Order, Product
 from server.errors import DomainError, NotFound
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer, Order, Product
 
 log = logging.getLogger("liveshop.inventory")
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.broadcasts import Broadcast
 from server.clock import SYSTEM_CLOCK, Clock, utc
-from server.db.models import Broadcast
 from server.live.models import ChatSettings, Restriction
 from server.live.text import blocked_matcher
 

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import new_id
-from server.db.models import Offer, Order, Product
 from server.errors import DomainError
 from server.events import EventBus
 from server.inventory.engine import Inventory
+from server.inventory.models import Offer, Order, Product
 from server.inventory.sale import record_sale, sell_hold
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 

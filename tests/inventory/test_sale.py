@@ -14,9 +14,10 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, text
 
 from server.api.context import DB, INVENTORY
-from server.db.models import Order, OutboxEvent
+from server.db.outbox import OutboxEvent
 from server.events import ORDER_CONFIRMED, OrderConfirmed
 from server.inventory.audit import run_audit
+from server.inventory.models import Order
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 from server.mirror.inbound import take_order
 from tests.api_client import Api
