@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
 from server.api.context import DB, INVENTORY, SETTINGS
 from server.clock import ShiftedClock
@@ -19,28 +18,15 @@ from server.inventory.keys import offer_keys
 from server.inventory.models import Order
 from tests.api_client import Api
 from tests.conftest import make_settings, new_host, start_app
+from tests.faults import FAILING_BUYER, refuse_orders_of_the_failing_buyer
 from tests.services import PostgresDatabase, RedisServer
-
-FAIL_TRIGGER = [
-    """
-CREATE OR REPLACE FUNCTION liveshop_test_fail_order() RETURNS trigger AS $$
-BEGIN
-  IF NEW.buyer->>'name' = 'FAIL THE WRITE' THEN RAISE EXCEPTION 'injected write failure'; END IF;
-  RETURN NEW;
-END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS liveshop_test_fail_order ON orders",
-    """CREATE TRIGGER liveshop_test_fail_order BEFORE INSERT ON orders
-  FOR EACH ROW EXECUTE FUNCTION liveshop_test_fail_order()""",
-]
 
 
 async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
     api: Api, host: str, node: tuple[web.Application, TestServer]
 ) -> None:
     app, _ = node
-    async with app[DB]() as session, session.begin():
-        for statement in FAIL_TRIGGER:
-            await session.execute(text(statement))
+    await refuse_orders_of_the_failing_buyer(app[DB])
     product = await api.product(host, stock=10)
     broadcast = await api.broadcast(host)
     offer = await api.offer(host, broadcast["id"], product["id"], quantity=3)
@@ -52,7 +38,7 @@ async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
         "/api/v1/orders",
         token=viewer,
         headers={"Idempotency-Key": "k"},
-        json={"reservation_id": hold, "buyer": {"name": "FAIL THE WRITE", "email": "a@b.co", "address": "x"}},
+        json={"reservation_id": hold, "buyer": {"name": FAILING_BUYER, "email": "a@b.co", "address": "x"}},
     )
     assert (failed.status, failed.code) == (503, "service_unavailable")
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
