@@ -76,6 +76,7 @@ class LiveRoom:
             self.emit_local,
             self.chat.take_delivered,
             interval_s=self.cfg.viewers_interval_s,
+            clock=self.clock,
         )
         self.feed = Feed(
             app[INVENTORY],
