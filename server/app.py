@@ -12,9 +12,10 @@ from aiohttp import web
 
 from server import live, media, mirror, models, webui
 from server.api import auth, ops, seams
-from server.api.context import DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
+from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
@@ -28,20 +29,26 @@ STATIC = Path(__file__).parent / "static"
 
 
 def build_app(
-    settings: Settings | None = None, *, run_migrations: bool = True, background: bool = True
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    background: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
-    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
+    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them);
+    `clock` is the time every expiry, window and rate limit reads (tests pass one they can move)."""
     settings = settings or get_settings()
     models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
     )
-    services = Services.create(settings)
+    services = Services.create(settings, clock=clock)
     app[SETTINGS] = settings
     app[ENGINE] = services.engine
     app[DB] = services.db
     app[REDIS] = services.redis
     app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else services.redis)
+    app[CLOCK] = clock
     app[INVENTORY] = services.inventory
     app[METRICS] = Metrics()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from server.clock import SYSTEM_CLOCK, Clock
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.db.migrate import migrate
@@ -28,11 +29,13 @@ class Services:
     inventory: Inventory
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Services:
         engine = make_engine(settings)
         db = make_sessionmaker(engine)
         redis = make_redis(settings)
-        inventory = Inventory(redis, hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max)
+        inventory = Inventory(
+            redis, hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max, clock=clock
+        )
         # Counters missing from Redis are rebuilt from PostgreSQL, the truth.
         inventory.set_loader(database_loader(db, inventory))
         return cls(settings, engine, db, redis, inventory)
