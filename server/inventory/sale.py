@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.errors import DomainError, NotFound
+from server.errors import Code, DomainError, NotFound
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id
@@ -116,7 +116,7 @@ async def sell_hold(
             if code == "forbidden":
                 raise DomainError("not_found", "reservation not found", field="reservation_id")
             if code != "ok":
-                raise DomainError(code, REFUSALS[code])
+                raise DomainError(Code(code), REFUSALS[code])
             marked = True
             order = make_order(offer, product, quantity)
             session.add(order)
