@@ -20,12 +20,9 @@ from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
-from server.db.engine import make_engine, make_sessionmaker
-from server.db.migrate import migrate
 from server.events import EventBus
-from server.inventory.engine import Inventory
 from server.live.room import LiveRoom
-from server.redis_client import make_redis
+from server.services import Services
 
 log = logging.getLogger("liveshop.server")
 STATIC = Path(__file__).parent / "static"
@@ -45,20 +42,19 @@ def build_app(
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
     )
+    services = Services.create(settings, clock=clock)
     app[SETTINGS] = settings
-    app[ENGINE] = make_engine(settings)
-    app[DB] = make_sessionmaker(app[ENGINE])
-    app[REDIS] = make_redis(settings)
-    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else app[REDIS])
+    app[ENGINE] = services.engine
+    app[DB] = services.db
+    app[REDIS] = services.redis
+    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else services.redis)
     app[CLOCK] = clock
-    app[INVENTORY] = Inventory(
-        app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max, clock=clock
-    )
+    app[INVENTORY] = services.inventory
     app[METRICS] = Metrics()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
-            await migrate(app[ENGINE])
+            await services.migrate()
         await app[EVENTS].start()
         try:
             await ensure_loaded(app)
@@ -67,8 +63,7 @@ def build_app(
         log.info("liveshop node up node=%s url=%s", settings.node_id, settings.base_url)
         yield
         await app[EVENTS].stop()
-        await app[REDIS].aclose()
-        await app[ENGINE].dispose()
+        await services.close()
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
