@@ -1,6 +1,8 @@
 """Checkout: a hold becomes an order in PostgreSQL and is confirmed in Redis, exactly once.
 
 The order of steps is what makes it safe:
+0. queue behind any checkout of the same hold still in flight (a retry then finds its twin's order
+   instead of racing it);
 1. lock the offer row FOR SHARE (a rebuild or an end takes it FOR UPDATE, so neither can count sold
    units while this order is half-written);
 2. mark the hold "checking out" in Redis (expiry can no longer take it; a second checkout is refused);
@@ -12,13 +14,12 @@ The order of steps is what makes it safe:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 
 import orjson
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from server.api.auth import Principal, require_user
@@ -30,12 +31,12 @@ from server.commerce.offers import OFFERS
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
+from server.db.locks import serialized
 from server.db.models import Offer, Order, Product
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
 
 log = logging.getLogger("liveshop.commerce")
-TWIN_WAIT_STEPS = 60  # x 50 ms: how long a duplicate checkout waits for its twin's order
 router = Router()
 
 BEGIN_ERRORS = {
@@ -51,22 +52,21 @@ def request_hash(body: OrderIn) -> str:
 async def _existing(
     request: web.Request, buyer: Principal, key: str | None, reservation_id: str, digest: str
 ) -> Order | None:
-    """An order this request already made (same key, same body), or an error if the key/hold was used."""
+    """An order this request already made (same key, same body), or an error if the key/hold was used.
+
+    One statement, so one snapshot: a twin committing between two lookups cannot make its order look
+    like another request's."""
+    wanted = [Order.reservation_id == reservation_id]
+    if key is not None:
+        wanted.append(and_(Order.buyer_id == buyer.id, Order.idempotency_key == key))
     async with request.app[DB]() as session:
-        if key is not None:
-            order = (
-                await session.execute(
-                    select(Order).where(Order.buyer_id == buyer.id, Order.idempotency_key == key)
-                )
-            ).scalar_one_or_none()
-            if order is not None:
-                if order.request_hash != digest:
-                    raise DomainError("idempotency_key_reused")
-                return order
-        order = (
-            await session.execute(select(Order).where(Order.reservation_id == reservation_id))
-        ).scalar_one_or_none()
-    if order is not None:
+        found = (await session.execute(select(Order).where(or_(*wanted)))).scalars().all()
+    for order in found:
+        if key is not None and order.buyer_id == buyer.id and order.idempotency_key == key:
+            if order.request_hash != digest:
+                raise DomainError("idempotency_key_reused")
+            return order
+    for order in found:  # the hold's order, made by another request
         if order.buyer_id != buyer.id:
             raise NotFound("reservation")
         raise DomainError("conflict", "This reservation was already checked out", order_id=order.id)
@@ -112,47 +112,46 @@ async def checkout(request: web.Request) -> web.Response:
     inventory = request.app[INVENTORY]
     marked = False
     try:
-        async with request.app[DB]() as session:
-            async with session.begin():
-                offer = await session.get(Offer, offer_id, with_for_update={"read": True})
-                product = await session.get(Product, meta.offer.product_id)
-                if offer is None or product is None:
-                    raise NotFound("offer")
-                code, quantity = await inventory.begin_checkout(hold_id, buyer.id)
-                if code == "forbidden":
-                    raise DomainError("not_found", "reservation not found", field="reservation_id")
-                if code != "ok":
-                    raise DomainError(code, BEGIN_ERRORS[code])  # rollback; answered below
-                marked = True
-                order = Order(
-                    id=new_id("or"),
-                    channel="liveshop",
-                    offer_id=offer_id,
-                    product_id=product.id,
-                    reservation_id=hold_id,
-                    buyer_id=buyer.id,
-                    buyer=body.buyer.model_dump(),
-                    quantity=quantity,
-                    unit_price=offer.price,
-                    total=offer.price * quantity,
-                    currency=offer.currency,
-                    status="confirmed",
-                    idempotency_key=key,
-                    request_hash=digest,
-                )
-                session.add(order)
-                await session.flush()
-                view = order_view(order, product)
-                EventBus.record(session, ORDER_CONFIRMED, product.sku, {**view, "sku": product.sku})
-                EventBus.record(
-                    session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
-                )
+        async with serialized(request.app[DB], f"checkout:{hold_id}") as session:
+            offer = await session.get(Offer, offer_id, with_for_update={"read": True})
+            product = await session.get(Product, meta.offer.product_id)
+            if offer is None or product is None:
+                raise NotFound("offer")
+            code, quantity = await inventory.begin_checkout(hold_id, buyer.id)
+            if code == "forbidden":
+                raise DomainError("not_found", "reservation not found", field="reservation_id")
+            if code != "ok":
+                raise DomainError(code, BEGIN_ERRORS[code])  # rollback; answered below
+            marked = True
+            order = Order(
+                id=new_id("or"),
+                channel="liveshop",
+                offer_id=offer_id,
+                product_id=product.id,
+                reservation_id=hold_id,
+                buyer_id=buyer.id,
+                buyer=body.buyer.model_dump(),
+                quantity=quantity,
+                unit_price=offer.price,
+                total=offer.price * quantity,
+                currency=offer.currency,
+                status="confirmed",
+                idempotency_key=key,
+                request_hash=digest,
+            )
+            session.add(order)
+            await session.flush()
+            view = order_view(order, product)
+            EventBus.record(session, ORDER_CONFIRMED, product.sku, {**view, "sku": product.sku})
+            EventBus.record(
+                session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
+            )
     except DomainError as exc:
         if exc.code not in BEGIN_ERRORS:
             raise
-        # A concurrent twin of this request may hold or have used the reservation: its order is
-        # this request's answer too.
-        previous = await _await_twin(request, buyer, key, hold_id, digest, exc.code)
+        # A twin of this request used the reservation before us: it has committed (we queued behind
+        # it), so its order is this request's answer too. Otherwise the refusal stands.
+        previous = await _existing(request, buyer, key, hold_id, digest)
         if previous is not None:
             return await _render(request, previous, 201)
         raise
@@ -185,20 +184,6 @@ async def checkout(request: web.Request) -> web.Response:
         log.warning("hold not settled after commit hold=%s error=%r", hold_id, exc)
     await request.app[EVENTS].publish(ORDER_CONFIRMED, {**view, "broadcast_id": meta.offer.broadcast_id})
     return json_response(view, status=201)
-
-
-async def _await_twin(
-    request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str, code: str
-) -> Order | None:
-    """The order a same-key request in flight commits (waits briefly while it is checking out)."""
-    for _ in range(TWIN_WAIT_STEPS if code == "checkout_in_progress" else 1):
-        previous = await _existing(request, buyer, key, hold_id, digest)
-        if previous is not None:
-            return previous
-        if code != "checkout_in_progress":
-            break
-        await asyncio.sleep(0.05)
-    return None
 
 
 async def _settle_unsure(request: web.Request, hold_id: str) -> bool:
