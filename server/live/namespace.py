@@ -13,8 +13,8 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from server.api.auth import TOKENS
-from server.api.errors import DomainError
 from server.api.validation import parse_model
+from server.errors import DomainError
 from server.live.chat import Ack, error
 from server.live.room import NAMESPACE, Conn, LiveRoom
 from server.live.routes import ChatSettingsIn
@@ -101,7 +101,7 @@ class LiveNamespace(socketio.AsyncNamespace):
             **conn.user.public(),
             "is_host": conn.is_room_host,
             "banned": conn.user.id in policy.bans,
-            "timed_out_s": round(policy.timed_out_for(conn.user.id), 1),
+            "timed_out_s": round(policy.timed_out_for(conn.user.id, self.room.clock.time()), 1),
         }
         snapshot["chat_settings"] = (
             policy.settings_view() if conn.is_room_host else {"slow_mode_s": policy.slow_mode_s}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import socketio
 from aiohttp import web
 
 from server.api.auth import Principal
-from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
-from server.api.errors import DomainError
+from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
+from server.api.seams import BROADCAST_SNAPSHOT
+from server.clock import now_ms, utc
 from server.db.base import new_id
+from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error
 from server.live.feed import Feed
@@ -42,13 +43,12 @@ class Bucket:
 
     __slots__ = ("stamp", "tokens")
 
-    def __init__(self, burst: float) -> None:
+    def __init__(self, burst: float, now: float) -> None:
         self.tokens = burst
-        self.stamp = time.monotonic()
+        self.stamp = now
 
-    def take(self, rate: float, burst: float) -> float:
-        """0 when allowed, else seconds until the next token."""
-        now = time.monotonic()
+    def take(self, rate: float, burst: float, now: float) -> float:
+        """0 when allowed, else seconds until the next token (`now` from the node's monotonic clock)."""
         self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
         self.stamp = now
         if self.tokens >= 1:
@@ -62,10 +62,11 @@ class LiveRoom:
         self.app = app
         self.sio = sio
         self.bus = bus
+        self.clock = app[CLOCK]
         self.cfg = ChatSettings()
         self.conns: dict[str, Conn] = {}
         self.buckets: dict[str, Bucket] = {}
-        self.policies = Policies(app[DB])
+        self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
         )
@@ -75,12 +76,13 @@ class LiveRoom:
             self.emit_local,
             self.chat.take_delivered,
             interval_s=self.cfg.viewers_interval_s,
+            clock=self.clock,
         )
         self.feed = Feed(
             app[INVENTORY],
             app[DB],
             self.emit,
-            lambda: app[HOOKS].get("broadcast_snapshot"),
+            lambda: app[BROADCAST_SNAPSHOT],
             interval_s=self.cfg.stock_interval_ms / 1000,
         )
         bus.on_control = self.on_control
@@ -121,8 +123,7 @@ class LiveRoom:
 
     # snapshot ----------------------------------------------------------------------------------
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
-        hook = self.app[HOOKS]["broadcast_snapshot"]
-        view = dict(await hook(broadcast_id))
+        view = dict(await self.app[BROADCAST_SNAPSHOT](broadcast_id))
         pinned = view.pop("pinned", None)
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
@@ -160,7 +161,7 @@ class LiveRoom:
         if user.id in policy.bans:
             return error("banned", "You are banned from this broadcast")
         if not is_host:
-            left = policy.timed_out_for(user.id)
+            left = policy.timed_out_for(user.id, self.clock.time())
             if left > 0:
                 return error(
                     "timed_out", f"You are timed out for {left:.0f} s", retry_after_ms=int(left * 1000)
@@ -177,10 +178,11 @@ class LiveRoom:
                     f"Slow mode: one message every {policy.slow_mode_s} s",
                     retry_after_ms=max(int(ttl), 1),
                 )
+        now = self.clock.monotonic()
         bucket = self.buckets.get(user.id)
         if bucket is None:
-            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
-        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
+            bucket = self.buckets[user.id] = Bucket(self.cfg.burst, now)
+        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst, now)
         if wait > 0:
             return error(
                 "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
@@ -188,7 +190,7 @@ class LiveRoom:
         message: dict[str, Any] = {
             "id": new_id("cm"),
             "text": text,
-            "ts": int(time.time() * 1000),
+            "ts": now_ms(self.clock),
             "user": user.public(),
         }
         if is_host:
@@ -236,7 +238,7 @@ class LiveRoom:
                 raise DomainError(
                     "validation_error", f"seconds: an integer from 1 to {MAX_TIMEOUT_S}", field="seconds"
                 )
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            until = utc(self.clock) + timedelta(seconds=seconds)
             record = {"seconds": seconds, "until": until.isoformat()}
         async with self.app[DB]() as session, session.begin():
             if action in ("timeout", "ban"):
@@ -295,13 +297,13 @@ class LiveRoom:
         )
         return view
 
-    # hooks for other features ------------------------------------------------------------------
+    # seams for other features -------------------------------------------------------------------
     async def buyer_guard(self, broadcast_id: str, user_id: str) -> None:
         """On the claim path: a dict lookup; the database only for a broadcast this node never saw."""
         policy = self.policies.peek(broadcast_id)
         if policy is None:
             policy = await self.policies.get(broadcast_id)
-        elif time.monotonic() - policy.loaded_at > REFRESH_S:
+        elif self.clock.monotonic() - policy.loaded_at > REFRESH_S:
             self.policies.refresh_soon(broadcast_id)
         if user_id in policy.bans:
             raise DomainError("banned", "You are banned from this broadcast")
