@@ -110,6 +110,7 @@ async def checkout(request: web.Request) -> web.Response:
         return await _render(request, previous, 201)
     meta = await request.app[OFFERS].get(offer_id)
     inventory = request.app[INVENTORY]
+    await inventory.ensure_trusted(offer_id)  # after a Redis failover: rebuild before the lock
     marked = False
     try:
         async with request.app[DB]() as session:
