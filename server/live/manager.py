@@ -27,6 +27,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from server.live.spawn import spawn
+from server.redis_client import redis_from_url
 
 log = logging.getLogger("liveshop.live")
 
@@ -151,6 +152,14 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
         self._watch: asyncio.Task[None] | None = None
 
     # socket.io overrides ---------------------------------------------------------------------------
+    def _redis_connect(self) -> None:
+        """The client comes from the node's one client factory, so rooms follow LIVESHOP_REDIS_URL's
+        topology: Sentinel (a new connection asks for the current primary) or Cluster (a plain
+        PUBLISH reaches subscribers on every shard)."""
+        self.redis = redis_from_url(self.redis_url, **self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
     def initialize(self) -> None:
         super().initialize()
         self.json = _OrjsonCodec  # the server sets its own codec; ours is faster and compatible
