@@ -1,0 +1,180 @@
+"""Shared pieces of the survival tests: two nodes as processes, a rush of buyers that retries through
+outages the way a real client does, and the post-run checks against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from sqlalchemy import select
+
+from server.api.auth import create_host
+from server.db.engine import make_engine, make_sessionmaker
+from server.db.models import Order
+from server.inventory.audit import AuditReport, run_audit
+from server.inventory.engine import Inventory
+from server.redis_client import redis_from_url
+from tests.api_client import Api
+from tests.services import ServerProcess, server_env
+
+RETRY_S = 0.05  # a client's pause between retries while the service is unavailable
+
+
+def node_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return server_env(
+        database_url,
+        redis_url,
+        LIVESHOP_SWEEP_INTERVAL_S="0.2",
+        LIVESHOP_RUN_WORKER="false",
+        LIVESHOP_TRUSTED_CLIENTS="127.0.0.0/8",
+        LIVESHOP_EVENT_LOOP="asyncio",
+        **extra,
+    )
+
+
+def start_nodes(database_url: str, redis_url: str, n: int = 2) -> list[ServerProcess]:
+    """Nodes start one after the other, so only the first runs the migrations."""
+    nodes = []
+    for _ in range(n):
+        node = ServerProcess(node_env(database_url, redis_url))
+        node.start(timeout=60)
+        nodes.append(node)
+    return nodes
+
+
+async def host_token(api: Api, database_url: str, redis_url: str) -> str:
+    from server.config import Settings
+    from tests.services import TEST_SECRET
+
+    engine = make_engine(Settings(database_url=database_url, redis_url=redis_url, secret=TEST_SECRET))
+    email = f"host-{uuid.uuid4().hex[:8]}@example.com"
+    await create_host(make_sessionmaker(engine), email, "host-password-1")
+    await engine.dispose()
+    return await api.login(email, "host-password-1")
+
+
+async def guests(api: Api, n: int) -> list[str]:
+    sem = asyncio.Semaphore(50)
+
+    async def one(i: int) -> str:
+        async with sem:
+            return await api.guest(f"buyer{i}")
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+@dataclass
+class RushLog:
+    """What the buyers were told."""
+
+    confirmed: dict[str, str] = field(default_factory=dict)  # order id -> buyer token
+    holds_lost: int = 0  # checkouts answered 410 reservation_expired
+    unavailable: int = 0  # 503s and dropped connections, retried
+    answers: Counter[str] = field(default_factory=Counter)
+    unexpected: list[tuple[int, object]] = field(default_factory=list)
+    _progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def confirm(self, order_id: str, token: str) -> None:
+        self.confirmed[order_id] = token
+        self.answers["confirmed"] += 1
+        self._progress.set()
+
+    async def wait_confirmed(self, n: int, deadline: float) -> int:
+        """Waits until `n` orders are confirmed or the deadline passes; returns how many are."""
+        while len(self.confirmed) < n and time.monotonic() < deadline:
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        return len(self.confirmed)
+
+
+async def _call(fn: Callable, *args, **kwargs):  # type: ignore[no-untyped-def]
+    try:
+        return await fn(*args, **kwargs)
+    except (TimeoutError, aiohttp.ClientError):
+        return None
+
+
+async def buy(api: Api, offer_id: str, token: str, log: RushLog, deadline: float) -> None:
+    """Reserve one unit and check out, retrying 503s; a hold lost in a failover claims again."""
+    while time.monotonic() < deadline:
+        hold = await _call(api.reserve, token, offer_id, 1, key=uuid.uuid4().hex)
+        if hold is None or hold.status == 503:
+            log.unavailable += 1
+            await asyncio.sleep(RETRY_S)
+            continue
+        if hold.status != 201:
+            log.answers[str(hold.code)] += 1
+            if hold.code not in ("sold_out", "limit_exceeded", "offer_ended"):
+                log.unexpected.append((hold.status, hold.body))
+            return
+        key = uuid.uuid4().hex
+        while time.monotonic() < deadline:
+            order = await _call(api.checkout, token, hold.body["id"], key=key)
+            if order is None or order.status == 503:
+                log.unavailable += 1
+                await asyncio.sleep(RETRY_S)
+                continue
+            if order.status == 201:
+                log.confirm(order.body["id"], token)
+                return
+            if order.code == "reservation_expired":
+                log.holds_lost += 1
+                break  # claim again while units remain
+            log.unexpected.append((order.status, order.body))
+            return
+
+
+async def orders_of(database_url: str, offer_id: str) -> dict[str, int]:
+    """order id -> quantity, as PostgreSQL has them."""
+    from server.config import Settings
+    from tests.services import TEST_SECRET
+
+    engine = make_engine(Settings(database_url=database_url, redis_url="memory://", secret=TEST_SECRET))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.execute(select(Order.id, Order.quantity).where(Order.offer_id == offer_id))
+            return {str(i): int(q) for i, q in rows.all()}
+    finally:
+        await engine.dispose()
+
+
+async def settled_audit(
+    database_url: str, redis_url: str, offer_ids: list[str], within_s: float = 20
+) -> AuditReport:
+    """The audit once the nodes' sweepers have settled the books (bounded wait for a clean report)."""
+    from server.config import Settings
+    from tests.services import TEST_SECRET
+
+    engine = make_engine(Settings(database_url=database_url, redis_url=redis_url, secret=TEST_SECRET))
+    client = redis_from_url(redis_url)
+    inventory = Inventory(client, hold_seconds=120)
+    try:
+        deadline = time.monotonic() + within_s
+        while True:
+            report = await run_audit(make_sessionmaker(engine), inventory, offer_ids)
+            if report.ok or time.monotonic() > deadline:
+                return report
+            await asyncio.sleep(0.2)
+    finally:
+        await client.aclose()
+        await engine.dispose()
+
+
+async def first_claim_served(api: Api, offer_id: str, token: str, deadline: float) -> float:
+    """Claims one unit again and again until a node answers it (201 or a real no); returns when."""
+    while time.monotonic() < deadline:
+        r = await _call(api.reserve, token, offer_id, 1, key=uuid.uuid4().hex)
+        if r is not None and r.status in (201, 409):
+            if r.status == 201:
+                await _call(api.call, "DELETE", f"/api/v1/reservations/{r.body['id']}", token=token)
+            return time.monotonic()
+        await asyncio.sleep(0.02)
+    raise TimeoutError("no claim served before the deadline")
