@@ -60,6 +60,13 @@ def redis_from_url(url: str, **options: Any) -> Any:
     return Redis.from_url(url, **kwargs)
 
 
+async def ready(client: Any) -> None:
+    """A cluster client learns the slot map before its first pub/sub (a pubsub cannot route without
+    it); other clients need nothing."""
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+
+
 def make_redis(settings: Settings) -> Redis:
     """The node's shared client (connection pool) for the inventory, the event relay, chat and limits."""
     if settings.embedded_redis:

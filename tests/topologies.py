@@ -6,9 +6,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import redis
@@ -147,6 +149,21 @@ class SentinelSet:
                 server.proc = None
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) exists and is free too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with closing(socket.socket()) as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 class ClusterSet:
     """A Redis Cluster of `masters` shards (no replicas) made with `redis-cli --cluster create`."""
 
@@ -154,6 +171,7 @@ class ClusterSet:
         self.nodes = []
         for _ in range(masters):
             node = RedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+            node.port = _cluster_port()
             node.args = (*node.args, "--cluster-config-file", f"{node.dir}/nodes.conf")
             node.start()
             self.nodes.append(node)

@@ -27,7 +27,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from server.live.spawn import spawn
-from server.redis_client import redis_from_url
+from server.redis_client import ready, redis_from_url
 
 log = logging.getLogger("liveshop.live")
 
@@ -172,6 +172,7 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
         while True:
             try:
                 self._redis_connect()
+                await ready(self.redis)
                 await self.pubsub.subscribe(self.channel)
                 self.subscribed = True
                 retry_sleep = 0.2
