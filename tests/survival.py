@@ -77,6 +77,7 @@ class RushLog:
     unavailable: int = 0  # 503s and dropped connections, retried
     answers: Counter[str] = field(default_factory=Counter)
     unexpected: list[tuple[int, object]] = field(default_factory=list)
+    checking_out: Counter[str] = field(default_factory=Counter)  # node base URL -> checkouts in flight
     _progress: asyncio.Event = field(default_factory=asyncio.Event)
 
     def confirm(self, order_id: str, token: str) -> None:
@@ -102,10 +103,22 @@ async def _call(fn: Callable, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None
 
 
-async def buy(api: Api, offer_id: str, token: str, log: RushLog, deadline: float) -> None:
-    """Reserve one unit and check out, retrying 503s; a hold lost in a failover claims again."""
+async def buy(apis: list[Api], first: int, offer_id: str, token: str, log: RushLog, deadline: float) -> None:
+    """Reserve one unit and check out, as a client behind a load balancer would: retry 503s and
+    checkouts still in progress with the same Idempotency-Key, move to another node when one stops
+    answering, and claim again (a new key) when a hold was lost (410)."""
+    at = first % len(apis)
+
+    async def call(fn: Callable, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal at
+        result = await _call(fn(apis[at]), *args, **kwargs)
+        if result is None:  # the node is gone: the balancer sends the retry elsewhere
+            at = (at + 1) % len(apis)
+        return result
+
+    claim_key = uuid.uuid4().hex  # the same key until the claim is answered: a retry replays it
     while time.monotonic() < deadline:
-        hold = await _call(api.reserve, token, offer_id, 1, key=uuid.uuid4().hex)
+        hold = await call(lambda api: api.reserve, token, offer_id, 1, key=claim_key)
         if hold is None or hold.status == 503:
             log.unavailable += 1
             await asyncio.sleep(RETRY_S)
@@ -117,16 +130,22 @@ async def buy(api: Api, offer_id: str, token: str, log: RushLog, deadline: float
             return
         key = uuid.uuid4().hex
         while time.monotonic() < deadline:
-            order = await _call(api.checkout, token, hold.body["id"], key=key)
-            if order is None or order.status == 503:
+            base = apis[at].base
+            log.checking_out[base] += 1
+            try:
+                order = await call(lambda api: api.checkout, token, hold.body["id"], key=key)
+            finally:
+                log.checking_out[base] -= 1
+            if order is None or order.status == 503 or order.code == "checkout_in_progress":
                 log.unavailable += 1
-                await asyncio.sleep(RETRY_S)
+                await asyncio.sleep(RETRY_S if order is None or order.status == 503 else 0.5)
                 continue
             if order.status == 201:
                 log.confirm(order.body["id"], token)
                 return
             if order.code == "reservation_expired":
                 log.holds_lost += 1
+                claim_key = uuid.uuid4().hex
                 break  # claim again while units remain
             log.unexpected.append((order.status, order.body))
             return

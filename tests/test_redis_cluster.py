@@ -97,7 +97,7 @@ async def test_cluster_rush_on_offers_over_every_shard_keeps_the_books_and_event
 
         async def buyer(i: int, token: str) -> None:
             async with sem:
-                await buy(apis[i % 2], offers[i % len(offers)]["id"], token, log, deadline)
+                await buy(apis, i, offers[i % len(offers)]["id"], token, log, deadline)
 
         started = time.monotonic()
         await asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))

@@ -96,7 +96,7 @@ async def test_sentinel_failover_that_loses_writes_mid_rush_oversells_nothing(
 
     async def buyer(i: int, token: str) -> None:
         async with sem:
-            await buy(apis[i % 2], offer["id"], token, log, deadline)
+            await buy(apis, i, offer["id"], token, log, deadline)
 
     rush = asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
     assert await log.wait_confirmed(CUT_AT, deadline) >= CUT_AT, "the rush ended before the fault"
