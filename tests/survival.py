@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from server.api.auth import create_host
 from server.db.engine import make_engine, make_sessionmaker
-from server.db.models import Order
 from server.inventory.audit import AuditReport, run_audit
 from server.inventory.engine import Inventory
+from server.inventory.models import Order
 from server.redis_client import redis_from_url
 from tests.api_client import Api
 from tests.services import ServerProcess, server_env
