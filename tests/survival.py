@@ -4,6 +4,7 @@ outages the way a real client does, and the post-run checks against PostgreSQL."
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 from collections import Counter
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+import redis
 from sqlalchemy import select
 
 from server.api.auth import create_host
@@ -21,6 +23,7 @@ from server.inventory.models import Order
 from server.redis_client import redis_from_url
 from tests.api_client import Api
 from tests.services import ServerProcess, server_env
+from tests.topologies import SentinelSet
 
 RETRY_S = 0.05  # a client's pause between retries while the service is unavailable
 
@@ -197,3 +200,83 @@ async def first_claim_served(api: Api, offer_id: str, token: str, deadline: floa
             return time.monotonic()
         await asyncio.sleep(0.02)
     raise TimeoutError("no claim served before the deadline")
+
+
+@dataclass
+class FailoverRun:
+    """What happened in one Sentinel failover rush (figures for the test and `liveshop bench failover`)."""
+
+    offer_id: str
+    probe_offer_id: str
+    log: RushLog
+    confirmed_before_cut: int
+    confirmed_at_kill: int
+    killed: float
+    served: list[float]  # per node: when it served a claim again
+    promoted: float  # when the Sentinels named the new primary
+    last_write_lost: bool  # the key written last on the old primary is missing on the new one
+
+    def outage_s(self) -> list[float]:
+        return [t - self.killed for t in self.served]
+
+
+async def _fail_over(topology: SentinelSet, log: RushLog, writes_while_cut: int) -> tuple[float, str]:
+    """Pause and cut off the replica, let writes go on, SIGKILL the primary, resume the replica.
+    Returns when the primary died and the key written last before it."""
+    primary = redis.Redis(port=topology.primary.port)
+    topology.replica.signal(signal.SIGSTOP)
+    # SIGSTOP alone loses nothing (the kernel buffers the stream): cut the link on the primary too.
+    primary.client_kill_filter(_type="replica")
+    await log.wait_confirmed(len(log.confirmed) + writes_while_cut, time.monotonic() + 5)
+    marker = uuid.uuid4().hex
+    primary.set("failover:last-write", marker)  # acknowledged by the primary, never replicated
+    topology.primary.signal(signal.SIGKILL)
+    killed = time.monotonic()
+    topology.replica.signal(signal.SIGCONT)
+    primary.close()
+    return killed, marker
+
+
+async def failover_rush(
+    apis: list[Api],
+    database_url: str,
+    topology: SentinelSet,
+    *,
+    quantity: int,
+    buyers: int,
+    cut_at: int,
+    writes_while_cut: int,
+) -> FailoverRun:
+    """A rush of `buyers` on `quantity` units through every node; after `cut_at` confirmed orders the
+    replica is paused and cut off, `writes_while_cut` more orders go through, the primary is SIGKILLed
+    and Sentinel promotes the replica, which never saw the last writes."""
+    a, b = apis[0], apis[-1]
+    host = await host_token(a, database_url, topology.url)
+    product = await a.product(host, stock=quantity + 1000)
+    broadcast = await a.broadcast(host)
+    offer = await a.offer(host, broadcast["id"], product["id"], quantity=quantity, per_buyer_limit=1)
+    probe = await a.offer(host, broadcast["id"], product["id"], quantity=1000, per_buyer_limit=10)
+    tokens = await guests(a, buyers)
+    probes = await guests(b, len(apis))
+    log = RushLog()
+    deadline = time.monotonic() + 60
+    sem = asyncio.Semaphore(60)
+
+    async def buyer(i: int, token: str) -> None:
+        async with sem:
+            await buy(apis, i, offer["id"], token, log, deadline)
+
+    rush = asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
+    if await log.wait_confirmed(cut_at, deadline) < cut_at:
+        raise AssertionError("the rush ended before the fault")
+    before = len(log.confirmed)
+    killed, marker = await _fail_over(topology, log, writes_while_cut)
+    at_kill = len(log.confirmed)
+    promotion = asyncio.ensure_future(asyncio.to_thread(topology.wait_promoted, topology.replica.port))
+    served = await asyncio.gather(
+        *(first_claim_served(api, probe["id"], t, killed + 60) for api, t in zip(apis, probes, strict=True))
+    )
+    promoted = await promotion
+    await rush
+    lost = redis.Redis(port=topology.replica.port).get("failover:last-write") != marker.encode()
+    return FailoverRun(offer["id"], probe["id"], log, before, at_kill, killed, list(served), promoted, lost)
