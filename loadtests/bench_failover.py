@@ -2,7 +2,7 @@
 
 Everything is real and private to the run: a primary, a replica and three Sentinels on loopback ports
 (down-after-milliseconds 1000), two liveshop nodes as `python -m server serve` child processes, a
-fresh PostgreSQL database, and 1,500 buyers (aiohttp clients) reserving and checking out 300 units.
+private PostgreSQL instance, and 1,500 buyers (aiohttp clients) reserving and checking out 300 units.
 After 100 confirmed orders the replica is paused and cut off, 30 more orders go through, the primary
 is SIGKILLed and Sentinel promotes the replica, which never saw those writes.
 
@@ -27,16 +27,15 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 
 from tests.api_client import Api  # noqa: E402
-from tests.services import PostgresDatabase  # noqa: E402
 from tests.survival import failover_rush, orders_of, settled_audit, start_nodes  # noqa: E402
-from tests.topologies import SentinelSet  # noqa: E402
+from tests.topologies import PrivatePostgres, SentinelSet  # noqa: E402
 
 KEPT = re.compile(r"holds_kept=(\d+) holds_dropped=(\d+)")
 
 
 async def bench(cfg: argparse.Namespace) -> int:
-    pg = PostgresDatabase()
-    pg.create()
+    pg = PrivatePostgres()  # the nodes' pools never crowd a shared PostgreSQL
+    pg.start()
     topology = SentinelSet(down_after_ms=cfg.down_after_ms, failover_timeout_ms=3000)
     nodes = []
     try:
@@ -95,7 +94,7 @@ async def bench(cfg: argparse.Namespace) -> int:
         for node in nodes:
             node.stop()
         topology.stop()
-        pg.drop()
+        pg.destroy()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ def node_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
         LIVESHOP_RUN_WORKER="false",
         LIVESHOP_TRUSTED_CLIENTS="127.0.0.0/8",
         LIVESHOP_EVENT_LOOP="asyncio",
+        LIVESHOP_DB_POOL_SIZE="10",
         **extra,
     )
 

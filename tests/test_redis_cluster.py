@@ -15,14 +15,23 @@ from redis.crc import key_slot
 from server.inventory.keys import offer_keys
 from tests.api_client import Api
 from tests.live.conftest import RoomClient
-from tests.services import PostgresDatabase, ServerProcess
+from tests.services import ServerProcess
 from tests.survival import RushLog, buy, guests, host_token, orders_of, settled_audit, start_nodes
-from tests.topologies import ClusterSet
+from tests.topologies import ClusterSet, PrivatePostgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 UNITS = 40  # per offer
 MAX_OFFERS = 30
+
+
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of this module alone: two nodes' pools never crowd the shared one."""
+    pg = PrivatePostgres()
+    pg.start()
+    yield pg
+    pg.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +42,8 @@ def cluster() -> Iterator[ClusterSet]:
 
 
 @pytest.fixture(scope="module")
-def cluster_nodes(pg_database: PostgresDatabase, cluster: ClusterSet) -> Iterator[list[ServerProcess]]:
-    nodes = start_nodes(pg_database.url, cluster.url)
+def cluster_nodes(private_pg: PrivatePostgres, cluster: ClusterSet) -> Iterator[list[ServerProcess]]:
+    nodes = start_nodes(private_pg.url, cluster.url)
     yield nodes
     for node in nodes:
         node.stop()
@@ -58,10 +67,10 @@ def shard_of(cluster: ClusterSet, key: str) -> int:
 
 
 async def test_cluster_rush_on_offers_over_every_shard_keeps_the_books_and_events_cross_nodes(
-    apis: list[Api], cluster_nodes: list[ServerProcess], pg_database: PostgresDatabase, cluster: ClusterSet
+    apis: list[Api], cluster_nodes: list[ServerProcess], private_pg: PrivatePostgres, cluster: ClusterSet
 ) -> None:
     a, b = apis
-    host = await host_token(a, pg_database.url, cluster.url)
+    host = await host_token(a, private_pg.url, cluster.url)
     product = await a.product(host, stock=UNITS * MAX_OFFERS)
     broadcast = await a.broadcast(host)
     assert (await a.call("POST", f"/api/v1/broadcasts/{broadcast['id']}/start", token=host)).status == 200
@@ -105,12 +114,12 @@ async def test_cluster_rush_on_offers_over_every_shard_keeps_the_books_and_event
 
         sold_total = 0
         for offer in offers:
-            orders = await orders_of(pg_database.url, offer["id"])
+            orders = await orders_of(private_pg.url, offer["id"])
             assert sum(orders.values()) <= UNITS, f"oversold {offer['id']}"
             sold_total += sum(orders.values())
         assert sold_total == len(log.confirmed) == units  # more buyers than units: everything sells
         assert not log.unexpected, log.unexpected[:5]
-        report = await settled_audit(pg_database.url, cluster.url, [o["id"] for o in offers])
+        report = await settled_audit(private_pg.url, cluster.url, [o["id"] for o in offers])
         assert report.ok, report.as_dict()
 
         def sold_out_seen() -> bool:

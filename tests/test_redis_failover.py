@@ -10,14 +10,23 @@ import aiohttp
 import pytest
 
 from tests.api_client import Api
-from tests.services import PostgresDatabase, ServerProcess
+from tests.services import ServerProcess
 from tests.survival import failover_rush, guests, host_token, orders_of, settled_audit, start_nodes
-from tests.topologies import SentinelSet
+from tests.topologies import PrivatePostgres, SentinelSet
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 QUANTITY = 300
 BUYERS = 1500
+
+
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of this module alone: two nodes' pools never crowd the shared one."""
+    pg = PrivatePostgres()
+    pg.start()
+    yield pg
+    pg.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +40,8 @@ def sentinel_set() -> Iterator[SentinelSet]:
 
 
 @pytest.fixture(scope="module")
-def sentinel_nodes(pg_database: PostgresDatabase, sentinel_set: SentinelSet) -> Iterator[list[ServerProcess]]:
-    nodes = start_nodes(pg_database.url, sentinel_set.url)
+def sentinel_nodes(private_pg: PrivatePostgres, sentinel_set: SentinelSet) -> Iterator[list[ServerProcess]]:
+    nodes = start_nodes(private_pg.url, sentinel_set.url)
     yield nodes
     for node in nodes:
         node.stop()
@@ -47,25 +56,25 @@ async def apis(sentinel_nodes: list[ServerProcess]) -> AsyncIterator[list[Api]]:
 
 
 async def test_sentinel_failover_that_loses_writes_mid_rush_oversells_nothing(
-    apis: list[Api], pg_database: PostgresDatabase, sentinel_set: SentinelSet
+    apis: list[Api], private_pg: PrivatePostgres, sentinel_set: SentinelSet
 ) -> None:
     started = time.monotonic()
     run = await failover_rush(
-        apis, pg_database.url, sentinel_set, quantity=QUANTITY, buyers=BUYERS, cut_at=100, writes_while_cut=30
+        apis, private_pg.url, sentinel_set, quantity=QUANTITY, buyers=BUYERS, cut_at=100, writes_while_cut=30
     )
     log = run.log
     # The test really lost writes: the key written last never reached the new primary.
     assert run.last_write_lost
-    orders = await orders_of(pg_database.url, run.offer_id)
+    orders = await orders_of(private_pg.url, run.offer_id)
     sold = sum(orders.values())
     assert sold <= QUANTITY, f"oversold: {sold} of {QUANTITY}"
     assert set(log.confirmed) <= set(orders), "a buyer told 'confirmed' has no order"
     assert len(log.confirmed) == len(orders)
     assert not log.unexpected, log.unexpected[:5]
-    report = await settled_audit(pg_database.url, sentinel_set.url, [run.offer_id, run.probe_offer_id])
+    report = await settled_audit(private_pg.url, sentinel_set.url, [run.offer_id, run.probe_offer_id])
     assert report.ok, report.as_dict()
     # Both nodes serve new claims on the new primary.
-    host = await host_token(apis[0], pg_database.url, sentinel_set.url)
+    host = await host_token(apis[0], private_pg.url, sentinel_set.url)
     product = await apis[0].product(host, stock=2)
     broadcast = await apis[0].broadcast(host)
     fresh = await apis[0].offer(host, broadcast["id"], product["id"], quantity=2, per_buyer_limit=1)

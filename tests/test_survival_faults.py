@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.api_client import Api
-from tests.services import PostgresDatabase, RedisServer, ServerProcess
+from tests.services import RedisServer, ServerProcess
 from tests.survival import RushLog, buy, guests, host_token, orders_of, settled_audit, start_nodes
 from tests.topologies import PrivatePostgres
 
@@ -99,12 +99,12 @@ async def test_postgres_restart_mid_sale_loses_no_confirmed_order_and_oversells_
 
 
 async def test_node_killed_mid_checkout_loses_no_confirmed_order_and_its_holds_come_back(
-    http: aiohttp.ClientSession, pg_database: PostgresDatabase, private_redis: RedisServer
+    http: aiohttp.ClientSession, private_pg: PrivatePostgres, private_redis: RedisServer
 ) -> None:
-    nodes: list[ServerProcess] = start_nodes(pg_database.url, private_redis.url)
+    nodes: list[ServerProcess] = start_nodes(private_pg.url, private_redis.url)
     try:
         apis = [Api(http, n.url) for n in nodes]
-        offer, tokens = await _sale(apis[1], pg_database.url, private_redis.url, QUANTITY * 3)
+        offer, tokens = await _sale(apis[1], private_pg.url, private_redis.url, QUANTITY * 3)
         log = RushLog()
         deadline = time.monotonic() + 90
         sem = asyncio.Semaphore(60)
@@ -124,7 +124,7 @@ async def test_node_killed_mid_checkout_loses_no_confirmed_order_and_its_holds_c
         killed = time.monotonic()
         await rush
         took = time.monotonic() - killed
-        sold = await _books_hold(pg_database.url, private_redis.url, offer["id"], log)
+        sold = await _books_hold(private_pg.url, private_redis.url, offer["id"], log)
         assert sold == len(log.confirmed) == QUANTITY
         assert in_flight > 0, "no checkout was in flight on the killed node"
         print(
