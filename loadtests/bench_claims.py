@@ -596,6 +596,22 @@ def compare_cluster(
     return 0 if clean else 1
 
 
+class PrivateDatabase:
+    """PrivatePostgres with PostgresDatabase's create/drop face."""
+
+    def __init__(self) -> None:
+        from tests.topologies import PrivatePostgres
+
+        self.server = PrivatePostgres()
+        self.url = self.server.url
+
+    def create(self) -> None:
+        self.server.start()
+
+    def drop(self) -> None:
+        self.server.destroy()
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="liveshop bench claims", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 units, 20,000 attempts")
@@ -649,7 +665,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("liveshop bench claims: needs wrk (apt-get install wrk)", file=sys.stderr)
         return 1
-    redis_server, pg = RedisServer(), PostgresDatabase()
+    redis_server = RedisServer()
+    # The cluster comparison starts more processes; a PostgreSQL instance of its own keeps its pools off
+    # a shared server (the claim path itself never touches PostgreSQL).
+    pg: Any = PrivateDatabase() if cfg.redis == "cluster" else PostgresDatabase()
     folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-"))
     redis_server.start()
     pg.create()

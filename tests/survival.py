@@ -203,6 +203,18 @@ async def first_claim_served(api: Api, offer_id: str, token: str, deadline: floa
     raise TimeoutError("no claim served before the deadline")
 
 
+async def ready_again(api: Api, deadline: float) -> dict:
+    """Polls /readyz until the node is ready (Redis, database and its room channel all answer)."""
+    last: dict = {}
+    while time.monotonic() < deadline:
+        r = await _call(api.call, "GET", "/readyz")
+        if r is not None and r.status == 200:
+            return dict(r.body)
+        last = r.body if r is not None else {}
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{api.base} not ready: {last}")
+
+
 @dataclass
 class FailoverRun:
     """What happened in one Sentinel failover rush (figures for the test and `liveshop bench failover`)."""

@@ -11,7 +11,15 @@ import pytest
 
 from tests.api_client import Api
 from tests.services import ServerProcess
-from tests.survival import failover_rush, guests, host_token, orders_of, settled_audit, start_nodes
+from tests.survival import (
+    failover_rush,
+    guests,
+    host_token,
+    orders_of,
+    ready_again,
+    settled_audit,
+    start_nodes,
+)
 from tests.topologies import PrivatePostgres, SentinelSet
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -73,6 +81,10 @@ async def test_sentinel_failover_that_loses_writes_mid_rush_oversells_nothing(
     assert not log.unexpected, log.unexpected[:5]
     report = await settled_audit(private_pg.url, sentinel_set.url, [run.offer_id, run.probe_offer_id])
     assert report.ok, report.as_dict()
+    # Both nodes' rooms follow too: each hears its own heartbeat on the new primary's channel.
+    for api in apis:
+        ready = await ready_again(api, time.monotonic() + 20)
+        assert set(ready["checks"].values()) == {"ok"}, ready
     # Both nodes serve new claims on the new primary.
     host = await host_token(apis[0], private_pg.url, sentinel_set.url)
     product = await apis[0].product(host, stock=2)
