@@ -48,13 +48,14 @@ async def ordered_holds(session: AsyncSession, hold_ids: list[str]) -> list[str]
 
 
 def database_loader(sessionmaker: async_sessionmaker[AsyncSession], inventory: Inventory):  # type: ignore[no-untyped-def]
-    """The loader the engine calls when an offer's counters are missing from Redis.
+    """The loader the engine calls when an offer's counters are missing from Redis or stale.
 
-    The offer row is locked FOR UPDATE while counting, and every checkout holds it FOR SHARE from
-    before its hold is marked until its order commits, so no order can slip between the count and
-    the load: the rebuilt counters never let a unit be sold twice. The holds Redis still has are
-    read inside the lock too (every script refuses stale counters, so none can change meanwhile):
-    those that became orders are counted as sold, the rest may be kept.
+    The offer row is locked FOR UPDATE while counting, and every sale of a hold (viewer or platform:
+    `sale.sell_hold`, the only path) holds it FOR SHARE from before its hold is marked until its order
+    commits, so no order can slip between the count and the load: the rebuilt counters never let a
+    unit be sold twice. The holds Redis still has are read inside the lock too (every script refuses
+    stale counters, so none can change meanwhile): those that became orders count as sold, the rest
+    may be kept.
     """
 
     async def load(offer_id: str) -> list[Any] | None:

@@ -1,13 +1,13 @@
 -- Write an offer's counters from PostgreSQL's truth, unless this Redis process already did.
+-- KEYS: state, holds, expiry, buyers, idem
+-- ARGV: now_ms, quantity, sold, limit, status, ends_at_ms, n, then n pairs of (buyer, units sold),
+--       then the ids of this offer's holds that PostgreSQL has orders for
+-- Returns {'exists'} | {'created', holds kept, units held, holds dropped (not kept, not ordered)}
 -- Used when an offer starts, when its counters are missing (Redis lost them) and when they are stale
 -- (written by another Redis process: a replica promoted by a failover may miss acknowledged writes).
 -- Holds that survived are kept, oldest first, while they fit beside the units PostgreSQL calls sold
 -- and the per-buyer limit; a hold that became an order is already in `sold`. Every other hold is
 -- dropped: its buyer's checkout answers reservation_expired, and nobody is charged for it.
--- KEYS: state, holds, expiry, buyers, idem
--- ARGV: now_ms, quantity, sold, limit, status, ends_at_ms, n, then n pairs of (buyer, units sold),
---       then the ids of this offer's holds that PostgreSQL has orders for
--- Returns {'exists'} | {'created', holds kept, units held, holds dropped (not kept, not ordered)}
 local state, holds, expiry, buyers, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local epoch = writer_id()
 if redis.call('HGET', state, 'epoch') == epoch then return {'exists'} end
