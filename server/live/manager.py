@@ -1,5 +1,9 @@
 """Rooms across processes: python-socketio's AsyncRedisManager, hardened against its known failure modes.
 
+Its Redis client comes from server/redis_client.py, so rooms run on whatever LIVESHOP_REDIS_URL names:
+one server, Sentinel (python-socketio's own Sentinel URL puts the db before the service; ours follows
+the deployment contract) or Cluster (plain PUBLISH reaches subscribers on every shard).
+
 - A subscription that silently died: every node publishes a small heartbeat on the channel and must hear
   its own; if it does not within `STALE_S`, /readyz fails and the node drops the connection and
   resubscribes.
