@@ -1,25 +1,29 @@
-"""The `liveshop` command (server/cli.py), run in-process against the session's PostgreSQL and Redis:
-every command is there, a bad configuration is explained, hosts are made once, the audit exits by its
-verdict."""
+"""The `liveshop` command (server/cli.py) against the session's PostgreSQL and Redis: every command is
+there, a bad configuration is explained, hosts are made once, the audit exits by its verdict."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 
 import pytest
 
 from server import cli
-from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
+from tests.services import ROOT, PostgresDatabase, RedisServer, server_env
 
 
-@pytest.fixture
-def environment(
-    pg_database: PostgresDatabase, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LIVESHOP_DATABASE_URL", pg_database.url)
-    monkeypatch.setenv("LIVESHOP_REDIS_URL", redis_server.url)
-    monkeypatch.setenv("LIVESHOP_SECRET", TEST_SECRET)
+def liveshop(pg: PostgresDatabase, redis: RedisServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in its own process (its own event loop), as ops run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=server_env(pg.url, redis.url),
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_every_documented_command_parses() -> None:
@@ -44,17 +48,23 @@ def test_a_bad_configuration_is_explained_not_a_traceback(monkeypatch: pytest.Mo
     assert "port" in str(caught.value).lower()
 
 
-def test_a_host_is_created_once(environment: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_host_is_created_once(pg_database: PostgresDatabase, redis_server: RedisServer) -> None:
     email = f"ops-{uuid.uuid4().hex[:8]}@shop.test"
-    assert cli.main(["create-host", "--email", email, "--password", "host-password-1"]) == 0
-    assert f"host {email} created" in capsys.readouterr().out
-    assert cli.main(["create-host", "--email", email, "--password", "host-password-1"]) == 1
-    assert capsys.readouterr().err.startswith("liveshop: ")
+    made = liveshop(
+        pg_database, redis_server, "create-host", "--email", email, "--password", "host-password-1"
+    )
+    assert made.returncode == 0, made.stderr
+    assert f"host {email} created" in made.stdout
+    again = liveshop(
+        pg_database, redis_server, "create-host", "--email", email, "--password", "host-password-1"
+    )
+    assert again.returncode == 1 and again.stderr.startswith("liveshop: ")
 
 
 def test_the_audit_prints_json_and_exits_zero_when_the_books_balance(
-    environment: None, capsys: pytest.CaptureFixture[str]
+    pg_database: PostgresDatabase, redis_server: RedisServer
 ) -> None:
-    assert cli.main(["audit", "--offer", "of_" + uuid.uuid4().hex[:16], "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    audit = liveshop(pg_database, redis_server, "audit", "--offer", "of_" + uuid.uuid4().hex[:16], "--json")
+    assert audit.returncode == 0, audit.stderr
+    report = json.loads(audit.stdout)
     assert (report["ok"], report["offers"], report["problems"]) == (True, [], [])
