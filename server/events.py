@@ -77,13 +77,9 @@ class Event:
     topic: str
     data: dict[str, Any]
     origin: str  # node id that published it
-
-    @property
-    def is_local(self) -> bool:
-        return self.origin == _local_node[0]
-
-
-_local_node = [""]
+    # Published by the bus that delivers it (False: relayed from another node). Judged per bus, not
+    # per process: two nodes in one process (tests, embedded tools) each know their own events.
+    is_local: bool = True
 
 
 class EventBus:
@@ -91,7 +87,6 @@ class EventBus:
 
     def __init__(self, node_id: str, redis: Redis | None = None) -> None:
         self.node_id = node_id
-        _local_node[0] = node_id
         self._redis = redis
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
@@ -162,7 +157,7 @@ class EventBus:
                         continue
                     if raw.get("o") == self.node_id:
                         continue
-                    await self._dispatch(Event(raw["t"], raw["d"], raw["o"]))
+                    await self._dispatch(Event(raw["t"], raw["d"], raw["o"], is_local=False))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -87,12 +87,14 @@ async def test_an_ended_offer_gets_its_end_and_no_stock_update_after_it(
     assert feed.stats["stock_emits"] == 0
 
 
-async def test_an_offer_started_on_another_node_is_remembered_not_re_emitted(
+async def test_an_offer_relayed_from_another_node_is_remembered_not_re_emitted(
     node: tuple[web.Application, TestServer],
 ) -> None:
     app = node[0]
     room = Room()
     feed = Feed(app[INVENTORY], app[DB], room, lambda: None, interval_s=INTERVAL_S)
     view = {"id": "of_elsewhere", "broadcast_id": "br_x", "status": "active"}
-    await feed.on_offer_started(Event(OFFER_STARTED, {"offer": view, "broadcast_id": "br_x"}, "another-node"))
+    await feed.on_offer_started(
+        Event(OFFER_STARTED, {"offer": view, "broadcast_id": "br_x"}, "another-node", is_local=False)
+    )
     assert room.sent == [] and feed.views["of_elsewhere"] == view
