@@ -15,6 +15,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from server.media.config import MediaSettings
 from server.media.encoders import AUDIO_RATE, VIDEO_CLOCK, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, fit
+from server.media.hls.poster import jpeg
 from server.media.tracks import PacketTrack
 
 if TYPE_CHECKING:
@@ -151,6 +152,8 @@ class Fanout:
                 frame = await loop.run_in_executor(None, self._prepare, frame)
                 frame.pts = self._now_pts()
                 frame.time_base = VIDEO_TIME_BASE
+                if self.hls is not None and self.hls.wants_poster():
+                    self.hls.set_poster(await loop.run_in_executor(None, jpeg, frame))
                 for codec in sorted(codecs):
                     await self._encode_and_offer(loop, codec, frame)
         except MediaStreamError:

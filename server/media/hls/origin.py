@@ -134,6 +134,8 @@ async def serve_file(origin: HlsOrigin, request: web.Request) -> web.Response:
 def _live_bytes(stream: HlsStream | None, name: str) -> bytes | None:
     if stream is None:
         return None
+    if name == "poster.jpg":
+        return stream.poster
     if name.startswith("init"):
         return stream.inits.get(int(name[4:-4]))
     if name.startswith("p"):

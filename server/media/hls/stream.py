@@ -15,6 +15,7 @@ import av
 
 from server.media.hls.cmaf import CmafMuxer, Fragment
 from server.media.hls.playlist import DateRange, Part, Segment, live_playlist, vod_playlist
+from server.media.hls.poster import THUMBNAIL_EVERY_S
 from server.media.hls.recorder import Recorder
 
 log = logging.getLogger("liveshop.media")
@@ -45,6 +46,7 @@ class HlsStream:
         self.inits: dict[int, bytes] = {}
         self.ranges: list[DateRange] = []
         self.ended = False
+        self.poster: bytes | None = None
         self.request_keyframe: Callable[[], None] = lambda: None
         self._muxer: CmafMuxer | None = None
         self._muxer_wall0 = 0.0
@@ -54,6 +56,16 @@ class HlsStream:
         self._discontinuity = False
         self._last_part_at = 0.0
         self._changed = asyncio.Event()
+        self._poster_at = -1e9
+
+    def wants_poster(self) -> bool:
+        """A poster at the start, then a fresh thumbnail every THUMBNAIL_EVERY_S while live."""
+        return not self.ended and time.monotonic() - self._poster_at >= THUMBNAIL_EVERY_S
+
+    def set_poster(self, image: bytes) -> None:
+        self._poster_at = time.monotonic()
+        self.poster = image
+        self.recorder.write_poster(self.broadcast_id, image)
 
     # packets in ----------------------------------------------------------------------------------
 
