@@ -11,7 +11,7 @@ from aiohttp import web
 
 from server.api.context import EVENTS
 from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
-from server.media.config import MediaSettings
+from server.config import MediaSettings
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
