@@ -85,6 +85,7 @@ CodeName = Literal[
     "blocked_word",
     "slow_mode",
     "timed_out",
+    "no_replay",
     "service_unavailable",
     "internal_error",
 ]

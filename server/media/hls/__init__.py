@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.api.context import EVENTS
-from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.config import MediaSettings
+from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router

@@ -203,7 +203,7 @@ class CmafMuxer:
         self._last_dts[kind] = pts
         copy = av.Packet(bytes(packet))
         copy.pts = copy.dts = pts
-        copy.time_base = stream.time_base
+        copy.time_base = stream.time_base or Fraction(1, VIDEO_CLOCK if kind == "video" else AUDIO_RATE)
         copy.stream = stream
         if kind == "video" and packet.is_keyframe:
             copy.is_keyframe = True
