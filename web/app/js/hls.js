@@ -25,6 +25,7 @@ export function playHls(video, url, onState, onMoment = () => {}) {
   function checkMoments() {
     const now = hls ? hls.playingDate : null;
     if (!now) return;
+    video.dataset.playingDate = now.toISOString(); // the playhead's wall-clock moment, for checks
     for (const [id, at] of ranges) {
       if (!seen.has(id) && at <= now) {
         seen.add(id);
