@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
