@@ -19,6 +19,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests.board import OfferBoard
 from loadtests.ledger import LedgerWriter
 from loadtests.runfile import DEFAULT_RUN, RunFile
+from loadtests.tally import FrameTally
 
 LEDGER_MESSAGE = "liveshop_ledger"
 FINAL_MESSAGE = "liveshop_final"  # master -> workers: stop your users and send your last lines
@@ -28,6 +29,7 @@ FINAL_WAIT_S = 15.0
 _run: RunFile | None = None
 _board: OfferBoard | None = None
 _ledger: LedgerWriter | None = None
+_tally: FrameTally | None = None
 _finished_workers: set[str] = set()
 
 
@@ -58,6 +60,15 @@ def board(environment: Environment) -> OfferBoard:
         _board = OfferBoard(environment, run.base_url if not environment.host else environment.host, run)
         _board.start()
     return _board
+
+
+def tally(environment: Environment) -> FrameTally:
+    """One frame tally per process, flushed into Locust's stats once a second."""
+    global _tally
+    if _tally is None:
+        _tally = FrameTally(environment)
+    _tally.start()  # again after a stop: a restarted test counts on
+    return _tally
 
 
 def record_order(line: dict[str, Any]) -> None:
@@ -139,6 +150,8 @@ def _flush_forever() -> None:
 
 @events.test_stop.add_listener
 def _on_stop(environment: Environment, **_: Any) -> None:
+    if _tally is not None:
+        _tally.stop()  # before a worker's last stats report
     if isinstance(environment.runner, WorkerRunner):
         _ship(environment)
     else:
