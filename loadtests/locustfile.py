@@ -19,7 +19,7 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:  # Locust puts this file's folder on the path, not the project's
     sys.path.insert(0, ROOT)
 
-from loadtests import context  # noqa: E402, F401  (registers the command-line options and the ledger)
+from loadtests import context, cpu  # noqa: E402, F401  (register options, the ledger, the CPU samples)
 from loadtests.buyer import Buyer  # noqa: E402
 from loadtests.host import Host  # noqa: E402
 from loadtests.viewer import Viewer  # noqa: E402

@@ -1,4 +1,4 @@
-"""`Viewer`: watches a broadcast's live room: guest session, the `/live` room spoken directly, chat now and then.
+"""`Viewer`: watches a broadcast's live room: guest session, `/live` spoken directly, chat now and then.
 
 Cheap enough for rooms of thousands from one Locust process (loadtests/wire.py): a viewer's reads run
 in gevent's hub and are counted per event name without decoding (`frames <event>` rows, see
@@ -18,7 +18,6 @@ import time
 import uuid
 from typing import Any
 
-import gevent
 from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser, tag, task
 
@@ -28,6 +27,7 @@ from loadtests.wire import RoomConnection, WireError, event_name, event_payload
 LINES = ["love it", "how much?", "is it in blue?", "just bought one", "hello from the load test", "wow"]
 EXPECTED_CHAT_ERRORS = {"rate_limited", "slow_mode"}  # pacing answers a real app shows and respects
 CHAT = b"chat"
+RETRY_CAP_S = 10.0
 _numbers = itertools.count()  # per process: which viewers decode
 
 
@@ -37,7 +37,10 @@ class Viewer(FastHttpUser):
     client_pool = HTTPClientPool(concurrency=32)
 
     def wait_time(self) -> float:
-        """Chat at random (Poisson) moments, `viewer_chat_every_s` apart on average."""
+        """Chat at random (Poisson) moments, `viewer_chat_every_s` apart on average; out of the room,
+        come back after a jittered exponential backoff, as the socket.io client reconnects."""
+        if not self.in_room:
+            return random.uniform(0, min(RETRY_CAP_S, 2.0**self.failures))
         return random.expovariate(1.0 / self.run.knobs.viewer_chat_every_s)
 
     def on_start(self) -> None:
@@ -46,30 +49,51 @@ class Viewer(FastHttpUser):
         self.tally = context.tally(self.environment)
         self.sampled = next(_numbers) % max(self.run.knobs.viewer_sample_every, 1) == 0
         self.conn: RoomConnection | None = None
+        self.token: str | None = None
         self.joined = False
+        self.failures = 0  # in a row: the backoff grows with them
         self.frames = 0
         self.stopping = False
         self._own: dict[bytes, float] = {}  # nonce -> perf_counter at emit
-        with self.client.post(
-            "/api/v1/auth/guest",
-            json={"nickname": f"viewer-{random.randrange(10**6)}"},
-            name="guest session",
-            catch_response=True,
-        ) as resp:
-            if resp.status_code != 201:
-                resp.failure(f"{resp.status_code} {(resp.text or '')[:120]}")
-                return
-            token = resp.json()["token"]
-        conn = RoomConnection(self.host, token, self)
-        started = time.perf_counter()
-        try:
-            conn.connect()
-        except WireError as exc:
-            self.report("connect", started, exc)
-            return
-        self.report("connect", started)
-        self.conn = conn
-        self.joined = self.join()
+        self.enter()
+
+    @property
+    def in_room(self) -> bool:
+        return self.conn is not None and self.conn.open and self.joined
+
+    def enter(self) -> bool:
+        """Guest session, connect, join: whatever is missing. Each failure is reported, then retried."""
+        if self.token is None:
+            with self.client.post(
+                "/api/v1/auth/guest",
+                json={"nickname": f"viewer-{random.randrange(10**6)}"},
+                name="guest session",
+                catch_response=True,
+            ) as resp:
+                if resp.status_code != 201:
+                    resp.failure(f"{resp.status_code} {(resp.text or '')[:120]}")
+                    self.failures += 1
+                    return False
+                self.token = resp.json()["token"]
+        if self.conn is None or not self.conn.open:
+            self.joined = False
+            conn = RoomConnection(self.host, self.token, self)
+            started = time.perf_counter()
+            try:
+                conn.connect()
+            except WireError as exc:
+                self.report("connect", started, exc)
+                self.failures += 1
+                return False
+            self.report("connect", started)
+            self.conn = conn
+        if not self.joined:
+            self.joined = self.join()
+            if not self.joined:
+                self.failures += 1
+                return False
+        self.failures = 0
+        return True
 
     # reporting ----------------------------------------------------------------------------------
     def report(
@@ -125,12 +149,10 @@ class Viewer(FastHttpUser):
     @tag("viewer", "chat")
     @task
     def chat(self) -> None:
-        if self.conn is None or not self.conn.open:
-            gevent.sleep(1.0)  # the failed connect was reported; a viewer without a room just watches
+        if not self.in_room:
+            self.enter()
             return
-        if not self.joined:  # the failed join was reported; try again as the app would
-            self.joined = self.join()
-            return
+        assert self.conn is not None
         nonce = uuid.uuid4().hex[:12]
         self._own[nonce.encode()] = time.perf_counter()
         if len(self._own) > 20:  # never seen again (dropped, or sent while not joined)
@@ -142,6 +164,8 @@ class Viewer(FastHttpUser):
     @task(2)
     def watch(self) -> None:
         """Just watch (and receive) for a while; `--exclude-tags chat` makes every viewer a silent one."""
+        if not self.in_room:
+            self.enter()
 
     def on_stop(self) -> None:
         self.stopping = True
@@ -168,7 +192,8 @@ class Viewer(FastHttpUser):
             messages = data if isinstance(data, list) else [data]
             now_ms = time.time() * 1000
             lags = [now_ms - float(m["ts"]) for m in messages if isinstance(m, dict) and "ts" in m]
-            self.report("recv chat", None, length=len(messages), response_time=max(0.0, *lags) if lags else 0.0)
+            lag = max(0.0, *lags) if lags else 0.0
+            self.report("recv chat", None, length=len(messages), response_time=lag)
             return
         if name == "offer" and isinstance(data, dict):
             offer = data.get("offer", data)
