@@ -24,15 +24,8 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-FIELDS = [
-    "timestamp",
-    "elapsed_s",
-    "users",
-    "generator_max_pct",
-    "generator_mean_pct",
-    "generator_pcts",
-    "node_cores",
-]
+from loadtests.summary import CPU_FIELDS
+
 NODE_METRIC = "process_cpu_seconds"  # the family name of process_cpu_seconds_total
 CPU_MESSAGE = "liveshop_cpu"  # worker -> master: its CPU percent over the last interval
 
@@ -78,7 +71,7 @@ def sample_forever(environment: Environment, path: Path, node: NodeCpu, every_s:
     started = time.monotonic()
     last = (time.monotonic(), node.seconds())
     with path.open("w", newline="") as out:
-        writer = csv.DictWriter(out, FIELDS)
+        writer = csv.DictWriter(out, CPU_FIELDS)
         writer.writeheader()
         while True:
             gevent.sleep(every_s)

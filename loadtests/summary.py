@@ -26,6 +26,15 @@ KEY_ROWS = (
     "recv chat",
 )
 GENERATOR_LIMIT_PCT = 80.0
+CPU_FIELDS = [  # <prefix>_cpu.csv, written by loadtests/cpu.py during the run
+    "timestamp",
+    "elapsed_s",
+    "users",
+    "generator_max_pct",  # the busiest generator process, % of one core
+    "generator_mean_pct",
+    "generator_pcts",  # every process: this one first, then each worker
+    "node_cores",
+]
 
 
 def read_rows(prefix: str) -> list[dict[str, Any]]:

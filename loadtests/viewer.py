@@ -16,6 +16,7 @@ import itertools
 import random
 import time
 import uuid
+from collections import defaultdict
 from typing import Any
 
 from geventhttpclient.client import HTTPClientPool
@@ -52,7 +53,7 @@ class Viewer(FastHttpUser):
         self.token: str | None = None
         self.joined = False
         self.failures = 0  # in a row: the backoff grows with them
-        self.frames = 0
+        self.frames: defaultdict[bytes, int] = defaultdict(int)  # this viewer's, per event name
         self.stopping = False
         self._own: dict[bytes, float] = {}  # nonce -> perf_counter at emit
         self.enter()
@@ -174,16 +175,15 @@ class Viewer(FastHttpUser):
 
     # frames (gevent's hub: never block here) ----------------------------------------------------
     def on_event(self, conn: RoomConnection, buf: bytes, start: int, end: int) -> None:
-        self.frames += 1
         if self.sampled:
             name, data = event_payload(buf, start, end)
+            raw = name.encode()
             self._decoded(name, data, end - start)
-            is_chat = name == "chat"
         else:
             raw = event_name(buf, start, end)
             self.tally.add(raw, end - start)
-            is_chat = raw == CHAT
-        if is_chat and self._own:
+        self.frames[raw] += 1
+        if raw == CHAT and self._own:
             for nonce in [n for n in self._own if buf.find(n, start, end) >= 0]:
                 self.report("chat delivered", self._own.pop(nonce))
 

@@ -155,6 +155,16 @@ def test_flash_sale_run_sells_out_without_overselling_and_the_room_delivers(
             assert count(rows, "recv chat") > 0
             assert count(rows, "recv offer") > 0
             assert count(rows, "chat delivered") > 0
+            assert count(rows, "frames chat") > 0 and count(rows, "frames offer") > 0  # counted, not decoded
+
+        # the generator's CPU was sampled beside the node's, read from the node's /metrics process CPU
+        summary = run([sys.executable, "-m", "loadtests.summary", str(prefix)])
+        assert summary.returncode == 0, summary.stderr
+        print(summary.stdout)
+        with open(f"{prefix}_cpu.csv") as f:
+            samples = list(csv.DictReader(f))
+        assert samples and all(float(s["node_cores"]) > 0 for s in samples), samples
+        assert "cores mean" in summary.stdout
 
         audit = run(
             [
