@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,5 +16,3 @@ DB = web.AppKey("db", async_sessionmaker[AsyncSession])
 REDIS = web.AppKey("redis", Redis)
 EVENTS = web.AppKey("events", EventBus)
 INVENTORY = web.AppKey("inventory", Inventory)
-# Extension points that app.py fills with one feature's answer for another (features never import each other).
-HOOKS = web.AppKey("hooks", dict[str, Any])

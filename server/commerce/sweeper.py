@@ -15,8 +15,8 @@ from sqlalchemy import select
 from server.api.context import DB, INVENTORY, SETTINGS
 from server.commerce.offers import end_offer
 from server.db.base import utcnow
-from server.db.models import Offer, Order
 from server.inventory.engine import OfferMissing
+from server.inventory.models import Offer, Order
 
 log = logging.getLogger("liveshop.inventory")
 RESYNC_EVERY_S = 5.0
