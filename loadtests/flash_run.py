@@ -8,7 +8,7 @@ launches an offer of `--offer-quantity` units and `--buyers` Buyers arrive withi
 `--spike-s`, and leave over `--decay-s`. Locust runs with `--processes` (default: one worker per core,
 forked by Locust itself, with a master that aggregates). Then the one-screen summary (with the load
 generator's CPU next to the node's, and the flag when the generator was the limit) and the audit.
-Every run is bounded: the shape ends it, and `--run-time` stops it in any case.
+Every run is bounded: the shape ends it, and a timeout stops it in any case.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--viewers", type=int, default=5000)
     p.add_argument("--buyers", type=int, default=500)
     p.add_argument("--offer-quantity", type=int, default=1000, help="units in the Host's first offer")
-    p.add_argument("--arrive-rate", type=float, default=100, help="viewers joining per second")
-    p.add_argument("--quiet-s", type=float, default=60, help="the quiet room, until the first offer")
-    p.add_argument("--spike-s", type=float, default=45)
+    p.add_argument("--arrive-rate", type=float, default=50, help="viewers joining per second")
+    p.add_argument("--quiet-s", type=float, default=0, help="the quiet room (0: viewers/rate + 15 s)")
+    p.add_argument("--spike-s", type=float, default=40)
     p.add_argument("--ramp-s", type=float, default=5)
-    p.add_argument("--decay-s", type=float, default=30)
+    p.add_argument("--decay-s", type=float, default=20)
     p.add_argument(
         "--chat-every-s", type=float, default=300, help="a viewer's mean task interval (1 in 3 chats)"
     )
@@ -48,14 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(cmd: list[str]) -> int:
+def run(cmd: list[str], timeout: float = 120, log: Path | None = None) -> int:
     print("$ " + " ".join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=ROOT)
+    if log is None:
+        return subprocess.call(cmd, cwd=ROOT, timeout=timeout)
+    with log.open("w") as out:
+        return subprocess.call(cmd, cwd=ROOT, timeout=timeout, stdout=out, stderr=subprocess.STDOUT)
 
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.quiet_s = a.quiet_s or round(a.viewers / a.arrive_rate + 15)
     run_file = a.out.parent / f"{a.out.name}-run.json"
     py = sys.executable
     prepare = [
@@ -76,15 +80,21 @@ def main(argv: list[str] | None = None) -> int:
         "--processes", str(a.processes), "--host", a.base_url, "--run-file", str(run_file),
         "--room-viewers", str(a.viewers), "--peak-buyers", str(a.buyers), "--arrive-rate", str(a.arrive_rate),
         "--quiet-s", str(a.quiet_s), "--spike-s", str(a.spike_s), "--ramp-s", str(a.ramp_s),
-        "--decay-s", str(a.decay_s), "--run-time", f"{int(total_s + 30)}s", "--stop-timeout", "5",
-        "--csv", str(a.out), "--csv-full-history", "--html", f"{a.out}.html", "--only-summary",
-        "--loglevel", "WARNING",
+        "--decay-s", str(a.decay_s), "--stop-timeout", "5", "--csv", str(a.out), "--csv-full-history",
+        "--html", f"{a.out}.html", "--only-summary", "--loglevel", "INFO",
     ]  # fmt: skip
     if a.node_pid:
         locust += ["--node-pid", a.node_pid]
     started = time.monotonic()
-    code = run(locust)
-    print(f"locust exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    try:
+        code = run(
+            locust, timeout=total_s + 90, log=Path(f"{a.out}.log")
+        )  # the shape ends it; this bounds it
+    except subprocess.TimeoutExpired:
+        code = 124
+    print(
+        f"locust exit {code} after {time.monotonic() - started:.0f} s (its output: {a.out}.log)", flush=True
+    )
     run([py, "-m", "loadtests.summary", str(a.out)])
     audit = run([py, "-m", "loadtests.audit", "--run", str(run_file)])
     return audit or (0 if code in (0, 1) else code)  # locust exits 1 when any request failed

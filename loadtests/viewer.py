@@ -19,7 +19,6 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser, tag, task
 
 from loadtests import context
@@ -34,8 +33,6 @@ _numbers = itertools.count()  # per process: which viewers decode
 
 class Viewer(FastHttpUser):
     weight = 5
-    # Guest sessions share a few keep-alive connections instead of one idle HTTP connection per viewer.
-    client_pool = HTTPClientPool(concurrency=32)
 
     def wait_time(self) -> float:
         """Chat at random (Poisson) moments, `viewer_chat_every_s` apart on average; out of the room,
@@ -76,6 +73,7 @@ class Viewer(FastHttpUser):
                     self.failures += 1
                     return False
                 self.token = resp.json()["token"]
+            self.client.client.clientpool.close()  # a viewer keeps no idle HTTP connection to the node
         if self.conn is None or not self.conn.open:
             self.joined = False
             conn = RoomConnection(self.host, self.token, self)
