@@ -6,13 +6,14 @@ custom option, so a worker machine needs only the code. Workers send ledger line
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import events
+from locust import argument_parser, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -31,6 +32,14 @@ _board: OfferBoard | None = None
 _ledger: LedgerWriter | None = None
 _tally: FrameTally | None = None
 _finished_workers: set[str] = set()
+
+# A worker handles each spawn message (one a second while users ramp up) by building Locust's whole
+# argument parser once per option the master sent (`k not in default_args_dict()` in a comprehension,
+# locust/runners.py): about a second of CPU per message, long enough on a busy machine to miss
+# heartbeats, be declared missing, and have its users re-spawned elsewhere. The defaults never change
+# within a process, so build them once.
+if not hasattr(argument_parser.default_args_dict, "cache_info"):
+    argument_parser.default_args_dict = functools.cache(argument_parser.default_args_dict)
 
 
 @events.init_command_line_parser.add_listener
