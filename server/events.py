@@ -10,15 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.outbox import OutboxEvent
+from server.redis_client import ready
 
 log = logging.getLogger("liveshop.events")
 
@@ -32,8 +33,41 @@ OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop t
 PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
-ORDER_CONFIRMED = "order.confirmed"  # durable: the order as the API shows it, plus sku
+ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
+
+
+class OrderLine(TypedDict):
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+
+
+class OrderConfirmed(TypedDict):
+    """The one payload of ORDER_CONFIRMED, in the outbox and on the bus, for liveshop and platform sales.
+
+    `channel` is "liveshop" for a viewer's checkout, else the platform that sold it (`external_id` is
+    then the platform's order line); `offer_id`/`reservation_id`/`broadcast_id` are None for a sale
+    from the product's shelf stock."""
+
+    id: str
+    status: str
+    channel: str
+    external_id: str | None
+    offer_id: str | None
+    reservation_id: str | None
+    broadcast_id: str | None
+    product_id: str
+    sku: str
+    quantity: int
+    items: list[OrderLine]
+    total: int
+    currency: str
+    buyer: dict[str, Any]
+    created_at: str | None
+
 
 Handler = Callable[["Event"], Awaitable[None] | None]
 
@@ -43,13 +77,11 @@ class Event:
     topic: str
     data: dict[str, Any]
     origin: str  # node id that published it
+    local: bool = False  # published by this process's bus (not relayed from another node)
 
     @property
     def is_local(self) -> bool:
-        return self.origin == _local_node[0]
-
-
-_local_node = [""]
+        return self.local
 
 
 class EventBus:
@@ -57,7 +89,6 @@ class EventBus:
 
     def __init__(self, node_id: str, redis: Redis | None = None) -> None:
         self.node_id = node_id
-        _local_node[0] = node_id
         self._redis = redis
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
@@ -83,8 +114,9 @@ class EventBus:
             except Exception:
                 log.exception("event handler failed topic=%s", event.topic)
 
-    async def publish(self, topic: str, data: dict[str, Any], *, relay: bool = False) -> None:
-        await self._dispatch(Event(topic, data, self.node_id))
+    async def publish(self, topic: str, data: Mapping[str, Any], *, relay: bool = False) -> None:
+        data = dict(data)
+        await self._dispatch(Event(topic, data, self.node_id, local=True))
         if relay and self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, orjson.dumps({"t": topic, "d": data, "o": self.node_id}))
@@ -92,9 +124,9 @@ class EventBus:
                 log.warning("event relay failed topic=%s error=%r", topic, exc)
 
     @staticmethod
-    def record(session: AsyncSession, topic: str, key: str, data: dict[str, Any]) -> None:
+    def record(session: AsyncSession, topic: str, key: str, data: Mapping[str, Any]) -> None:
         """Write a durable event in the caller's transaction: it exists iff the change commits."""
-        session.add(OutboxEvent(topic=topic, key=key, payload=data))
+        session.add(OutboxEvent(topic=topic, key=key, payload=dict(data)))
 
     async def start(self) -> None:
         if self._redis is not None and self._task is None:
@@ -111,8 +143,10 @@ class EventBus:
         assert self._redis is not None
         delay = 0.2
         while True:
-            pubsub = self._redis.pubsub()
+            pubsub = None
             try:
+                await ready(self._redis)
+                pubsub = self._redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
                 self.relay_healthy = True
                 delay = 0.2
@@ -134,5 +168,6 @@ class EventBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
