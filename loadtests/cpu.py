@@ -98,8 +98,10 @@ def report_forever(environment: Environment, every_s: float) -> None:
     """A worker's own CPU, sent to its master each interval."""
     own = psutil.Process()
     own.cpu_percent()
+    wait = min(1.0, every_s)  # the first report soon: the master's first sample counts this worker
     while True:
-        gevent.sleep(every_s)
+        gevent.sleep(wait)
+        wait = every_s
         if environment.runner is not None:
             environment.runner.send_message(CPU_MESSAGE, own.cpu_percent())
 
