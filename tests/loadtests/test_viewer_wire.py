@@ -132,6 +132,78 @@ def test_cheap_viewers_join_count_frames_and_sample_latency_into_locust_stats(
     assert stats["chat delivered"]["count"] == CHATS
 
 
+RECONNECT_PROBE = """
+import json, socket, sys, time, types
+import gevent
+from locust.env import Environment
+from loadtests.runfile import RunFile
+from loadtests.viewer import Viewer
+
+run = RunFile.load(sys.argv[1])
+env = Environment(user_classes=[Viewer], host=run.base_url)
+env.parsed_options = types.SimpleNamespace(run_file=sys.argv[1], run_data="")
+Viewer.host = run.base_url
+env.create_local_runner()
+viewer = Viewer(env)
+viewer.on_start()
+joined = viewer.in_room
+viewer.conn.sock.shutdown(socket.SHUT_RDWR)  # the connection drops under the viewer
+deadline = time.monotonic() + 10
+while viewer.conn.open and time.monotonic() < deadline:
+    gevent.sleep(0.05)
+dropped = not viewer.in_room
+backoff = viewer.wait_time()
+viewer.watch()  # the next task comes back to the room
+stats = {name: [e.num_requests, e.num_failures] for (name, _), e in env.stats.entries.items()}
+print(json.dumps({"joined": joined, "dropped": dropped, "back": viewer.in_room, "backoff": backoff,
+                  "failures_in_a_row": viewer.failures, "stats": stats}))
+viewer.on_stop()
+"""
+
+
+def test_a_dropped_viewer_is_reported_and_comes_back_to_the_room(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    run_file = tmp_path / "run.json"
+    prepared = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests.prepare",
+            "--base-url",
+            deployment.url,
+            "--host-email",
+            HOST_EMAIL,
+            "--host-password",
+            HOST_PASSWORD,
+            "--offers",
+            "0",
+            "--out",
+            str(run_file),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert prepared.returncode == 0, prepared.stderr + prepared.stdout
+    done = subprocess.run(
+        [sys.executable, "-c", RECONNECT_PROBE, str(run_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["joined"] and out["dropped"] and out["back"], out
+    assert 0 <= out["backoff"] <= 1.0  # out of the room: back soon (jittered), not after a chat interval
+    assert out["stats"]["connection lost"] == [1, 1]  # in the failures table
+    assert out["stats"]["connect"] == [2, 0] and out["stats"]["join"] == [2, 0]
+    assert out["stats"]["guest session"] == [1, 0]  # the same viewer: its session is kept
+    assert out["failures_in_a_row"] == 0
+
+
 class _Sink:
     def __init__(self) -> None:
         self.events: list[bytes] = []
