@@ -4,7 +4,6 @@ are offered to every viewer's PacketTrack."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -16,6 +15,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from server.media.config import MediaSettings
 from server.media.encoders import AUDIO_RATE, VIDEO_CLOCK, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, fit
 from server.media.tracks import PacketTrack
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.media")
 
@@ -88,11 +88,9 @@ class Fanout:
 
     async def detach(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # stop_task, not `suppress(CancelledError): await task`: that would also swallow a cancel
+        # meant for the caller (the reaper, stopping at shutdown) and keep it running for ever.
+        await asyncio.gather(*(stop_task(task, within=2, what="media pump") for task in tasks))
 
     async def close(self) -> None:
         await self.detach()

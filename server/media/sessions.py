@@ -27,6 +27,7 @@ from server.media.config import MediaSettings
 from server.media.fanout import Fanout
 from server.media.sdp import codec_preferences, viewer_video_codec
 from server.media.tracks import PacketTrack
+from server.tasks import bounded
 
 log = logging.getLogger("liveshop.media")
 
@@ -289,8 +290,10 @@ class MediaHub:
                 await fanout.close()
 
     async def close_all(self) -> None:
-        for session in list(self.sessions.values()):
-            await self.close(session, reason="shutdown")
-        for fanout in list(self.fanouts.values()):
-            await fanout.close()
-        self.fanouts.clear()
+        """At shutdown: every session at once, each bounded (aiortc's close can wait on a dead peer)."""
+        sessions = list(self.sessions.values())
+        await asyncio.gather(
+            *(bounded(self.close(s, reason="shutdown"), within=3, what="media session") for s in sessions)
+        )
+        fanouts, self.fanouts = list(self.fanouts.values()), {}
+        await asyncio.gather(*(bounded(f.close(), within=3, what="media fanout") for f in fanouts))
