@@ -201,5 +201,5 @@ async def me(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[TOKENS] = Tokens(app[SETTINGS].secret)
+    app[TOKENS] = Tokens(app[SETTINGS].secret.get_secret_value())
     router.install(app)

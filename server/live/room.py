@@ -22,7 +22,6 @@ from server.live.feed import Feed
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import REFRESH_S, Policies, Policy, lift, restrict, save_settings
-from server.live.settings import ChatSettings
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -63,7 +62,7 @@ class LiveRoom:
         self.sio = sio
         self.bus = bus
         self.clock = app[CLOCK]
-        self.cfg = ChatSettings()
+        self.cfg = app[SETTINGS].chat
         self.conns: dict[str, Conn] = {}
         self.buckets: dict[str, Bucket] = {}
         self.policies = Policies(app[DB], self.clock)
