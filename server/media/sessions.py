@@ -31,6 +31,7 @@ from server.media.tracks import PacketTrack
 from server.tasks import bounded
 
 log = logging.getLogger("liveshop.media")
+NOT_NEGOTIATED = "Cannot negotiate this offer: send audio as Opus and video as H264 or VP8, with ICE and DTLS"
 
 StateListener = Callable[[str, str], Awaitable[None]]  # (broadcast_id, state)
 LiveListener = Callable[[str], Awaitable[None]]
@@ -146,7 +147,8 @@ class MediaHub:
             answer = await self._answer(session, offer)
         except Exception as exc:
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)  # the library's words stay in our log
+            raise DomainError("bad_request", NOT_NEGOTIATED) from None
         self.sessions[session.id] = session
         self.publishers[broadcast_id] = session
         return session, answer
@@ -199,7 +201,8 @@ class MediaHub:
             for sent in session.tracks:
                 fanout.remove(sent)
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)  # the library's words stay in our log
+            raise DomainError("bad_request", NOT_NEGOTIATED) from None
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
