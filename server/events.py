@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.outbox import OutboxEvent
 from server.redis_client import ready
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.events")
 
@@ -133,11 +134,8 @@ class EventBus:
             self._task = asyncio.create_task(self._listen(), name="events-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task, within=2, what="events relay")
+        self._task = None
 
     async def _listen(self) -> None:
         assert self._redis is not None
