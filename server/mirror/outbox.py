@@ -1,4 +1,5 @@
-"""Fan-out: outbox rows become per-platform jobs, exactly once, in one transaction with the cursor.
+"""Fan-out: outbox rows become per-platform jobs and the shop's webhook deliveries, exactly once, in
+one transaction with the cursor.
 
 Outbox ids come from a sequence, and on PostgreSQL a transaction that took a lower id may commit after
 one that took a higher id. So the cursor only moves over ids that are seen and contiguous (a gap is
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.base import utcnow
 from server.db.models import OutboxEvent
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED
+from server.mirror.hooks.enqueue import enqueue as enqueue_webhooks
 from server.mirror.jobs import ensure_cursor, insert_for, upsert_stock
 from server.mirror.models import MirrorCursor, MirrorSeen
 
@@ -60,6 +62,7 @@ async def fan_out(
     for payload in orders:
         for channel in order_channels:
             await insert_for(session, channel, "order", str(payload["id"]), payload)
+    await enqueue_webhooks(session, rows)
     if rows:
         session.add_all([MirrorSeen(outbox_id=r[0]) for r in rows])
         await session.flush()

@@ -32,6 +32,7 @@ from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient,
 from server.mirror.config import MirrorSettings
 from server.mirror.connectors import build_connectors
 from server.mirror.connectors.base import Connector, PlatformOrder, StockItem
+from server.mirror.hooks import deliver as webhooks
 from server.mirror.inbound import take_order
 from server.mirror.models import MirrorCursor, MirrorJob
 from server.mirror.outbox import fan_out
@@ -81,6 +82,7 @@ class Worker:
         spawn("fanout", self._loop(self.fan_out_once, self.config.mirror_poll_s))
         spawn("reconcile", self._loop(self.reconcile_once, self.config.mirror_reconcile_s))
         spawn("new-products", self._loop(self.list_new_products_once, NEW_PRODUCTS_EVERY_S))
+        spawn("webhooks", self._loop(self.deliver_webhooks_once, self.config.mirror_poll_s))
         for name, conn in self.connectors.items():
             lanes = 1 if name == "meta" else self.config.mirror_concurrency
             for lane in range(lanes):
@@ -185,6 +187,11 @@ class Worker:
         return 0
 
     # delivery ------------------------------------------------------------------------------------
+    async def deliver_webhooks_once(self) -> int:
+        """The shop's own webhook endpoints: signed events with retries (see mirror/hooks)."""
+        assert self.http is not None
+        return await webhooks.deliver_once(self.db, self.http, self.owner, self.config)
+
     async def deliver_once(self, conn: Connector) -> int:
         await conn.gate.wait()
         cfg = self.config
