@@ -1,0 +1,206 @@
+// Paying in a real browser against the node's payment sandbox: a declined card keeps the hold and a
+// good card pays; a 3-D Secure card passes its challenge; the host sees the orders paid in the orders
+// desk, exports them as CSV and refunds one; the shop's webhook endpoint is added in the console.
+//
+//   node tests/web/pay.mjs --base URL --email E --password P
+//
+// Prints one JSON object {ok, info, checks: [{name, status, detail}]} and exits 0 when every check passed.
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+
+const require = createRequire(new URL("../../web/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+);
+const BASE = args.base;
+const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
+const checks = [];
+const info = {};
+const pageErrors = [];
+const cspViolations = [];
+
+async function check(name, fn) {
+  try {
+    checks.push({ name, status: "pass", detail: String((await fn()) || "") });
+    return true;
+  } catch (error) {
+    checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n")[0] : error) });
+    return false;
+  }
+}
+
+async function rest(method, path, token, body, key) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers["Idempotency-Key"] = key;
+  const reply = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const data = await reply.json().catch(() => null);
+  if (!reply.ok) throw new Error(`${method} ${path} -> ${reply.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+});
+
+async function page(who, extra = {}) {
+  const ctx = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...extra });
+  const p = await ctx.newPage();
+  p.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
+  p.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${who}: ${msg.text()}`);
+  });
+  p.on("dialog", (dialog) => dialog.dismiss());
+  return p;
+}
+
+async function checkoutForm(sheet, name) {
+  await sheet.getByLabel("Full name").fill(name);
+  await sheet.getByLabel("Email").fill(`${name.split(" ")[0].toLowerCase()}@example.com`);
+  await sheet.getByLabel("Shipping address").fill("12 Analytical St, London");
+  await sheet.getByRole("button", { name: /Continue to payment/ }).click();
+  await sheet.getByTestId("payment-element").waitFor({ timeout: T });
+}
+
+async function payWith(sheet, number) {
+  await sheet.getByLabel("Card number").fill(number);
+  await sheet.getByTestId("pay-button").click();
+}
+
+async function run() {
+  const { token: host } = await rest("POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
+  const b = await rest("POST", "/api/v1/broadcasts", host, { title: `Pay test ${Date.now().toString(36)}` });
+  await rest("POST", `/api/v1/broadcasts/${b.id}/start`, host);
+  const product = (await rest("GET", "/api/v1/products")).items[1];
+  await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
+  const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
+  info.broadcast_id = b.id;
+
+  const a = await page("viewer");
+  await a.goto(`/watch/${b.id}`);
+  const sheet = a.getByRole("dialog", { name: "Checkout" });
+  if (!(await check("viewer checks out and sees the sandbox's test-card form with the hold countdown", async () => {
+    await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
+    const nick = a.getByRole("dialog", { name: "Pick a nickname" });
+    await nick.getByLabel("Nickname").fill("Ada");
+    await nick.getByRole("button", { name: "Continue" }).click();
+    await checkoutForm(sheet, "Ada Lovelace");
+    const hold = (await sheet.getByTestId("hold-countdown").textContent()).trim();
+    if (!/^\d+:\d\d$/.test(hold)) throw new Error(`countdown ${hold}`);
+    return hold;
+  }))) return;
+
+  if (!(await check("a declined card says so and keeps the hold", async () => {
+    const before = (await sheet.getByTestId("hold-countdown").textContent()).trim();
+    await payWith(sheet, "4000 0000 0000 0002");
+    const error = sheet.getByTestId("pay-error");
+    await error.waitFor({ timeout: T });
+    const text = await error.textContent();
+    if (!/declined/i.test(text) || !/still held/i.test(text)) throw new Error(text);
+    const o = await rest("GET", `/api/v1/offers/${offer.id}`);
+    if (o.held !== 1 || o.sold !== 0) throw new Error(`after the decline the offer shows held ${o.held}, sold ${o.sold}`);
+    await a.waitForFunction((t) => document.querySelector('[data-testid="hold-countdown"]').textContent.trim() !== t, before, { timeout: 5000 });
+    return text;
+  }))) return;
+
+  if (!(await check("another card pays: the sheet says paid with the order number", async () => {
+    await payWith(sheet, "4242 4242 4242 4242");
+    const done = sheet.getByTestId("confirmation");
+    await done.waitFor({ timeout: T });
+    if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
+    info.order_paid = (await sheet.getByTestId("order-number").textContent()).trim();
+    const o = await rest("GET", `/api/v1/offers/${offer.id}`);
+    if (o.sold !== 1 || o.held !== 0) throw new Error(`offer shows held ${o.held}, sold ${o.sold}`);
+    await sheet.getByRole("button", { name: "Back to the show" }).click();
+    return info.order_paid;
+  }))) return;
+
+  await check("a 3-D Secure card shows the challenge step, then pays", async () => {
+    await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
+    await checkoutForm(sheet, "Ada Lovelace");
+    await payWith(sheet, "4000 0027 6000 3184");
+    const challenge = sheet.getByTestId("challenge");
+    await challenge.waitFor({ timeout: T });
+    await challenge.getByRole("button", { name: "Complete authentication" }).click();
+    const done = sheet.getByTestId("confirmation");
+    await done.waitFor({ timeout: T });
+    if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
+    info.order_3ds = (await sheet.getByTestId("order-number").textContent()).trim();
+    await sheet.getByRole("button", { name: "Back to the show" }).click();
+    return info.order_3ds;
+  });
+
+  const h = await page("host");
+  if (!(await check("the host sees the paid order in the orders desk of the broadcast", async () => {
+    await h.goto("/console");
+    await h.getByLabel("Email").fill(args.email);
+    await h.getByLabel("Password").fill(args.password);
+    await h.getByRole("button", { name: "Sign in" }).click();
+    await h.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+    await h.getByRole("link", { name: "Orders", exact: true }).click();
+    await h.getByRole("heading", { name: "Orders" }).waitFor({ timeout: T });
+    await h.getByLabel("Broadcast").selectOption(b.id);
+    const row = h.locator(`tr[data-order="${info.order_paid}"]`);
+    await row.getByTestId("order-status").filter({ hasText: "Paid" }).waitFor({ timeout: T });
+    return await row.textContent();
+  }))) return;
+
+  await check("search by buyer and the status filter narrow the list", async () => {
+    await h.getByLabel("Search by buyer").fill("nobody-like-this");
+    await h.locator("tr[data-order]").first().waitFor({ state: "detached", timeout: T });
+    await h.getByLabel("Search by buyer").fill("ada@");
+    await h.locator(`tr[data-order="${info.order_paid}"]`).waitFor({ timeout: T });
+    await h.getByLabel("Status").selectOption("refunded");
+    await h.locator(`tr[data-order="${info.order_paid}"]`).waitFor({ state: "detached", timeout: T });
+    await h.getByLabel("Status").selectOption("");
+    await h.locator(`tr[data-order="${info.order_paid}"]`).waitFor({ timeout: T });
+  });
+
+  await check("CSV export downloads the broadcast's orders", async () => {
+    const [download] = await Promise.all([h.waitForEvent("download", { timeout: T }), h.getByRole("button", { name: "Export CSV" }).click()]);
+    const text = readFileSync(await download.path(), "utf8");
+    if (!text.includes(info.order_paid)) throw new Error(`the CSV lacks ${info.order_paid}: ${text.slice(0, 300)}`);
+    return `${text.split("\n").filter(Boolean).length} lines`;
+  });
+
+  await check("the host refunds the paid order; it shows refunded and its unit is back", async () => {
+    const row = h.locator(`tr[data-order="${info.order_paid}"]`);
+    await row.getByRole("button", { name: "Refund" }).click();
+    const dialog = h.getByRole("dialog", { name: `Refund ${info.order_paid}?` });
+    await dialog.getByLabel("Reason (optional)").fill("customer request");
+    await dialog.getByRole("button", { name: "Refund order" }).click();
+    await row.getByTestId("order-status").filter({ hasText: "Refunded" }).waitFor({ timeout: T });
+    const order = await rest("GET", `/api/v1/orders/${info.order_paid}`, host);
+    if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
+  });
+
+  if (args.receiver) {
+    await check("the host adds a webhook endpoint and sees its secret once", async () => {
+      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await h.getByLabel("Endpoint URL").fill(args.receiver);
+      await h.getByRole("button", { name: "Add endpoint" }).click();
+      const secret = (await h.getByTestId("endpoint-secret").textContent()).trim();
+      if (!secret.startsWith("whsec_")) throw new Error(secret);
+      info.webhook_secret = secret;
+      await h.getByRole("button", { name: "I saved it" }).click();
+      await h.locator(`[data-endpoint]`, { hasText: args.receiver }).waitFor({ timeout: T });
+      if (await h.getByText(secret).count()) throw new Error("the secret is still on the page");
+    });
+  }
+}
+
+try {
+  await run();
+} catch (error) {
+  checks.push({ name: "flow", status: "fail", detail: String(error.stack || error) });
+} finally {
+  await browser.close().catch(() => {});
+}
+checks.push(pageErrors.length ? { name: "no script errors in the pages", status: "fail", detail: pageErrors.join(" | ") } : { name: "no script errors in the pages", status: "pass", detail: "" });
+checks.push(cspViolations.length ? { name: "no Content-Security-Policy violations", status: "fail", detail: cspViolations.join(" | ") } : { name: "no Content-Security-Policy violations", status: "pass", detail: "" });
+const ok = checks.every((c) => c.status === "pass");
+console.log(JSON.stringify({ ok, info, checks }, null, 1));
+process.exit(ok ? 0 : 1);
