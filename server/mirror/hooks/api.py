@@ -12,10 +12,10 @@ from sqlalchemy import delete, func, select
 
 from server.api.auth import require_host
 from server.api.context import DB
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body, path_id
 from server.db.base import new_id
+from server.errors import DomainError, NotFound
 from server.mirror.hooks.deliver import replay as replay_delivery
 from server.mirror.hooks.events import EVENT_TYPES
 from server.mirror.hooks.models import WebhookDelivery, WebhookEndpoint
