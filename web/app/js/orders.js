@@ -16,6 +16,7 @@ export const STATUS_LABELS = {
 };
 const FILTERS = ["", "pending_payment", "paid", "fulfilled", "confirmed", "refunded", "canceled"];
 const REFRESH_MS = 4000;
+const LIMIT = 500; // newest first; the CSV export takes the same filters
 
 /** Whether the host may still refund / ship an order in this status (the server has the last word). */
 const refundable = (o) => ["paid", "fulfilled", "confirmed"].includes(o.status);
@@ -50,7 +51,12 @@ export async function ordersDesk(root, who, { navigate }) {
   const statusSelect = h("select#orders-status", { "aria-label": "Status", onchange: () => { syncUrl(); load(); } },
     FILTERS.map((s) => h("option", { value: s }, s ? STATUS_LABELS[s] : "Any status")));
   statusSelect.value = params.get("status") || "";
-  const search = h("input#orders-search", { type: "search", placeholder: "Name, email or order number", "aria-label": "Search by buyer", oninput: render });
+  let searchTimer = null;
+  const search = h("input#orders-search", { type: "search", placeholder: "Name, email or order number", "aria-label": "Search by buyer", oninput: () => {
+    render(); // at once on what is loaded, then the server's answer over every order
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(load, 300);
+  } });
   const exportButton = h("button", { type: "button", onclick: exportCsv }, "Export CSV");
   const summary = h("p.muted.small", { "data-testid": "orders-summary", "aria-live": "polite" });
   const tbody = h("tbody");
@@ -58,7 +64,7 @@ export async function ordersDesk(root, who, { navigate }) {
   const error = h("p.notice.error", { role: "alert", hidden: true });
   let orders = [];
   let timer = null;
-  let busy = false;
+  let loads = 0;
 
   fill(root,
     h("div.row.spread", { style: { marginBottom: "1rem" } },
@@ -77,28 +83,30 @@ export async function ordersDesk(root, who, { navigate }) {
     const q = new URLSearchParams();
     if (broadcastSelect.value) q.set("broadcast_id", broadcastSelect.value);
     if (statusSelect.value) q.set("status", statusSelect.value);
+    const text = search.value.trim();
+    if (text) q.set("q", text);
     return q.toString();
   }
 
   function syncUrl() {
-    const q = query();
-    history.replaceState({}, "", `/console/orders${q ? `?${q}` : ""}`);
+    const q = new URLSearchParams(query());
+    q.delete("q");
+    history.replaceState({}, "", `/console/orders${q.size ? `?${q}` : ""}`);
   }
 
   async function load() {
-    if (busy) return;
-    busy = true;
+    const seq = ++loads; // the newest request wins; an older answer is dropped
     try {
       const q = query();
-      const reply = await api("GET", `/api/v1/orders${q ? `?${q}` : ""}`, { token });
+      const reply = await api("GET", `/api/v1/orders?${q ? `${q}&` : ""}limit=${LIMIT}`, { token });
+      if (seq !== loads) return;
       orders = reply.items || [];
       error.hidden = true;
       render();
     } catch (e) {
+      if (seq !== loads) return;
       error.textContent = explain(e);
       error.hidden = false;
-    } finally {
-      busy = false;
     }
   }
 
@@ -151,7 +159,7 @@ export async function ordersDesk(root, who, { navigate }) {
 
   async function fulfil(o) {
     try {
-      await api("POST", `/api/v1/orders/${encodeURIComponent(o.id)}/fulfill`, { token, body: {} });
+      await api("POST", `/api/v1/orders/${encodeURIComponent(o.id)}/fulfil`, { token, body: {} });
       toast(`Order ${o.id} marked fulfilled`, "ok");
     } catch (e) {
       toast(explain(e), "error");
@@ -181,5 +189,8 @@ export async function ordersDesk(root, who, { navigate }) {
   timer = setInterval(() => {
     if (document.visibilityState === "visible") load();
   }, REFRESH_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    clearTimeout(searchTimer);
+  };
 }

@@ -6,8 +6,8 @@ import { h, field } from "../dom.js";
 export const TEST_CARDS = [
   ["4242 4242 4242 4242", "pays"],
   ["4000 0000 0000 0002", "is declined"],
-  ["4000 0000 0000 9995", "has insufficient funds"],
-  ["4000 0027 6000 3184", "asks for 3-D Secure"],
+  ["4000 0000 0000 9995", "has insufficient funds (Stripe)"],
+  ["4000 0027 6000 3184", "asks for 3-D Secure (Stripe)"],
 ];
 
 export async function mount(container, { order, token }) {
@@ -24,7 +24,11 @@ export async function mount(container, { order, token }) {
   const path = `/api/v1/orders/${encodeURIComponent(order.id)}/test-payment`;
   return {
     async confirm() {
-      return api("POST", path, { token, body: { card_number: number.value.replace(/\s+/g, ""), expiry: expiry.value, cvc: cvc.value } });
+      const result = await api("POST", path, { token, body: { card_number: number.value.replace(/\s+/g, ""), expiry: expiry.value, cvc: cvc.value } });
+      if (result.status !== "authorized") return result;
+      // Toss: the widget's paymentKey is confirmed by the node, as after Toss's redirect
+      const paid = await api("POST", `/api/v1/orders/${encodeURIComponent(order.id)}/payment`, { token, body: { payment_key: result.payment_key } });
+      return { status: paid.status === "paid" ? "paid" : paid.status, order: paid };
     },
     /** The 3-D Secure step: the buyer approves (or fails) the bank's challenge. */
     async challenge(outcome) {
