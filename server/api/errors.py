@@ -54,6 +54,13 @@ CODES: dict[str, tuple[int, str]] = {
     "slow_mode": (429, "Slow mode is on"),
     "timed_out": (403, "Timed out in this broadcast"),
     "service_unavailable": (503, "Temporarily unavailable"),
+    # payments (v1.1)
+    "payment_unavailable": (503, "The payment provider is unavailable; your reservation still holds"),
+    "payment_declined": (402, "The payment was declined"),
+    "payment_mismatch": (422, "The payment does not match the order"),
+    "not_payable": (409, "This order takes no payment now"),
+    "not_refundable": (409, "This order cannot be refunded or canceled now"),
+    "payments_off": (409, "This shop takes no online payment"),
     "internal_error": (500, "Internal error"),
 }
 
