@@ -9,7 +9,7 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, webui
+from server import live, media, mirror, payments, webui
 from server.api import auth, ops
 from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
@@ -74,6 +74,7 @@ def build_app(
     live.setup(app, sio)
     media.setup(app)
     mirror.setup(app, worker=background and settings.run_worker)
+    payments.setup(app, reconcile=background)
     webui.setup(app)
     app.router.add_static("/static", STATIC, append_version=True)
     return app

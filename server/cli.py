@@ -159,7 +159,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def work(sessionmaker: Any, inventory: Any) -> Any:
-        return await run_audit(sessionmaker, inventory, args.offer or None)
+        from server.payments.audit import money_check
+
+        return await run_audit(sessionmaker, inventory, args.offer or None, [money_check])
 
     report = asyncio.run(_with_services(settings, work))
     if args.json:

@@ -34,10 +34,13 @@ BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
 ORDER_CONFIRMED = "order.confirmed"  # durable: the order as the API shows it, plus sku
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
-ORDER_CREATED = "order.created"  # durable: the order as the API shows it (e.g. pending_payment)
-ORDER_PAID = "order.paid"  # durable: the order as the API shows it
-ORDER_REFUNDED = "order.refunded"  # durable: the order as the API shows it
-ORDER_FULFILLED = "order.fulfilled"  # durable: the order as the API shows it
+# Payments (durable, the order as the API shows it plus sku): created awaiting payment, paid, refunded,
+# canceled (payment failed for good or never came), fulfilled (shipped).
+ORDER_CREATED = "order.created"
+ORDER_PAID = "order.paid"
+ORDER_REFUNDED = "order.refunded"
+ORDER_CANCELED = "order.canceled"
+ORDER_FULFILLED = "order.fulfilled"
 OFFER_SOLD_OUT = "offer.sold_out"  # durable: {offer: {...}, broadcast_id}: the last unit was claimed
 
 Handler = Callable[["Event"], Awaitable[None] | None]

@@ -55,6 +55,12 @@ STATUS: dict[Code, int] = {
     Code.SLOW_MODE: 429,
     Code.TIMED_OUT: 403,
     Code.SERVICE_UNAVAILABLE: 503,
+    Code.PAYMENT_UNAVAILABLE: 503,
+    Code.PAYMENT_DECLINED: 402,
+    Code.PAYMENT_MISMATCH: 422,
+    Code.NOT_PAYABLE: 409,
+    Code.NOT_REFUNDABLE: 409,
+    Code.PAYMENTS_OFF: 409,
     Code.INTERNAL_ERROR: 500,
 }
 _unmapped = set(Code) - STATUS.keys()

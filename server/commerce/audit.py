@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from server.api.auth import require_host
-from server.api.context import DB, INVENTORY
+from server.api.context import AUDIT_CHECKS, DB, INVENTORY
 from server.api.openapi import Router
 from server.api.validation import json_response
 from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order
@@ -50,7 +50,8 @@ async def audit(request: web.Request) -> web.Response:
         orders = await _order_totals(session, offer_ids)
     if wanted and len(offer_ids) != len(set(wanted)):
         raise DomainError("not_found", "offer not found (or another host's)", field="offer_id")
-    report = await run_audit(request.app[DB], request.app[INVENTORY], offer_ids)
+    checks = request.app.get(AUDIT_CHECKS, [])
+    report = await run_audit(request.app[DB], request.app[INVENTORY], offer_ids, checks)
     body = report.as_dict()
     for row in body["offers"]:
         row["orders"], row["ordered_units"] = orders.get(row["offer_id"], (0, 0))

@@ -8,6 +8,12 @@ The order of steps is what makes it safe:
 4. settle the hold as sold in Redis. If the process dies between 3 and 4, the sweeper finds the
    checkout past its deadline and settles it from PostgreSQL's answer. If 3 fails, the hold goes back
    to an ordinary hold with its first expiry: no unit is lost.
+
+When the shop takes money online (the payments seam is wired and a provider is set), the order is
+`pending_payment` and step 4 keeps the units held until the payment deadline instead of selling them;
+then, outside any transaction, the payment is opened at the provider. A provider that is down answers
+503 `payment_unavailable` with the order and its hold kept: a retry (same key, or the same hold)
+answers with the same order and tries the payment again.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -22,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from server.api.auth import Principal, require_user
-from server.api.context import DB, EVENTS, INVENTORY
+from server.api.context import DB, EVENTS, INVENTORY, PAYMENTS
 from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
 from server.commerce.offers import OFFERS
@@ -31,7 +38,7 @@ from server.commerce.views import order_view
 from server.db.base import new_id
 from server.db.models import Offer, Order, Product
 from server.errors import DomainError, NotFound
-from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
+from server.events import ORDER_CONFIRMED, ORDER_CREATED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
 
 log = logging.getLogger("liveshop.commerce")
@@ -69,14 +76,26 @@ async def _existing(
     if order is not None:
         if order.buyer_id != buyer.id:
             raise NotFound("reservation")
+        if order.status == "pending_payment":  # a retry after payment_unavailable, without its key
+            return order
         raise DomainError("conflict", "This reservation was already checked out", order_id=order.id)
     return None
+
+
+def _payments(request: web.Request) -> Any:
+    """The payments seam when the shop takes money online, else None."""
+    seam = request.app.get(PAYMENTS)
+    return seam if seam is not None and seam.enabled else None
 
 
 async def _render(request: web.Request, order: Order, status: int) -> web.Response:
     async with request.app[DB]() as session:
         product = await session.get(Product, order.product_id)
-    return json_response(order_view(order, product), status=status)
+    view = order_view(order, product)
+    seam = _payments(request)
+    if order.status == "pending_payment" and seam is not None:
+        view["payment"] = await seam.open(order.id)
+    return json_response(view, status=status)
 
 
 @router.post(
@@ -94,6 +113,7 @@ async def _render(request: web.Request, order: Order, status: int) -> web.Respon
         "idempotency_key_reused",
         "conflict",
         "service_unavailable",
+        "payment_unavailable",
     ),
 )
 async def checkout(request: web.Request) -> web.Response:
@@ -110,6 +130,7 @@ async def checkout(request: web.Request) -> web.Response:
         return await _render(request, previous, 201)
     meta = await request.app[OFFERS].get(offer_id)
     inventory = request.app[INVENTORY]
+    seam = _payments(request)
     marked = False
     try:
         async with request.app[DB]() as session:
@@ -136,17 +157,20 @@ async def checkout(request: web.Request) -> web.Response:
                     unit_price=offer.price,
                     total=offer.price * quantity,
                     currency=offer.currency,
-                    status="confirmed",
+                    status="pending_payment" if seam is not None else "confirmed",
                     idempotency_key=key,
                     request_hash=digest,
                 )
                 session.add(order)
                 await session.flush()
                 view = order_view(order, product)
-                EventBus.record(session, ORDER_CONFIRMED, product.sku, {**view, "sku": product.sku})
-                EventBus.record(
-                    session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
-                )
+                created_ms = int(order.created_at.timestamp() * 1000)
+                EventBus.record(session, ORDER_CREATED, product.sku, {**view, "sku": product.sku})
+                if seam is None:
+                    EventBus.record(session, ORDER_CONFIRMED, product.sku, {**view, "sku": product.sku})
+                    EventBus.record(
+                        session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
+                    )
     except DomainError as exc:
         if exc.code not in BEGIN_ERRORS:
             raise
@@ -180,9 +204,15 @@ async def checkout(request: web.Request) -> web.Response:
             await inventory.settle_checkout(hold_id, "abort")
         raise
     try:
-        await inventory.settle_checkout(hold_id, "sold")
+        if seam is None:
+            await inventory.settle_checkout(hold_id, "sold")
+        else:
+            await inventory.settle_checkout(hold_id, "await", seam.deadline_ms(created_ms))
     except Exception as exc:  # the order is committed; the sweeper settles the hold from PostgreSQL
         log.warning("hold not settled after commit hold=%s error=%r", hold_id, exc)
+    if seam is not None:
+        view["payment"] = await seam.open(view["id"])  # outside every transaction and lock
+        return json_response(view, status=201)
     await request.app[EVENTS].publish(ORDER_CONFIRMED, {**view, "broadcast_id": meta.offer.broadcast_id})
     return json_response(view, status=201)
 
@@ -227,4 +257,4 @@ async def get_order(request: web.Request) -> web.Response:
         if order is None or not (who.is_host or order.buyer_id == who.id):
             raise NotFound("order")
         product = await session.get(Product, order.product_id)
-    return json_response(order_view(order, product))
+    return json_response(order_view(order, product, secret=order.buyer_id == who.id))

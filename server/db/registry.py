@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "server.db.models",
     "server.live.models",
     "server.mirror.models",
+    "server.payments.models",
     "server.mirror.hooks.models",
 )
 

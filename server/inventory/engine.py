@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from server.errors import NotFound
-from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys
+from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys, order_marks_key
 from server.inventory.scripts import Scripts
 
 log = logging.getLogger("liveshop.inventory")
@@ -54,6 +54,16 @@ class Claim:
     quantity: int = 0
     expires_ms: int = 0
     remaining: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayOutcome:
+    """What pay.lua did: sold (the awaiting hold), late (units taken again after the hold lapsed),
+    none (no unit left), back (the order's units were already given back) or missing; `first` is
+    False when an earlier call already decided."""
+
+    outcome: str
+    first: bool
 
 
 @dataclass
@@ -273,16 +283,46 @@ class Inventory:
             return "reservation_expired", 0
         return code, int(result[1]) if code == "ok" else 0
 
-    async def settle_checkout(self, hold_id: str, outcome: str) -> str:
-        """`sold` once the order committed, `abort` if it did not, `return` to give units back now."""
+    async def settle_checkout(self, hold_id: str, outcome: str, deadline_ms: int = 0) -> str:
+        """`sold` once the order committed, `abort` if it did not, `return` to give units back now,
+        `await` to keep the units held for the order's payment until `deadline_ms`."""
         offer_id = _offer_of(hold_id)
         keys = offer_keys(offer_id)[:4]
-        result = await self.scripts.settle_checkout(keys=keys, args=[hold_id, outcome])
+        result = await self.scripts.settle_checkout(keys=keys, args=[hold_id, outcome, deadline_ms])
         code = _s(result[0])
         if code == "ok" and outcome != "abort":
             counters = Counters(int(result[1]), int(result[2]), int(result[3]))
             await self._changed(offer_id, counters, outcome == "return")
         return code
+
+    # payments -----------------------------------------------------------------------------------
+    async def pay(self, hold_id: str, order_id: str, buyer: str, quantity: int) -> PayOutcome:
+        """A paid order's units become sold, once: its awaiting hold, or (the hold lapsed) units still
+        available. `outcome` none means no unit is left: the money goes back. Never rebuilds (the
+        caller may hold the offer's row lock): `missing` tells it to rebuild and retry."""
+        offer_id = _offer_of(hold_id)
+        keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
+        result = await self.scripts.pay(keys=keys, args=[hold_id, order_id, buyer, quantity])
+        outcome = _s(result[0])
+        if outcome == "missing":
+            return PayOutcome("missing", False)
+        first = int(result[4]) == 1
+        if first and outcome in ("sold", "late"):
+            await self._changed(offer_id, Counters(int(result[1]), int(result[2]), int(result[3])))
+        return PayOutcome(outcome, first)
+
+    async def unsell(self, hold_id: str, order_id: str, buyer: str, quantity: int, was_sold: bool) -> str:
+        """A refunded or canceled order's units go back, once: unsold, released, none, already or
+        missing (counters not in Redis; the caller rebuilds if the offer is still active)."""
+        offer_id = _offer_of(hold_id)
+        keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
+        args = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
+        result = await self.scripts.unsell(keys=keys, args=args)
+        outcome = _s(result[0])
+        if outcome in ("unsold", "released"):
+            counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+            await self._changed(offer_id, counters, True)
+        return outcome
 
     # sweeping and ending -------------------------------------------------------------------------
     async def sweep(self, offer_id: str, limit: int = 1000) -> tuple[int, list[str], dict[str, Any]]:
@@ -332,7 +372,8 @@ class Inventory:
         return Counters(int(state["available"]), int(state["held"]), int(state["sold"]))
 
     async def holds_of(self, offer_id: str) -> dict[str, tuple[str, int, int, str]]:
-        """Every hold of an offer: hold id -> (buyer, quantity, expires_ms, "h" held | "c" checking out)."""
+        """Every hold of an offer: hold id -> (buyer, qty, expires_ms, state): "h" held, "c" checking
+        out, "p" its order awaits payment."""
         raw = await self.redis.hgetall(offer_keys(offer_id)[1])
         return {_s(k): _hold_entry(v) for k, v in raw.items()}
 

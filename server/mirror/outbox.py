@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.models import OutboxEvent
-from server.events import ORDER_CONFIRMED, STOCK_CHANGED
+from server.events import ORDER_CONFIRMED, ORDER_PAID, STOCK_CHANGED
 from server.mirror.hooks.enqueue import enqueue as enqueue_webhooks
 from server.mirror.jobs import ensure_cursor, insert_for, upsert_stock
 from server.mirror.models import MirrorCursor, MirrorSeen
@@ -55,7 +55,9 @@ async def fan_out(
         if topic == STOCK_CHANGED and payload.get("sku"):
             for channel in channels:
                 changes[(channel, str(payload["sku"]), str(payload.get("product_id") or ""))] += 1
-        elif topic == ORDER_CONFIRMED and payload.get("channel", "liveshop") == "liveshop":
+        elif topic in (ORDER_CONFIRMED, ORDER_PAID) and payload.get("channel", "liveshop") == "liveshop":
+            # A sale is recorded on the platforms once it is final: at once without online payment,
+            # when paid with it (refunds and cancellations reach them as stock changes).
             orders.append(payload)
     for (channel, sku, product_id), count in sorted(changes.items()):
         await upsert_stock(session, channel, sku, product_id or None, count)
