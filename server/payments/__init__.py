@@ -21,7 +21,7 @@ __all__ = ["PAYMENTS_STATE", "PaymentSettings", "setup"]
 def setup(app: web.Application, *, reconcile: bool = True, config: PaymentSettings | None = None) -> None:
     """Routes and the checkout seam now; the provider and the reconciliation loop when the app starts
     (so tests may call `app[PAYMENTS_STATE].configure(...)` before that)."""
-    from server.payments import routes, webhooks
+    from server.payments import routes, testcard, webhooks
     from server.payments.audit import money_check
     from server.payments.providers import build_provider
 
@@ -34,6 +34,7 @@ def setup(app: web.Application, *, reconcile: bool = True, config: PaymentSettin
     app.setdefault(AUDIT_CHECKS, []).append(money_check)
     webhooks.router.install(app)
     routes.router.install(app)
+    testcard.router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         provider = build_provider(state.config)
