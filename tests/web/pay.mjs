@@ -2,11 +2,12 @@
 // good card pays; a 3-D Secure card passes its challenge; the host sees the orders paid in the orders
 // desk, exports them as CSV and refunds one; the shop's webhook endpoint is added in the console.
 //
-//   node tests/web/pay.mjs --base URL --email E --password P
+//   node tests/web/pay.mjs --base URL --email E --password P [--receiver URL] [--screenshots DIR]
 //
 // Prints one JSON object {ok, info, checks: [{name, status, detail}]} and exits 0 when every check passed.
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const require = createRequire(new URL("../../web/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -19,6 +20,13 @@ const checks = [];
 const info = {};
 const pageErrors = [];
 const cspViolations = [];
+
+async function shot(p, name) {
+  if (!args.screenshots) return;
+  mkdirSync(args.screenshots, { recursive: true });
+  await p.waitForTimeout(300);
+  await p.screenshot({ path: join(args.screenshots, `${name}.png`) });
+}
 
 async function check(name, fn) {
   try {
@@ -79,6 +87,29 @@ async function run() {
   const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
   info.broadcast_id = b.id;
 
+  const h = await page("host");
+  if (!(await check("the host signs in to the console", async () => {
+    await h.goto("/console");
+    await h.getByLabel("Email").fill(args.email);
+    await h.getByLabel("Password").fill(args.password);
+    await h.getByRole("button", { name: "Sign in" }).click();
+    await h.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+  }))) return;
+  if (args.receiver) {
+    await check("the host adds a webhook endpoint and sees its secret once", async () => {
+      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await h.getByLabel("Endpoint URL").fill(args.receiver);
+      await h.getByRole("button", { name: "Add endpoint" }).click();
+      const secret = (await h.getByTestId("endpoint-secret").textContent()).trim();
+      if (!secret.startsWith("whsec_")) throw new Error(secret);
+      info.webhook_secret = secret;
+      await h.getByRole("button", { name: "I saved it" }).click();
+      await h.locator(`[data-endpoint]`, { hasText: args.receiver }).waitFor({ timeout: T });
+      if (await h.getByText(secret).count()) throw new Error("the secret is still on the page");
+      await shot(h, "console-webhooks");
+    });
+  }
+
   const a = await page("viewer");
   await a.goto(`/watch/${b.id}`);
   const sheet = a.getByRole("dialog", { name: "Checkout" });
@@ -90,6 +121,7 @@ async function run() {
     await checkoutForm(sheet, "Ada Lovelace");
     const hold = (await sheet.getByTestId("hold-countdown").textContent()).trim();
     if (!/^\d+:\d\d$/.test(hold)) throw new Error(`countdown ${hold}`);
+    await shot(a, "watch-pay-test-card");
     return hold;
   }))) return;
 
@@ -100,6 +132,7 @@ async function run() {
     await error.waitFor({ timeout: T });
     const text = await error.textContent();
     if (!/declined/i.test(text) || !/still held/i.test(text)) throw new Error(text);
+    await shot(a, "watch-pay-declined");
     const o = await rest("GET", `/api/v1/offers/${offer.id}`);
     if (o.held !== 1 || o.sold !== 0) throw new Error(`after the decline the offer shows held ${o.held}, sold ${o.sold}`);
     await a.waitForFunction((t) => document.querySelector('[data-testid="hold-countdown"]').textContent.trim() !== t, before, { timeout: 5000 });
@@ -112,6 +145,7 @@ async function run() {
     await done.waitFor({ timeout: T });
     if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
     info.order_paid = (await sheet.getByTestId("order-number").textContent()).trim();
+    await shot(a, "watch-pay-paid");
     const o = await rest("GET", `/api/v1/offers/${offer.id}`);
     if (o.sold !== 1 || o.held !== 0) throw new Error(`offer shows held ${o.held}, sold ${o.sold}`);
     await sheet.getByRole("button", { name: "Back to the show" }).click();
@@ -124,6 +158,7 @@ async function run() {
     await payWith(sheet, "4000 0027 6000 3184");
     const challenge = sheet.getByTestId("challenge");
     await challenge.waitFor({ timeout: T });
+    await shot(a, "watch-pay-3ds");
     await challenge.getByRole("button", { name: "Complete authentication" }).click();
     const done = sheet.getByTestId("confirmation");
     await done.waitFor({ timeout: T });
@@ -133,18 +168,13 @@ async function run() {
     return info.order_3ds;
   });
 
-  const h = await page("host");
   if (!(await check("the host sees the paid order in the orders desk of the broadcast", async () => {
-    await h.goto("/console");
-    await h.getByLabel("Email").fill(args.email);
-    await h.getByLabel("Password").fill(args.password);
-    await h.getByRole("button", { name: "Sign in" }).click();
-    await h.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
     await h.getByRole("link", { name: "Orders", exact: true }).click();
     await h.getByRole("heading", { name: "Orders" }).waitFor({ timeout: T });
     await h.getByLabel("Broadcast").selectOption(b.id);
     const row = h.locator(`tr[data-order="${info.order_paid}"]`);
     await row.getByTestId("order-status").filter({ hasText: "Paid" }).waitFor({ timeout: T });
+    await shot(h, "console-orders");
     return await row.textContent();
   }))) return;
 
@@ -177,19 +207,6 @@ async function run() {
     if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
   });
 
-  if (args.receiver) {
-    await check("the host adds a webhook endpoint and sees its secret once", async () => {
-      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
-      await h.getByLabel("Endpoint URL").fill(args.receiver);
-      await h.getByRole("button", { name: "Add endpoint" }).click();
-      const secret = (await h.getByTestId("endpoint-secret").textContent()).trim();
-      if (!secret.startsWith("whsec_")) throw new Error(secret);
-      info.webhook_secret = secret;
-      await h.getByRole("button", { name: "I saved it" }).click();
-      await h.locator(`[data-endpoint]`, { hasText: args.receiver }).waitFor({ timeout: T });
-      if (await h.getByText(secret).count()) throw new Error("the secret is still on the page");
-    });
-  }
 }
 
 try {
