@@ -54,8 +54,30 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
 });
 
+// A strict policy as production serves it (no inline script or style; the providers' own origins only).
+// A node that sends its own Content-Security-Policy keeps it; otherwise the pages get this one, so a
+// page that needed an inline script or style would show up as a violation below.
+const STRICT_CSP = [
+  "default-src 'self'",
+  "script-src 'self' https://js.stripe.com https://js.tosspayments.com",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' https://api.stripe.com https://*.tosspayments.com",
+  "frame-src https://js.stripe.com https://hooks.stripe.com https://*.tosspayments.com",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
+
 async function page(who, extra = {}) {
   const ctx = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...extra });
+  await ctx.route((url) => url.pathname === "/console" || url.pathname.startsWith("/console/") || url.pathname.startsWith("/watch/"), async (route) => {
+    const response = await route.fetch();
+    const headers = response.headers();
+    if (!headers["content-security-policy"]) headers["content-security-policy"] = STRICT_CSP;
+    info.csp = headers["content-security-policy"];
+    await route.fulfill({ response, headers });
+  });
   const p = await ctx.newPage();
   p.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
   p.on("console", (msg) => {
