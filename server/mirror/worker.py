@@ -51,6 +51,12 @@ class WorkerMetrics:
         self.deliveries = Counter(
             "liveshop_mirror_deliveries", "Job outcomes", ["platform", "kind", "outcome"], registry=registry
         )
+        self.webhooks = Counter(
+            "liveshop_webhook_deliveries",
+            "Deliveries to the shop's own webhook endpoints (done, pending = will retry, dead)",
+            ["outcome"],
+            registry=registry,
+        )
 
 
 class Worker:
@@ -190,7 +196,10 @@ class Worker:
     async def deliver_webhooks_once(self) -> int:
         """The shop's own webhook endpoints: signed events with retries (see mirror/hooks)."""
         assert self.http is not None
-        return await webhooks.deliver_once(self.db, self.http, self.owner, self.config)
+        statuses = await webhooks.deliver_once(self.db, self.http, self.owner, self.config)
+        for status in statuses:
+            self.metrics.webhooks.labels(status).inc()
+        return len(statuses)
 
     async def deliver_once(self, conn: Connector) -> int:
         await conn.gate.wait()

@@ -14,6 +14,7 @@ import pytest
 import stripe
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client import CollectorRegistry
 
 from server.api.context import DB, INVENTORY
 from server.events import ORDER_PAID, EventBus
@@ -72,7 +73,7 @@ async def hooks_worker(mirror_node: App) -> AsyncIterator[Worker]:
         webhook_max_attempts=3,
         webhook_timeout_s=2.0,
     )
-    w = Worker(app[DB], app[INVENTORY], config)
+    w = Worker(app[DB], app[INVENTORY], config, registry=CollectorRegistry())
     await w.start()
     yield w
     await w.stop()
@@ -165,6 +166,9 @@ async def test_an_endpoint_answering_500_is_retried_until_it_takes_the_event(
     bodies = [r["raw"] for r in receiver.at("/flaky")]
     assert len(bodies) == 3 and len(set(bodies)) == 1  # the same event each time (same id, same bytes)
     assert all(verified(r, ep["secret"])["type"] == "order.created" for r in receiver.at("/flaky"))
+    counted = hooks_worker.metrics.webhooks.collect()[0].samples
+    by_outcome = {x.labels["outcome"]: x.value for x in counted if x.name.endswith("_total")}
+    assert by_outcome.get("pending", 0) >= 2 and by_outcome.get("done", 0) >= 1, by_outcome
 
 
 async def test_a_delivery_that_keeps_failing_goes_dead_and_replays_with_the_same_event_id(

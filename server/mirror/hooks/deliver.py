@@ -142,17 +142,18 @@ async def settle(
 
 async def deliver_once(
     db: async_sessionmaker[AsyncSession], http: aiohttp.ClientSession, owner: str, cfg: MirrorSettings
-) -> int:
-    """One pass: claim a batch, send them side by side, settle each. Returns how many were sent."""
+) -> list[str]:
+    """One pass: claim a batch, send them side by side, settle each. Returns each one's new status."""
     async with db() as session, session.begin():
         claimed = await claim(session, owner, limit=cfg.webhook_batch, lease_s=cfg.mirror_lease_s)
     if not claimed:
-        return 0
+        return []
     outcomes = await asyncio.gather(*(send(http, job, cfg.webhook_timeout_s) for job in claimed))
     async with db() as session, session.begin():
-        for job, outcome in zip(claimed, outcomes, strict=True):
+        return [
             await settle(session, job, owner, outcome, cfg)
-    return len(claimed)
+            for job, outcome in zip(claimed, outcomes, strict=True)
+        ]
 
 
 async def replay(session: AsyncSession, delivery: WebhookDelivery) -> None:
