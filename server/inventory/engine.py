@@ -325,10 +325,14 @@ class Inventory:
         return outcome
 
     # sweeping and ending -------------------------------------------------------------------------
-    async def sweep(self, offer_id: str, limit: int = 1000) -> tuple[int, list[str], dict[str, Any]]:
-        """Return expired holds. Gives (units returned, stale checkout hold ids, state)."""
+    async def sweep(
+        self, offer_id: str, limit: int = 1000, *, now_ms: int | None = None
+    ) -> tuple[int, list[str], dict[str, Any]]:
+        """Return expired holds (as of `now_ms`, injectable for tests). Gives (units returned, stale
+        checkout hold ids, state)."""
         keys = offer_keys(offer_id)[:4]
-        result = await self._run(self.scripts.sweep, offer_id, keys, [_now_ms(), limit])
+        now = _now_ms() if now_ms is None else now_ms
+        result = await self._run(self.scripts.sweep, offer_id, keys, [now, limit])
         returned = int(result[1])
         counters = Counters(int(result[2]), int(result[3]), int(result[4]))
         state = {"status": _s(result[5]), "ends_at": int(result[6])}

@@ -10,7 +10,7 @@ from server.api.auth import Principal, require_host, require_user
 from server.api.context import DB
 from server.api.openapi import Router
 from server.api.order_view import order_view
-from server.api.validation import Body, json_response, parse_body, path_id, read_json
+from server.api.validation import Body, json_response, parse_body, parse_model, path_id, read_json
 from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order, Product
 from server.errors import DomainError, NotFound
 from server.payments.models import Payment
@@ -61,8 +61,7 @@ async def owned_order(request: web.Request, host: Principal) -> Order:
 async def reason_of(request: web.Request) -> str:
     if not request.can_read_body:
         return ""
-    data = await read_json(request)
-    return ReasonIn.model_validate(data).reason if isinstance(data, dict) else ""
+    return parse_model(ReasonIn, await read_json(request)).reason
 
 
 @router.post(

@@ -85,7 +85,7 @@ async def test_the_host_refunds_a_paid_order_and_the_units_return(
     stripe_node: Node, stripe: Running, http: aiohttp.ClientSession
 ) -> None:
     shop = await open_shop(stripe_node, 3)
-    _token, r = await buy(stripe_node, shop)
+    _, r = await buy(stripe_node, shop)
     await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
     await settle(http, stripe)
     refund = await stripe_node.api.call(

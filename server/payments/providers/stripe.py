@@ -29,7 +29,8 @@ STATUSES = {
 
 def intent_of(pi: Any) -> Intent:
     """A PaymentIntent (library object or a webhook's plain dict) as an Intent."""
-    get = pi.get if isinstance(pi, dict) else lambda k, d=None: getattr(pi, k, d)
+    data: dict[str, Any] = pi if isinstance(pi, dict) else pi.to_dict()
+    get = data.get
     metadata = get("metadata") or {}
     status = STATUSES.get(str(get("status")), "created")
     error = get("last_payment_error")
@@ -45,7 +46,7 @@ def intent_of(pi: Any) -> Intent:
         status=status,
         amount=int(get("amount") or 0),
         currency=str(get("currency") or "").upper(),
-        order_id=(metadata.get("order_id") if hasattr(metadata, "get") else None),
+        order_id=metadata.get("order_id") if isinstance(metadata, dict) else None,
         client_secret=get("client_secret"),
         error=message,
     )

@@ -54,6 +54,7 @@ def fault_middleware(failed: Callable[[], web.Response]) -> Any:
         if request.path.startswith("/_sandbox"):
             response = await handler(request)
         else:
+            await request.read()  # the whole request arrives before any injected delay
             faults = request.app[FAULTS]
             if faults.latency_s:
                 await asyncio.sleep(faults.latency_s)

@@ -90,7 +90,7 @@ def _auth(request: web.Request, *, publishable: bool = False) -> str | None:
 
 
 async def _form(request: web.Request) -> dict[str, Any]:
-    return nested(await request.post()) if request.can_read_body else {}
+    return nested(await request.post()) if request.body_exists else {}
 
 
 def _count(request: web.Request, name: str) -> None:
@@ -434,7 +434,7 @@ async def set_webhook(request: web.Request) -> web.Response:
 
 async def release(request: web.Request) -> web.Response:
     """Deliver held events, in order or reversed ({"reverse": true}); answers their statuses."""
-    data = await request.json() if request.can_read_body else {}
+    data = await request.json() if request.body_exists else {}
     hooks = request.app[STRIPE].hooks
     held, hooks.held = hooks.held, []
     if data.get("reverse"):
