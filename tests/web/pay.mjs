@@ -4,6 +4,9 @@
 //
 //   node tests/web/pay.mjs --base URL --email E --password P [--receiver URL] [--screenshots DIR]
 //
+// --receiver is a shop system on loopback: <URL>/shop-system answers 200; <URL>/down answers 500 until
+// POST <URL>/_control/heal, so a delivery to it fails for good and is replayed from the console.
+//
 // Prints one JSON object {ok, info, checks: [{name, status, detail}]} and exits 0 when every check passed.
 import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -120,15 +123,25 @@ async function run() {
   if (args.receiver) {
     await check("the host adds a webhook endpoint and sees its secret once", async () => {
       await h.getByRole("link", { name: "Webhooks", exact: true }).click();
-      await h.getByLabel("Endpoint URL").fill(args.receiver);
+      await h.getByLabel("Endpoint URL").fill(`${args.receiver}/shop-system`);
       await h.getByRole("button", { name: "Add endpoint" }).click();
       const secret = (await h.getByTestId("endpoint-secret").textContent()).trim();
       if (!secret.startsWith("whsec_")) throw new Error(secret);
       info.webhook_secret = secret;
       await h.getByRole("button", { name: "I saved it" }).click();
-      await h.locator(`[data-endpoint]`, { hasText: args.receiver }).waitFor({ timeout: T });
+      await h.locator(`[data-endpoint]`, { hasText: `${args.receiver}/shop-system` }).waitFor({ timeout: T });
       if (await h.getByText(secret).count()) throw new Error("the secret is still on the page");
       await shot(h, "console-webhooks");
+    });
+    await check("a second endpoint, for paid orders only, is down", async () => {
+      await h.getByLabel("Endpoint URL").fill(`${args.receiver}/down`);
+      for (const type of ["order.created", "order.refunded", "order.fulfilled", "offer.sold_out"]) await h.getByLabel(type).uncheck();
+      await h.getByRole("button", { name: "Add endpoint" }).click();
+      await h.getByRole("button", { name: "I saved it" }).click();
+      const card = h.locator("[data-endpoint]", { hasText: `${args.receiver}/down` });
+      await card.waitFor({ timeout: T });
+      const events = await card.textContent();
+      if (!/events: order\.paid(?!,)/.test(events) || /order\.created/.test(events)) throw new Error(events);
     });
   }
 
@@ -228,6 +241,23 @@ async function run() {
     const order = await rest("GET", `/api/v1/orders/${info.order_paid}`, host);
     if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
   });
+
+  if (args.receiver) {
+    await check("the delivery log shows the down endpoint's failed delivery; replay sends it once it is back", async () => {
+      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
+      const card = h.locator("[data-endpoint]", { hasText: `${args.receiver}/down` });
+      await card.getByRole("button", { name: "Deliveries" }).click();
+      const failed = card.locator("tr[data-delivery]", { hasText: "order.paid" }).filter({ hasText: "Failed" }).first();
+      await failed.waitFor({ timeout: T });
+      if (!/HTTP 500/.test(await failed.textContent())) throw new Error(await failed.textContent());
+      await shot(h, "console-webhook-log");
+      const reply = await fetch(`${args.receiver}/_control/heal`, { method: "POST" });
+      if (!reply.ok) throw new Error(`heal ${reply.status}`);
+      await failed.getByRole("button", { name: "Replay" }).click();
+      await card.locator("tr[data-delivery]", { hasText: "Delivered" }).first().waitFor({ timeout: T });
+      return await card.getByTestId("counts").textContent();
+    });
+  }
 
 }
 

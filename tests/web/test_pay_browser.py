@@ -32,6 +32,7 @@ pytestmark = pytest.mark.browser
 class Receiver:
     url: str = ""
     seen: list[dict[str, Any]] = field(default_factory=list)
+    healed: bool = False
 
 
 @dataclass
@@ -48,20 +49,34 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
 
     async def take(request: web.Request) -> web.Response:
         receiver.seen.append(
-            {"raw": await request.read(), "signature": request.headers.get(SIGNATURE_HEADER)}
+            {
+                "path": request.path,
+                "raw": await request.read(),
+                "signature": request.headers.get(SIGNATURE_HEADER),
+            }
         )
+        if request.path == "/down" and not receiver.healed:
+            return web.Response(status=500, text="down")
         return web.Response(text="ok")
+
+    async def heal(request: web.Request) -> web.Response:
+        receiver.healed = True
+        return web.Response(text="healed")
 
     hooks_app = web.Application()
     hooks_app.router.add_post("/shop-system", take)
+    hooks_app.router.add_post("/down", take)
+    hooks_app.router.add_post("/_control/heal", heal)
     hooks = await serve(hooks_app)
-    receiver.url = hooks.url + "/shop-system"
+    receiver.url = hooks.url
     env = server_env(
         pg_database.url,
         redis_server.url,
         **stripe_box.env(box.url),
         LIVESHOP_MIRROR_POLL_S="0.1",
         LIVESHOP_WEBHOOK_BACKOFF_BASE_S="0.2",
+        LIVESHOP_WEBHOOK_BACKOFF_MAX_S="0.5",
+        LIVESHOP_WEBHOOK_MAX_ATTEMPTS="2",
     )
     node = ServerProcess(env, args=("--demo",))
     await asyncio.to_thread(node.start)
@@ -123,6 +138,7 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
         "CSV export downloads the broadcast's orders",
         "the host refunds the paid order; it shows refunded and its unit is back",
         "the host adds a webhook endpoint and sees its secret once",
+        "the delivery log shows the down endpoint's failed delivery; replay sends it once it is back",
         "no Content-Security-Policy violations",
     ):
         assert expected in names, expected
@@ -132,6 +148,8 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
     def heard() -> set[str]:
         kinds = set()
         for r in paying_shop.receiver.seen:
+            if r["path"] != "/shop-system":
+                continue
             stripe.WebhookSignature.verify_header(r["raw"].decode(), r["signature"], secret, tolerance=300)
             event = orjson.loads(r["raw"])
             if event["data"]["object"]["id"] == paid_order:
@@ -143,3 +161,6 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
             break
         await asyncio.sleep(0.1)
     assert {"order.created", "order.paid", "order.refunded"} <= heard()
+    # the down endpoint: two failed attempts per paid order, then the replayed one answered 200
+    down = [r for r in paying_shop.receiver.seen if r["path"] == "/down"]
+    assert {orjson.loads(r["raw"])["type"] for r in down} == {"order.paid"} and len(down) >= 5
