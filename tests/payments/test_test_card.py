@@ -103,10 +103,20 @@ async def test_a_toss_test_card_comes_back_as_a_payment_key_the_node_confirms(to
     shop = await open_shop(toss_node, 2, price=15000, currency="KRW")
     token, r = await buy(toss_node, shop)
     order_id = r.body["id"]
+    confirm_path = f"/api/v1/orders/{order_id}/payment"
+    # a card Toss rejects at confirm: the order and its hold stay, another card may follow
+    status, body = await pay(toss_node, token, order_id, "4000 0000 0000 0002")
+    assert status == 200 and body["status"] == "authorized"
+    rejected = await toss_node.api.call(
+        "POST", confirm_path, token=token, json={"payment_key": body["payment_key"]}
+    )
+    assert rejected.status == 402 and rejected.code == "payment_declined", rejected.body
+    assert (await order_of(toss_node, token, order_id))["status"] == "pending_payment"
+    assert (await offer_of(toss_node, shop.offer["id"]))["held"] == 1
     status, body = await pay(toss_node, token, order_id, "4330 0000 0000 0001")
     assert status == 200 and body["status"] == "authorized" and body["payment_key"]
     confirmed = await toss_node.api.call(
-        "POST", f"/api/v1/orders/{order_id}/payment", token=token, json={"payment_key": body["payment_key"]}
+        "POST", confirm_path, token=token, json={"payment_key": body["payment_key"]}
     )
     assert confirmed.status == 200 and confirmed.body["status"] == "paid", confirmed.body
 

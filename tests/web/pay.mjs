@@ -3,6 +3,7 @@
 // desk, exports them as CSV and refunds one; the shop's webhook endpoint is added in the console.
 //
 //   node tests/web/pay.mjs --base URL --email E --password P [--receiver URL] [--screenshots DIR]
+//   node tests/web/pay.mjs --base URL --email E --password P --provider toss   (a Toss shop: the card flow only)
 //
 // --receiver is a shop system on loopback: <URL>/shop-system answers 200; <URL>/down answers 500 until
 // POST <URL>/_control/heal, so a delivery to it fails for good and is replayed from the console.
@@ -37,6 +38,7 @@ async function check(name, fn) {
     return true;
   } catch (error) {
     checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n")[0] : error) });
+    for (const [who, p] of pages) await shot(p, `failed-${checks.length}-${who}`).catch(() => {});
     return false;
   }
 }
@@ -72,6 +74,8 @@ const STRICT_CSP = [
   "form-action 'self'",
 ].join("; ");
 
+const pages = new Map(); // who -> page, for a picture when a check fails
+
 async function page(who, extra = {}) {
   const ctx = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...extra });
   await ctx.route((url) => url.pathname === "/console" || url.pathname.startsWith("/console/") || url.pathname.startsWith("/watch/"), async (route) => {
@@ -82,6 +86,7 @@ async function page(who, extra = {}) {
     await route.fulfill({ response, headers });
   });
   const p = await ctx.newPage();
+  pages.set(who, p);
   p.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
   p.on("console", (msg) => {
     if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${who}: ${msg.text()}`);
@@ -111,6 +116,15 @@ async function run() {
   await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
   const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
   info.broadcast_id = b.id;
+
+  if (args.provider === "toss") {
+    // Toss Payments takes won: a product priced in KRW (a zero-decimal currency, passed as it is)
+    const won = await rest("POST", "/api/v1/products", host, { sku: `KR-${Date.now().toString(36).toUpperCase()}`, title: "Hanbok Scarf", price: 15000, currency: "KRW", stock: 20 });
+    await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: won.id });
+    await rest("POST", `/api/v1/offers/${offer.id}/end`, host);
+    const krw = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: won.id, price: 12000, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
+    return toss(b, krw);
+  }
 
   const h = await page("host");
   if (!(await check("the host signs in to the console", async () => {
@@ -259,6 +273,36 @@ async function run() {
     });
   }
 
+}
+
+/** The same sheet on a shop that takes money through Toss Payments (its sandbox's card stand-in). */
+async function toss(b, offer) {
+  const a = await page("viewer");
+  await a.goto(`/watch/${b.id}`);
+  const sheet = a.getByRole("dialog", { name: "Checkout" });
+  await check("Toss: a card rejected at confirm keeps the hold; another card pays", async () => {
+    await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
+    const nick = a.getByRole("dialog", { name: "Pick a nickname" });
+    await nick.getByLabel("Nickname").fill("Min");
+    await nick.getByRole("button", { name: "Continue" }).click();
+    await checkoutForm(sheet, "Kim Minji");
+    await payWith(sheet, "4000 0000 0000 0002");
+    const error = sheet.getByTestId("pay-error");
+    await error.waitFor({ timeout: T });
+    const text = await error.textContent();
+    if (!/declined/i.test(text) || !/still held/i.test(text)) throw new Error(text);
+    const held = await rest("GET", `/api/v1/offers/${offer.id}`);
+    if (held.held !== 1) throw new Error(`held ${held.held}`);
+    await payWith(sheet, "4330 0000 0000 0001");
+    const done = sheet.getByTestId("confirmation");
+    await done.waitFor({ timeout: T });
+    if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
+    info.order_paid = (await sheet.getByTestId("order-number").textContent()).trim();
+    if (!/12,000/.test(await done.textContent())) throw new Error(`total shown: ${await done.textContent()}`);
+    const sold = await rest("GET", `/api/v1/offers/${offer.id}`);
+    if (sold.sold !== 1 || sold.held !== 0) throw new Error(`held ${sold.held}, sold ${sold.sold}`);
+    return info.order_paid;
+  });
 }
 
 try {

@@ -21,6 +21,7 @@ from server.demo import DEMO_EMAIL, DEMO_PASSWORD
 from server.mirror.hooks.deliver import SIGNATURE_HEADER
 from server.payments.sandbox import Running, serve
 from server.payments.sandbox import stripe as stripe_box
+from server.payments.sandbox import toss as toss_box
 from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
 from tests.web.test_browser import ROOT, missing
 
@@ -88,7 +89,7 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
     await box.close()
 
 
-def run_pay(base: str, receiver: str) -> dict[str, Any]:
+def run_pay(base: str, *extra: str) -> dict[str, Any]:
     # LIVESHOP_SCREENSHOTS=<dir> keeps a picture of each paying state
     shots = os.environ.get("LIVESHOP_SCREENSHOTS")
     proc = subprocess.run(
@@ -101,8 +102,7 @@ def run_pay(base: str, receiver: str) -> dict[str, Any]:
             DEMO_EMAIL,
             "--password",
             DEMO_PASSWORD,
-            "--receiver",
-            receiver,
+            *extra,
             *(["--screenshots", shots] if shots else []),
         ],
         capture_output=True,
@@ -125,7 +125,7 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
     paying_shop: PayingShop,
 ) -> None:
     assert missing() is None, missing()
-    report = await asyncio.to_thread(run_pay, paying_shop.node.url, paying_shop.receiver.url)
+    report = await asyncio.to_thread(run_pay, paying_shop.node.url, "--receiver", paying_shop.receiver.url)
     failed = [c for c in report["checks"] if c["status"] != "pass"]
     assert not failed, json.dumps(failed, indent=1)
     assert report["exit"] == 0
@@ -164,3 +164,27 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
     # the down endpoint: two failed attempts per paid order, then the replayed one answered 200
     down = [r for r in paying_shop.receiver.seen if r["path"] == "/down"]
     assert {orjson.loads(r["raw"])["type"] for r in down} == {"order.paid"} and len(down) >= 5
+
+
+@pytest.fixture(scope="module")
+async def toss_shop(pg_database: PostgresDatabase, redis_server: RedisServer) -> AsyncIterator[ServerProcess]:
+    """A shop that takes money through Toss Payments (its sandbox, over real HTTP)."""
+    box = await serve(toss_box.make_app())
+    node = ServerProcess(
+        server_env(pg_database.url, redis_server.url, **toss_box.env(box.url)), args=("--demo",)
+    )
+    await asyncio.to_thread(node.start)
+    yield node
+    await asyncio.to_thread(node.stop)
+    await box.close()
+
+
+async def test_a_viewer_pays_through_toss_after_a_rejected_card(toss_shop: ServerProcess) -> None:
+    assert missing() is None, missing()
+    report = await asyncio.to_thread(run_pay, toss_shop.url, "--provider", "toss")
+    failed = [c for c in report["checks"] if c["status"] != "pass"]
+    assert not failed, json.dumps(failed, indent=1)
+    assert report["exit"] == 0
+    names = [c["name"] for c in report["checks"]]
+    assert "Toss: a card rejected at confirm keeps the hold; another card pays" in names
+    assert report["info"]["order_paid"].startswith("or_")

@@ -82,6 +82,7 @@ const MESSAGES = {
   network: "Network problem — check your connection and retry.",
   payment_unavailable: "The payment service is not answering. Your items stay held — try again in a moment.",
   card_declined: "Your card was declined.",
+  payment_declined: "Your card was declined.",
   insufficient_funds: "Your card has insufficient funds.",
   authentication_failed: "Your bank could not confirm the payment.",
   not_refundable: "This order cannot be refunded in its current state.",
