@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.api.errors import DomainError, NotFound
 from server.db.base import new_id
-from server.db.models import Order
+from server.errors import DomainError, NotFound
+from server.inventory.models import Order
 from server.payments.config import PaymentSettings
 from server.payments.ledger import LIVE
 from server.payments.models import Payment

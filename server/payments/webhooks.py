@@ -7,9 +7,9 @@ import logging
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from server.api.errors import DomainError
 from server.api.openapi import Router
 from server.api.validation import decode_json, json_response
+from server.errors import DomainError
 from server.payments.ledger import Outcome
 from server.payments.providers.stripe import intent_of
 from server.payments.signing import stripe_verified
