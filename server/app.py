@@ -5,22 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, payments, webui
-from server.api import auth, ops
-from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
+from server import live, media, mirror, models, payments, webui
+from server.api import auth, ops, seams
+from server.api.context import DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
 from server.commerce import setup as commerce
+from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.db.migrate import migrate
 from server.events import EventBus
 from server.inventory.engine import Inventory
+from server.live.room import LiveRoom
 from server.redis_client import make_redis
 
 log = logging.getLogger("liveshop.server")
@@ -32,6 +35,7 @@ def build_app(
 ) -> web.Application:
     """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
     settings = settings or get_settings()
+    models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
     )
@@ -44,7 +48,6 @@ def build_app(
         app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max
     )
     app[METRICS] = Metrics()
-    app[HOOKS] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
@@ -60,6 +63,7 @@ def build_app(
         await app[REDIS].aclose()
         await app[ENGINE].dispose()
 
+    app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
     ops.setup(app)
     auth.setup(app)
@@ -71,10 +75,25 @@ def build_app(
         max_http_buffer_size=64 * 1024,
     )
     sio.attach(app)
-    live.setup(app, sio)
+    room = live.setup(app, sio)
     media.setup(app)
     mirror.setup(app, worker=background and settings.run_worker)
-    payments.setup(app, reconcile=background)
+    desk = payments.setup(app, reconcile=background)
     webui.setup(app)
     app.router.add_static("/static", STATIC, append_version=True)
+    wire_seams(app, room, desk)
     return app
+
+
+def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayments) -> None:
+    """Each feature's answers for the others: the only place that knows who answers what."""
+
+    async def snapshot(broadcast_id: str) -> dict[str, Any]:
+        return await broadcast_snapshot(app, broadcast_id)
+
+    app[seams.BUYER_GUARD] = room.buyer_guard
+    app[seams.VIEWER_COUNT] = room.viewers.count
+    app[seams.BROADCAST_SNAPSHOT] = snapshot
+    app[seams.PAYMENTS] = desk
+    app[seams.AUDIT_CHECKS] = [payments.money_check]
+    seams.check(app)

@@ -75,6 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         from server.api.context import DB
         from server.demo import seed
+        from server.payments.demo import sandbox_url, wire_demo_payments
+
+        wire_demo_payments(app, settings.base_url)
 
         async def seed_demo(app: web.Application) -> None:
             login = await seed(app[DB])
@@ -82,7 +85,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("\n  liveshop demo is live", flush=True)
             print(f"  host console  {base}/console   login {login['email']} / {login['password']}")
             print(f"  watch page    {base}/watch/{login['broadcast_id']}")
-            print(f"  API contract  {base}/api/v1/openapi.json\n", flush=True)
+            print(f"  API contract  {base}/api/v1/openapi.json", flush=True)
+            if stripe_sandbox := sandbox_url(app):
+                print(
+                    f"  payments      Stripe sandbox {stripe_sandbox} (test card 4242 4242 4242 4242)",
+                    flush=True,
+                )
+            print(flush=True)
 
         app.on_startup.append(seed_demo)
     web.run_app(

@@ -46,6 +46,7 @@ class Code(StrEnum):
     SLOW_MODE = "slow_mode"
     TIMED_OUT = "timed_out"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
     # payments (v1.1)
     PAYMENT_UNAVAILABLE = "payment_unavailable"
     PAYMENT_DECLINED = "payment_declined"
@@ -53,7 +54,6 @@ class Code(StrEnum):
     NOT_PAYABLE = "not_payable"
     NOT_REFUNDABLE = "not_refundable"
     PAYMENTS_OFF = "payments_off"
-    INTERNAL_ERROR = "internal_error"
 
 
 # The short human title of each code (the problem's `title`, and the default detail).
@@ -91,13 +91,13 @@ TITLES: dict[Code, str] = {
     Code.SLOW_MODE: "Slow mode is on",
     Code.TIMED_OUT: "Timed out in this broadcast",
     Code.SERVICE_UNAVAILABLE: "Temporarily unavailable",
+    Code.INTERNAL_ERROR: "Internal error",
     Code.PAYMENT_UNAVAILABLE: "The payment provider is unavailable; your reservation still holds",
     Code.PAYMENT_DECLINED: "The payment was declined",
     Code.PAYMENT_MISMATCH: "The payment does not match the order",
     Code.NOT_PAYABLE: "This order takes no payment now",
     Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
     Code.PAYMENTS_OFF: "This shop takes no online payment",
-    Code.INTERNAL_ERROR: "Internal error",
 }
 
 

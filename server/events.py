@@ -18,7 +18,7 @@ import orjson
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import OutboxEvent
+from server.db.outbox import OutboxEvent
 
 log = logging.getLogger("liveshop.events")
 

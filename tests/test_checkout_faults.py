@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from server.api.context import DB, INVENTORY
 from server.db.base import new_id
-from server.db.models import Order
 from server.inventory.keys import offer_keys
+from server.inventory.models import Order
 from tests.api_client import Api
 from tests.conftest import make_settings, new_host, start_app
 from tests.services import PostgresDatabase, RedisServer

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from server.api.context import DB, INVENTORY
-from server.db.models import Order
 from server.inventory.audit import run_audit
+from server.inventory.models import Order
 from tests.api_client import Api
 from tests.services import RedisServer
 

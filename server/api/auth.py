@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.api.context import DB, SETTINGS
+from server.api.models import User
 from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body
 from server.db.base import new_id
-from server.db.models import User
 from server.errors import DomainError
 
 TOKEN_MAX_AGE_S = 30 * 24 * 3600

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from server.db.models import Order, Product
+from server.inventory.models import Order, Product
 
 
 def iso(value: datetime | None) -> str | None:

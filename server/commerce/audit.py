@@ -12,12 +12,14 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from server.api.auth import require_host
-from server.api.context import AUDIT_CHECKS, DB, INVENTORY
+from server.api.context import DB, INVENTORY
 from server.api.openapi import Router
+from server.api.seams import AUDIT_CHECKS
 from server.api.validation import json_response
-from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order
+from server.broadcasts import Broadcast
 from server.errors import DomainError
 from server.inventory.audit import run_audit
+from server.inventory.models import SOLD_STATUSES, Offer, Order
 
 router = Router()
 MAX_OFFERS = 1000

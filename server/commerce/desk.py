@@ -15,9 +15,10 @@ from server.api.context import DB, EVENTS
 from server.api.openapi import Router
 from server.api.order_view import order_view
 from server.api.validation import json_response, path_id
-from server.db.models import Broadcast, Offer, Order, Product
+from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
 from server.events import ORDER_FULFILLED, EventBus
+from server.inventory.models import Offer, Order, Product
 
 router = Router()
 STATUSES = (

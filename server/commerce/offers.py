@@ -15,14 +15,15 @@ from server.api.auth import require_host
 from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
+from server.broadcasts import Broadcast
 from server.commerce.schemas import OfferIn
 from server.commerce.views import offer_view
 from server.db.base import new_id, utcnow
-from server.db.models import Broadcast, Offer, Product
 from server.errors import DomainError, NotFound
 from server.events import OFFER_ENDED, OFFER_RESTOCKED, OFFER_STARTED, OFFER_STOCK, STOCK_CHANGED, EventBus
 from server.inventory.engine import Counters, Inventory, OfferMissing
 from server.inventory.keys import valid_offer_id
+from server.inventory.models import Offer, Product
 from server.inventory.rebuild import load_args, sold_by_buyer
 
 log = logging.getLogger("liveshop.commerce")

@@ -29,17 +29,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from server.api.auth import Principal, require_user
-from server.api.context import DB, EVENTS, INVENTORY, PAYMENTS
+from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
+from server.api.seams import PAYMENTS
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
-from server.db.models import Offer, Order, Product
 from server.errors import DomainError, NotFound
 from server.events import ORDER_CONFIRMED, ORDER_CREATED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer, Order, Product
 
 log = logging.getLogger("liveshop.commerce")
 TWIN_WAIT_STEPS = 60  # x 50 ms: how long a duplicate checkout waits for its twin's order

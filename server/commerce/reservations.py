@@ -9,9 +9,10 @@ import orjson
 from aiohttp import web
 
 from server.api.auth import require_user
-from server.api.context import HOOKS, INVENTORY
+from server.api.context import INVENTORY
 from server.api.errors import problem, problem_response
 from server.api.openapi import Router
+from server.api.seams import BUYER_GUARD
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
@@ -64,9 +65,7 @@ async def reserve(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
-    guard = app[HOOKS].get("buyer_guard")
-    if guard is not None:
-        await guard(offer.broadcast_id, buyer.id)
+    await app[BUYER_GUARD](offer.broadcast_id, buyer.id)
     if quantity > offer.per_buyer_limit:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",

@@ -12,11 +12,12 @@ import time
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.context import DB, INVENTORY, PAYMENTS, SETTINGS
+from server.api.context import DB, INVENTORY, SETTINGS
+from server.api.seams import PAYMENTS
 from server.commerce.offers import end_offer
 from server.db.base import utcnow
-from server.db.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order
 from server.inventory.engine import OfferMissing
+from server.inventory.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order
 
 log = logging.getLogger("liveshop.inventory")
 RESYNC_EVERY_S = 5.0

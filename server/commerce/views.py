@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.order_view import iso, order_view
-from server.db.models import Offer, Product
 from server.inventory.engine import Counters
+from server.inventory.models import Offer, Product
 
 
 def product_view(p: Product, in_offers_available: int = 0) -> dict[str, Any]:

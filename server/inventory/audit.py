@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import SOLD_STATUSES, Offer, Order, Product
 from server.inventory.engine import Inventory
 from server.inventory.keys import order_marks_key
+from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 
 # An extra check a feature adds to the audit (payments: no money kept for nothing): given a session
 # and the audited offer ids, it answers (problems, notes).

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Broadcast
+from server.broadcasts import Broadcast
 from server.live.models import ChatSettings, Restriction
 from server.live.text import blocked_matcher
 

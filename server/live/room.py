@@ -12,7 +12,8 @@ import socketio
 from aiohttp import web
 
 from server.api.auth import Principal
-from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
+from server.api.context import DB, INVENTORY, REDIS, SETTINGS
+from server.api.seams import BROADCAST_SNAPSHOT
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
@@ -80,7 +81,7 @@ class LiveRoom:
             app[INVENTORY],
             app[DB],
             self.emit,
-            lambda: app[HOOKS].get("broadcast_snapshot"),
+            lambda: app[BROADCAST_SNAPSHOT],
             interval_s=self.cfg.stock_interval_ms / 1000,
         )
         bus.on_control = self.on_control
@@ -121,8 +122,7 @@ class LiveRoom:
 
     # snapshot ----------------------------------------------------------------------------------
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
-        hook = self.app[HOOKS]["broadcast_snapshot"]
-        view = dict(await hook(broadcast_id))
+        view = dict(await self.app[BROADCAST_SNAPSHOT](broadcast_id))
         pinned = view.pop("pinned", None)
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
@@ -295,7 +295,7 @@ class LiveRoom:
         )
         return view
 
-    # hooks for other features ------------------------------------------------------------------
+    # seams for other features -------------------------------------------------------------------
     async def buyer_guard(self, broadcast_id: str, user_id: str) -> None:
         """On the claim path: a dict lookup; the database only for a broadcast this node never saw."""
         policy = self.policies.peek(broadcast_id)

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import new_id
-from server.db.models import Offer, Order, Product
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
 from server.inventory.engine import Inventory
+from server.inventory.models import Offer, Order, Product
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 
 log = logging.getLogger("liveshop.mirror")

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
-from server.db.models import Product
 from server.inventory.engine import Inventory
+from server.inventory.models import Product
 from server.mirror import jobs
 from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient, backoff_delay
 from server.mirror.config import MirrorSettings

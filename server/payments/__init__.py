@@ -8,21 +8,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import AUDIT_CHECKS, DB, EVENTS, INVENTORY, PAYMENTS
+from server.api.context import DB, EVENTS, INVENTORY
+from server.payments.audit import money_check
 from server.payments.checkout import PaymentDesk
 from server.payments.config import PaymentSettings, get_payment_settings
 from server.payments.ledger import Ledger
 from server.payments.reconcile import Reconciler
 from server.payments.state import PAYMENTS_STATE, PaymentsState
 
-__all__ = ["PAYMENTS_STATE", "PaymentSettings", "setup"]
+__all__ = ["PAYMENTS_STATE", "PaymentSettings", "money_check", "setup"]
 
 
-def setup(app: web.Application, *, reconcile: bool = True, config: PaymentSettings | None = None) -> None:
-    """Routes and the checkout seam now; the provider and the reconciliation loop when the app starts
-    (so tests may call `app[PAYMENTS_STATE].configure(...)` before that)."""
+def setup(
+    app: web.Application, *, reconcile: bool = True, config: PaymentSettings | None = None
+) -> PaymentDesk:
+    """Routes now, and the desk app.py wires as the checkout seam; the provider and the reconciliation
+    loop when the app starts (so tests may call `app[PAYMENTS_STATE].configure(...)` before that)."""
     from server.payments import routes, testcard, webhooks
-    from server.payments.audit import money_check
     from server.payments.providers import build_provider
 
     config = config or get_payment_settings()
@@ -30,8 +32,6 @@ def setup(app: web.Application, *, reconcile: bool = True, config: PaymentSettin
     ledger = Ledger(app[DB], app[INVENTORY], app[EVENTS], None)
     state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config))
     app[PAYMENTS_STATE] = state
-    app[PAYMENTS] = desk
-    app.setdefault(AUDIT_CHECKS, []).append(money_check)
     webhooks.router.install(app)
     routes.router.install(app)
     testcard.router.install(app)
@@ -51,3 +51,4 @@ def setup(app: web.Application, *, reconcile: bool = True, config: PaymentSettin
             await provider.close()
 
     app.cleanup_ctx.append(lifecycle)
+    return desk

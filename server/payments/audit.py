@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Order
+from server.inventory.models import Order
 from server.payments.models import Payment
 
 KEPT_FOR = ("paid", "fulfilled")

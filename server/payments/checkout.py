@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import new_id
-from server.db.models import Order
 from server.errors import DomainError, NotFound
-from server.payments.config import PaymentSettings
+from server.inventory.models import Order
+from server.payments.config import STRIPE_API, TOSS_API, PaymentSettings
 from server.payments.ledger import LIVE
 from server.payments.models import Payment
 from server.payments.providers.base import Provider, ProviderRefused, ProviderUnavailable
@@ -49,9 +49,13 @@ class PaymentDesk:
         }
         if self.config.provider == "stripe":
             block["publishable_key"] = self.config.stripe_publishable_key or None
+            if self.config.stripe_base_url.rstrip("/") != STRIPE_API:  # the test-card page's sandbox
+                block["sandbox"] = self.config.stripe_base_url.rstrip("/")
         else:
             block["client_key"] = self.config.toss_client_key or None
             block["order_name"] = f"liveshop order {order.id}"
+            if self.config.toss_base_url.rstrip("/") != TOSS_API:
+                block["sandbox"] = self.config.toss_base_url.rstrip("/")
         block.update(fields)
         return block
 

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.order_view import order_view
 from server.db.base import new_id
-from server.db.models import SOLD_STATUSES, Offer, Order, Product
 from server.events import (
     ORDER_CANCELED,
     ORDER_PAID,
@@ -29,6 +28,7 @@ from server.events import (
     EventBus,
 )
 from server.inventory.engine import Inventory
+from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 from server.payments.models import Payment, PaymentEvent
 from server.payments.providers.base import Intent, Provider, ProviderRefused, ProviderUnavailable
 

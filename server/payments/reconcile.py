@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
-from server.db.models import Order
+from server.inventory.models import Order
 from server.payments.config import PaymentSettings
 from server.payments.ledger import LIVE, NOTICE_UNPAID, Ledger
 from server.payments.models import Payment

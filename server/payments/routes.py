@@ -11,8 +11,9 @@ from server.api.context import DB
 from server.api.openapi import Router
 from server.api.order_view import order_view
 from server.api.validation import Body, json_response, parse_body, parse_model, path_id, read_json
-from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order, Product
+from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
+from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 from server.payments.models import Payment
 from server.payments.providers.base import ProviderRefused, ProviderUnavailable
 from server.payments.state import PAYMENTS_STATE

@@ -18,8 +18,8 @@ from server.api.auth import require_user
 from server.api.context import DB
 from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body, path_id
-from server.db.models import Order
 from server.errors import DomainError, NotFound
+from server.inventory.models import Order
 from server.payments.config import STRIPE_API, TOSS_API, PaymentSettings
 from server.payments.state import PAYMENTS_STATE
 

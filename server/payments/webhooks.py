@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from server.api.errors import with_status
 from server.api.openapi import Router
 from server.api.validation import decode_json, json_response
 from server.errors import DomainError
@@ -40,8 +41,7 @@ def bad_signature() -> DomainError:
     err = DomainError(
         "bad_signature", "Stripe-Signature does not sign this body (or is older than 5 minutes)"
     )
-    err.status = 400  # the v1.1 contract answers a bad Stripe signature with 400
-    return err
+    return with_status(err, 400)  # the v1.1 contract answers a bad Stripe signature with 400
 
 
 @router.post(

@@ -26,6 +26,7 @@ DECLINE_SHARE = 0.10
 LATE_SHARE = 0.05
 RETRY_WAVE = 40  # refused buyers who come back for the units the lapsed holds returned
 CONCURRENCY = 100
+RETRIES = 20
 
 
 @dataclass
@@ -39,11 +40,22 @@ class Buyer:
 
 
 async def _claim(node: Node, b: Buyer, offer_id: str) -> None:
-    hold = await node.api.reserve(b.token, offer_id, key=uuid.uuid4().hex)
+    """Reserve and check out as a buyer's page does: a 503 ("retry shortly") is retried with the same
+    Idempotency-Key, a bounded number of times."""
+    hold_key, order_key = uuid.uuid4().hex, uuid.uuid4().hex
+    for _ in range(RETRIES):
+        hold = await node.api.reserve(b.token, offer_id, key=hold_key)
+        if hold.status != 503:
+            break
+        await asyncio.sleep(0.2)
     if hold.status != 201:
         b.told.append(str(hold.code))
         return
-    r = await node.api.checkout(b.token, hold.body["id"], key=uuid.uuid4().hex)
+    for _ in range(RETRIES):
+        r = await node.api.checkout(b.token, hold.body["id"], key=order_key)
+        if r.status != 503:
+            break
+        await asyncio.sleep(0.2)
     assert r.status == 201, r.body
     b.told.append(r.body["status"])
     b.order_id, b.secret, b.intent = r.body["id"], r.body["payment"]["client_secret"], r.body["payment"]["id"]

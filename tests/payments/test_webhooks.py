@@ -14,7 +14,7 @@ import stripe as stripe_lib
 
 from server.api.context import DB
 from server.db.base import utcnow
-from server.db.models import Order
+from server.inventory.models import Order
 from server.payments import PAYMENTS_STATE
 from server.payments.models import Payment, PaymentEvent
 from server.payments.sandbox import Running

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.broadcasts import Broadcast
 from server.db.base import utcnow
-from server.db.models import Broadcast, Offer
+from server.inventory.models import Offer
 from server.mirror.hooks.events import TOPIC_TYPES, envelope, event_key, subject
 from server.mirror.hooks.models import WebhookDelivery, WebhookEndpoint
 

@@ -1,0 +1,92 @@
+"""Typed seams: one feature's answer for another, declared here and wired in app.py only.
+
+Features never import each other, so a feature that needs another's answer (commerce asks live whether a
+buyer is banned) names a seam here; app.py fills every seam, and a node refuses to start with one missing
+rather than silently skipping the check a seam guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from aiohttp import web
+
+
+class BuyerGuard(Protocol):
+    """On the claim path: raises (banned, timed out) when this buyer may not buy in this broadcast."""
+
+    async def __call__(self, broadcast_id: str, user_id: str, /) -> None: ...
+
+
+class ViewerCount(Protocol):
+    """How many viewers a broadcast has, on every node."""
+
+    async def __call__(self, broadcast_id: str, /) -> int: ...
+
+
+class BroadcastSnapshot(Protocol):
+    """A broadcast as the API shows it, with its pinned product, offers and viewer count."""
+
+    async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
+
+
+class CheckoutPayments(Protocol):
+    """What checkout asks of the payments feature: whether the shop takes money online, and each
+    order's payment."""
+
+    @property
+    def enabled(self) -> bool:
+        """True when a provider is set: checkout then makes `pending_payment` orders."""
+        ...
+
+    def deadline_ms(self, created_ms: int) -> int:
+        """When an order created at `created_ms` stops holding its units unless paid."""
+        ...
+
+    async def open(self, order_id: str) -> dict[str, Any]:
+        """The order's payment for the buyer ({provider, id, client_secret, ...}), created at the
+        provider once (idempotent); raises DomainError(payment_unavailable) if it cannot be now."""
+        ...
+
+
+class AuditCheck(Protocol):
+    """An extra audit check a feature adds (payments: no money kept for nothing): given a session and
+    the audited offer ids, it answers (problems, notes)."""
+
+    async def __call__(self, session: Any, offer_ids: list[str], /) -> tuple[list[str], list[str]]: ...
+
+
+BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
+VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
+BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
+PAYMENTS = web.AppKey[CheckoutPayments]("payments")
+AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
+
+SEAMS: dict[str, web.AppKey[Any]] = {
+    "buyer_guard": BUYER_GUARD,
+    "viewer_count": VIEWER_COUNT,
+    "broadcast_snapshot": BROADCAST_SNAPSHOT,
+    "payments": PAYMENTS,
+    "audit_checks": AUDIT_CHECKS,
+}
+
+
+class MissingSeam(RuntimeError):
+    """The app was built without a seam a feature relies on."""
+
+
+def missing(app: web.Application) -> list[str]:
+    return [name for name, key in SEAMS.items() if key not in app]
+
+
+def check(app: web.Application) -> None:
+    absent = missing(app)
+    if absent:
+        raise MissingSeam(f"the app is missing seams {', '.join(absent)}: app.py must wire every seam")
+
+
+async def checked_at_start(app: web.Application) -> AsyncIterator[None]:
+    """First of the app's start-up steps: nothing starts (no migration, no listener) with a seam missing."""
+    check(app)
+    yield
