@@ -112,19 +112,17 @@ async function run() {
   const { token: host } = await rest("POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
   const b = await rest("POST", "/api/v1/broadcasts", host, { title: `Pay test ${Date.now().toString(36)}` });
   await rest("POST", `/api/v1/broadcasts/${b.id}/start`, host);
-  const product = (await rest("GET", "/api/v1/products")).items[1];
+  // its own product, so no other flow's running offer is in the way; Toss Payments takes won
+  // (a zero-decimal currency, passed as it is)
+  const toss = args.provider === "toss";
+  const sku = `PAY-${Date.now().toString(36).toUpperCase()}`;
+  const product = await rest("POST", "/api/v1/products", host, toss
+    ? { sku, title: "Hanbok Scarf", price: 15000, currency: "KRW", stock: 20, image_url: "/static/products/BAG-TOT-06.svg" }
+    : { sku, title: "Fleece Hoodie", price: 5900, currency: "USD", stock: 20, image_url: "/static/products/HOOD-FLC-02.svg" });
   await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
-  const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
+  const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: toss ? 12000 : 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
   info.broadcast_id = b.id;
-
-  if (args.provider === "toss") {
-    // Toss Payments takes won: a product priced in KRW (a zero-decimal currency, passed as it is)
-    const won = await rest("POST", "/api/v1/products", host, { sku: `KR-${Date.now().toString(36).toUpperCase()}`, title: "Hanbok Scarf", price: 15000, currency: "KRW", stock: 20 });
-    await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: won.id });
-    await rest("POST", `/api/v1/offers/${offer.id}/end`, host);
-    const krw = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: won.id, price: 12000, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
-    return toss(b, krw);
-  }
+  if (toss) return payThroughToss(b, offer);
 
   const h = await page("host");
   if (!(await check("the host signs in to the console", async () => {
@@ -276,7 +274,7 @@ async function run() {
 }
 
 /** The same sheet on a shop that takes money through Toss Payments (its sandbox's card stand-in). */
-async function toss(b, offer) {
+async function payThroughToss(b, offer) {
   const a = await page("viewer");
   await a.goto(`/watch/${b.id}`);
   const sheet = a.getByRole("dialog", { name: "Checkout" });

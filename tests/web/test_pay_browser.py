@@ -74,6 +74,7 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
         pg_database.url,
         redis_server.url,
         **stripe_box.env(box.url),
+        LIVESHOP_DB_POOL_SIZE="4",  # the machine's PostgreSQL is shared with other suites
         LIVESHOP_MIRROR_POLL_S="0.1",
         LIVESHOP_WEBHOOK_BACKOFF_BASE_S="0.2",
         LIVESHOP_WEBHOOK_BACKOFF_MAX_S="0.5",
@@ -170,9 +171,8 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
 async def toss_shop(pg_database: PostgresDatabase, redis_server: RedisServer) -> AsyncIterator[ServerProcess]:
     """A shop that takes money through Toss Payments (its sandbox, over real HTTP)."""
     box = await serve(toss_box.make_app())
-    node = ServerProcess(
-        server_env(pg_database.url, redis_server.url, **toss_box.env(box.url)), args=("--demo",)
-    )
+    env = server_env(pg_database.url, redis_server.url, LIVESHOP_DB_POOL_SIZE="4", **toss_box.env(box.url))
+    node = ServerProcess(env, args=("--demo",))
     await asyncio.to_thread(node.start)
     yield node
     await asyncio.to_thread(node.stop)
