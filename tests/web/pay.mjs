@@ -2,7 +2,7 @@
 // good card pays; a 3-D Secure card passes its challenge; the host sees the orders paid in the orders
 // desk, exports them as CSV and refunds one; the shop's webhook endpoint is added in the console.
 //
-//   node tests/web/pay.mjs --base URL --email E --password P [--receiver URL] [--screenshots DIR]
+//   node tests/web/pay.mjs --base URL --email E --password P [--receiver URL] [--stripe-sandbox URL] [--screenshots DIR]
 //   node tests/web/pay.mjs --base URL --email E --password P --provider toss   (a Toss shop: the card flow only)
 //
 // --receiver is a shop system on loopback: <URL>/shop-system answers 200; <URL>/down answers 500 until
@@ -56,7 +56,11 @@ async function rest(method, path, token, body, key) {
 const browser = await chromium.launch({
   executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+  // Pages fulfilled by the test (to add the strict CSP) carry no address space of their own, so Chromium's
+  // local-network checks would treat their calls to 127.0.0.1 as a public page reaching into a private
+  // network; everything here is loopback.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights"],
 });
 
 // A strict policy as production serves it (no inline script or style; the providers' own origins only).
@@ -67,7 +71,7 @@ const STRICT_CSP = [
   "script-src 'self' https://js.stripe.com https://js.tosspayments.com",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self' https://api.stripe.com https://*.tosspayments.com",
+  `connect-src 'self' https://api.stripe.com https://*.tosspayments.com${args["stripe-sandbox"] ? ` ${args["stripe-sandbox"]}` : ""}`,
   "frame-src https://js.stripe.com https://hooks.stripe.com https://*.tosspayments.com",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -160,6 +164,12 @@ async function run() {
   const a = await page("viewer");
   await a.goto(`/watch/${b.id}`);
   const sheet = a.getByRole("dialog", { name: "Checkout" });
+  await check("under the strict policy the watch page still joins the live room (websocket)", async () => {
+    await a.waitForFunction(() => {
+      const input = document.querySelector('input[aria-label="Chat message"]');
+      return input && !input.disabled;
+    }, null, { timeout: T });
+  });
   if (!(await check("viewer checks out and sees the sandbox's test-card form with the hold countdown", async () => {
     await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
     const nick = a.getByRole("dialog", { name: "Pick a nickname" });
@@ -214,6 +224,42 @@ async function run() {
     await sheet.getByRole("button", { name: "Back to the show" }).click();
     return info.order_3ds;
   });
+
+  if (args["stripe-sandbox"]) {
+    await check("production path: Stripe's Payment Element (a double at js.stripe.com) declines, then pays", async () => {
+      const v = await page("viewer (Stripe.js)");
+      const ctx = v.context();
+      const logs = [];
+      v.on("console", (m) => logs.push(m.text()));
+      const double = readFileSync(new URL("./stripe-double.js", import.meta.url), "utf8");
+      await ctx.addInitScript((url) => { window.__stripeSandbox = url; }, args["stripe-sandbox"]);
+      await ctx.route("https://js.stripe.com/v3", (route) => route.fulfill({ contentType: "text/javascript", body: double }));
+      // as a shop with real keys answers: not on a sandbox, so the page loads Stripe.js
+      await ctx.route((url) => url.pathname === "/api/v1/payments/config", (route) =>
+        route.fulfill({ contentType: "application/json", body: JSON.stringify({ provider: "stripe", test_mode: false, publishable_key: "pk_test_sandbox_liveshop", client_key: null }) }));
+      await v.goto(`/watch/${b.id}`);
+      await v.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
+      const nick = v.getByRole("dialog", { name: "Pick a nickname" });
+      await nick.getByLabel("Nickname").fill("Bea");
+      await nick.getByRole("button", { name: "Continue" }).click();
+      const s2 = v.getByRole("dialog", { name: "Checkout" });
+      await checkoutForm(s2, "Bea Stripe");
+      if (await s2.getByLabel("Card number", { exact: true }).count()) throw new Error("the test-card form showed instead of Stripe.js");
+      await s2.getByLabel("Stripe card number").fill("4000 0000 0000 0002");
+      await s2.getByTestId("pay-button").click();
+      const error = s2.getByTestId("pay-error");
+      await error.waitFor({ timeout: T });
+      if (!/declined/i.test(await error.textContent())) throw new Error(`${await error.textContent()} ${logs.join(" | ")}`);
+      await s2.getByLabel("Stripe card number").fill("4242 4242 4242 4242");
+      await s2.getByTestId("pay-button").click();
+      const done = s2.getByTestId("confirmation");
+      await done.waitFor({ timeout: T });
+      if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
+      const loaded = await v.evaluate(() => [...document.scripts].map((x) => x.src).filter((src) => src.includes("stripe")));
+      if (!loaded.includes("https://js.stripe.com/v3")) throw new Error(`scripts ${loaded}`);
+      return (await s2.getByTestId("order-number").textContent()).trim();
+    });
+  }
 
   if (!(await check("the host sees the paid order in the orders desk of the broadcast", async () => {
     await h.getByRole("link", { name: "Orders", exact: true }).click();

@@ -126,7 +126,14 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
     paying_shop: PayingShop,
 ) -> None:
     assert missing() is None, missing()
-    report = await asyncio.to_thread(run_pay, paying_shop.node.url, "--receiver", paying_shop.receiver.url)
+    report = await asyncio.to_thread(
+        run_pay,
+        paying_shop.node.url,
+        "--receiver",
+        paying_shop.receiver.url,
+        "--stripe-sandbox",
+        paying_shop.stripe.url,
+    )
     failed = [c for c in report["checks"] if c["status"] != "pass"]
     assert not failed, json.dumps(failed, indent=1)
     assert report["exit"] == 0
@@ -135,6 +142,7 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
         "a declined card says so and keeps the hold",
         "another card pays: the sheet says paid with the order number",
         "a 3-D Secure card shows the challenge step, then pays",
+        "production path: Stripe's Payment Element (a double at js.stripe.com) declines, then pays",
         "the host sees the paid order in the orders desk of the broadcast",
         "CSV export downloads the broadcast's orders",
         "the host refunds the paid order; it shows refunded and its unit is back",
