@@ -300,6 +300,25 @@ async function run() {
     if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
   });
 
+  await check("the host cancels an order still awaiting payment; its unit goes back on sale", async () => {
+    const { token: guest } = await rest("POST", "/api/v1/auth/guest", null, { nickname: "undecided" });
+    const hold = await rest("POST", `/api/v1/offers/${offer.id}/reservations`, guest, { quantity: 1 }, `hold-${Date.now()}`);
+    const pending = await rest("POST", "/api/v1/orders", guest, { reservation_id: hold.id, buyer: { name: "Una Decided", email: "una@example.com", address: "1 Maybe Lane" } }, `order-${Date.now()}`);
+    const before = await rest("GET", `/api/v1/offers/${offer.id}`);
+    await h.getByLabel("Search by buyer").fill("");
+    await h.getByLabel("Status").selectOption("pending_payment");
+    const row = h.locator(`tr[data-order="${pending.id}"]`);
+    await row.getByTestId("order-status").filter({ hasText: "Awaiting payment" }).waitFor({ timeout: T });
+    await row.getByRole("button", { name: "Cancel order" }).click();
+    await h.getByRole("dialog", { name: `Cancel ${pending.id}?` }).getByRole("button", { name: "Cancel order" }).click();
+    await row.waitFor({ state: "detached", timeout: T });
+    await h.getByLabel("Status").selectOption("canceled");
+    await h.locator(`tr[data-order="${pending.id}"]`).getByTestId("order-status").filter({ hasText: "Canceled" }).waitFor({ timeout: T });
+    const after = await rest("GET", `/api/v1/offers/${offer.id}`);
+    if (after.held !== before.held - 1 || after.available !== before.available + 1) throw new Error(`held ${before.held}->${after.held}, available ${before.available}->${after.available}`);
+    await h.getByLabel("Status").selectOption("");
+  });
+
   if (args.receiver) {
     await check("the delivery log shows the down endpoint's failed delivery; replay sends it once it is back", async () => {
       await h.getByRole("link", { name: "Webhooks", exact: true }).click();

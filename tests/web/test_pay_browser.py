@@ -146,6 +146,7 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
         "the host sees the paid order in the orders desk of the broadcast",
         "CSV export downloads the broadcast's orders",
         "the host refunds the paid order; it shows refunded and its unit is back",
+        "the host cancels an order still awaiting payment; its unit goes back on sale",
         "the host adds a webhook endpoint and sees its secret once",
         "the delivery log shows the down endpoint's failed delivery; replay sends it once it is back",
         "no Content-Security-Policy violations",

@@ -240,7 +240,14 @@ function checkout({ offer, product, reservation, token, buyerId }) {
     /** Polls the order until the provider's word reaches liveshop (webhook or reconciliation). */
     async function awaitPaid(order, seen) {
       stopPoll = false;
+      const started = Date.now();
+      let told = false;
       while (!stopPoll) {
+        if (!told && Date.now() - started > 8000) {
+          told = true; // the provider's webhook is late: reconciliation asks it within a minute or two
+          const state = body.querySelector('[data-testid="pay-state"]');
+          if (state) state.append(h("div.muted.small", "Your bank has accepted it and the shop is still waiting to hear; this can take a minute. Your payment is safe: a payment for units no longer there is refunded in full."));
+        }
         try {
           const o = await api("GET", `/api/v1/orders/${encodeURIComponent(order.id)}`, { token });
           seen(o);

@@ -19,8 +19,10 @@ const REFRESH_MS = 4000;
 const LIMIT = 500; // newest first; the CSV export takes the same filters
 
 /** Whether the host may still refund / ship an order in this status (the server has the last word). */
-const refundable = (o) => ["paid", "fulfilled", "confirmed"].includes(o.status);
+const refundable = (o) => ["paid", "fulfilled"].includes(o.status);
 const fulfillable = (o) => ["paid", "confirmed"].includes(o.status);
+// an unpaid order (its units go back), or one taken without online payment
+const cancelable = (o) => ["pending_payment", "confirmed"].includes(o.status);
 
 function statusBadge(status) {
   return h("span.badge.order-status", { class: `st-${status}`, "data-testid": "order-status" }, STATUS_LABELS[status] || status);
@@ -136,7 +138,8 @@ export async function ordersDesk(root, who, { navigate }) {
       h("td.small.muted", pay),
       h("td.actions",
         fulfillable(o) ? h("button.small", { type: "button", onclick: () => fulfil(o) }, "Mark fulfilled") : null,
-        refundable(o) ? h("button.small.danger", { type: "button", onclick: () => refund(o) }, "Refund") : null));
+        refundable(o) ? h("button.small.danger", { type: "button", onclick: () => refund(o) }, "Refund") : null,
+        cancelable(o) ? h("button.small.ghost", { type: "button", onclick: () => cancel(o) }, "Cancel order") : null));
   }
 
   async function refund(o) {
@@ -151,6 +154,22 @@ export async function ordersDesk(root, who, { navigate }) {
     try {
       await api("POST", `/api/v1/orders/${encodeURIComponent(o.id)}/refund`, { token, body: reason ? { reason } : {} });
       toast(`Order ${o.id} refunded`, "ok");
+    } catch (e) {
+      toast(explain(e), "error");
+    }
+    load();
+  }
+
+  async function cancel(o) {
+    const sure = await modal(`Cancel ${o.id}?`, (close) => h("div.stack",
+      h("p", o.status === "pending_payment"
+        ? "The buyer has not paid yet: the order is canceled and its units go back on sale."
+        : "The order is canceled and its units go back to the shelf."),
+      h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, "Cancel order"), h("button", { type: "button", onclick: () => close(false) }, "Keep it"))));
+    if (!sure) return;
+    try {
+      await api("POST", `/api/v1/orders/${encodeURIComponent(o.id)}/cancel`, { token, body: {} });
+      toast(`Order ${o.id} canceled`, "ok");
     } catch (e) {
       toast(explain(e), "error");
     }
