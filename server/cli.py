@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.mirror.cli import add_parser as add_mirror
 
     add_mirror(sub)
-    bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media")
+    bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media | checkout")
     bench.add_argument("what")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)

@@ -64,6 +64,9 @@ class PayOutcome:
 
     outcome: str
     first: bool
+    offer_id: str = ""
+    counters: Counters | None = None  # set when the counters moved: announce() them after commit
+    restock: bool = False
 
 
 @dataclass
@@ -305,13 +308,16 @@ class Inventory:
         result = await self.scripts.pay(keys=keys, args=[hold_id, order_id, buyer, quantity])
         outcome = _s(result[0])
         if outcome == "missing":
-            return PayOutcome("missing", False)
+            return PayOutcome("missing", False, offer_id)
         first = int(result[4]) == 1
-        if first and outcome in ("sold", "late"):
-            await self._changed(offer_id, Counters(int(result[1]), int(result[2]), int(result[3])))
-        return PayOutcome(outcome, first)
+        counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+        return PayOutcome(
+            outcome, first, offer_id, counters if first and outcome in ("sold", "late") else None
+        )
 
-    async def unsell(self, hold_id: str, order_id: str, buyer: str, quantity: int, was_sold: bool) -> str:
+    async def unsell(
+        self, hold_id: str, order_id: str, buyer: str, quantity: int, was_sold: bool
+    ) -> PayOutcome:
         """A refunded or canceled order's units go back, once: unsold, released, none, already or
         missing (counters not in Redis; the caller rebuilds if the offer is still active)."""
         offer_id = _offer_of(hold_id)
@@ -321,8 +327,14 @@ class Inventory:
         outcome = _s(result[0])
         if outcome in ("unsold", "released"):
             counters = Counters(int(result[1]), int(result[2]), int(result[3]))
-            await self._changed(offer_id, counters, True)
-        return outcome
+            return PayOutcome(outcome, True, offer_id, counters, restock=True)
+        return PayOutcome(outcome, False, offer_id)
+
+    async def announce(self, outcome: PayOutcome) -> None:
+        """Tell listeners what pay/unsell changed; callers do it after their transaction commits, so no
+        listener runs while row locks are held."""
+        if outcome.counters is not None:
+            await self._changed(outcome.offer_id, outcome.counters, outcome.restock)
 
     # sweeping and ending -------------------------------------------------------------------------
     async def sweep(

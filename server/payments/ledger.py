@@ -27,7 +27,7 @@ from server.events import (
     STOCK_CHANGED,
     EventBus,
 )
-from server.inventory.engine import Inventory
+from server.inventory.engine import Inventory, PayOutcome
 from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 from server.payments.models import Payment, PaymentEvent
 from server.payments.providers.base import Intent, Provider, ProviderRefused, ProviderUnavailable
@@ -56,6 +56,7 @@ class Outcome:
     order: Order | None = None
     refunds: list[str] = field(default_factory=list)  # payment ids whose money must go back now
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    moved: list[PayOutcome] = field(default_factory=list)  # counter changes to announce after commit
 
 
 def order_event(order: Order, product: Product | None, broadcast_id: str | None = None) -> dict[str, Any]:
@@ -143,6 +144,8 @@ class Ledger:
             )
 
     async def _finish(self, out: Outcome) -> Outcome:
+        for moved in out.moved:
+            await self.inventory.announce(moved)
         for topic, data in out.events:
             await self.events.publish(topic, data, relay=True)
         for payment_id in out.refunds:
@@ -309,7 +312,7 @@ class Ledger:
         async with self.db() as session, session.begin():
             if await self._seen(session, event_id):
                 return Outcome("duplicate")
-            order, _ = await self.lock(session, order_id)
+            order, offer = await self.lock(session, order_id)
             self._remember(session, event_id, provider, "canceled", order_id if order else None, "canceled")
             if order is None:
                 return Outcome("unknown_order")
@@ -330,8 +333,9 @@ class Ledger:
                 released = await self.inventory.unsell(
                     order.reservation_id, order.id, order.buyer_id or "", order.quantity, False
                 )
-                if released == "missing" and _ is not None and _.status == "active":
-                    raise _Rebuild(_.id)
+                if released.outcome == "missing" and offer is not None and offer.status == "active":
+                    raise _Rebuild(offer.id)
+                out.moved.append(released)
             for payment in payments:
                 if payment.status in LIVE:
                     payment.status = "canceled"
@@ -416,7 +420,7 @@ class Ledger:
             if order.status not in SOLD_STATUSES:
                 out.outcome = "already"
                 return out
-            await self.give_back(session, order, offer)
+            out.moved += await self.give_back(session, order, offer)
             order.status = final
             what = "Refunded" if final == "refunded" else "Canceled"
             order.notice = f"{what} by the shop" + (f": {reason}" if reason else ".")
@@ -426,18 +430,22 @@ class Ledger:
             await self._record(session, out, topic, order, stock=True)
             return out
 
-    async def give_back(self, session: AsyncSession, order: Order, offer: Offer | None) -> None:
+    async def give_back(self, session: AsyncSession, order: Order, offer: Offer | None) -> list[PayOutcome]:
         """A sold order's units return: into the live offer, or onto the product's shelf once the offer
-        ended (PostgreSQL's stock and the offer's `returned`, and Redis's ended counters alike)."""
+        ended (PostgreSQL's stock and the offer's `returned`, and Redis's ended counters alike). Gives
+        the counter changes to announce after the commit."""
+        moved = []
         if order.reservation_id:
             done = await self.inventory.unsell(
                 order.reservation_id, order.id, order.buyer_id or "", order.quantity, True
             )
-            if done == "missing" and offer is not None and offer.status == "active":
+            if done.outcome == "missing" and offer is not None and offer.status == "active":
                 raise _Rebuild(offer.id)
+            moved.append(done)
         if offer is None or offer.status != "active":
             product = await session.get(Product, order.product_id, with_for_update=True)
             if product is not None:
                 product.stock += order.quantity
             if offer is not None:
                 offer.returned = (offer.returned or 0) + order.quantity
+        return moved

@@ -189,10 +189,9 @@ async def test_payment_after_the_hold_lapsed_sells_if_units_remain_else_refunds(
     returned, _, _ = await inventory.sweep(shop.offer["id"], now_ms=later)  # both payment deadlines passed
     assert returned == 2
     _, other = await buy(stripe_node, shop)  # someone else takes one of the returned units
-    await sandbox_pay(http, stripe, late.body["payment"]["client_secret"], "4242424242424242")
-    await sandbox_pay(http, stripe, lost.body["payment"]["client_secret"], "4242424242424242")
-    await sandbox_pay(http, stripe, other.body["payment"]["client_secret"], "4242424242424242")
-    await settle(http, stripe)
+    for paying in (late, lost, other):  # one after the other: the first late payer gets the last unit
+        await sandbox_pay(http, stripe, paying.body["payment"]["client_secret"], "4242424242424242")
+        await settle(http, stripe)
     first = await order_of(stripe_node, late_token, late.body["id"])
     second = await order_of(stripe_node, lost_token, lost.body["id"])
     assert first["status"] == "paid" and first["notice"]

@@ -60,6 +60,7 @@ class Stripe:
     hooks: Hooks = field(default_factory=Hooks)
     calls: dict[str, int] = field(default_factory=dict)
     pending: set[asyncio.Task[None]] = field(default_factory=set)
+    acked: dict[str, float] = field(default_factory=dict)  # pi -> wall time its success was acknowledged
     http: aiohttp.ClientSession | None = None
 
 
@@ -418,6 +419,8 @@ async def deliver(app: web.Application, event: dict[str, Any], attempts: int = 3
         await asyncio.sleep(0.05 * (attempt + 1))
     if 200 <= status < 300:
         sb.hooks.delivered += 1
+        if event["type"] == "payment_intent.succeeded":
+            sb.acked.setdefault(event["data"]["object"]["id"], time.time())
     else:
         sb.hooks.failed += 1
     return status
@@ -483,6 +486,11 @@ async def state(request: web.Request) -> web.Response:
     )
 
 
+async def acks(request: web.Request) -> web.Response:
+    """When each PaymentIntent's success was acknowledged by the node (wall clock; benchmarks)."""
+    return web.json_response(request.app[STRIPE].acked)
+
+
 async def settle(request: web.Request) -> web.Response:
     """Wait until every webhook in flight was delivered (tests call it instead of sleeping)."""
     sb = request.app[STRIPE]
@@ -498,7 +506,9 @@ def make_app(latency_s: float = 0.0, webhook_url: str = "") -> web.Application:
     app[STRIPE].hooks.url = webhook_url
 
     async def client(app: web.Application):  # type: ignore[no-untyped-def]
-        app[STRIPE].http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        app[STRIPE].http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1000), timeout=aiohttp.ClientTimeout(total=30)
+        )
         yield
         for task in list(app[STRIPE].pending):
             task.cancel()
@@ -518,6 +528,7 @@ def make_app(latency_s: float = 0.0, webhook_url: str = "") -> web.Application:
     app.router.add_post("/_sandbox/release", release)
     app.router.add_post("/_sandbox/redeliver", redeliver)
     app.router.add_post("/_sandbox/settle", settle)
+    app.router.add_get("/_sandbox/acks", acks)
     app.router.add_post("/_sandbox/pay", pay)
     app.router.add_post("/_sandbox/3ds/{id}", three_ds)
     return app
