@@ -300,6 +300,16 @@ async function run() {
     if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
   });
 
+  await check("the host marks the 3-D Secure order fulfilled", async () => {
+    if (!info.order_3ds) throw new Error("no 3-D Secure order to ship");
+    const row = h.locator(`tr[data-order="${info.order_3ds}"]`);
+    await row.getByRole("button", { name: "Mark fulfilled" }).click();
+    await row.getByTestId("order-status").filter({ hasText: "Fulfilled" }).waitFor({ timeout: T });
+    if (await row.getByRole("button", { name: "Mark fulfilled" }).count()) throw new Error("still offered to fulfil");
+    const order = await rest("GET", `/api/v1/orders/${info.order_3ds}`, host);
+    if (order.status !== "fulfilled") throw new Error(`API says ${order.status}`);
+  });
+
   await check("the host cancels an order still awaiting payment; its unit goes back on sale", async () => {
     const { token: guest } = await rest("POST", "/api/v1/auth/guest", null, { nickname: "undecided" });
     const hold = await rest("POST", `/api/v1/offers/${offer.id}/reservations`, guest, { quantity: 1 }, `hold-${Date.now()}`);
