@@ -63,6 +63,10 @@ class MirrorSettings(BaseSettings):
     webhook_backoff_max_s: float = Field(3600.0, gt=0, description="retries at most this far apart")
     webhook_timeout_s: float = Field(10.0, gt=0, description="per delivery")
     webhook_batch: int = Field(20, ge=1, le=500, description="deliveries sent side by side per pass")
+    webhook_allow_private: bool = Field(
+        False,
+        description="let endpoints be loopback or private addresses (a shop system on the same network)",
+    )
 
     def enabled(self) -> list[str]:
         """Platforms whose credentials are all present."""

@@ -33,6 +33,7 @@ from server.mirror.config import MirrorSettings
 from server.mirror.connectors import build_connectors
 from server.mirror.connectors.base import Connector, PlatformOrder, StockItem
 from server.mirror.hooks import deliver as webhooks
+from server.mirror.hooks.targets import delivery_session
 from server.mirror.inbound import take_order
 from server.mirror.models import MirrorCursor, MirrorJob
 from server.mirror.outbox import fan_out
@@ -76,6 +77,7 @@ class Worker:
         self.metrics = WorkerMetrics(registry or CollectorRegistry())
         self.connectors: dict[str, Connector] = {}
         self.http: aiohttp.ClientSession | None = None
+        self.hooks_http: aiohttp.ClientSession | None = None  # the shop's endpoints: public addresses only
         self._tasks: list[asyncio.Future[None]] = []
         self._stopping = asyncio.Event()
         self.passes = 0
@@ -123,6 +125,9 @@ class Worker:
         self._tasks.clear()
         if self.http is not None:
             await self.http.close()
+        if self.hooks_http is not None:
+            await self.hooks_http.close()
+            self.hooks_http = None
 
     async def _loop(self, step: Callable[[], Awaitable[int]], interval: float) -> None:
         """Run a step; go again at once while it finds work, else sleep. A failing step never ends
@@ -195,8 +200,9 @@ class Worker:
     # delivery ------------------------------------------------------------------------------------
     async def deliver_webhooks_once(self) -> int:
         """The shop's own webhook endpoints: signed events with retries (see mirror/hooks)."""
-        assert self.http is not None
-        statuses = await webhooks.deliver_once(self.db, self.http, self.owner, self.config)
+        if self.hooks_http is None:
+            self.hooks_http = delivery_session(self.config.webhook_allow_private)
+        statuses = await webhooks.deliver_once(self.db, self.hooks_http, self.owner, self.config)
         for status in statuses:
             self.metrics.webhooks.labels(status).inc()
         return len(statuses)

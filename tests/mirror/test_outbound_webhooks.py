@@ -5,7 +5,7 @@ on loopback sees every request."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,9 @@ from prometheus_client import CollectorRegistry
 from server.api.context import DB, INVENTORY
 from server.events import ORDER_PAID, EventBus
 from server.mirror.config import MirrorSettings
-from server.mirror.hooks.deliver import SIGNATURE_HEADER
+from server.mirror.hooks.deliver import SIGNATURE_HEADER, Claimed, send
+from server.mirror.hooks.targets import PublicResolver, delivery_session
+from server.mirror.state import MIRROR
 from server.mirror.worker import Worker
 from tests.api_client import Api
 from tests.conftest import new_host
@@ -62,7 +64,17 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def hooks_worker(mirror_node: App) -> AsyncIterator[Worker]:
+def loopback_allowed(mirror_node: App) -> Iterator[None]:
+    """The receivers here live on loopback, which a node refuses by default."""
+    state = mirror_node[0][MIRROR]
+    before = state.config
+    state.config = before.model_copy(update={"webhook_allow_private": True})
+    yield
+    state.config = before
+
+
+@pytest.fixture
+async def hooks_worker(mirror_node: App, loopback_allowed: None) -> AsyncIterator[Worker]:
     """A worker with quick webhook retries (no platform connectors: only webhooks are under test)."""
     app = mirror_node[0]
     config = MirrorSettings(
@@ -72,6 +84,7 @@ async def hooks_worker(mirror_node: App) -> AsyncIterator[Worker]:
         webhook_backoff_max_s=0.2,
         webhook_max_attempts=3,
         webhook_timeout_s=2.0,
+        webhook_allow_private=True,
     )
     w = Worker(app[DB], app[INVENTORY], config, registry=CollectorRegistry())
     await w.start()
@@ -260,3 +273,24 @@ async def test_endpoint_input_and_ownership_are_checked(mirror_node: App, mapi: 
     assert (await mapi.call("DELETE", f"{path}/{ep['id']}", token=mhost)).status == 204
     listed = await mapi.call("GET", path, token=mhost)
     assert ep["id"] not in [e["id"] for e in listed.body["items"]]
+
+
+async def test_private_addresses_are_refused_unless_allowed(mirror_node: App, mapi: Api, mhost: str) -> None:
+    """A shop's URL must not make the node call into its own network (Redis, the database, metadata)."""
+    for url in (
+        "http://127.0.0.1:6379/x",
+        "http://localhost:8080/hook",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:80/x",
+        "http://erp.internal/hook",
+    ):
+        r = await mapi.call("POST", "/api/v1/webhook-endpoints", token=mhost, json={"url": url})
+        assert r.status == 422 and r.body["field"] == "url", (url, r.body)
+    # at delivery too: a literal private IP is never called, a name resolving to one is refused
+    job = Claimed(1, "http://127.0.0.1:9/x", "whsec_x", {"id": "evt_x"}, 0)
+    async with delivery_session(allow_private=False) as http:
+        outcome = await send(http, job, 1.0)
+        assert not outcome.ok and outcome.status is None and "private" in (outcome.error or "")
+    with pytest.raises(OSError, match="private"):
+        await PublicResolver().resolve("localhost", 80)

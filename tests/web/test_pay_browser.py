@@ -79,6 +79,7 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
         LIVESHOP_WEBHOOK_BACKOFF_BASE_S="0.2",
         LIVESHOP_WEBHOOK_BACKOFF_MAX_S="0.5",
         LIVESHOP_WEBHOOK_MAX_ATTEMPTS="2",
+        LIVESHOP_WEBHOOK_ALLOW_PRIVATE="true",  # the shop system of this test is on loopback
     )
     node = ServerProcess(env, args=("--demo",))
     await asyncio.to_thread(node.start)

@@ -19,6 +19,8 @@ from server.errors import DomainError, NotFound
 from server.mirror.hooks.deliver import replay as replay_delivery
 from server.mirror.hooks.events import EVENT_TYPES
 from server.mirror.hooks.models import WebhookDelivery, WebhookEndpoint
+from server.mirror.hooks.targets import private_target
+from server.mirror.state import MIRROR
 
 router = Router()
 MAX_ENDPOINTS = 20  # per host
@@ -100,6 +102,12 @@ async def _own_endpoint(session: Any, host_id: str, endpoint_id: str) -> Webhook
 async def create_endpoint(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, EndpointIn)
+    if private_target(body.url) and not request.app[MIRROR].config.webhook_allow_private:
+        raise DomainError(
+            "validation_error",
+            "url: a loopback or private address (set LIVESHOP_WEBHOOK_ALLOW_PRIVATE=true to allow it)",
+            field="url",
+        )
     async with request.app[DB]() as session, session.begin():
         count = (
             await session.execute(select(func.count()).where(WebhookEndpoint.host_id == host.id))

@@ -21,6 +21,7 @@ from server.db.base import utcnow
 from server.mirror.backoff import backoff_delay
 from server.mirror.config import MirrorSettings
 from server.mirror.hooks.models import WebhookDelivery, WebhookEndpoint
+from server.mirror.hooks.targets import private_target
 from server.mirror.signing import timestamped_signature
 
 log = logging.getLogger("liveshop.mirror.hooks")
@@ -77,9 +78,16 @@ def signed_request(secret: str, payload: dict[str, Any], timestamp: int) -> tupl
 
 
 async def send(
-    http: aiohttp.ClientSession, job: Claimed, timeout_s: float, clock: Callable[[], float] = time.time
+    http: aiohttp.ClientSession,
+    job: Claimed,
+    timeout_s: float,
+    clock: Callable[[], float] = time.time,
+    *,
+    allow_private: bool = False,
 ) -> Outcome:
     """One POST; any 2xx is delivered. Redirects are not followed (the endpoint's URL is the contract)."""
+    if not allow_private and private_target(job.url):
+        return Outcome(False, None, "refused: the URL is a private address", 0)
     body, headers = signed_request(job.secret, job.payload, int(clock()))
     started = time.monotonic()
     try:
@@ -148,7 +156,9 @@ async def deliver_once(
         claimed = await claim(session, owner, limit=cfg.webhook_batch, lease_s=cfg.mirror_lease_s)
     if not claimed:
         return []
-    outcomes = await asyncio.gather(*(send(http, job, cfg.webhook_timeout_s) for job in claimed))
+    outcomes = await asyncio.gather(
+        *(send(http, job, cfg.webhook_timeout_s, allow_private=cfg.webhook_allow_private) for job in claimed)
+    )
     async with db() as session, session.begin():
         return [
             await settle(session, job, owner, outcome, cfg)
