@@ -323,9 +323,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{sandbox}/_sandbox/webhook", {"url": f"{target}/api/v1/webhooks/stripe", "mode": "deliver"}
             )
             phase = Phase(side)
+            pid = proc.pid if side == "baseline" else node.proc.pid  # type: ignore[union-attr]
+            cpu_before = cpu_seconds(pid)
             asyncio.run(
                 run_phase(phase, target, sandbox, offer_id, args.buyers, args.orders, args.seconds, token_of)
             )
+            phase.cpu_s = cpu_seconds(pid) - cpu_before
             summary = phase.summary()
             results.append(summary)
             print(json.dumps(summary), flush=True)

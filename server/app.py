@@ -12,46 +12,49 @@ from aiohttp import web
 
 from server import live, media, mirror, models, payments, webui
 from server.api import auth, ops, seams
-from server.api.context import DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
+from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
-from server.db.engine import make_engine, make_sessionmaker
-from server.db.migrate import migrate
 from server.events import EventBus
-from server.inventory.engine import Inventory
 from server.live.room import LiveRoom
-from server.redis_client import make_redis
+from server.services import Services
 
 log = logging.getLogger("liveshop.server")
 STATIC = Path(__file__).parent / "static"
 
 
 def build_app(
-    settings: Settings | None = None, *, run_migrations: bool = True, background: bool = True
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    background: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
-    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
+    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them);
+    `clock` is the time every expiry, window and rate limit reads (tests pass one they can move)."""
     settings = settings or get_settings()
     models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
     )
+    services = Services.create(settings, clock=clock)
     app[SETTINGS] = settings
-    app[ENGINE] = make_engine(settings)
-    app[DB] = make_sessionmaker(app[ENGINE])
-    app[REDIS] = make_redis(settings)
-    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else app[REDIS])
-    app[INVENTORY] = Inventory(
-        app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max
-    )
+    app[ENGINE] = services.engine
+    app[DB] = services.db
+    app[REDIS] = services.redis
+    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else services.redis)
+    app[CLOCK] = clock
+    app[INVENTORY] = services.inventory
     app[METRICS] = Metrics()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
-            await migrate(app[ENGINE])
+            await services.migrate()
         await app[EVENTS].start()
         try:
             await ensure_loaded(app)
@@ -60,8 +63,7 @@ def build_app(
         log.info("liveshop node up node=%s url=%s", settings.node_id, settings.base_url)
         yield
         await app[EVENTS].stop()
-        await app[REDIS].aclose()
-        await app[ENGINE].dispose()
+        await services.close()
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from server.api.auth import create_host
 from server.api.context import DB
 from server.app import build_app
+from server.clock import ShiftedClock
 from server.config import Settings
 from tests.api_client import Api
 from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
@@ -53,17 +54,25 @@ def settings(pg_database: PostgresDatabase, redis_server: RedisServer) -> Settin
     return make_settings(pg_database, redis_server)
 
 
-async def start_app(settings: Settings, *, background: bool = True) -> tuple[web.Application, TestServer]:
-    """A real node listening on 127.0.0.1:<free port>, in this process."""
-    app = build_app(settings, background=background)
+async def start_app(
+    settings: Settings, *, background: bool = True, clock: ShiftedClock | None = None
+) -> tuple[web.Application, TestServer]:
+    """A real node listening on 127.0.0.1:<free port>, in this process, on a clock tests can move."""
+    app = build_app(settings, background=background, clock=clock or ShiftedClock())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return app, server
 
 
 @pytest.fixture(scope="session")
-async def node(settings: Settings) -> AsyncIterator[tuple[web.Application, TestServer]]:
-    app, server = await start_app(settings)
+def clock() -> ShiftedClock:
+    """The session node's clock: move it by seconds at most (holds and offers of the session share it)."""
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="session")
+async def node(settings: Settings, clock: ShiftedClock) -> AsyncIterator[tuple[web.Application, TestServer]]:
+    app, server = await start_app(settings, clock=clock)
     yield app, server
     await server.close()
 
@@ -91,3 +100,15 @@ async def new_host(app: web.Application, api: Api) -> str:
 @pytest.fixture
 async def host(node: tuple[web.Application, TestServer], api: Api) -> str:
     return await new_host(node[0], api)
+
+
+@pytest.fixture
+async def own_clock_node(
+    pg_database: PostgresDatabase, redis_server: RedisServer, http: aiohttp.ClientSession
+) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:
+    """A node of its own whose clock may jump past hold expiries and offer windows (minutes, hours);
+    no background sweeper: the test runs `sweep_once` when it wants the sweeper's pass."""
+    clock = ShiftedClock()
+    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
+    yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
+    await server.close()

@@ -6,6 +6,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from server.clock import Clock
 from server.config import Settings
 from server.events import EventBus
 from server.inventory.engine import Inventory
@@ -16,3 +17,4 @@ DB = web.AppKey("db", async_sessionmaker[AsyncSession])
 REDIS = web.AppKey("redis", Redis)
 EVENTS = web.AppKey("events", EventBus)
 INVENTORY = web.AppKey("inventory", Inventory)
+CLOCK = web.AppKey("clock", Clock)  # the node's one clock (the inventory engine reads the same)

@@ -1,55 +1,38 @@
-"""Checkout: a hold becomes an order in PostgreSQL and is confirmed in Redis, exactly once.
+"""Checkout: a viewer's hold becomes an order, exactly once (the steps and their order live in
+`server/inventory/sale.py`, shared with platform orders); here: idempotency and the answer.
 
-The order of steps is what makes it safe:
-1. lock the offer row FOR SHARE (a rebuild or an end takes it FOR UPDATE, so neither can count sold
-   units while this order is half-written);
-2. mark the hold "checking out" in Redis (expiry can no longer take it; a second checkout is refused);
-3. insert the order and its outbox rows, and commit: from here the sale is true;
-4. settle the hold as sold in Redis. If the process dies between 3 and 4, the sweeper finds the
-   checkout past its deadline and settles it from PostgreSQL's answer. If 3 fails, the hold goes back
-   to an ordinary hold with its first expiry: no unit is lost.
-
-When the shop takes money online (the payments seam is wired and a provider is set), the order is
-`pending_payment` and step 4 keeps the units held until the payment deadline instead of selling them;
-then, outside any transaction, the payment is opened at the provider. A provider that is down answers
-503 `payment_unavailable` with the order and its hold kept: a retry (same key, or the same hold)
-answers with the same order and tries the payment again.
-"""
+When the shop takes money online (the payments seam is enabled), the order is `pending_payment`: its
+units stay held until the payment deadline, and after the commit, outside any transaction or lock, the
+payment is opened at the provider. A provider that is down answers 503 `payment_unavailable` with the
+order and its hold kept: a retry (same key, or the same hold) answers with the same order and tries
+the payment again."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.seams import PAYMENTS
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
-from server.commerce.offers import OFFERS
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
 from server.errors import DomainError, NotFound
-from server.events import ORDER_CONFIRMED, ORDER_CREATED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer, Order, Product
+from server.inventory.sale import REFUSALS, sell_hold
 
 log = logging.getLogger("liveshop.commerce")
-TWIN_WAIT_STEPS = 60  # x 50 ms: how long a duplicate checkout waits for its twin's order
 router = Router()
-
-BEGIN_ERRORS = {
-    "reservation_expired": "This reservation expired or was released; reserve again",
-    "checkout_in_progress": "This reservation is already being checked out",
-}
 
 
 def request_hash(body: OrderIn) -> str:
@@ -59,22 +42,21 @@ def request_hash(body: OrderIn) -> str:
 async def _existing(
     request: web.Request, buyer: Principal, key: str | None, reservation_id: str, digest: str
 ) -> Order | None:
-    """An order this request already made (same key, same body), or an error if the key/hold was used."""
+    """An order this request already made (same key, same body), or an error if the key/hold was used.
+
+    One statement, so one snapshot: a twin committing between two lookups cannot make its order look
+    like another request's."""
+    wanted = [Order.reservation_id == reservation_id]
+    if key is not None:
+        wanted.append(and_(Order.buyer_id == buyer.id, Order.idempotency_key == key))
     async with request.app[DB]() as session:
-        if key is not None:
-            order = (
-                await session.execute(
-                    select(Order).where(Order.buyer_id == buyer.id, Order.idempotency_key == key)
-                )
-            ).scalar_one_or_none()
-            if order is not None:
-                if order.request_hash != digest:
-                    raise DomainError("idempotency_key_reused")
-                return order
-        order = (
-            await session.execute(select(Order).where(Order.reservation_id == reservation_id))
-        ).scalar_one_or_none()
-    if order is not None:
+        found = (await session.execute(select(Order).where(or_(*wanted)))).scalars().all()
+    for order in found:
+        if key is not None and order.buyer_id == buyer.id and order.idempotency_key == key:
+            if order.request_hash != digest:
+                raise DomainError("idempotency_key_reused")
+            return order
+    for order in found:  # the hold's order, made by another request
         if order.buyer_id != buyer.id:
             raise NotFound("reservation")
         if order.status == "pending_payment":  # a retry after payment_unavailable, without its key
@@ -129,119 +111,58 @@ async def checkout(request: web.Request) -> web.Response:
     previous = await _existing(request, buyer, key, hold_id, digest)
     if previous is not None:
         return await _render(request, previous, 201)
-    meta = await request.app[OFFERS].get(offer_id)
-    inventory = request.app[INVENTORY]
     seam = _payments(request)
-    marked = False
+
+    def make_order(offer: Offer, product: Product, quantity: int) -> Order:
+        return Order(
+            id=new_id("or"),
+            channel="liveshop",
+            offer_id=offer.id,
+            product_id=product.id,
+            reservation_id=hold_id,
+            buyer_id=buyer.id,
+            buyer=body.buyer.model_dump(),
+            quantity=quantity,
+            unit_price=offer.price,
+            total=offer.price * quantity,
+            currency=offer.currency,
+            status="pending_payment" if seam is not None else "confirmed",
+            idempotency_key=key,
+            request_hash=digest,
+        )
+
     try:
-        async with request.app[DB]() as session:
-            async with session.begin():
-                offer = await session.get(Offer, offer_id, with_for_update={"read": True})
-                product = await session.get(Product, meta.offer.product_id)
-                if offer is None or product is None:
-                    raise NotFound("offer")
-                code, quantity = await inventory.begin_checkout(hold_id, buyer.id)
-                if code == "forbidden":
-                    raise DomainError("not_found", "reservation not found", field="reservation_id")
-                if code != "ok":
-                    raise DomainError(code, BEGIN_ERRORS[code])  # rollback; answered below
-                marked = True
-                order = Order(
-                    id=new_id("or"),
-                    channel="liveshop",
-                    offer_id=offer_id,
-                    product_id=product.id,
-                    reservation_id=hold_id,
-                    buyer_id=buyer.id,
-                    buyer=body.buyer.model_dump(),
-                    quantity=quantity,
-                    unit_price=offer.price,
-                    total=offer.price * quantity,
-                    currency=offer.currency,
-                    status="pending_payment" if seam is not None else "confirmed",
-                    idempotency_key=key,
-                    request_hash=digest,
-                )
-                session.add(order)
-                await session.flush()
-                view = order_view(order, product)
-                created_ms = int(order.created_at.timestamp() * 1000)
-                EventBus.record(session, ORDER_CREATED, product.sku, {**view, "sku": product.sku})
-                if seam is None:
-                    EventBus.record(session, ORDER_CONFIRMED, product.sku, {**view, "sku": product.sku})
-                    EventBus.record(
-                        session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku}
-                    )
+        sale = await sell_hold(
+            request.app[DB],
+            request.app[INVENTORY],
+            hold_id,
+            buyer.id,
+            make_order,
+            events=request.app[EVENTS],
+            awaiting=seam.deadline_ms if seam is not None else None,
+        )
     except DomainError as exc:
-        if exc.code not in BEGIN_ERRORS:
+        if exc.code in REFUSALS:
+            # A twin of this request used the reservation first: sell_hold queued us behind it until
+            # it committed, so its order is this request's answer too. Otherwise the refusal stands.
+            previous = await _existing(request, buyer, key, hold_id, digest)
+        elif exc.code == "service_unavailable":  # the commit may have landed before the error
+            previous = await _existing(request, buyer, key, hold_id, digest)
+        else:
             raise
-        # A concurrent twin of this request may hold or have used the reservation: its order is
-        # this request's answer too.
-        previous = await _await_twin(request, buyer, key, hold_id, digest, exc.code)
         if previous is not None:
             return await _render(request, previous, 201)
         raise
     except IntegrityError:
         # A concurrent request with the same key or hold won the race; answer as it did.
-        if marked:
-            await _settle_unsure(request, hold_id)
         previous = await _existing(request, buyer, key, hold_id, digest)
         if previous is not None:
             return await _render(request, previous, 201)
         raise
-    except (SQLAlchemyError, OSError) as exc:
-        if not marked:
-            raise
-        log.warning("checkout write failed hold=%s error=%r", hold_id, exc)
-        if await _settle_unsure(request, hold_id):
-            previous = await _existing(request, buyer, key, hold_id, digest)
-            if previous is not None:
-                return await _render(request, previous, 201)
-        raise DomainError(
-            "service_unavailable", "Your order could not be saved; your reservation still holds, please retry"
-        ) from exc
-    except BaseException:
-        if marked:
-            await inventory.settle_checkout(hold_id, "abort")
-        raise
-    try:
-        if seam is None:
-            await inventory.settle_checkout(hold_id, "sold")
-        else:
-            await inventory.settle_checkout(hold_id, "await", seam.deadline_ms(created_ms))
-    except Exception as exc:  # the order is committed; the sweeper settles the hold from PostgreSQL
-        log.warning("hold not settled after commit hold=%s error=%r", hold_id, exc)
+    view = order_view(sale.order, sale.product)
     if seam is not None:
-        view["payment"] = await seam.open(view["id"])  # outside every transaction and lock
-        return json_response(view, status=201)
-    await request.app[EVENTS].publish(ORDER_CONFIRMED, {**view, "broadcast_id": meta.offer.broadcast_id})
+        view["payment"] = await seam.open(sale.order.id)  # outside every transaction and lock
     return json_response(view, status=201)
-
-
-async def _await_twin(
-    request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str, code: str
-) -> Order | None:
-    """The order a same-key request in flight commits (waits briefly while it is checking out)."""
-    for _ in range(TWIN_WAIT_STEPS if code == "checkout_in_progress" else 1):
-        previous = await _existing(request, buyer, key, hold_id, digest)
-        if previous is not None:
-            return previous
-        if code != "checkout_in_progress":
-            break
-        await asyncio.sleep(0.05)
-    return None
-
-
-async def _settle_unsure(request: web.Request, hold_id: str) -> bool:
-    """After a failed commit, PostgreSQL says whether the order exists; the hold follows. True if sold."""
-    inventory = request.app[INVENTORY]
-    try:
-        async with request.app[DB]() as session:
-            exists = (await session.execute(select(Order.id).where(Order.reservation_id == hold_id))).first()
-    except (SQLAlchemyError, OSError):
-        return False  # leave it checking out: the sweeper settles it from PostgreSQL after the deadline
-    await inventory.settle_checkout(hold_id, "sold" if exists else "abort")
-    return exists is not None
 
 
 @router.get(
@@ -258,4 +179,4 @@ async def get_order(request: web.Request) -> web.Response:
         if order is None or not (who.is_host or order.buyer_id == who.id):
             raise NotFound("order")
         product = await session.get(Product, order.product_id)
-    return json_response(order_view(order, product, secret=order.buyer_id == who.id))
+    return json_response(order_view(order, product))

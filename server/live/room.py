@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import socketio
 from aiohttp import web
 
 from server.api.auth import Principal
-from server.api.context import DB, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
 from server.api.seams import BROADCAST_SNAPSHOT
+from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
@@ -22,7 +22,6 @@ from server.live.feed import Feed
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import REFRESH_S, Policies, Policy, lift, restrict, save_settings
-from server.live.settings import ChatSettings
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -43,13 +42,12 @@ class Bucket:
 
     __slots__ = ("stamp", "tokens")
 
-    def __init__(self, burst: float) -> None:
+    def __init__(self, burst: float, now: float) -> None:
         self.tokens = burst
-        self.stamp = time.monotonic()
+        self.stamp = now
 
-    def take(self, rate: float, burst: float) -> float:
-        """0 when allowed, else seconds until the next token."""
-        now = time.monotonic()
+    def take(self, rate: float, burst: float, now: float) -> float:
+        """0 when allowed, else seconds until the next token (`now` from the node's monotonic clock)."""
         self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
         self.stamp = now
         if self.tokens >= 1:
@@ -63,10 +61,11 @@ class LiveRoom:
         self.app = app
         self.sio = sio
         self.bus = bus
-        self.cfg = ChatSettings()
+        self.clock = app[CLOCK]
+        self.cfg = app[SETTINGS].chat
         self.conns: dict[str, Conn] = {}
         self.buckets: dict[str, Bucket] = {}
-        self.policies = Policies(app[DB])
+        self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
         )
@@ -76,6 +75,7 @@ class LiveRoom:
             self.emit_local,
             self.chat.take_delivered,
             interval_s=self.cfg.viewers_interval_s,
+            clock=self.clock,
         )
         self.feed = Feed(
             app[INVENTORY],
@@ -160,7 +160,7 @@ class LiveRoom:
         if user.id in policy.bans:
             return error("banned", "You are banned from this broadcast")
         if not is_host:
-            left = policy.timed_out_for(user.id)
+            left = policy.timed_out_for(user.id, self.clock.time())
             if left > 0:
                 return error(
                     "timed_out", f"You are timed out for {left:.0f} s", retry_after_ms=int(left * 1000)
@@ -177,10 +177,11 @@ class LiveRoom:
                     f"Slow mode: one message every {policy.slow_mode_s} s",
                     retry_after_ms=max(int(ttl), 1),
                 )
+        now = self.clock.monotonic()
         bucket = self.buckets.get(user.id)
         if bucket is None:
-            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
-        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
+            bucket = self.buckets[user.id] = Bucket(self.cfg.burst, now)
+        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst, now)
         if wait > 0:
             return error(
                 "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
@@ -188,7 +189,7 @@ class LiveRoom:
         message: dict[str, Any] = {
             "id": new_id("cm"),
             "text": text,
-            "ts": int(time.time() * 1000),
+            "ts": now_ms(self.clock),
             "user": user.public(),
         }
         if is_host:
@@ -236,7 +237,7 @@ class LiveRoom:
                 raise DomainError(
                     "validation_error", f"seconds: an integer from 1 to {MAX_TIMEOUT_S}", field="seconds"
                 )
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            until = utc(self.clock) + timedelta(seconds=seconds)
             record = {"seconds": seconds, "until": until.isoformat()}
         async with self.app[DB]() as session, session.begin():
             if action in ("timeout", "ban"):
@@ -301,7 +302,7 @@ class LiveRoom:
         policy = self.policies.peek(broadcast_id)
         if policy is None:
             policy = await self.policies.get(broadcast_id)
-        elif time.monotonic() - policy.loaded_at > REFRESH_S:
+        elif self.clock.monotonic() - policy.loaded_at > REFRESH_S:
             self.policies.refresh_soon(broadcast_id)
         if user_id in policy.bans:
             raise DomainError("banned", "You are banned from this broadcast")

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
 from server.api.context import DB, INVENTORY
+from server.config import MirrorSettings
 from server.events import ORDER_PAID, EventBus
-from server.mirror.config import MirrorSettings
 from server.mirror.hooks.deliver import SIGNATURE_HEADER, Claimed, send
 from server.mirror.hooks.targets import PublicResolver, delivery_session
 from server.mirror.state import MIRROR

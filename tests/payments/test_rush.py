@@ -101,7 +101,7 @@ async def test_rush_of_1000_paying_buyers_for_300_units_never_oversells_or_keeps
         await settle(http, stripe)
         # The payment deadline passes: the holds of decliners and late payers return to the offer.
         later = int((utcnow() + timedelta(seconds=700)).timestamp() * 1000)
-        returned, _, _ = await stripe_node.app[INVENTORY].sweep(offer_id, now_ms=later)
+        returned, _, _ = await stripe_node.app[INVENTORY].sweep(offer_id, at_ms=later)
         assert returned == n_decline + n_late
         # Some refused buyers come back and take most of the returned units, and pay.
         retry = [b for b in buyers if not b.order_id][:RETRY_WAVE]

@@ -186,7 +186,7 @@ async def test_payment_after_the_hold_lapsed_sells_if_units_remain_else_refunds(
     lost_token, lost = await buy(stripe_node, shop)
     inventory = stripe_node.app[INVENTORY]
     later = int((utcnow() + timedelta(seconds=700)).timestamp() * 1000)
-    returned, _, _ = await inventory.sweep(shop.offer["id"], now_ms=later)  # both payment deadlines passed
+    returned, _, _ = await inventory.sweep(shop.offer["id"], at_ms=later)  # both payment deadlines passed
     assert returned == 2
     _, other = await buy(stripe_node, shop)  # someone else takes one of the returned units
     for paying in (late, lost, other):  # one after the other: the first late payer gets the last unit

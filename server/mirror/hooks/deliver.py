@@ -17,9 +17,9 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.config import MirrorSettings
 from server.db.base import utcnow
 from server.mirror.backoff import backoff_delay
-from server.mirror.config import MirrorSettings
 from server.mirror.hooks.models import WebhookDelivery, WebhookEndpoint
 from server.mirror.hooks.targets import private_target
 from server.mirror.signing import timestamped_signature
