@@ -16,6 +16,7 @@ NAMES = (
     "sweep",
     "finish",
     "load",
+    "check",
     "pay",
     "unsell",
 )
@@ -38,3 +39,4 @@ class Scripts:
         self.load: AsyncScript = redis.register_script(source("load"))
         self.pay: AsyncScript = redis.register_script(source("pay"))
         self.unsell: AsyncScript = redis.register_script(source("unsell"))
+        self.check: AsyncScript = redis.register_script(source("check"))
