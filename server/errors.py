@@ -91,6 +91,12 @@ CodeName = Literal[
     "slow_mode",
     "timed_out",
     "service_unavailable",
+    "payment_unavailable",
+    "payment_declined",
+    "payment_mismatch",
+    "not_payable",
+    "not_refundable",
+    "payments_off",
     "internal_error",
 ]
 
