@@ -92,8 +92,8 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
 
 
 def run_pay(base: str, *extra: str) -> dict[str, Any]:
-    # LIVESHOP_SCREENSHOTS=<dir> keeps a picture of each paying state
-    shots = os.environ.get("LIVESHOP_SCREENSHOTS")
+    # PAY_SCREENSHOTS=<dir> keeps a picture of each paying state
+    shots = os.environ.get("PAY_SCREENSHOTS")
     proc = subprocess.run(
         [
             "node",
