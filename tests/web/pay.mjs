@@ -138,7 +138,7 @@ async function run() {
   }))) return;
   if (args.receiver) {
     await check("the host adds a webhook endpoint and sees its secret once", async () => {
-      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await h.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Webhooks", exact: true }).click();
       await h.getByLabel("Endpoint URL").fill(`${args.receiver}/shop-system`);
       await h.getByRole("button", { name: "Add endpoint" }).click();
       const secret = (await h.getByTestId("endpoint-secret").textContent()).trim();
@@ -262,7 +262,7 @@ async function run() {
   }
 
   if (!(await check("the host sees the paid order in the orders desk of the broadcast", async () => {
-    await h.getByRole("link", { name: "Orders", exact: true }).click();
+    await h.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Orders", exact: true }).click();
     await h.getByRole("heading", { name: "Orders" }).waitFor({ timeout: T });
     await h.getByLabel("Broadcast").selectOption(b.id);
     const row = h.locator(`tr[data-order="${info.order_paid}"]`);
@@ -331,7 +331,7 @@ async function run() {
 
   if (args.receiver) {
     await check("the delivery log shows the down endpoint's failed delivery; replay sends it once it is back", async () => {
-      await h.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await h.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Webhooks", exact: true }).click();
       const card = h.locator("[data-endpoint]", { hasText: `${args.receiver}/down` });
       await card.getByRole("button", { name: "Deliveries" }).click();
       const failed = card.locator("tr[data-delivery]", { hasText: "order.paid" }).filter({ hasText: "Failed" }).first();

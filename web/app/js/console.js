@@ -123,6 +123,7 @@ async function broadcastList(who) {
     h("a.title", { href: `/console/broadcasts/${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname); } }, b.title),
     h("div.row",
       h("a.button.small", { href: `/console/broadcasts/${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname); } }, b.status === "ended" ? "Summary" : "Open studio"),
+      h("a.button.small.ghost", { href: `/console/orders?broadcast_id=${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname + e.currentTarget.search); } }, "Orders"),
       h("a.button.small.ghost", { href: b.watch_url, target: "_blank", rel: "noopener" }, "Watch page ↗"),
     ),
   ));
