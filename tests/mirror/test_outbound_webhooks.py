@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from server.api.context import DB, INVENTORY
 from server.config import MirrorSettings
 from server.events import ORDER_PAID, EventBus
+from server.mirror.hooks import deliver
 from server.mirror.hooks.deliver import SIGNATURE_HEADER, Claimed, send
 from server.mirror.hooks.targets import PublicResolver, delivery_session
 from server.mirror.state import MIRROR
@@ -294,3 +295,50 @@ async def test_private_addresses_are_refused_unless_allowed(mirror_node: App, ma
         assert not outcome.ok and outcome.status is None and "private" in (outcome.error or "")
     with pytest.raises(OSError, match="private"):
         await PublicResolver().resolve("localhost", 80)
+
+
+async def test_a_delivery_claimed_by_a_worker_that_died_goes_out_once_its_lease_runs_out(
+    mirror_node: App, mapi: Api, mhost: str, receiver: Receiver, loopback_allowed: None
+) -> None:
+    app = mirror_node[0]
+    ep = await endpoint(mapi, mhost, receiver.url + "/after-crash", events=["order.created"])
+    product = await mapi.product(mhost, stock=10)
+    b = await mapi.broadcast(mhost)
+    offer = await mapi.offer(mhost, b["id"], product["id"], quantity=5)
+    assert await buy(mapi, viewer_token(app), offer["id"]) == 1
+    config = MirrorSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        **{**FAST, "mirror_lease_s": 1.0},
+        webhook_allow_private=True,
+    )
+    # fan the outbox out, then a worker claims the delivery and dies before sending it
+    fanner = Worker(app[DB], app[INVENTORY], config, registry=CollectorRegistry())
+    await eventually(lambda: _fanned(fanner, mapi, mhost, ep["id"]), within=15)
+    async with app[DB]() as session, session.begin():
+        claimed = await deliver.claim(session, "dead-worker", limit=50, lease_s=config.mirror_lease_s)
+    assert [c.payload["type"] for c in claimed if c.url.endswith("/after-crash")] == ["order.created"]
+    survivor = Worker(app[DB], app[INVENTORY], config, registry=CollectorRegistry())
+    await survivor.start()
+    try:
+        await eventually(lambda: _delivered(mapi, mhost, ep["id"]), within=15)
+    finally:
+        await survivor.stop()
+    [d] = await deliveries(mapi, mhost, ep["id"])
+    assert len(receiver.at("/after-crash")) == 1 and d["attempts"] == 1
+    # the dead worker's late settle changes nothing: the lease is no longer its own
+    async with app[DB]() as session, session.begin():
+        job = next(c for c in claimed if c.url.endswith("/after-crash"))
+        status = await deliver.settle(
+            session, job, "dead-worker", deliver.Outcome(False, 500, "late", 1), config
+        )
+    assert status == "lost"
+    assert [d["status"] for d in await deliveries(mapi, mhost, ep["id"])] == ["done"]
+
+
+async def _fanned(worker: Worker, api: Api, host: str, endpoint_id: str) -> bool:
+    await worker.fan_out_once()
+    return len(await deliveries(api, host, endpoint_id)) == 1
+
+
+async def _delivered(api: Api, host: str, endpoint_id: str) -> bool:
+    return [d["status"] for d in await deliveries(api, host, endpoint_id)] == ["done"]
