@@ -44,9 +44,10 @@ class CheckoutPayments(Protocol):
         """When an order created at `created_ms` stops holding its units unless paid."""
         ...
 
-    async def open(self, order_id: str) -> dict[str, Any]:
+    async def open(self, order_id: str, order: Any = None) -> dict[str, Any]:
         """The order's payment for the buyer ({provider, id, client_secret, ...}), created at the
-        provider once (idempotent); raises DomainError(payment_unavailable) if it cannot be now."""
+        provider once (idempotent); raises DomainError(payment_unavailable) if it cannot be now.
+        `order`: the order row checkout just committed, which saves reading it again."""
         ...
 
 

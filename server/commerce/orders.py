@@ -161,7 +161,7 @@ async def checkout(request: web.Request) -> web.Response:
         raise
     view = order_view(sale.order, sale.product)
     if seam is not None:
-        view["payment"] = await seam.open(sale.order.id)  # outside every transaction and lock
+        view["payment"] = await seam.open(sale.order.id, sale.order)  # outside every transaction and lock
     return json_response(view, status=201)
 
 

@@ -6,11 +6,12 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.base import new_id
+from server.db.base import new_id, utcnow
 from server.errors import DomainError, NotFound
 from server.inventory.models import Order
 from server.payments.config import STRIPE_API, TOSS_API, PaymentSettings
@@ -59,18 +60,20 @@ class PaymentDesk:
         block.update(fields)
         return block
 
-    async def open(self, order_id: str) -> dict[str, Any]:
-        async with self.db() as session:
-            order = await session.get(Order, order_id)
-            live = (
-                await session.execute(
-                    select(Payment.id).where(Payment.order_id == order_id, Payment.status.in_(LIVE))
-                )
-            ).first()
-        if order is None:
-            raise NotFound("order")
-        if order.payment and (live is not None or order.payment.get("provider") == "toss"):
-            return dict(order.payment)
+    async def open(self, order_id: str, order: Order | None = None) -> dict[str, Any]:
+        """`order`: the order just committed by checkout (no payment yet), which saves reading it."""
+        if order is None or order.payment is not None:
+            async with self.db() as session:
+                order = await session.get(Order, order_id)
+                live = (
+                    await session.execute(
+                        select(Payment.id).where(Payment.order_id == order_id, Payment.status.in_(LIVE))
+                    )
+                ).first()
+            if order is None:
+                raise NotFound("order")
+            if order.payment and (live is not None or order.payment.get("provider") == "toss"):
+                return dict(order.payment)
         if self.provider is None:
             raise DomainError("payments_off", "This shop takes no online payment")
         if self.provider.name == "toss":  # nothing to create before the buyer's widget pays
@@ -105,27 +108,40 @@ class PaymentDesk:
         return await self._store(order_id, block, payment)
 
     async def _store(self, order_id: str, block: dict[str, Any], payment: Payment | None) -> dict[str, Any]:
+        """The payment row and the order's block in one short transaction (no read first: the block is
+        written only while the order still waits and has none; a twin's row makes this one a no-op)."""
         try:
             async with self.db() as session, session.begin():
-                order = await session.get(Order, order_id, with_for_update=True)
-                assert order is not None
                 if payment is not None:
-                    known = (
-                        await session.execute(
-                            select(Payment.id).where(
-                                Payment.provider == payment.provider,
-                                Payment.provider_ref == payment.provider_ref,
-                            )
+                    await session.execute(
+                        _insert(session, Payment)
+                        .values(
+                            id=payment.id,
+                            order_id=payment.order_id,
+                            provider=payment.provider,
+                            provider_ref=payment.provider_ref,
+                            amount=payment.amount,
+                            currency=payment.currency,
+                            status=payment.status,
+                            created_at=utcnow(),
+                            updated_at=utcnow(),
                         )
-                    ).first()
-                    if known is None:
-                        session.add(payment)
-                if order.status == "pending_payment" and not order.payment:
-                    order.payment = block
-                else:
-                    block = dict(order.payment or block)
-        except IntegrityError:  # a twin request stored the same payment first
-            async with self.db() as session:
-                order = await session.get(Order, order_id)
-                block = dict((order.payment if order else None) or block)
-        return block
+                        .on_conflict_do_nothing()
+                    )
+                stored = await session.execute(
+                    update(Order)
+                    .where(Order.id == order_id, Order.status == "pending_payment", Order.payment.is_(None))
+                    .values(payment=block)
+                )
+                if stored.rowcount == 1:  # type: ignore[attr-defined]
+                    return block
+        except IntegrityError:
+            pass
+        async with self.db() as session:  # a twin stored its block first, or the order moved on
+            order = await session.get(Order, order_id)
+            return dict((order.payment if order else None) or block)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
