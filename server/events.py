@@ -36,6 +36,14 @@ BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
 ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
+# Payments (durable, the order as the API shows it plus sku): created awaiting payment, paid, refunded,
+# canceled (payment failed for good or never came), fulfilled (shipped).
+ORDER_CREATED = "order.created"
+ORDER_PAID = "order.paid"
+ORDER_REFUNDED = "order.refunded"
+ORDER_CANCELED = "order.canceled"
+ORDER_FULFILLED = "order.fulfilled"
+OFFER_SOLD_OUT = "offer.sold_out"  # durable: {offer: {...}, broadcast_id}: the last unit was claimed
 
 
 class OrderLine(TypedDict):
