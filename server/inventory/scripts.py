@@ -8,7 +8,18 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 LUA = Path(__file__).parent / "lua"
-NAMES = ("reserve", "release", "begin_checkout", "settle_checkout", "sweep", "finish", "load", "check")
+NAMES = (
+    "reserve",
+    "release",
+    "begin_checkout",
+    "settle_checkout",
+    "sweep",
+    "finish",
+    "load",
+    "check",
+    "pay",
+    "unsell",
+)
 
 
 def source(name: str) -> str:
@@ -26,4 +37,6 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.pay: AsyncScript = redis.register_script(source("pay"))
+        self.unsell: AsyncScript = redis.register_script(source("unsell"))
         self.check: AsyncScript = redis.register_script(source("check"))
