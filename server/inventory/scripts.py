@@ -8,7 +8,18 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 LUA = Path(__file__).parent / "lua"
-NAMES = ("reserve", "release", "begin_checkout", "settle_checkout", "sweep", "finish", "load")
+NAMES = (
+    "reserve",
+    "release",
+    "begin_checkout",
+    "settle_checkout",
+    "sweep",
+    "finish",
+    "load",
+    "bid",
+    "auction_load",
+    "auction_close",
+)
 
 
 def source(name: str) -> str:
@@ -26,3 +37,6 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.bid: AsyncScript = redis.register_script(source("bid"))
+        self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
+        self.auction_close: AsyncScript = redis.register_script(source("auction_close"))

@@ -65,6 +65,13 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("media", data, data["broadcast_id"])
 
     events.subscribe(topics.MEDIA_STATE, on_media)
+
+    async def on_auction(event: topics.Event) -> None:
+        if event.is_local:  # {type: started | bid | extended | ended, auction: <as GET shows it>}
+            data = {"type": event.data["type"], "auction": event.data["auction"]}
+            await room.emit("auction", data, event.data["broadcast_id"])
+
+    events.subscribe(topics.AUCTION, on_auction)
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
