@@ -39,6 +39,7 @@ class RoomClient:
             "broadcast",
             "snapshot",
             "chat_settings",
+            "auction",
             "error",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)
