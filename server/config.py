@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.redis_url import parse_redis_url
+
 EMBEDDED_REDIS = "memory://"
 EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
 CHANNELS = ("tiktok", "shopify", "meta", "google")
@@ -168,7 +170,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         EMBEDDED_DATABASE, description="SQLAlchemy async URL (postgresql+asyncpg://...)"
     )
-    redis_url: str = Field(EMBEDDED_REDIS, description="redis://host:port/db, or memory:// for in-process")
+    redis_url: str = Field(
+        EMBEDDED_REDIS,
+        description="redis://, redis+sentinel://h1:p1,h2:p2/<service>[/db], redis+cluster://h1:p1,h2:p2; memory://",
+    )
     secret: SecretStr = Field(
         SecretStr(""), description="Signs tokens; required outside the embedded default"
     )
@@ -205,8 +210,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
-            raise ValueError("must be redis://host:port/db, rediss://..., unix://... or memory://")
+        parse_redis_url(value)  # raises ValueError with the accepted forms
         return value
 
     @model_validator(mode="after")

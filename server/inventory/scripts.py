@@ -16,6 +16,7 @@ NAMES = (
     "sweep",
     "finish",
     "load",
+    "check",
     "bid",
     "auction_load",
     "auction_close",
@@ -37,6 +38,7 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.check: AsyncScript = redis.register_script(source("check"))
         self.bid: AsyncScript = redis.register_script(source("bid"))
         self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
         self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
