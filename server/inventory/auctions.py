@@ -2,7 +2,9 @@
 
 Redis holds the live high bid; PostgreSQL holds every acknowledged bid (commerce writes it before it
 answers). When a script finds an auction's state missing, the book rebuilds it from the loader's
-answer (PostgreSQL's bids) and tries again, so a lost Redis never forgets an acknowledged bid.
+answer (PostgreSQL's bids) and tries again, so a lost Redis never forgets an acknowledged bid; the same
+when the state is stale (written by another Redis process: a failover's promoted replica may miss
+acknowledged bids; see `fence` in lua/common.lua).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.errors import NotFound
+from server.inventory.engine import UNTRUSTED
 from server.inventory.keys import auction_keys
 from server.inventory.scripts import Scripts
 
@@ -101,11 +105,14 @@ class AuctionBook:
 
     async def _run(self, script: Any, auction_id: str, keys: list[str], args: list[Any]) -> list[Any]:
         result = await script(keys=keys, args=args)
-        if _s(result[0]) == "missing":
+        if _s(result[0]) in UNTRUSTED:
             await self.rebuild(auction_id)
             result = await script(keys=keys, args=args)
-            if _s(result[0]) == "missing":
+            code = _s(result[0])
+            if code == "missing":
                 raise AuctionMissing()
+            if code == "stale":  # the primary changed again while rebuilding
+                raise RedisConnectionError("Redis primary changed during a rebuild; retry")
         return list(result)
 
     async def bid(
@@ -136,18 +143,9 @@ class AuctionBook:
 
     async def state(self, auction_id: str) -> AuctionState:
         """The live state with every accepted bid, newest first (rebuilt first if Redis lost it)."""
-        keys = auction_keys(auction_id)
-        for attempt in range(2):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hmget(keys[0], "status", "ends_at", "high", "high_bidder")
-                pipe.lrange(keys[1], 0, -1)
-                meta, raw_bids = await pipe.execute()
-            if meta[0] is not None:
-                bids = [_entry(b) for b in raw_bids]
-                return AuctionState(_s(meta[0]), int(meta[1]), int(meta[2]), _s(meta[3]), bids)
-            if attempt == 0:
-                await self.rebuild(auction_id)
-        raise AuctionMissing()
+        r = await self._run(self.scripts.auction_view, auction_id, auction_keys(auction_id)[:2], [])
+        bids = [_entry(b) for b in r[5:]]
+        return AuctionState(_s(r[1]), int(r[2]), int(r[3]), _s(r[4]), bids)
 
 
 def _entry(raw: Any) -> BidEntry:

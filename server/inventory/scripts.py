@@ -20,6 +20,7 @@ NAMES = (
     "bid",
     "auction_load",
     "auction_close",
+    "auction_view",
 )
 
 
@@ -42,3 +43,4 @@ class Scripts:
         self.bid: AsyncScript = redis.register_script(source("bid"))
         self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
         self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
+        self.auction_view: AsyncScript = redis.register_script(source("auction_view"))

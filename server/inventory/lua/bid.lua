@@ -5,12 +5,14 @@
 -- is refused), the auction's end (status or ends_at), the high bidder bidding against themself, and
 -- amount >= high + increment (the first bid: amount >= starting). An accepted bid becomes the high
 -- bid; one accepted in the last anti_snipe_ms moves ends_at to now + anti_snipe_ms.
--- Returns {'missing'} when the auction's state is not in Redis (lost: rebuild from PostgreSQL), else
+-- Returns {'missing'} / {'stale'} when the auction's state is not in Redis or was written by another
+-- Redis process (see fence in common.lua: rebuild from PostgreSQL), else
 --   {'ok', bid_id, amount, at_ms, ends_at, extended 0|1}   {'replay', bid_id, amount, at_ms, ends_at}
 --   {'bid_too_low', min_bid}  {'already_high_bidder', min_bid}  {'auction_ended'}
 --   {'idempotency_key_reused'}
 local state, bids, idem = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local now, bidder, nickname = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local amount, bid_id, ikey, bhash = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
 local m = redis.call('HMGET', state, 'status', 'starting', 'increment', 'ends_at', 'anti_snipe_ms',
