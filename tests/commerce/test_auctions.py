@@ -261,3 +261,22 @@ async def test_a_redis_loss_forgets_no_acknowledged_bid(own_clock_node: Node) ->
     assert (low.code, low.body["min_bid"]) == ("bid_too_low", 1200)
     assert (await _bid(api, bob, aid, 1300)).code == "already_high_bidder"
     assert (await _bid(api, ada, aid, 1200)).status == 201
+
+
+async def test_a_state_written_by_another_redis_process_is_rebuilt_before_a_bid_is_judged(
+    own_clock_node: Node,
+) -> None:
+    """A failover's promoted replica may miss acknowledged bids: its copy (another epoch) is not trusted."""
+    app, api, _ = own_clock_node
+    _, _, auction = await _setup(api, app)
+    aid = auction["id"]
+    ada, bob = await api.guest("Ada"), await api.guest("Bob")
+    assert (await _bid(api, ada, aid, 1000)).status == 201
+    assert (await _bid(api, bob, aid, 1100)).status == 201
+    state = auction_keys(aid)[0]
+    # the replica's copy: it missed Bob's bid and was written by another process
+    await app[REDIS].hset(state, mapping={"high": 1000, "high_bidder": "someone", "epoch": "another-process"})
+    low = await _bid(api, ada, aid, 1150)
+    assert (low.code, low.body["min_bid"]) == ("bid_too_low", 1200)
+    view = await _get(api, aid)
+    assert view["high_bid"] == 1100 and view["high_bidder"]["nickname"] == "Bob"
