@@ -122,6 +122,7 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
         "min_bid": a.starting_bid if high is None else high + a.increment,
         "high_bid": high,
         "high_bidder": high_bidder,
+        "bid_count": state.bid_count,
         "bids": [
             {
                 "id": b.id,

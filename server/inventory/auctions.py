@@ -29,6 +29,11 @@ log = logging.getLogger("liveshop.inventory")
 AuctionLoader = Callable[[str], Awaitable[list[Any] | None]]
 
 
+# How many of the newest accepted bids a view carries: every accepted bid answers with the view and
+# reaches the room with it, so a long auction must not make each answer longer than the last.
+BIDS_SHOWN = 100
+
+
 class AuctionMissing(NotFound):
     def __init__(self) -> None:
         super().__init__("auction")
@@ -63,7 +68,8 @@ class AuctionState:
     ends_at_ms: int
     high: int
     high_bidder: str
-    bids: list[BidEntry]
+    bid_count: int
+    bids: list[BidEntry]  # the newest BIDS_SHOWN, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +148,11 @@ class AuctionBook:
         return Closed(True, 0, int(r[1]), _s(r[2]), _s(r[3]))
 
     async def state(self, auction_id: str) -> AuctionState:
-        """The live state with every accepted bid, newest first (rebuilt first if Redis lost it)."""
-        r = await self._run(self.scripts.auction_view, auction_id, auction_keys(auction_id)[:2], [])
-        bids = [_entry(b) for b in r[5:]]
-        return AuctionState(_s(r[1]), int(r[2]), int(r[3]), _s(r[4]), bids)
+        """The live state with the newest accepted bids first (rebuilt first if Redis lost it)."""
+        keys = auction_keys(auction_id)[:2]
+        r = await self._run(self.scripts.auction_view, auction_id, keys, [BIDS_SHOWN])
+        bids = [_entry(b) for b in r[6:]]
+        return AuctionState(_s(r[1]), int(r[2]), int(r[3]), _s(r[4]), int(r[5]), bids)
 
 
 def _entry(raw: Any) -> BidEntry:
