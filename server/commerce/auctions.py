@@ -139,6 +139,8 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
 
 async def _view(app: web.Application, auction: Auction) -> dict[str, Any]:
     state = await app[AUCTION_BOOK].state(auction.id)
+    if state.status != "active" and auction.status == "active":  # ended, maybe by another node
+        auction = (await app[AUCTIONS].get(auction.id, fresh=True)).auction
     return auction_view(auction, state, now_ms(app[CLOCK]))
 
 
@@ -263,6 +265,7 @@ async def get_auction(request: web.Request) -> web.Response:
         "already_high_bidder",
         "auction_ended",
         "idempotency_key_reused",
+        "forbidden",
         "banned",
         "service_unavailable",
     ),
@@ -274,6 +277,8 @@ async def place_bid(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     meta = await app[AUCTIONS].get(path_id(request))
     auction = meta.auction
+    if bidder.id == meta.host_id:
+        raise DomainError("forbidden", "A host does not bid in its own auction")
     await app[BUYER_GUARD](auction.broadcast_id, bidder.id)
     book = app[AUCTION_BOOK]
     result = await book.bid(auction.id, bidder.id, bidder.nickname, body.amount, new_id("bd"), key or "")
@@ -335,6 +340,7 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
         return None
     now = utc(app[CLOCK])
     announce = False
+    top: AuctionBid | None = None
     async with app[DB]() as session, session.begin():
         auction = await session.get(Auction, auction_id, with_for_update=True)
         if auction is None:
@@ -371,6 +377,9 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
                 )
                 session.add(offer)
                 auction.winner_id, auction.winning_bid, auction.offer_id = top.bidder_id, top.amount, offer.id
+    if announce and (top.id if top else "") != closed.high_bid_id:
+        log.warning("auction's high bid in Redis was never recorded auction=%s", auction_id)
+        await app[AUCTION_BOOK].reset(auction_id)
     if auction.winner_id is not None and auction.reservation_id is None:
         await _hold_for_winner(app, auction)
     await _refresh(app, auction)

@@ -109,6 +109,12 @@ class AuctionBook:
         self.stats["rebuilds"] += 1
         log.warning("rebuilt auction state from the database auction=%s", auction_id)
 
+    async def reset(self, auction_id: str) -> None:
+        """Drop the state and write PostgreSQL's (after the end: a bid Redis accepted but PostgreSQL
+        never recorded was never acknowledged, and must not show as the high bid)."""
+        await self.redis.delete(auction_keys(auction_id)[0])
+        await self.rebuild(auction_id)
+
     async def _run(self, script: Any, auction_id: str, keys: list[str], args: list[Any]) -> list[Any]:
         result = await script(keys=keys, args=args)
         if _s(result[0]) in UNTRUSTED:

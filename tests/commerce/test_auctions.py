@@ -22,6 +22,7 @@ from server.commerce.sweeper import sweep_once
 from server.inventory.keys import auction_keys
 from tests.api_client import Api, Reply
 from tests.conftest import new_host
+from tests.faults import FAILING_BIDDER, refuse_bids_of_the_failing_bidder
 
 Node = tuple[web.Application, Api, ShiftedClock]
 
@@ -280,3 +281,34 @@ async def test_a_state_written_by_another_redis_process_is_rebuilt_before_a_bid_
     assert (low.code, low.body["min_bid"]) == ("bid_too_low", 1200)
     view = await _get(api, aid)
     assert view["high_bid"] == 1100 and view["high_bidder"]["nickname"] == "Bob"
+
+
+async def test_a_bid_postgresql_did_not_record_is_never_acknowledged_nor_won(own_clock_node: Node) -> None:
+    """The bid is written before it is acknowledged: a failed write answers 503, a retry with the same
+    key writes it, and a bid never written does not win (the end resets Redis to PostgreSQL's bids)."""
+    app, api, clock = own_clock_node
+    host, _, auction = await _setup(api, app)
+    aid = auction["id"]
+    ada, failing = await api.guest("Ada"), await api.guest(FAILING_BIDDER)
+    await refuse_bids_of_the_failing_bidder(app[DB])
+    try:
+        assert (await _bid(api, ada, aid, 1000)).status == 201
+        key = uuid.uuid4().hex
+        refused = await _bid(api, failing, aid, 1100, key)
+        assert (refused.status, refused.code) == (503, "service_unavailable")
+        await refuse_bids_of_the_failing_bidder(app[DB], on=False)
+        healed = await _bid(api, failing, aid, 1100, key)
+        assert healed.status == 201 and healed.headers.get("Idempotent-Replayed") == "true"
+        assert (await _bid(api, ada, aid, 1200)).status == 201
+        await refuse_bids_of_the_failing_bidder(app[DB])
+        lost = await _bid(api, failing, aid, 1300, uuid.uuid4().hex)
+        assert lost.status == 503  # Redis took it as the high bid; PostgreSQL has no row
+    finally:
+        await refuse_bids_of_the_failing_bidder(app[DB], on=False)
+    assert (await _bid(api, host, aid, 5000)).code == "forbidden"  # a host never bids on its own lot
+    clock.advance(61)
+    await sweep_once(app)
+    view = await _get(api, aid)
+    assert view["winner"]["user_id"] == view["high_bidder"]["id"]
+    assert view["high_bid"] == 1200 and view["high_bidder"]["nickname"] == "Ada"
+    assert [b["amount"] for b in view["bids"]] == [1200, 1100, 1000]
