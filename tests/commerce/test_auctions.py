@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -21,8 +22,9 @@ from server.commerce.models import AuctionBid
 from server.commerce.sweeper import sweep_once
 from server.inventory.keys import auction_keys
 from tests.api_client import Api, Reply
-from tests.conftest import new_host
+from tests.conftest import make_settings, new_host, start_app
 from tests.faults import FAILING_BIDDER, refuse_bids_of_the_failing_bidder
+from tests.services import PostgresDatabase, RedisServer
 
 Node = tuple[web.Application, Api, ShiftedClock]
 
@@ -312,3 +314,47 @@ async def test_a_bid_postgresql_did_not_record_is_never_acknowledged_nor_won(own
     assert view["winner"]["user_id"] == view["high_bidder"]["id"]
     assert view["high_bid"] == 1200 and view["high_bidder"]["nickname"] == "Ada"
     assert [b["amount"] for b in view["bids"]] == [1200, 1100, 1000]
+
+
+async def test_only_a_bid_inside_the_anti_snipe_window_moves_the_end_to_now_plus_the_window(
+    own_clock_node: Node,
+) -> None:
+    app, api, clock = own_clock_node
+    _, _, auction = await _setup(api, app, duration_s=60, anti_snipe_s=10)
+    aid = auction["id"]
+    first_end = datetime.fromisoformat(auction["ends_at"])
+    ada, bob = await api.guest("Ada"), await api.guest("Bob")
+    clock.advance(49.5)  # 10.5 s left: outside the window
+    early = await _bid(api, ada, aid, 1000)
+    assert datetime.fromisoformat(early.body["auction"]["ends_at"]) == first_end
+    clock.advance(1)  # 9.5 s left: inside
+    late = await _bid(api, bob, aid, 1100)
+    moved = datetime.fromisoformat(late.body["auction"]["ends_at"])
+    at = datetime.fromisoformat(late.body["auction"]["bids"][0]["at"])
+    assert moved > first_end and abs((moved - at).total_seconds() - 10) < 0.01
+    clock.advance(9.9)  # still open: the end moved
+    assert (await _bid(api, ada, aid, 1200)).status == 201
+
+
+async def test_a_node_that_cached_the_auction_sees_the_winner_another_node_set(
+    own_clock_node: Node,
+    pg_database: PostgresDatabase,
+    redis_server: RedisServer,
+    http: aiohttp.ClientSession,
+) -> None:
+    app, api, clock = own_clock_node
+    other_clock = ShiftedClock()
+    _, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=other_clock)
+    try:
+        other = Api(http, str(server.make_url("")).rstrip("/"))
+        _, _, auction = await _setup(api, app)
+        aid = auction["id"]
+        ada = await api.guest("Ada")
+        assert (await _bid(other, ada, aid, 1000)).status == 201  # the other node caches it, active
+        clock.advance(61)
+        await sweep_once(app)
+        seen = await _get(other, aid)
+        assert seen["status"] == "ended" and seen["winner"] is not None
+        assert seen["winner"]["reservation_id"] == (await _get(api, aid))["winner"]["reservation_id"]
+    finally:
+        await server.close()
