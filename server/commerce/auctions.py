@@ -144,8 +144,8 @@ async def _view(app: web.Application, auction: Auction) -> dict[str, Any]:
     return auction_view(auction, state, now_ms(app[CLOCK]))
 
 
-async def _publish(app: web.Application, kind: str, view: dict[str, Any]) -> None:
-    data = {"type": kind, "auction": view, "broadcast_id": view["broadcast_id"]}
+async def _publish(app: web.Application, kind: str, view: dict[str, Any], outbid: str = "") -> None:
+    data = {"type": kind, "auction": view, "broadcast_id": view["broadcast_id"], "outbid": outbid}
     await app[EVENTS].publish(AUCTION, data)
 
 
@@ -290,7 +290,7 @@ async def place_bid(request: web.Request) -> web.Response:
     await _record(app[DB], auction.id, bidder.id, bidder.nickname, key, result)
     view = await _view(app, auction)
     if result.code == "ok":
-        await _publish(app, "extended" if result.extended else "bid", view)
+        await _publish(app, "extended" if result.extended else "bid", view, result.outbid)
     headers = {"Idempotent-Replayed": "true"} if result.code == "replay" else None
     return json_response(
         {"id": result.bid_id, "amount": result.amount, "auction": view}, status=201, headers=headers

@@ -51,6 +51,7 @@ class BidResult:
     ends_at_ms: int = 0
     extended: bool = False
     min_bid: int = 0
+    outbid: str = ""  # the bidder whose high bid this one beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ class AuctionBook:
         r = await self._run(self.scripts.bid, auction_id, auction_keys(auction_id), args)
         code = _s(r[0])
         if code == "ok":
-            return BidResult(code, _s(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]) == 1)
+            return BidResult(code, _s(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]) == 1, outbid=_s(r[6]))
         if code == "replay":
             return BidResult(code, _s(r[1]), int(r[2]), int(r[3]), int(r[4]))
         if code in ("bid_too_low", "already_high_bidder"):

@@ -15,7 +15,7 @@ from server.api.ops import READINESS
 from server.config import Settings
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
-from server.live.room import LIVE_ROOM, LiveRoom
+from server.live.room import LIVE_ROOM, LiveRoom, user_room
 from server.live.routes import router
 from server.live.transport import install as install_transport
 
@@ -70,6 +70,9 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
         if event.is_local:  # {type: started | bid | extended | ended, auction: <as GET shows it>}
             data = {"type": event.data["type"], "auction": event.data["auction"]}
             await room.emit("auction", data, event.data["broadcast_id"])
+            outbid = event.data.get("outbid")
+            if outbid:  # the viewer whose high bid was just beaten, alone
+                await room.emit("outbid", {"auction": event.data["auction"]}, user_room(outbid))
 
     events.subscribe(topics.AUCTION, on_auction)
     router.install(app)

@@ -40,6 +40,7 @@ class RoomClient:
             "snapshot",
             "chat_settings",
             "auction",
+            "outbid",
             "error",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)

@@ -69,3 +69,25 @@ async def test_a_viewer_sees_start_bids_extension_and_end(
     last = viewer.events["auction"][-1]["auction"]
     assert last["status"] == "ended" and last["winner"]["user_id"] == first_bid["high_bidder"]["id"]
     assert last["winner"]["reservation_id"]
+
+
+async def test_the_outbid_viewer_alone_hears_it(
+    api: Api, room: Room, clients: Clients, node_url: str
+) -> None:
+    ada, bob = await api.guest("Ada"), await api.guest("Bob")
+    ada_viewer, bob_viewer = await clients(node_url, ada), await clients(node_url, bob)
+    await ada_viewer.join(room.id)
+    await bob_viewer.join(room.id)
+    body = {"product_id": room.product["id"], "starting_bid": 500, "increment": 50, "duration_s": 600}
+    started = await api.call("POST", f"/api/v1/broadcasts/{room.id}/auctions", token=room.host, json=body)
+    path = f"/api/v1/auctions/{started.body['id']}/bids"
+    assert (await api.call("POST", path, token=ada, json={"amount": 500})).status == 201
+    assert (await api.call("POST", path, token=bob, json={"amount": 550})).status == 201
+    notice = await ada_viewer.wait(lambda: ada_viewer.events["outbid"], what="outbid")
+    assert (
+        notice[0]["auction"]["high_bid"] == 550 and notice[0]["auction"]["high_bidder"]["nickname"] == "Bob"
+    )
+    await bob_viewer.wait(
+        lambda: [e for e in bob_viewer.events["auction"] if e["auction"]["high_bid"] == 550], what="bob's bid"
+    )
+    assert bob_viewer.events["outbid"] == []  # the first bid outbid nobody; Bob's own bid is no notice

@@ -7,7 +7,7 @@
 -- bid; one accepted in the last anti_snipe_ms moves ends_at to now + anti_snipe_ms.
 -- Returns {'missing'} / {'stale'} when the auction's state is not in Redis or was written by another
 -- Redis process (see fence in common.lua: rebuild from PostgreSQL), else
---   {'ok', bid_id, amount, at_ms, ends_at, extended 0|1}   {'replay', bid_id, amount, at_ms, ends_at}
+--   {'ok', bid_id, amount, at_ms, ends_at, extended 0|1, outbid bidder ('' for none)}   {'replay', bid_id, amount, at_ms, ends_at}
 --   {'bid_too_low', min_bid}  {'already_high_bidder', min_bid}  {'auction_ended'}
 --   {'idempotency_key_reused'}
 local state, bids, idem = KEYS[1], KEYS[2], KEYS[3]
@@ -47,4 +47,4 @@ redis.call('LPUSH', bids, bid_id .. '|' .. amount .. '|' .. now .. '|' .. bidder
 if ifield then
   redis.call('HSET', idem, ifield, bhash .. '|' .. bid_id .. '|' .. amount .. '|' .. now .. '|' .. ends_at)
 end
-return {'ok', bid_id, amount, now, ends_at, extended}
+return {'ok', bid_id, amount, now, ends_at, extended, high_bidder or ''}
