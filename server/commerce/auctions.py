@@ -306,7 +306,7 @@ async def _record(
     result: BidResult,
 ) -> None:
     """The accepted bid's row, before the bidder hears "accepted" (a replay writes it if its first
-    attempt could not)."""
+    attempt could not); `auction_ended` if the end came between Redis's yes and this write."""
     row = AuctionBid(
         id=result.bid_id,
         auction_id=auction_id,
@@ -319,8 +319,17 @@ async def _record(
     )
     try:
         async with db() as session, session.begin():
+            # FOR SHARE: the end takes the row FOR UPDATE, so it waits for every bid being written
+            # and reads them all; a bid that reaches the row after the end is refused, unacknowledged.
+            status = (
+                await session.execute(
+                    select(Auction.status).where(Auction.id == auction_id).with_for_update(read=True)
+                )
+            ).scalar_one_or_none()
             if result.code == "replay" and await session.get(AuctionBid, result.bid_id) is not None:
                 return
+            if status != "active":
+                raise DomainError("auction_ended", REFUSED["auction_ended"])
             session.add(row)
     except IntegrityError:
         return  # a twin of this replay wrote it

@@ -12,14 +12,16 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
 from server.api.context import DB, REDIS
 from server.clock import ShiftedClock
-from server.commerce.auctions import end_auction
+from server.commerce.auctions import AUCTION_BOOK, _record, end_auction
 from server.commerce.models import AuctionBid
 from server.commerce.sweeper import sweep_once
+from server.errors import DomainError
 from server.inventory.keys import auction_keys
 from tests.api_client import Api, Reply
 from tests.conftest import make_settings, new_host, start_app
@@ -358,3 +360,24 @@ async def test_a_node_that_cached_the_auction_sees_the_winner_another_node_set(
         assert seen["winner"]["reservation_id"] == (await _get(api, aid))["winner"]["reservation_id"]
     finally:
         await server.close()
+
+
+async def test_a_bid_redis_took_just_before_the_end_but_written_after_it_is_refused_not_lost(
+    own_clock_node: Node,
+) -> None:
+    """The end reads PostgreSQL's bids under the auction's row lock; a bid whose row comes later is
+    answered auction_ended, so no acknowledged bid is ever missing from the winner's choice."""
+    app, api, _ = own_clock_node
+    _, _, auction = await _setup(api, app, anti_snipe_s=0)
+    aid = auction["id"]
+    ada = await api.guest("Ada")
+    assert (await _bid(api, ada, aid, 1000)).status == 201
+    late = await app[AUCTION_BOOK].bid(aid, "us_late", "Late", 1100, "bd_late")
+    assert late.code == "ok"  # Redis said yes; the row is not written yet
+    ended = await end_auction(app, aid, force=True)
+    assert ended is not None and ended.winning_bid == 1000
+    with pytest.raises(DomainError) as refused:
+        await _record(app[DB], aid, "us_late", "Late", None, late)
+    assert refused.value.code == "auction_ended"
+    view = await _get(api, aid)
+    assert view["high_bid"] == 1000 and [b["amount"] for b in view["bids"]] == [1000]
