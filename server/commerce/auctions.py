@@ -120,6 +120,8 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
         "increment": a.increment,
         "anti_snipe_s": a.anti_snipe_s,
         "min_bid": a.starting_bid if high is None else high + a.increment,
+        # null without a reserve price; the price itself stays the host's
+        "reserve_met": None if a.reserve_price is None else (high or 0) >= a.reserve_price,
         "high_bid": high,
         "high_bidder": high_bidder,
         "bid_count": state.bid_count,
@@ -224,6 +226,7 @@ async def create_auction(request: web.Request) -> web.Response:
             starting_bid=body.starting_bid,
             increment=body.increment,
             anti_snipe_s=body.anti_snipe_s,
+            reserve_price=body.reserve_price,
             status="active",
             ends_at=now + timedelta(seconds=body.duration_s),
         )
@@ -350,6 +353,7 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
     now = utc(app[CLOCK])
     announce = False
     top: AuctionBid | None = None
+    best_id = ""  # PostgreSQL's highest bid, met reserve or not
     async with app[DB]() as session, session.begin():
         auction = await session.get(Auction, auction_id, with_for_update=True)
         if auction is None:
@@ -366,6 +370,9 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
             ).scalar_one_or_none()
             auction.status = "ended"
             auction.ended_at = now
+            best_id = top.id if top is not None else ""
+            if top is not None and auction.reserve_price is not None and top.amount < auction.reserve_price:
+                top = None  # the reserve was not met: no sale
             if top is None:
                 await session.execute(
                     update(Product).where(Product.id == auction.product_id).values(stock=Product.stock + 1)
@@ -386,7 +393,7 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
                 )
                 session.add(offer)
                 auction.winner_id, auction.winning_bid, auction.offer_id = top.bidder_id, top.amount, offer.id
-    if announce and (top.id if top else "") != closed.high_bid_id:
+    if announce and best_id != closed.high_bid_id:
         log.warning("auction's high bid in Redis was never recorded auction=%s", auction_id)
         await app[AUCTION_BOOK].reset(auction_id)
     if auction.winner_id is not None and auction.reservation_id is None:

@@ -21,6 +21,7 @@ class Auction(Base):
     starting_bid: Mapped[int] = mapped_column(Integer)
     increment: Mapped[int] = mapped_column(Integer)
     anti_snipe_s: Mapped[int] = mapped_column(Integer)
+    reserve_price: Mapped[int | None] = mapped_column(Integer)  # no sale below it
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
     # The first end; each bid row carries the end it set, so the live end is the latest of them.
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -77,6 +77,7 @@ class AuctionIn(Body):
     increment: int = Field(ge=1, le=MAX_PRICE, description="each bid beats the high bid by at least this")
     duration_s: int = Field(ge=5, le=24 * 3600)
     anti_snipe_s: int = Field(0, ge=0, le=3600, description="a bid this close to the end extends it")
+    reserve_price: int | None = Field(None, ge=1, le=MAX_PRICE, description="no sale below it (kept private)")
 
 
 class BidIn(Body):

@@ -381,3 +381,27 @@ async def test_a_bid_redis_took_just_before_the_end_but_written_after_it_is_refu
     assert refused.value.code == "auction_ended"
     view = await _get(api, aid)
     assert view["high_bid"] == 1000 and [b["amount"] for b in view["bids"]] == [1000]
+
+
+async def test_below_the_reserve_price_nobody_wins_and_the_unit_goes_back(own_clock_node: Node) -> None:
+    app, api, clock = own_clock_node
+    host, product, auction = await _setup(api, app, reserve_price=1500)
+    aid = auction["id"]
+    assert auction["reserve_met"] is False and "reserve_price" not in auction  # the price stays private
+    ada, bob = await api.guest("Ada"), await api.guest("Bob")
+    assert (await _bid(api, ada, aid, 1000)).body["auction"]["reserve_met"] is False
+    clock.advance(61)
+    await sweep_once(app)
+    view = await _get(api, aid)
+    assert (view["status"], view["winner"], view["high_bid"]) == ("ended", None, 1000)
+    shelf = await api.call("GET", f"/api/v1/products/{product['id']}", token=host)
+    assert shelf.body["stock"] == 3
+
+    met = (await _auction(api, host, auction["broadcast_id"], product["id"], reserve_price=1500)).body
+    assert (await _bid(api, ada, met["id"], 1000)).status == 201
+    assert (await _bid(api, bob, met["id"], 1500)).body["auction"]["reserve_met"] is True
+    clock.advance(61)
+    await sweep_once(app)
+    assert (await _get(api, met["id"]))["winner"]["reservation_id"]
+    bad = await _auction(api, host, auction["broadcast_id"], product["id"], reserve_price=0)
+    assert (bad.status, bad.body.get("field")) == (422, "reserve_price")

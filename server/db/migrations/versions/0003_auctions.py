@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("starting_bid", sa.Integer(), nullable=False),
         sa.Column("increment", sa.Integer(), nullable=False),
         sa.Column("anti_snipe_s", sa.Integer(), nullable=False),
+        sa.Column("reserve_price", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         _ts("ends_at", False),
         _ts("ended_at", True),
