@@ -88,7 +88,8 @@ def test_an_auction_night_bids_without_failures_and_the_bids_rise(
         auction_id = json.loads(run_file.read_text())["auctions"][0]["id"]
         view = requests.get(f"{node.url}/api/v1/auctions/{auction_id}", timeout=10).json()
         amounts = [b["amount"] for b in reversed(view["bids"])]
-        assert view["bid_count"] == count(rows, "bid") and amounts
+        # every 201 Locust counted is a bid; bids still in flight when Locust stopped are not in its stats
+        assert view["bid_count"] >= count(rows, "bid") > 0 and amounts
         assert all(b - a >= view["increment"] for a, b in itertools.pairwise(amounts))
     finally:
         node.stop()
