@@ -10,7 +10,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, models, webui
+from server import live, media, mirror, models, payments, webui
 from server.api import auth, ops, seams
 from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
@@ -21,8 +21,10 @@ from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
+from server.inventory.audit import AuditCheck
 from server.live.room import LiveRoom
 from server.services import Services
+from server.tasks import bounded
 
 log = logging.getLogger("liveshop.server")
 STATIC = Path(__file__).parent / "static"
@@ -62,8 +64,8 @@ def build_app(
             log.warning("could not load offer counters at start error=%r", exc)
         log.info("liveshop node up node=%s url=%s", settings.node_id, settings.base_url)
         yield
-        await app[EVENTS].stop()
-        await services.close()
+        await bounded(app[EVENTS].stop(), what="events")
+        await bounded(services.close(), what="redis and database")
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
@@ -80,13 +82,14 @@ def build_app(
     room = live.setup(app, sio)
     media.setup(app)
     mirror.setup(app, worker=background and settings.run_worker)
+    desk = payments.setup(app, reconcile=background)
     webui.setup(app)
     app.router.add_static("/static", STATIC, append_version=True)
-    wire_seams(app, room)
+    wire_seams(app, room, desk)
     return app
 
 
-def wire_seams(app: web.Application, room: LiveRoom) -> None:
+def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayments) -> None:
     """Each feature's answers for the others: the only place that knows who answers what."""
 
     async def snapshot(broadcast_id: str) -> dict[str, Any]:
@@ -95,4 +98,7 @@ def wire_seams(app: web.Application, room: LiveRoom) -> None:
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.BROADCAST_SNAPSHOT] = snapshot
+    app[seams.PAYMENTS] = desk
+    audit_checks: list[AuditCheck] = [payments.money_check]
+    app[seams.AUDIT_CHECKS] = audit_checks
     seams.check(app)

@@ -153,6 +153,15 @@ class MirrorSettings(BaseSettings):
     mirror_concurrency: int = Field(4, ge=1, le=64, description="requests in flight per platform")
     mirror_batch: int = Field(50, ge=1, le=1000, description="jobs claimed at once per platform")
     mirror_reconcile_s: float = Field(30.0, gt=0, description="full stock comparison this often")
+    # outbound webhooks to the shop's own systems (Stripe-like: retries spread over hours)
+    webhook_max_attempts: int = Field(12, ge=1, le=100, description="failures before a delivery is dead")
+    webhook_backoff_base_s: float = Field(10.0, gt=0, description="first retry after about this")
+    webhook_backoff_max_s: float = Field(3600.0, gt=0, description="retries at most this far apart")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="per delivery")
+    webhook_batch: int = Field(20, ge=1, le=500, description="deliveries sent side by side per pass")
+    webhook_allow_private: bool = Field(
+        False, description="let endpoints be loopback or private addresses (a shop system nearby)"
+    )
 
     def enabled(self) -> list[str]:
         """Platforms whose credentials are all present."""
@@ -201,6 +210,13 @@ class Settings(BaseSettings):
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="uvloop (if installed) or asyncio")
+    listen_backlog: int = Field(
+        4096,
+        ge=16,
+        le=65535,
+        description="Connections the kernel queues before the node accepts them (a room filling at 60 "
+        "viewers/s overflowed aiohttp's 128 and the kernel dropped their SYNs); capped by net.core.somaxconn",
+    )
     web_dir: str = Field("", description="The web/ folder, when it is not beside the package")
 
     chat: ChatSettings = Field(default_factory=ChatSettings)

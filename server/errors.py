@@ -53,6 +53,13 @@ class Code(StrEnum):
     NO_REPLAY = "no_replay"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
+    # payments (v1.1)
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_MISMATCH = "payment_mismatch"
+    NOT_PAYABLE = "not_payable"
+    NOT_REFUNDABLE = "not_refundable"
+    PAYMENTS_OFF = "payments_off"
 
 
 # The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
@@ -94,6 +101,12 @@ CodeName = Literal[
     "timed_out",
     "no_replay",
     "service_unavailable",
+    "payment_unavailable",
+    "payment_declined",
+    "payment_mismatch",
+    "not_payable",
+    "not_refundable",
+    "payments_off",
     "internal_error",
 ]
 
@@ -137,6 +150,12 @@ TITLES: dict[Code, str] = {
     Code.NO_REPLAY: "No replay of this broadcast",
     Code.SERVICE_UNAVAILABLE: "Temporarily unavailable",
     Code.INTERNAL_ERROR: "Internal error",
+    Code.PAYMENT_UNAVAILABLE: "The payment provider is unavailable; your reservation still holds",
+    Code.PAYMENT_DECLINED: "The payment was declined",
+    Code.PAYMENT_MISMATCH: "The payment does not match the order",
+    Code.NOT_PAYABLE: "This order takes no payment now",
+    Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
+    Code.PAYMENTS_OFF: "This shop takes no online payment",
 }
 
 

@@ -6,6 +6,7 @@ Domain code raises `DomainError` (or a named subclass); only this module builds 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -60,6 +61,12 @@ STATUS: dict[Code, int] = {
     Code.TIMED_OUT: 403,
     Code.SERVICE_UNAVAILABLE: 503,
     Code.INTERNAL_ERROR: 500,
+    Code.PAYMENT_UNAVAILABLE: 503,
+    Code.PAYMENT_DECLINED: 402,
+    Code.PAYMENT_MISMATCH: 422,
+    Code.NOT_PAYABLE: 409,
+    Code.NOT_REFUNDABLE: 409,
+    Code.PAYMENTS_OFF: 409,
 }
 _unmapped = set(Code) - STATUS.keys()
 if _unmapped:
@@ -69,12 +76,23 @@ if _unmapped:
 CODES: dict[str, tuple[int, str]] = {str(code): (STATUS[code], TITLES[code]) for code in Code}
 
 
+def with_status(error: DomainError, status: int) -> DomainError:
+    """The same code answered with another HTTP status where a route's contract says so (Stripe's
+    webhook answers a bad signature with 400, Shopify's with 401)."""
+    error.http_status = status  # type: ignore[attr-defined]
+    return error
+
+
+def status_of(error: DomainError) -> int:
+    return int(getattr(error, "http_status", 0) or STATUS[error.code])
+
+
 def problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
     """The RFC 9457 body of a domain error."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + error.code,
         "title": error.title,
-        "status": STATUS[error.code],
+        "status": status_of(error),
         "detail": error.detail,
         "code": str(error.code),
     }
@@ -89,7 +107,7 @@ def problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
 def problem_response(error: DomainError, instance: str | None = None) -> web.Response:
     return web.Response(
         body=orjson.dumps(problem(error, instance)),
-        status=STATUS[error.code],
+        status=status_of(error),
         content_type="application/problem+json",
         headers=error.headers,
     )
@@ -106,10 +124,32 @@ _HTTP_CODES: dict[int, Code] = {
 }
 
 
+# NUL and the other C0 controls, DEL, and lone surrogates (bytes that were not UTF-8).
+_UNREADABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")  # aiohttp keeps a header's undecodable bytes as surrogates
+
+
+def screen(request: web.Request) -> None:
+    """Refuse what no route can mean before any handler sees it: an id with a NUL byte would reach
+    PostgreSQL (which refuses it), a header that is not UTF-8 would fail whoever encodes it."""
+    for name, value in request.match_info.items():
+        if _UNREADABLE.search(value):
+            raise DomainError(Code.NOT_FOUND, f"No such {name}")
+    for name, value in request.query.items():
+        if _UNREADABLE.search(name) or _UNREADABLE.search(value):
+            raise DomainError(
+                Code.VALIDATION_ERROR, "A query parameter holds control characters", field="query"
+            )
+    for name, value in request.headers.items():
+        if _NOT_UTF8.search(value):
+            raise DomainError(Code.BAD_REQUEST, f"The {name} header is not UTF-8", field=name)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every failure leaves as problem+json; an unexpected one is logged and never leaks a trace."""
     try:
+        screen(request)
         return await handler(request)
     except DomainError as exc:
         return problem_response(exc, request.path)

@@ -20,7 +20,8 @@ def offer_keys(offer_id: str) -> list[str]:
     """[state, holds, expiry, buyers, idem] for one offer.
 
     state  hash  quantity, available, held, sold, limit, status (active|ended), ends_at (ms)
-    holds  hash  hold id -> "buyer|qty|expires_ms|h" (held) or "...|c" (being checked out)
+    holds  hash  hold id -> "buyer|qty|expires_ms|h" (held), "...|c" (being checked out) or
+                 "...|p" (its order awaits payment; expires_ms is the payment deadline)
     expiry zset  hold id -> expires_ms (or the checkout deadline while checking out)
     buyers hash  buyer id -> units held + sold, for the per-buyer limit
     idem   hash  "buyer|Idempotency-Key" -> "body hash|hold id|qty|expires_ms"
@@ -35,6 +36,12 @@ def offer_keys(offer_id: str) -> list[str]:
         f"offer:{tag}:buyers",
         f"offer:{tag}:idem",
     ]
+
+
+def order_marks_key(offer_id: str) -> str:
+    """hash order id -> "sold" | "late" | "back": what pay.lua / unsell.lua did for an order, so a
+    repeat (a redelivered webhook, a retried refund) changes nothing."""
+    return "offer:{" + offer_id + "}:orders"
 
 
 def hold_offer_id(hold_id: str) -> str | None:

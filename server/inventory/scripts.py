@@ -17,10 +17,15 @@ NAMES = (
     "finish",
     "load",
     "check",
+<<<<<<< HEAD
     "bid",
     "auction_load",
     "auction_close",
     "auction_view",
+=======
+    "pay",
+    "unsell",
+>>>>>>> main
 )
 
 
@@ -39,6 +44,8 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.pay: AsyncScript = redis.register_script(source("pay"))
+        self.unsell: AsyncScript = redis.register_script(source("unsell"))
         self.check: AsyncScript = redis.register_script(source("check"))
         self.bid: AsyncScript = redis.register_script(source("bid"))
         self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
