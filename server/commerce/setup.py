@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-<<<<<<< HEAD
 from server.api.context import CLOCK, DB, REDIS
-from server.commerce import auctions, audit, broadcasts, catalog, offers, orders, reservations, stats
-=======
-from server.api.context import DB
-from server.commerce import audit, broadcasts, catalog, desk, offers, orders, reservations, stats
->>>>>>> main
+from server.commerce import auctions, audit, broadcasts, catalog, desk, offers, orders, reservations, stats
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
 
@@ -24,11 +19,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-<<<<<<< HEAD
-    for module in (catalog, broadcasts, reservations, offers, orders, auctions, audit, stats):
-=======
-    for module in (catalog, broadcasts, reservations, offers, orders, desk, audit, stats):
->>>>>>> main
+    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)

@@ -17,15 +17,12 @@ NAMES = (
     "finish",
     "load",
     "check",
-<<<<<<< HEAD
+    "pay",
+    "unsell",
     "bid",
     "auction_load",
     "auction_close",
     "auction_view",
-=======
-    "pay",
-    "unsell",
->>>>>>> main
 )
 
 
