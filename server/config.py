@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.redis_url import parse_redis_url
+
 EMBEDDED_REDIS = "memory://"
 EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
 CHANNELS = ("tiktok", "shopify", "meta", "google")
@@ -78,6 +80,17 @@ class MediaSettings(BaseSettings):
         30, ge=2, le=600, description="Frames a slow viewer may lag before it skips to the next keyframe"
     )
     reap_interval_s: float = Field(2.0, gt=0, le=60)
+
+    hls_enabled: bool = Field(
+        True, description="Package the H.264 encode as LL-HLS at /hls/{broadcast}/ and record it for replay"
+    )
+    hls_part_s: float = Field(0.5, ge=0.1, le=2.0, description="LL-HLS part length")
+    hls_segment_s: float = Field(2.0, ge=1.0, le=10.0, description="HLS segment length (a keyframe each)")
+    hls_window_segments: int = Field(8, ge=3, le=100, description="Segments kept in the live playlist")
+    recordings_dir: str = Field("recordings", description="Where recordings (the replays) are written")
+    replay_retention_days: float = Field(
+        0, ge=0, le=36500, description="Delete recordings this many days after their broadcast; 0 keeps them"
+    )
 
     @property
     def host_addresses(self) -> list[str]:
@@ -204,7 +217,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         EMBEDDED_DATABASE, description="SQLAlchemy async URL (postgresql+asyncpg://...)"
     )
-    redis_url: str = Field(EMBEDDED_REDIS, description="redis://host:port/db, or memory:// for in-process")
+    redis_url: str = Field(
+        EMBEDDED_REDIS,
+        description="redis://, redis+sentinel://h1:p1,h2:p2/<service>[/db], redis+cluster://h1:p1,h2:p2; memory://",
+    )
     secret: SecretStr = Field(
         SecretStr(""), description="Signs tokens; required outside the embedded default"
     )
@@ -242,8 +258,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
-            raise ValueError("must be redis://host:port/db, rediss://..., unix://... or memory://")
+        parse_redis_url(value)  # raises ValueError with the accepted forms
         return value
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.outbox import OutboxEvent
+from server.redis_client import ready
 
 log = logging.getLogger("liveshop.events")
 
@@ -83,13 +84,11 @@ class Event:
     topic: str
     data: dict[str, Any]
     origin: str  # node id that published it
+    local: bool = False  # published by this process's bus (not relayed from another node)
 
     @property
     def is_local(self) -> bool:
-        return self.origin == _local_node[0]
-
-
-_local_node = [""]
+        return self.local
 
 
 class EventBus:
@@ -97,7 +96,6 @@ class EventBus:
 
     def __init__(self, node_id: str, redis: Redis | None = None) -> None:
         self.node_id = node_id
-        _local_node[0] = node_id
         self._redis = redis
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
@@ -125,7 +123,7 @@ class EventBus:
 
     async def publish(self, topic: str, data: Mapping[str, Any], *, relay: bool = False) -> None:
         data = dict(data)
-        await self._dispatch(Event(topic, data, self.node_id))
+        await self._dispatch(Event(topic, data, self.node_id, local=True))
         if relay and self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, orjson.dumps({"t": topic, "d": data, "o": self.node_id}))
@@ -152,8 +150,10 @@ class EventBus:
         assert self._redis is not None
         delay = 0.2
         while True:
-            pubsub = self._redis.pubsub()
+            pubsub = None
             try:
+                await ready(self._redis)
+                pubsub = self._redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
                 self.relay_healthy = True
                 delay = 0.2
@@ -175,5 +175,6 @@ class EventBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()

@@ -46,6 +46,7 @@ STATUS: dict[Code, int] = {
     Code.OFFER_ACTIVE: 409,
     Code.OFFER_ENDED: 410,
     Code.RESERVATION_EXPIRED: 410,
+    Code.NO_REPLAY: 404,
     Code.IDEMPOTENCY_KEY_REUSED: 422,
     Code.RATE_LIMITED: 429,
     Code.NOT_JOINED: 409,

@@ -3,9 +3,10 @@
 -- when the committed order waits for its payment (the hold stays, as 'p', until the payment deadline).
 -- KEYS: state, holds, expiry, buyers
 -- ARGV: hold_id, outcome ('sold' | 'abort' | 'return' | 'await'), deadline_ms (for 'await')
--- Returns {'ok', available, held, sold} | {'missing'} | {'gone'} | {'not_in_checkout'}
+-- Returns {'ok', available, held, sold} | {'missing'} | {'stale'} | {'gone'} | {'not_in_checkout'}
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local entry = redis.call('HGET', holds, ARGV[1])
 if not entry then return {'gone'} end
 local buyer, qty, exp, st = parse_hold(entry)
