@@ -357,7 +357,7 @@ class Inventory:
         missing (counters not in Redis; the caller rebuilds if the offer is still active)."""
         offer_id = _offer_of(hold_id)
         keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
-        args = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
+        args: list[str | int] = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
         result = await self.scripts.unsell(keys=keys, args=args)
         outcome = "missing" if _s(result[0]) in UNTRUSTED else _s(result[0])
         if outcome in ("unsold", "released"):
