@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
+from server.api.context import CLOCK, DB, EVENTS, INVENTORY, SETTINGS
 from server.payments.audit import money_check
 from server.payments.checkout import PaymentDesk
 from server.payments.config import PaymentSettings
@@ -30,7 +30,7 @@ def setup(
     config = config or app[SETTINGS].payments
     desk = PaymentDesk(app[DB], config)
     ledger = Ledger(app[DB], app[INVENTORY], app[EVENTS], None)
-    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config))
+    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config, app[CLOCK]))
     app[PAYMENTS_STATE] = state
     webhooks.router.install(app)
     routes.router.install(app)
