@@ -97,5 +97,6 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.BROADCAST_SNAPSHOT] = snapshot
     app[seams.PAYMENTS] = desk
-    app[seams.AUDIT_CHECKS] = [payments.money_check]
+    checks: list[seams.AuditCheck] = [payments.money_check]
+    app[seams.AUDIT_CHECKS] = checks
     seams.check(app)

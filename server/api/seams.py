@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from server.inventory.audit import AuditCheck  # an extra audit check a feature adds
+
 
 class BuyerGuard(Protocol):
     """On the claim path: raises (banned, timed out) when this buyer may not buy in this broadcast."""
@@ -49,13 +51,6 @@ class CheckoutPayments(Protocol):
         provider once (idempotent); raises DomainError(payment_unavailable) if it cannot be now.
         `order`: the order row checkout just committed, which saves reading it again."""
         ...
-
-
-class AuditCheck(Protocol):
-    """An extra audit check a feature adds (payments: no money kept for nothing): given a session and
-    the audited offer ids, it answers (problems, notes)."""
-
-    async def __call__(self, session: Any, offer_ids: list[str], /) -> tuple[list[str], list[str]]: ...
 
 
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")

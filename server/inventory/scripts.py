@@ -37,6 +37,6 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.check: AsyncScript = redis.register_script(source("check"))
         self.pay: AsyncScript = redis.register_script(source("pay"))
         self.unsell: AsyncScript = redis.register_script(source("unsell"))
-        self.check: AsyncScript = redis.register_script(source("check"))

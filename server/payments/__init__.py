@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import DB, EVENTS, INVENTORY
+from server.api.context import CLOCK, DB, EVENTS, INVENTORY, SETTINGS
 from server.payments.audit import money_check
 from server.payments.checkout import PaymentDesk
-from server.payments.config import PaymentSettings, get_payment_settings
+from server.payments.config import PaymentSettings
 from server.payments.ledger import Ledger
 from server.payments.reconcile import Reconciler
 from server.payments.state import PAYMENTS_STATE, PaymentsState
@@ -27,10 +27,10 @@ def setup(
     from server.payments import routes, testcard, webhooks
     from server.payments.providers import build_provider
 
-    config = config or get_payment_settings()
+    config = config or app[SETTINGS].payments
     desk = PaymentDesk(app[DB], config)
     ledger = Ledger(app[DB], app[INVENTORY], app[EVENTS], None)
-    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config))
+    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config, app[CLOCK]))
     app[PAYMENTS_STATE] = state
     webhooks.router.install(app)
     routes.router.install(app)

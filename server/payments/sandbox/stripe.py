@@ -59,7 +59,7 @@ class Stripe:
     events: list[dict[str, Any]] = field(default_factory=list)
     hooks: Hooks = field(default_factory=Hooks)
     calls: dict[str, int] = field(default_factory=dict)
-    pending: set[asyncio.Task[None]] = field(default_factory=set)
+    pending: set[asyncio.Task[int]] = field(default_factory=set)
     acked: dict[str, float] = field(default_factory=dict)  # pi -> wall time its success was acknowledged
     http: aiohttp.ClientSession | None = None
 
@@ -514,7 +514,9 @@ def make_app(latency_s: float = 0.0, webhook_url: str = "") -> web.Application:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await app[STRIPE].http.close()
+        http = app[STRIPE].http
+        if http is not None:
+            await http.close()
 
     app.cleanup_ctx.append(client)
     app.router.add_post("/v1/payment_intents", create_intent)
