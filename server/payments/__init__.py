@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -15,6 +14,7 @@ from server.payments.config import PaymentSettings
 from server.payments.ledger import Ledger
 from server.payments.reconcile import Reconciler
 from server.payments.state import PAYMENTS_STATE, PaymentsState
+from server.tasks import bounded, stop_task
 
 __all__ = ["PAYMENTS_STATE", "PaymentSettings", "money_check", "setup"]
 
@@ -43,12 +43,9 @@ def setup(
         if reconcile and provider is not None:
             task = asyncio.create_task(state.reconciler.run(), name="payments-reconcile")
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task, what="payments reconciliation")
         if provider is not None:
-            await provider.close()
+            await bounded(provider.close(), what="payment provider client")
 
     app.cleanup_ctx.append(lifecycle)
     return desk

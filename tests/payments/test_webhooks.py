@@ -159,6 +159,7 @@ async def test_a_buyer_paying_twice_gets_the_second_payment_back(
     shop = await open_shop(stripe_node, 1, price=1200)
     token, r = await buy(stripe_node, shop)
     await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
+    await settle(http, stripe)  # the first payment is in before the second
     # A second PaymentIntent for the same order (say, a second tab), paid as well.
     sk = {"Authorization": f"Bearer {stripe_box.SECRET_KEY}"}
     form = {"amount": "1200", "currency": "usd", "metadata[order_id]": r.body["id"]}
