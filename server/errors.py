@@ -38,6 +38,10 @@ class Code(StrEnum):
     RESERVATION_EXPIRED = "reservation_expired"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
+    # auctions
+    BID_TOO_LOW = "bid_too_low"
+    ALREADY_HIGH_BIDDER = "already_high_bidder"
+    AUCTION_ENDED = "auction_ended"
     # live room (socket.io acks carry the code; the REST twins use the same codes)
     NOT_JOINED = "not_joined"
     MESSAGE_EMPTY = "message_empty"
@@ -86,6 +90,9 @@ CodeName = Literal[
     "reservation_expired",
     "idempotency_key_reused",
     "rate_limited",
+    "bid_too_low",
+    "already_high_bidder",
+    "auction_ended",
     "not_joined",
     "message_empty",
     "message_too_long",
@@ -131,6 +138,9 @@ TITLES: dict[Code, str] = {
     Code.RESERVATION_EXPIRED: "The reservation has expired",
     Code.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key reused with another request",
     Code.RATE_LIMITED: "Too many requests",
+    Code.BID_TOO_LOW: "The bid is below the minimum",
+    Code.ALREADY_HIGH_BIDDER: "You already hold the high bid",
+    Code.AUCTION_ENDED: "The auction has ended",
     Code.NOT_JOINED: "Join a broadcast first",
     Code.MESSAGE_EMPTY: "The message is empty",
     Code.MESSAGE_TOO_LONG: "The message is too long",

@@ -31,6 +31,9 @@ OFFER_STARTED = "offer.started"  # {offer: {...}, broadcast_id}
 OFFER_STOCK = "offer.stock"  # {offer: {...}, broadcast_id}: available/held/sold changed
 OFFER_ENDED = "offer.ended"  # {offer: {...}, broadcast_id}
 OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop their sold-out flag
+AUCTION = (
+    "auction"  # {type: started|bid|extended|ended, auction: {...} as GET shows it, broadcast_id, outbid}
+)
 PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}

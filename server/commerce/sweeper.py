@@ -1,6 +1,6 @@
 """The background keeper of offers: returns expired holds, settles stuck checkouts from PostgreSQL,
-ends offers whose time is up, and reloads counters Redis has lost. Every node runs it; each step is
-atomic or idempotent, so they never fight."""
+ends offers and auctions whose time is up, and reloads counters Redis has lost. Every node runs it;
+each step is atomic or idempotent, so they never fight."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.api.context import CLOCK, DB, INVENTORY, SETTINGS
 from server.api.seams import PAYMENTS
 from server.clock import now_ms
+from server.commerce.auctions import end_due_auctions
 from server.commerce.offers import end_offer
 from server.inventory.engine import OfferMissing
 from server.inventory.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order
@@ -84,6 +85,7 @@ async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
             await inventory.drop_active(offer_id)
         except Exception:
             log.exception("sweep failed offer=%s", offer_id)
+    await end_due_auctions(app)
 
 
 async def run_sweeper(app: web.Application) -> None:

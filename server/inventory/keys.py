@@ -50,3 +50,17 @@ def hold_offer_id(hold_id: str) -> str | None:
     if not sep or not rest or not valid_offer_id(offer_id) or not rest.isalnum() or len(rest) > 40:
         return None
     return offer_id
+
+
+def auction_keys(auction_id: str) -> list[str]:
+    """[state, bids, idem] for one auction, hash-tagged like an offer's keys.
+
+    state hash  status (active|ended), starting, increment, ends_at (ms), anti_snipe_ms, high (0: none),
+                high_bidder, high_bid_id, count
+    bids  list  newest first: "bid id|amount|at_ms|bidder id|nickname"
+    idem  hash  "bidder|Idempotency-Key" -> "body hash|bid id|amount|at_ms|ends_at_ms"
+    """
+    if not valid_offer_id(auction_id):
+        raise ValueError(f"invalid auction id {auction_id!r}")
+    tag = "{" + auction_id + "}"
+    return [f"auction:{tag}:state", f"auction:{tag}:bids", f"auction:{tag}:idem"]

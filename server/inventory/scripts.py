@@ -19,6 +19,10 @@ NAMES = (
     "check",
     "pay",
     "unsell",
+    "bid",
+    "auction_load",
+    "auction_close",
+    "auction_view",
 )
 
 
@@ -40,3 +44,7 @@ class Scripts:
         self.pay: AsyncScript = redis.register_script(source("pay"))
         self.unsell: AsyncScript = redis.register_script(source("unsell"))
         self.check: AsyncScript = redis.register_script(source("check"))
+        self.bid: AsyncScript = redis.register_script(source("bid"))
+        self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
+        self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
+        self.auction_view: AsyncScript = redis.register_script(source("auction_view"))
