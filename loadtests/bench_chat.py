@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = '"t='
-SECRET = "bench-secret-" + "b" * 32
+SECRET = "Xq2kTm9vLr4wNp7sBh3yZd6fGj0cRu5aKe1oWi8x-bench"
 
 
 # ---------------------------------------------------------------------------------------------- load

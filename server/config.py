@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.signing_secret import check_secret, embedded_secret
+
 EMBEDDED_REDIS = "memory://"
 EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
 
@@ -59,11 +61,11 @@ class Settings(BaseSettings):
     def _secret_outside_embedded(self) -> Settings:
         if not self.secret:
             if self.embedded_redis and self.database_url.startswith("sqlite"):
-                object.__setattr__(self, "secret", "embedded-demo-secret-" + "x" * 16)
+                # Never a published string: each data directory makes its own and keeps it.
+                object.__setattr__(self, "secret", embedded_secret(self.database_url))
             else:
                 raise ValueError("LIVESHOP_SECRET must be set (32+ characters) when using real services")
-        if len(self.secret) < 32:
-            raise ValueError("LIVESHOP_SECRET must be at least 32 characters")
+        check_secret(self.secret)
         return self
 
     @property

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_HOST = os.environ.get("LIVESHOP_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("LIVESHOP_TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("LIVESHOP_TEST_PG_USER", "postgres")
-TEST_SECRET = "test-secret-" + "s" * 32
+TEST_SECRET = "tS7qVb2xLw9KpR4mZ0cYhN6fJd3gUa8e-test-only"
 
 
 def free_port() -> int:
