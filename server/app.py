@@ -33,7 +33,8 @@ def build_app(
     """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
     settings = settings or get_settings()
     app = web.Application(
-        middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
+        middlewares=[metrics_middleware, problem_middleware, auth.auth_middleware],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[ENGINE] = make_engine(settings)

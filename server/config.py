@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     claim_batch_max: int = Field(64, ge=1, le=1024, description="Claims sent to Redis in one round trip")
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
+    auth_staleness_s: float = Field(
+        5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="uvloop (if installed) or asyncio")
 
     @field_validator("database_url")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from server.api.context import DB, INVENTORY
 from server.db.base import new_id
-from server.db.models import Order
+from server.db.models import Order, Product
 from server.inventory.keys import offer_keys
 from tests.api_client import Api
 from tests.conftest import make_settings, new_host, start_app
@@ -84,6 +84,7 @@ async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
         session.add(
             Order(
                 id=new_id("or"),
+                shop_id=(await session.get(Product, product["id"])).shop_id,
                 offer_id=offer["id"],
                 product_id=product["id"],
                 reservation_id=hold_a,

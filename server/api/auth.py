@@ -4,85 +4,70 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import EmailStr, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.api.context import DB, SETTINGS
+from server.api.directory import HostDirectory
 from server.api.errors import DomainError
 from server.api.openapi import Router
+from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
 from server.db.base import new_id
-from server.db.models import User
+from server.db.models import Membership, Shop, User
 
-TOKEN_MAX_AGE_S = 30 * 24 * 3600
 _hasher = PasswordHasher()
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    id: str
-    role: str  # host | viewer
-    nickname: str
-
-    @property
-    def is_host(self) -> bool:
-        return self.role == "host"
-
-    def public(self) -> dict[str, str]:
-        return {"id": self.id, "nickname": self.nickname, "role": self.role}
-
-
-class Tokens:
-    """Stateless signed tokens, so any node can verify any token without a lookup."""
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt="liveshop.token.v1")
-        self.verify = lru_cache(maxsize=100_000)(self._verify)
-
-    def issue(self, principal: Principal) -> str:
-        return self._serializer.dumps([principal.id, principal.role, principal.nickname, int(time.time())])
-
-    def _verify(self, token: str) -> tuple[Principal, int] | None:
-        try:
-            uid, role, nickname, issued = self._serializer.loads(token)
-        except (BadSignature, ValueError, TypeError):
-            return None
-        return Principal(str(uid), str(role), str(nickname)), int(issued)
-
-    def principal(self, token: str) -> Principal | None:
-        found = self.verify(token)
-        if found is None or time.time() - found[1] > TOKEN_MAX_AGE_S:
-            return None
-        return found[0]
-
+PRINCIPAL = web.RequestKey("principal", Principal)
+BAD_BEARER = web.RequestKey("bad_bearer", bool)  # a bearer was sent and did not verify (or was revoked)
 
 TOKENS = web.AppKey("tokens", Tokens)
+DIRECTORY = web.AppKey("host_directory", HostDirectory)
+
+__all__ = ["TOKENS", "TOKEN_MAX_AGE_S", "Principal", "Tokens"]
 
 
 def bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token.strip()
+    return token
+
+
+async def authenticate(app: web.Application, token: str) -> Principal | None:
+    """The principal a bearer token stands for now: signature, age, then (hosts) revocation."""
+    if not token.isascii():
+        return None
+    claims = app[TOKENS].verify(token)
+    if claims is None:
+        return None
+    return await app[DIRECTORY].resolve(claims)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Resolves the bearer once per request, so handlers check roles without awaiting."""
+    token = bearer(request)
+    if token is not None:
+        principal = await authenticate(request.app, token)
+        if principal is None:
+            request[BAD_BEARER] = True
+        else:
+            request[PRINCIPAL] = principal
+    return await handler(request)
 
 
 def optional_user(request: web.Request) -> Principal | None:
-    token = bearer(request)
-    if token is None:
-        return None
-    principal = request.app[TOKENS].principal(token)
-    if principal is None:
+    if BAD_BEARER in request:
         raise DomainError("invalid_token", "The bearer token is invalid or expired")
-    return principal
+    return request.get(PRINCIPAL)
 
 
 def require_user(request: web.Request) -> Principal:
@@ -94,7 +79,7 @@ def require_user(request: web.Request) -> Principal:
 
 def require_host(request: web.Request) -> Principal:
     principal = require_user(request)
-    if not principal.is_host:
+    if not principal.is_host or principal.shop_id is None:
         raise DomainError("forbidden", "Only a host may do this")
     return principal
 
@@ -113,8 +98,17 @@ async def check_password(hashed: str, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(None, _check)
 
 
-async def create_host(sessionmaker, email: str, password: str, nickname: str | None = None) -> User:  # type: ignore[no-untyped-def]
-    """Make a host account (used by `liveshop create-host` and the demo seed)."""
+async def create_host(  # type: ignore[no-untyped-def]
+    sessionmaker,
+    email: str,
+    password: str,
+    nickname: str | None = None,
+    *,
+    shop_id: str | None = None,
+    shop_name: str | None = None,
+) -> User:
+    """Make a host account (`liveshop create-host`, the demo seed): the owner of a new shop, or a
+    member of `shop_id`."""
     if len(password) < 8:
         raise DomainError("validation_error", "password: at least 8 characters", field="password")
     user = User(
@@ -125,7 +119,18 @@ async def create_host(sessionmaker, email: str, password: str, nickname: str | N
         nickname=nickname or email.split("@")[0][:64],
     )
     async with sessionmaker() as session:
+        if shop_id is None:
+            shop = Shop(id=new_id("sh"), name=(shop_name or f"{user.nickname}'s shop")[:100])
+            session.add(shop)
+            await session.flush()
+            membership = Membership(user_id=user.id, shop_id=shop.id, role="owner")
+        else:
+            if await session.get(Shop, shop_id) is None:
+                raise DomainError("not_found", f"shop {shop_id} not found", field="shop")
+            membership = Membership(user_id=user.id, shop_id=shop_id, role="host")
         session.add(user)
+        await session.flush()
+        session.add(membership)
         try:
             await session.commit()
         except IntegrityError as exc:
@@ -159,6 +164,7 @@ async def login(request: web.Request) -> web.Response:
     ):
         raise DomainError("invalid_credentials")
     principal = Principal(user.id, user.role, user.nickname)
+    request.app[DIRECTORY].forget(user.id)
     return json_response(
         {
             "token": request.app[TOKENS].issue(principal),
@@ -185,6 +191,19 @@ async def me(request: web.Request) -> web.Response:
     return json_response({"user": require_user(request).public()})
 
 
+@router.post(
+    "/api/v1/auth/logout", summary="Revoke every token of this account", tag="auth", auth="user", status=204
+)
+async def logout(request: web.Request) -> web.Response:
+    who = require_user(request)
+    async with request.app[DB]() as session, session.begin():
+        await session.execute(update(User).where(User.id == who.id).values(tokens_valid_after=time.time()))
+    request.app[DIRECTORY].forget(who.id)
+    return web.Response(status=204)
+
+
 def setup(app: web.Application) -> None:
-    app[TOKENS] = Tokens(app[SETTINGS].secret)
+    settings = app[SETTINGS]
+    app[TOKENS] = Tokens(settings.secret)
+    app[DIRECTORY] = HostDirectory(app[DB], staleness_s=settings.auth_staleness_s)
     router.install(app)

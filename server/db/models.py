@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -20,6 +30,29 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     nickname: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Epoch seconds: tokens issued before it are refused (logout, a password change, a demotion).
+    tokens_valid_after: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Shop(Base):
+    """A brand selling on this deployment: its staff share its catalog, broadcasts and orders."""
+
+    __tablename__ = "shops"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Membership(Base):
+    """A host account's place in a shop (one shop per account): `owner` manages staff, `host` sells."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="host")  # owner | host
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Product(Base):
@@ -27,6 +60,8 @@ class Product(Base):
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    # Unique per deployment while platform accounts are (docs/SECURITY.md, "Tenancy").
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -43,6 +78,7 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
@@ -86,6 +122,7 @@ class Order(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="liveshop")
     external_id: Mapped[str | None] = mapped_column(String(128))
     offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id"))

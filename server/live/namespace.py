@@ -12,7 +12,7 @@ from typing import Any
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from server.api.auth import TOKENS
+from server.api.auth import authenticate
 from server.api.errors import DomainError
 from server.api.validation import parse_model
 from server.live.chat import Ack, error
@@ -69,7 +69,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token or len(token) > 2048:
             raise _refused("unauthorized", "Connect with auth: {token}")
-        principal = self.room.app[TOKENS].principal(token)
+        principal = await authenticate(self.room.app, token)
         if principal is None:
             raise _refused("invalid_token", "The token is invalid or expired")
         self.room.conns[sid] = Conn(principal)
@@ -92,7 +92,7 @@ class LiveNamespace(socketio.AsyncNamespace):
             return snapshot  # told so, and not placed in a room that will never speak again
         policy = await self.room.policies.get(broadcast_id)
         conn.broadcast_id = broadcast_id
-        conn.is_room_host = conn.user.id == policy.host_id
+        conn.is_room_host = policy.is_staff(conn.user)
         await self.enter_room(sid, broadcast_id)
         if not conn.is_room_host:
             self.room.viewers.joined(broadcast_id)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.api.tokens import Principal
 from server.db.models import Broadcast
 from server.live.models import ChatSettings, Restriction
 from server.live.text import blocked_matcher
@@ -30,6 +31,7 @@ class Policy:
     exists: bool = True
     status: str = "scheduled"
     host_id: str = ""
+    shop_id: str = ""
     slow_mode_s: int = 0
     blocked_words: list[str] = field(default_factory=list)
     matcher: re.Pattern[str] | None = None
@@ -47,6 +49,10 @@ class Policy:
             self.timeouts.pop(user_id, None)
             return 0.0
         return left
+
+    def is_staff(self, user: Principal) -> bool:
+        """A host of the shop this broadcast belongs to: the one who may moderate and wears the badge."""
+        return user.is_host and bool(self.shop_id) and user.shop_id == self.shop_id
 
     def settings_view(self) -> dict[str, object]:
         return {"slow_mode_s": self.slow_mode_s, "blocked_words": list(self.blocked_words)}
@@ -112,6 +118,7 @@ class Policies:
             broadcast_id,
             status=b.status,
             host_id=b.host_id,
+            shop_id=b.shop_id,
             slow_mode_s=settings.slow_mode_s if settings else 0,
             blocked_words=words,
             matcher=blocked_matcher(words),

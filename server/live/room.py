@@ -154,7 +154,7 @@ class LiveRoom:
             return error(exc.code, exc.detail)
         policy = await self.policies.get(broadcast_id)
         user = conn.user
-        is_host = user.id == policy.host_id
+        is_host = policy.is_staff(user)
         if policy.status == "ended":
             return error("broadcast_ended", "The broadcast has ended")
         if user.id in policy.bans:
@@ -189,7 +189,8 @@ class LiveRoom:
             "id": new_id("cm"),
             "text": text,
             "ts": int(time.time() * 1000),
-            "user": user.public(),
+            # The role the room sees is the role in this room: a host of another shop is a viewer here.
+            "user": {**user.public(), "role": "host" if is_host else "viewer"},
         }
         if is_host:
             message["badge"] = "host"
@@ -200,8 +201,8 @@ class LiveRoom:
         policy = await self.policies.get(broadcast_id)
         if not policy.exists:
             raise DomainError("not_found", "broadcast not found")
-        if user.id != policy.host_id:
-            raise DomainError("forbidden", "Only this broadcast's host may do this")
+        if not policy.is_staff(user):
+            raise DomainError("forbidden", "Only this broadcast's shop may do this")
         return policy
 
     async def moderate(self, user: Principal, broadcast_id: str, data: dict[str, Any]) -> dict[str, Any]:
