@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.api.errors import DomainError, NotFound
 from server.db.base import utcnow
 from server.db.models import Broadcast
+from server.errors import DomainError, NotFound
 from server.events import BROADCAST_STATUS, EventBus
 
 TRANSITIONS = {"scheduled": {"live", "ended"}, "live": {"live", "ended"}, "ended": set()}

@@ -143,7 +143,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_create_host(args: argparse.Namespace) -> int:
     from server.api.auth import create_host
-    from server.api.errors import DomainError
+    from server.errors import DomainError
 
     settings = load_settings()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.api.errors import DomainError
+from server.errors import DomainError
 
 SOCKETIO_DIST = Path("node_modules") / "socket.io-client" / "dist"
 # Pages are tiny and change with every deploy; modules are fetched with a version query string.

@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from server.api.context import DB, SETTINGS
 from server.api.directory import HostDirectory
-from server.api.errors import DomainError
 from server.api.openapi import Router
 from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
 from server.db.base import new_id
 from server.db.models import Membership, Shop, User
+from server.errors import DomainError
 
 _hasher = PasswordHasher()
 PRINCIPAL = web.RequestKey("principal", Principal)

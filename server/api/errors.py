@@ -1,6 +1,6 @@
-"""Domain errors with stable codes, and their RFC 9457 problem+json rendering.
+"""RFC 9457 problem+json for the domain errors of `server.errors`: each code's HTTP status, the middleware.
 
-Domain code raises `DomainError` (or a named subclass); only the middleware builds HTTP responses.
+Domain code raises `DomainError` (or a named subclass); only this module builds HTTP responses from them.
 """
 
 from __future__ import annotations
@@ -14,102 +14,91 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout  # no free database connection in time
 
+from server.errors import TITLES, Code, DomainError
+
 log = logging.getLogger("liveshop.api")
 
 PROBLEM_TYPE = "https://liveshop.dev/problems/"
 
-# code -> (HTTP status, title). The codes are part of the v1 contract: never rename one.
-CODES: dict[str, tuple[int, str]] = {
-    "bad_request": (400, "Malformed request"),
-    "invalid_json": (400, "Body is not valid JSON"),
-    "validation_error": (422, "Invalid input"),
-    "unsupported_media_type": (415, "Unsupported media type"),
-    "payload_too_large": (413, "Body too large"),
-    "unauthorized": (401, "Authentication required"),
-    "invalid_token": (401, "Invalid or expired token"),
-    "invalid_credentials": (401, "Wrong email or password"),
-    "bad_signature": (401, "Signature does not match"),
-    "forbidden": (403, "Not allowed"),
-    "banned": (403, "Banned from this broadcast"),
-    "not_found": (404, "Not found"),
-    "method_not_allowed": (405, "Method not allowed"),
-    "conflict": (409, "Conflict"),
-    "sku_exists": (409, "A product with this SKU exists"),
-    "email_exists": (409, "An account with this email exists"),
-    "insufficient_stock": (409, "Not enough stock for this offer"),
-    "sold_out": (409, "Sold out"),
-    "limit_exceeded": (409, "Per-buyer limit reached"),
-    "checkout_in_progress": (409, "This reservation is being checked out"),
-    "broadcast_ended": (409, "The broadcast has ended"),
-    "offer_active": (409, "An offer for this product is already running"),
-    "offer_ended": (410, "The offer has ended"),
-    "reservation_expired": (410, "The reservation has expired"),
-    "idempotency_key_reused": (422, "Idempotency-Key reused with another request"),
-    "rate_limited": (429, "Too many requests"),
-    # live room (socket.io acks carry the code; HTTP statuses for the REST twins)
-    "not_joined": (409, "Join a broadcast first"),
-    "message_empty": (422, "The message is empty"),
-    "message_too_long": (422, "The message is too long"),
-    "blocked_word": (422, "The message contains a blocked word"),
-    "slow_mode": (429, "Slow mode is on"),
-    "timed_out": (403, "Timed out in this broadcast"),
-    "service_unavailable": (503, "Temporarily unavailable"),
-    "internal_error": (500, "Internal error"),
+# code -> HTTP status. Every code has one (checked below, at import).
+STATUS: dict[Code, int] = {
+    Code.BAD_REQUEST: 400,
+    Code.INVALID_JSON: 400,
+    Code.VALIDATION_ERROR: 422,
+    Code.UNSUPPORTED_MEDIA_TYPE: 415,
+    Code.PAYLOAD_TOO_LARGE: 413,
+    Code.UNAUTHORIZED: 401,
+    Code.INVALID_TOKEN: 401,
+    Code.INVALID_CREDENTIALS: 401,
+    Code.BAD_SIGNATURE: 401,
+    Code.FORBIDDEN: 403,
+    Code.BANNED: 403,
+    Code.NOT_FOUND: 404,
+    Code.METHOD_NOT_ALLOWED: 405,
+    Code.CONFLICT: 409,
+    Code.SKU_EXISTS: 409,
+    Code.EMAIL_EXISTS: 409,
+    Code.INSUFFICIENT_STOCK: 409,
+    Code.SOLD_OUT: 409,
+    Code.LIMIT_EXCEEDED: 409,
+    Code.CHECKOUT_IN_PROGRESS: 409,
+    Code.BROADCAST_ENDED: 409,
+    Code.OFFER_ACTIVE: 409,
+    Code.OFFER_ENDED: 410,
+    Code.RESERVATION_EXPIRED: 410,
+    Code.IDEMPOTENCY_KEY_REUSED: 422,
+    Code.RATE_LIMITED: 429,
+    Code.NOT_JOINED: 409,
+    Code.MESSAGE_EMPTY: 422,
+    Code.MESSAGE_TOO_LONG: 422,
+    Code.BLOCKED_WORD: 422,
+    Code.SLOW_MODE: 429,
+    Code.TIMED_OUT: 403,
+    Code.SERVICE_UNAVAILABLE: 503,
+    Code.INTERNAL_ERROR: 500,
 }
+_unmapped = set(Code) - STATUS.keys()
+if _unmapped:
+    raise RuntimeError(f"error codes without an HTTP status: {sorted(_unmapped)}")
+
+# code -> (HTTP status, title), for the OpenAPI document.
+CODES: dict[str, tuple[int, str]] = {str(code): (STATUS[code], TITLES[code]) for code in Code}
 
 
-class DomainError(Exception):
-    """An expected failure with a stable machine-readable code."""
-
-    def __init__(self, code: str, detail: str = "", *, field: str | None = None, **extra: Any) -> None:
-        if code not in CODES:
-            raise ValueError(f"unknown error code {code!r}")
-        super().__init__(detail or CODES[code][1])
-        self.code = code
-        self.status = CODES[code][0]
-        self.detail = detail or CODES[code][1]
-        self.field = field
-        self.extra = extra
-        self.headers: dict[str, str] = {}
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": PROBLEM_TYPE + self.code,
-            "title": CODES[self.code][1],
-            "status": self.status,
-            "detail": self.detail,
-            "code": self.code,
-        }
-        if self.field:
-            body["field"] = self.field
-        if instance:
-            body["instance"] = instance
-        body.update(self.extra)
-        return body
-
-
-class NotFound(DomainError):
-    def __init__(self, what: str) -> None:
-        super().__init__("not_found", f"{what} not found")
+def problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 body of a domain error."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + error.code,
+        "title": error.title,
+        "status": STATUS[error.code],
+        "detail": error.detail,
+        "code": str(error.code),
+    }
+    if error.field:
+        body["field"] = error.field
+    if instance:
+        body["instance"] = instance
+    body.update(error.extra)
+    return body
 
 
 def problem_response(error: DomainError, instance: str | None = None) -> web.Response:
     return web.Response(
-        body=orjson.dumps(error.problem(instance)),
-        status=error.status,
+        body=orjson.dumps(problem(error, instance)),
+        status=STATUS[error.code],
         content_type="application/problem+json",
         headers=error.headers,
     )
 
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
+_HTTP_CODES: dict[int, Code] = {
+    400: Code.BAD_REQUEST,
+    401: Code.UNAUTHORIZED,
+    403: Code.FORBIDDEN,
+    404: Code.NOT_FOUND,
+    405: Code.METHOD_NOT_ALLOWED,
+    413: Code.PAYLOAD_TOO_LARGE,
+    415: Code.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -126,17 +115,17 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         code = _HTTP_CODES.get(exc.status)
         if code is None:
             raise
-        err = DomainError(code, exc.reason or CODES[code][1])
+        err = DomainError(code, exc.reason or TITLES[code])
         if exc.status == 405:
             err.headers["Allow"] = exc.headers.get("Allow", "")
         return problem_response(err, request.path)
     except (RedisError, OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError) as exc:
         log.warning("backing service failed path=%s error=%r", request.path, exc)
-        err = DomainError("service_unavailable", "A backing service is unavailable; retry shortly")
+        err = DomainError(Code.SERVICE_UNAVAILABLE, "A backing service is unavailable; retry shortly")
         err.headers["Retry-After"] = "1"
         return problem_response(err, request.path)
     except Exception:
         log.exception("unhandled error path=%s", request.path)
         return problem_response(
-            DomainError("internal_error", "Something went wrong on our side"), request.path
+            DomainError(Code.INTERNAL_ERROR, "Something went wrong on our side"), request.path
         )

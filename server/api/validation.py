@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from server.api.context import SETTINGS
-from server.api.errors import DomainError
+from server.errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
 

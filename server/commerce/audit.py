@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from server.api.auth import require_host
 from server.api.context import DB, INVENTORY
-from server.api.errors import DomainError
 from server.api.openapi import Router
 from server.api.validation import json_response
 from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order
+from server.errors import DomainError
 from server.inventory.audit import run_audit
 
 router = Router()

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from server.api.auth import optional_user, require_host
 from server.api.context import DB, EVENTS, HOOKS, INVENTORY, SETTINGS
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import broadcast_public, set_status
@@ -19,6 +18,7 @@ from server.commerce.schemas import BroadcastIn, PinIn
 from server.commerce.views import product_view
 from server.db.base import new_id
 from server.db.models import Broadcast, Offer, Product
+from server.errors import DomainError, NotFound
 from server.events import PINNED
 
 router = Router()

@@ -8,13 +8,13 @@ from sqlalchemy.exc import IntegrityError
 
 from server.api.auth import require_host
 from server.api.context import DB, INVENTORY
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
 from server.commerce.schemas import ProductIn, ProductPatch
 from server.commerce.views import product_view
 from server.db.base import new_id
 from server.db.models import Product
+from server.errors import DomainError, NotFound
 from server.events import STOCK_CHANGED, EventBus
 from server.inventory.stock import offers_available
 

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import Principal, require_host
 from server.api.context import DB, EVENTS, INVENTORY
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
 from server.commerce.schemas import OfferIn
 from server.commerce.views import offer_view
 from server.db.base import new_id, utcnow
 from server.db.models import Broadcast, Offer, Product
+from server.errors import DomainError, NotFound
 from server.events import OFFER_ENDED, OFFER_RESTOCKED, OFFER_STARTED, OFFER_STOCK, STOCK_CHANGED, EventBus
 from server.inventory.engine import Counters, Inventory, OfferMissing
 from server.inventory.keys import valid_offer_id

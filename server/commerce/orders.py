@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
 from server.commerce.offers import OFFERS
@@ -31,6 +30,7 @@ from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
 from server.db.models import Offer, Order, Product
+from server.errors import DomainError, NotFound
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
 from server.inventory.keys import hold_offer_id
 

@@ -10,11 +10,12 @@ from aiohttp import web
 
 from server.api.auth import require_user
 from server.api.context import HOOKS, INVENTORY
-from server.api.errors import DomainError, NotFound, problem_response
+from server.api.errors import problem, problem_response
 from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
+from server.errors import DomainError, LimitExceeded, NotFound
 from server.inventory.keys import hold_offer_id
 
 router = Router()
@@ -67,8 +68,7 @@ async def reserve(request: web.Request) -> web.Response:
     if guard is not None:
         await guard(offer.broadcast_id, buyer.id)
     if quantity > offer.per_buyer_limit:
-        raise DomainError(
-            "limit_exceeded",
+        raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",
             remaining=offer.per_buyer_limit,
@@ -99,7 +99,7 @@ def _sold_out(path: str) -> web.Response:
         if len(_SOLD_OUT_BODIES) >= 4096:
             _SOLD_OUT_BODIES.clear()
         error = DomainError("sold_out", CLAIM_ERRORS["sold_out"], remaining=0)
-        body = _SOLD_OUT_BODIES[path] = orjson.dumps(error.problem(path))
+        body = _SOLD_OUT_BODIES[path] = orjson.dumps(problem(error, path))
     return web.Response(body=body, status=409, content_type="application/problem+json")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from server.api.errors import NotFound
+from server.errors import NotFound
 from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys
 from server.inventory.scripts import Scripts
 

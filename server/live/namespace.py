@@ -13,8 +13,8 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from server.api.auth import authenticate
-from server.api.errors import DomainError
 from server.api.validation import parse_model
+from server.errors import DomainError
 from server.live.chat import Ack, error
 from server.live.room import NAMESPACE, Conn, LiveRoom
 from server.live.routes import ChatSettingsIn

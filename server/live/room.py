@@ -13,8 +13,8 @@ from aiohttp import web
 
 from server.api.auth import Principal
 from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
-from server.api.errors import DomainError
 from server.db.base import new_id
+from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error
 from server.live.feed import Feed

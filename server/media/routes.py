@@ -14,9 +14,9 @@ from aiohttp import web
 
 from server.api.auth import bearer, optional_user
 from server.api.context import DB, SETTINGS
-from server.api.errors import DomainError, NotFound
 from server.api.openapi import Router
 from server.db.models import Broadcast
+from server.errors import DomainError, NotFound
 from server.media import ice
 from server.media.sdp import MAX_SDP_BYTES, parse_offer
 from server.media.sessions import MediaHub, Session

@@ -6,7 +6,7 @@ from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
 
-from server.api.errors import DomainError
+from server.errors import DomainError
 from server.media.encoders import CODECS
 
 MAX_SDP_BYTES = 64 * 1024

@@ -21,7 +21,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from server.api.errors import DomainError
+from server.errors import DomainError
 from server.media import ice
 from server.media.config import MediaSettings
 from server.media.fanout import Fanout

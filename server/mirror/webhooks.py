@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.api.context import DB, INVENTORY, SETTINGS
-from server.api.errors import DomainError
 from server.api.openapi import Router
 from server.api.validation import decode_json, json_response, parse_model
+from server.errors import DomainError
 from server.mirror.backoff import PlatformError
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 from server.mirror.inbound import LineOutcome, take_order

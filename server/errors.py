@@ -1,0 +1,159 @@
+"""Domain errors with stable codes: every floor and feature raises these; only `api/` turns them into HTTP.
+
+The codes are part of the v1 contract (clients switch on them): never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class Code(StrEnum):
+    """Stable machine-readable error codes (the `code` of a problem+json body or a socket.io ack)."""
+
+    BAD_REQUEST = "bad_request"
+    INVALID_JSON = "invalid_json"
+    VALIDATION_ERROR = "validation_error"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAUTHORIZED = "unauthorized"
+    INVALID_TOKEN = "invalid_token"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    BAD_SIGNATURE = "bad_signature"
+    FORBIDDEN = "forbidden"
+    BANNED = "banned"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    SKU_EXISTS = "sku_exists"
+    EMAIL_EXISTS = "email_exists"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    SOLD_OUT = "sold_out"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    CHECKOUT_IN_PROGRESS = "checkout_in_progress"
+    BROADCAST_ENDED = "broadcast_ended"
+    OFFER_ACTIVE = "offer_active"
+    OFFER_ENDED = "offer_ended"
+    RESERVATION_EXPIRED = "reservation_expired"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    RATE_LIMITED = "rate_limited"
+    # live room (socket.io acks carry the code; the REST twins use the same codes)
+    NOT_JOINED = "not_joined"
+    MESSAGE_EMPTY = "message_empty"
+    MESSAGE_TOO_LONG = "message_too_long"
+    BLOCKED_WORD = "blocked_word"
+    SLOW_MODE = "slow_mode"
+    TIMED_OUT = "timed_out"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+# The short human title of each code (the problem's `title`, and the default detail).
+TITLES: dict[Code, str] = {
+    Code.BAD_REQUEST: "Malformed request",
+    Code.INVALID_JSON: "Body is not valid JSON",
+    Code.VALIDATION_ERROR: "Invalid input",
+    Code.UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
+    Code.PAYLOAD_TOO_LARGE: "Body too large",
+    Code.UNAUTHORIZED: "Authentication required",
+    Code.INVALID_TOKEN: "Invalid or expired token",
+    Code.INVALID_CREDENTIALS: "Wrong email or password",
+    Code.BAD_SIGNATURE: "Signature does not match",
+    Code.FORBIDDEN: "Not allowed",
+    Code.BANNED: "Banned from this broadcast",
+    Code.NOT_FOUND: "Not found",
+    Code.METHOD_NOT_ALLOWED: "Method not allowed",
+    Code.CONFLICT: "Conflict",
+    Code.SKU_EXISTS: "A product with this SKU exists",
+    Code.EMAIL_EXISTS: "An account with this email exists",
+    Code.INSUFFICIENT_STOCK: "Not enough stock for this offer",
+    Code.SOLD_OUT: "Sold out",
+    Code.LIMIT_EXCEEDED: "Per-buyer limit reached",
+    Code.CHECKOUT_IN_PROGRESS: "This reservation is being checked out",
+    Code.BROADCAST_ENDED: "The broadcast has ended",
+    Code.OFFER_ACTIVE: "An offer for this product is already running",
+    Code.OFFER_ENDED: "The offer has ended",
+    Code.RESERVATION_EXPIRED: "The reservation has expired",
+    Code.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key reused with another request",
+    Code.RATE_LIMITED: "Too many requests",
+    Code.NOT_JOINED: "Join a broadcast first",
+    Code.MESSAGE_EMPTY: "The message is empty",
+    Code.MESSAGE_TOO_LONG: "The message is too long",
+    Code.BLOCKED_WORD: "The message contains a blocked word",
+    Code.SLOW_MODE: "Slow mode is on",
+    Code.TIMED_OUT: "Timed out in this broadcast",
+    Code.SERVICE_UNAVAILABLE: "Temporarily unavailable",
+    Code.INTERNAL_ERROR: "Internal error",
+}
+
+
+class DomainError(Exception):
+    """An expected failure with a stable code; the caller's answer (HTTP status, ack) is chosen by api/."""
+
+    def __init__(self, code: Code | str, detail: str = "", *, field: str | None = None, **extra: Any) -> None:
+        try:
+            code = Code(code)
+        except ValueError:
+            raise ValueError(f"unknown error code {code!r}") from None
+        self.code: Code = code
+        self.detail = detail or TITLES[code]
+        super().__init__(self.detail)
+        self.field = field
+        self.extra = extra
+        # Transport hints a domain step may know best (Retry-After, WWW-Authenticate).
+        self.headers: dict[str, str] = {}
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.code]
+
+
+class _Coded(DomainError):
+    """A DomainError whose code is fixed by its class."""
+
+    CODE: ClassVar[Code]
+
+    def __init__(self, detail: str = "", *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(self.CODE, detail, field=field, **extra)
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str) -> None:
+        super().__init__(Code.NOT_FOUND, f"{what} not found")
+
+
+class Forbidden(_Coded):
+    CODE = Code.FORBIDDEN
+
+
+class Conflict(_Coded):
+    CODE = Code.CONFLICT
+
+
+class SoldOut(_Coded):
+    CODE = Code.SOLD_OUT
+
+
+class LimitExceeded(_Coded):
+    CODE = Code.LIMIT_EXCEEDED
+
+
+class OfferEnded(_Coded):
+    CODE = Code.OFFER_ENDED
+
+
+class BroadcastEnded(_Coded):
+    CODE = Code.BROADCAST_ENDED
+
+
+class ReservationExpired(_Coded):
+    CODE = Code.RESERVATION_EXPIRED
+
+
+class IdempotencyKeyReused(_Coded):
+    CODE = Code.IDEMPOTENCY_KEY_REUSED
+
+
+class ServiceUnavailable(_Coded):
+    CODE = Code.SERVICE_UNAVAILABLE
