@@ -10,7 +10,7 @@ import socketio
 from aiohttp import web
 
 from server import live, media, mirror, webui
-from server.api import auth, ops
+from server.api import auth, headers, ops
 from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
@@ -62,6 +62,7 @@ def build_app(
         await app[ENGINE].dispose()
 
     app.cleanup_ctx.append(lifecycle)
+    headers.setup(app, settings.frame_ancestors)
     ops.setup(app)
     auth.setup(app)
     commerce.setup(app, sweeper=background)

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     claim_batch_max: int = Field(64, ge=1, le=1024, description="Claims sent to Redis in one round trip")
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
+    frame_ancestors: str = Field(
+        "'none'",
+        pattern=r"^[A-Za-z0-9 :/.*'_-]{1,500}$",
+        description="CSP frame-ancestors of the pages: 'none', or the sites that may embed the watch page",
+    )
     auth_staleness_s: float = Field(
         5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
     )
