@@ -11,9 +11,11 @@ from aiohttp import web
 
 from server import live, media, mirror, webui
 from server.api import auth, headers, ops
+from server.api.clients import CLIENTS, ClientPolicy, parse_networks
 from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
+from server.api.ratelimit import LIMITER, Limiter, make_storage
 from server.commerce import setup as commerce
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
@@ -45,6 +47,10 @@ def build_app(
         app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max
     )
     app[METRICS] = Metrics()
+    app[CLIENTS] = ClientPolicy(
+        parse_networks(settings.trusted_proxies), parse_networks(settings.trusted_clients)
+    )
+    app[LIMITER] = Limiter(make_storage(app[REDIS], settings.embedded_redis))
     app[HOOKS] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from typing import Literal
 
+import limits
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,6 +44,18 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9 :/.*'_-]{1,500}$",
         description="CSP frame-ancestors of the pages: 'none', or the sites that may embed the watch page",
     )
+    trusted_proxies: str = Field(
+        "", description="CIDR list of our load balancers: only their X-Forwarded-For is believed"
+    )
+    trusted_clients: str = Field(
+        "", description="CIDR list exempt from bot defences (ops' load generators); login limits still apply"
+    )
+    login_limit_account: str = Field(
+        "10/15 minutes", description="Failed sign-ins per account before 429 too_many_attempts"
+    )
+    login_limit_address: str = Field(
+        "50/15 minutes", description="Failed sign-ins per client address before 429 too_many_attempts"
+    )
     auth_staleness_s: float = Field(
         5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
     )
@@ -56,6 +70,19 @@ class Settings(BaseSettings):
             return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
         if not (value.startswith("postgresql+asyncpg://") or value.startswith("sqlite+aiosqlite://")):
             raise ValueError("must be postgresql+asyncpg://... or sqlite+aiosqlite:///path")
+        return value
+
+    @field_validator("trusted_proxies", "trusted_clients")
+    @classmethod
+    def _cidr_list(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("login_limit_account", "login_limit_address")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)  # "10/15 minutes", "5 per second"
         return value
 
     @field_validator("redis_url")

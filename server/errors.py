@@ -38,6 +38,9 @@ class Code(StrEnum):
     RESERVATION_EXPIRED = "reservation_expired"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    VERIFICATION_REQUIRED = "verification_required"
+    PROOF_REQUIRED = "proof_required"
     # live room (socket.io acks carry the code; the REST twins use the same codes)
     NOT_JOINED = "not_joined"
     MESSAGE_EMPTY = "message_empty"
@@ -77,6 +80,9 @@ TITLES: dict[Code, str] = {
     Code.RESERVATION_EXPIRED: "The reservation has expired",
     Code.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key reused with another request",
     Code.RATE_LIMITED: "Too many requests",
+    Code.TOO_MANY_ATTEMPTS: "Too many attempts; wait and try again",
+    Code.VERIFICATION_REQUIRED: "This offer is for verified buyers only",
+    Code.PROOF_REQUIRED: "Solve the proof-of-work challenge first",
     Code.NOT_JOINED: "Join a broadcast first",
     Code.MESSAGE_EMPTY: "The message is empty",
     Code.MESSAGE_TOO_LONG: "The message is too long",

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from limits import RateLimitItem
 from pydantic import EmailStr, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.api.clients import client_address
 from server.api.context import DB, SETTINGS
 from server.api.directory import HostDirectory
 from server.api.openapi import Router
+from server.api.passwords import check_password, hash_password
+from server.api.ratelimit import LIMITER, limit, too_many
 from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
 from server.db.base import new_id
 from server.db.models import Membership, Shop, User
-from server.errors import DomainError
+from server.errors import Code, DomainError
 
-_hasher = PasswordHasher()
 PRINCIPAL = web.RequestKey("principal", Principal)
 BAD_BEARER = web.RequestKey("bad_bearer", bool)  # a bearer was sent and did not verify (or was revoked)
 
@@ -84,20 +86,6 @@ def require_host(request: web.Request) -> Principal:
     return principal
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
-
-
-async def check_password(hashed: str, password: str) -> bool:
-    def _check() -> bool:
-        try:
-            return _hasher.verify(hashed, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.get_running_loop().run_in_executor(None, _check)
-
-
 async def create_host(  # type: ignore[no-untyped-def]
     sessionmaker,
     email: str,
@@ -150,19 +138,38 @@ class GuestIn(Body):
 router = Router()
 
 
-@router.post("/api/v1/auth/login", body=LoginIn, summary="Host login", tag="auth")
+def _account_key(email: str) -> str:
+    """Limits are keyed on a digest: no email address is written to Redis."""
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+@router.post(
+    "/api/v1/auth/login",
+    body=LoginIn,
+    summary="Host login",
+    tag="auth",
+    errors=("invalid_credentials", "too_many_attempts"),
+)
 async def login(request: web.Request) -> web.Response:
     body = await parse_body(request, LoginIn)
+    limits = request.app[LOGIN_LIMITS]
+    limiter = request.app[LIMITER]
+    email = body.email.lower()
+    account = ("login-account", _account_key(email))
+    address = ("login-address", client_address(request))  # every address, trusted clients too
+    wait = max(
+        await limiter.retry_after(limits.account, *account),
+        await limiter.retry_after(limits.address, *address),
+    )
+    if wait:
+        raise too_many(Code.TOO_MANY_ATTEMPTS, "Too many failed sign-ins; wait before trying again", wait)
     async with request.app[DB]() as session:
-        user = (
-            await session.execute(select(User).where(User.email == body.email.lower()))
-        ).scalar_one_or_none()
-    if (
-        user is None
-        or user.password_hash is None
-        or not await check_password(user.password_hash, body.password)
-    ):
+        user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    if not await check_password(user.password_hash if user else None, body.password) or user is None:
+        await limiter.hit(limits.account, *account)
+        await limiter.hit(limits.address, *address)
         raise DomainError("invalid_credentials")
+    await limiter.clear(limits.account, *account)
     principal = Principal(user.id, user.role, user.nickname)
     request.app[DIRECTORY].forget(user.id)
     return json_response(
@@ -202,8 +209,18 @@ async def logout(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    account: RateLimitItem
+    address: RateLimitItem
+
+
+LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
+
+
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
+    app[LOGIN_LIMITS] = LoginLimits(limit(settings.login_limit_account), limit(settings.login_limit_address))
     app[TOKENS] = Tokens(settings.secret)
     app[DIRECTORY] = HostDirectory(app[DB], staleness_s=settings.auth_staleness_s)
     router.install(app)
