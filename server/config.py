@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     login_limit_address: str = Field(
         "50/15 minutes", description="Failed sign-ins per client address before 429 too_many_attempts"
     )
+    claim_share_per_address: float = Field(
+        0.10,
+        gt=0,
+        le=1,
+        description="Share of an offer one network may claim (never below the per-buyer limit)",
+    )
+    guest_limit_address: str = Field("20/minute", description="Guest sessions one network may start")
+    guest_free_per_address: int = Field(
+        5, ge=0, le=1000, description="Guest sessions per 10 minutes a network starts before proof-of-work"
+    )
+    guest_pow_bits: int = Field(16, ge=0, le=28, description="Leading zero bits of the proof-of-work")
     auth_staleness_s: float = Field(
         5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
     )
@@ -79,7 +90,7 @@ class Settings(BaseSettings):
             ipaddress.ip_network(part, strict=False)  # raises ValueError naming the bad entry
         return value
 
-    @field_validator("login_limit_account", "login_limit_address")
+    @field_validator("login_limit_account", "login_limit_address", "guest_limit_address")
     @classmethod
     def _rate(cls, value: str) -> str:
         limits.parse(value)  # "10/15 minutes", "5 per second"

@@ -15,7 +15,7 @@ from server.api.context import DB
 from server.app import build_app
 from server.config import Settings
 from tests.api_client import Api
-from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
+from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +43,7 @@ def make_settings(pg: PostgresDatabase, redis: RedisServer, **overrides: object)
         "sweep_interval_s": 0.2,
         "log_level": "WARNING",
         "run_worker": False,
+        "trusted_clients": TRUSTED_TEST_CLIENTS,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

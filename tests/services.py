@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_HOST = os.environ.get("LIVESHOP_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("LIVESHOP_TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("LIVESHOP_TEST_PG_USER", "postgres")
+TRUSTED_TEST_CLIENTS = "127.0.0.1/32"  # the bot-defence tests use other loopback addresses
 TEST_SECRET = "tS7qVb2xLw9KpR4mZ0cYhN6fJd3gUa8e-test-only"
 
 
@@ -137,6 +138,8 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
             "LIVESHOP_REDIS_URL": redis_url,
             "LIVESHOP_SECRET": TEST_SECRET,
             "LIVESHOP_LOG_LEVEL": "WARNING",
+            # The test clients are ops' own load generators: bot defences are exempt, login limits not.
+            "LIVESHOP_TRUSTED_CLIENTS": TRUSTED_TEST_CLIENTS,
         }
     )
     env.update(extra)

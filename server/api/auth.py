@@ -13,11 +13,12 @@ from pydantic import EmailStr, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.api.clients import client_address
-from server.api.context import DB, SETTINGS
+from server.api.clients import client_address, client_network, is_trusted_client
+from server.api.context import DB, REDIS, SETTINGS
 from server.api.directory import HostDirectory
 from server.api.openapi import Router
 from server.api.passwords import check_password, hash_password
+from server.api.proof import Proofs
 from server.api.ratelimit import LIMITER, limit, too_many
 from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
@@ -131,8 +132,14 @@ class LoginIn(Body):
     password: str = Field(min_length=1, max_length=200)
 
 
+class ProofIn(Body):
+    challenge: str = Field(min_length=1, max_length=200)
+    nonce: str = Field(min_length=1, max_length=64)
+
+
 class GuestIn(Body):
     nickname: str = Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")
+    proof: ProofIn | None = None
 
 
 router = Router()
@@ -180,10 +187,44 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
-@router.post("/api/v1/auth/guest", body=GuestIn, summary="Guest session for a viewer", tag="auth", status=201)
+async def _guest_allowed(request: web.Request, body: GuestIn) -> None:
+    """Bot defence: a hard per-network rate, and proof-of-work past the network's free allowance."""
+    if is_trusted_client(request):
+        return
+    app = request.app
+    limits = app[GUEST_LIMITS]
+    network = client_network(request)
+    wait = await app[LIMITER].retry_after(limits.hard, "guest", network)
+    if wait:
+        raise too_many(Code.RATE_LIMITED, "Too many guest sessions from your network", wait)
+    free = await app[LIMITER].hit(limits.free, "guest-free", network)
+    if not free:
+        proof = body.proof
+        if proof is None or not await app[PROOFS].accept(proof.challenge, proof.nonce):
+            raise DomainError(
+                Code.PROOF_REQUIRED, "Solve this challenge and send it as proof", **app[PROOFS].challenge()
+            )
+    await app[LIMITER].hit(limits.hard, "guest", network)
+
+
+@router.get("/api/v1/auth/challenge", summary="A proof-of-work challenge for a guest session", tag="auth")
+async def challenge(request: web.Request) -> web.Response:
+    return json_response(request.app[PROOFS].challenge())
+
+
+@router.post(
+    "/api/v1/auth/guest",
+    body=GuestIn,
+    summary="Guest session for a viewer",
+    tag="auth",
+    status=201,
+    errors=("rate_limited", "proof_required"),
+)
 async def guest(request: web.Request) -> web.Response:
     body = await parse_body(request, GuestIn)
-    user = User(id=new_id("us"), role="viewer", nickname=body.nickname)
+    await _guest_allowed(request, body)
+    origin = None if is_trusted_client(request) else client_network(request)
+    user = User(id=new_id("us"), role="viewer", nickname=body.nickname, origin_network=origin)
     async with request.app[DB]() as session:
         session.add(user)
         await session.commit()
@@ -215,12 +256,24 @@ class LoginLimits:
     address: RateLimitItem
 
 
+@dataclass(frozen=True)
+class GuestLimits:
+    hard: RateLimitItem
+    free: RateLimitItem
+
+
 LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
+GUEST_LIMITS = web.AppKey("guest_limits", GuestLimits)
+PROOFS = web.AppKey("proofs", Proofs)
 
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[LOGIN_LIMITS] = LoginLimits(limit(settings.login_limit_account), limit(settings.login_limit_address))
+    app[GUEST_LIMITS] = GuestLimits(
+        limit(settings.guest_limit_address), limit(f"{max(settings.guest_free_per_address, 1)}/10 minutes")
+    )
+    app[PROOFS] = Proofs(settings.secret, app[REDIS], settings.guest_pow_bits)
     app[TOKENS] = Tokens(settings.secret)
     app[DIRECTORY] = HostDirectory(app[DB], staleness_s=settings.auth_staleness_s)
     router.install(app)

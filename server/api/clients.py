@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,6 +63,18 @@ class ClientPolicy:
         return found is not None and _within(found, self.trusted)
 
 
+def network_key(address: str) -> str:
+    """One key per network a person controls: the IPv4 address, or the IPv6 /64 (a home or phone gets a
+    whole /64, so counting single IPv6 addresses would count nothing). Hashed: keys stored in Redis or
+    the database carry no readable address."""
+    found = _address(address)
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is None:
+        text = str(ipaddress.ip_network(f"{found}/64", strict=False))
+    else:
+        text = str(found.ipv4_mapped if isinstance(found, ipaddress.IPv6Address) else found or address)
+    return "ip:" + hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
 CLIENTS = web.AppKey("client_policy", ClientPolicy)
 ADDRESS = web.RequestKey("client_address", str)
 
@@ -76,3 +89,8 @@ def client_address(request: web.Request) -> str:
 
 def is_trusted_client(request: web.Request) -> bool:
     return request.app[CLIENTS].is_trusted(client_address(request))
+
+
+def client_network(request: web.Request) -> str:
+    """The request's `network_key`, for per-address limits and bans."""
+    return network_key(client_address(request))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,12 +10,14 @@ import orjson
 from aiohttp import web
 
 from server.api.auth import require_user
-from server.api.context import HOOKS, INVENTORY
+from server.api.clients import client_network, is_trusted_client
+from server.api.context import HOOKS, INVENTORY, SETTINGS
 from server.api.errors import problem, problem_response
 from server.api.openapi import Router
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
+from server.db.models import Offer
 from server.errors import DomainError, LimitExceeded, NotFound
 from server.inventory.keys import hold_offer_id
 
@@ -64,16 +67,28 @@ async def reserve(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
+    guarded = not is_trusted_client(request)
+    network = client_network(request)
     guard = app[HOOKS].get("buyer_guard")
     if guard is not None:
-        await guard(offer.broadcast_id, buyer.id)
+        await guard(offer.broadcast_id, buyer.id, network if guarded else None)
     if quantity > offer.per_buyer_limit:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",
             remaining=offer.per_buyer_limit,
         )
-    claim = await app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    inventory = app[INVENTORY]
+    shared = guarded and not inventory.known_sold_out(offer.id)
+    if shared:
+        cap = address_cap(offer, app[SETTINGS].claim_share_per_address)
+        if not await inventory.take_share(offer.id, network, quantity, cap):
+            # Fresh guest sessions from one network do not add up to more than its share.
+            detail = "Your network has claimed its share of this offer"
+            return problem_response(DomainError("limit_exceeded", detail, remaining=0), request.path)
+    claim = await inventory.reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    if shared and claim.code != "ok":
+        await inventory.return_share(offer.id, network, quantity)
     if claim.code == "sold_out" and claim.remaining == 0:
         return _sold_out(request.path)
     if claim.code in ("ok", "replay"):
@@ -86,6 +101,11 @@ async def reserve(request: web.Request) -> web.Response:
     # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
     # costs more than the answer itself.
     return problem_response(DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra), request.path)
+
+
+def address_cap(offer: Offer, share: float) -> int:
+    """Units one network may claim of an offer: its share of the quantity, never below the per-buyer limit."""
+    return max(offer.per_buyer_limit, math.floor(offer.quantity * share))
 
 
 _SOLD_OUT_BODIES: dict[str, bytes] = {}

@@ -32,6 +32,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Epoch seconds: tokens issued before it are refused (logout, a password change, a demotion).
     tokens_valid_after: Mapped[float] = mapped_column(Float, default=0.0)
+    # The network key (hashed address) a guest session was made from, so a ban can hold the person.
+    origin_network: Mapped[str | None] = mapped_column(String(40))
 
 
 class Shop(Base):

@@ -13,6 +13,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from server.api.auth import authenticate
+from server.api.clients import client_network, is_trusted_client
 from server.api.validation import parse_model
 from server.errors import DomainError
 from server.live.chat import Ack, error
@@ -72,7 +73,11 @@ class LiveNamespace(socketio.AsyncNamespace):
         principal = await authenticate(self.room.app, token)
         if principal is None:
             raise _refused("invalid_token", "The token is invalid or expired")
-        self.room.conns[sid] = Conn(principal)
+        request = environ.get("aiohttp.request")
+        network = None
+        if request is not None and not is_trusted_client(request):
+            network = client_network(request)
+        self.room.conns[sid] = Conn(principal, network=network)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.room.conns.pop(sid, None)

@@ -10,10 +10,12 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from sqlalchemy import select
 
 from server.api.auth import Principal
 from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
 from server.db.base import new_id
+from server.db.models import User
 from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error
@@ -35,6 +37,7 @@ class Conn:
     user: Principal
     broadcast_id: str | None = None
     is_room_host: bool = False
+    network: str | None = None  # the client's network key (None for trusted load generators)
 
 
 class Bucket:
@@ -157,7 +160,9 @@ class LiveRoom:
         is_host = policy.is_staff(user)
         if policy.status == "ended":
             return error("broadcast_ended", "The broadcast has ended")
-        if user.id in policy.bans:
+        if user.id in policy.bans or (
+            not is_host and conn.network is not None and conn.network in policy.bans
+        ):
             return error("banned", "You are banned from this broadcast")
         if not is_host:
             left = policy.timed_out_for(user.id)
@@ -239,11 +244,14 @@ class LiveRoom:
                 )
             until = datetime.now(UTC) + timedelta(seconds=seconds)
             record = {"seconds": seconds, "until": until.isoformat()}
+        # A ban holds the person, not one token: their account and the networks they used.
+        people = [target, *(await self._networks_of(target))] if action in ("ban", "unban") else [target]
         async with self.app[DB]() as session, session.begin():
-            if action in ("timeout", "ban"):
-                await restrict(session, broadcast_id, target, action, until)
-            else:
-                await lift(session, broadcast_id, target, action.removeprefix("un"))
+            for who in people:
+                if action in ("timeout", "ban"):
+                    await restrict(session, broadcast_id, who, action, until)
+                else:
+                    await lift(session, broadcast_id, who, action.removeprefix("un"))
             session.add(
                 ModerationAction(
                     broadcast_id=broadcast_id,
@@ -255,6 +263,15 @@ class LiveRoom:
             )
         await self.policy_changed(broadcast_id)
         return {"ok": True, **record}
+
+    async def _networks_of(self, user_id: str) -> set[str]:
+        """Where a user connects from on this node, and the network their guest session was made on."""
+        found = {c.network for c in self.conns.values() if c.user.id == user_id and c.network}
+        async with self.app[DB]() as session:
+            origin = (await session.execute(select(User.origin_network).where(User.id == user_id))).scalar()
+        if origin:
+            found.add(origin)
+        return found
 
     async def _record(
         self,
@@ -297,14 +314,15 @@ class LiveRoom:
         return view
 
     # hooks for other features ------------------------------------------------------------------
-    async def buyer_guard(self, broadcast_id: str, user_id: str) -> None:
-        """On the claim path: a dict lookup; the database only for a broadcast this node never saw."""
+    async def buyer_guard(self, broadcast_id: str, user_id: str, network: str | None = None) -> None:
+        """On the claim path: a dict lookup; the database only for a broadcast this node never saw.
+        A ban holds the person: the banned account, and the network it was banned from."""
         policy = self.policies.peek(broadcast_id)
         if policy is None:
             policy = await self.policies.get(broadcast_id)
         elif time.monotonic() - policy.loaded_at > REFRESH_S:
             self.policies.refresh_soon(broadcast_id)
-        if user_id in policy.bans:
+        if user_id in policy.bans or (network is not None and network in policy.bans):
             raise DomainError("banned", "You are banned from this broadcast")
 
 

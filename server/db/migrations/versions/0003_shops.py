@@ -1,4 +1,5 @@
-"""shops: products, broadcasts and orders belong to a shop; hosts are its members; token revocation
+"""shops: products, broadcasts and orders belong to a shop; hosts are its members; token revocation;
+the network a guest session came from (bans hold the person)
 
 Existing data moves into one default shop whose members are every existing host (the first one made
 is its owner), so a deployment upgraded in place keeps working as a single shop.
@@ -50,6 +51,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_memberships_shop_id"), "memberships", ["shop_id"])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("tokens_valid_after", sa.Float(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("origin_network", sa.String(length=40), nullable=True))
     for table in OWNED:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("shop_id", sa.String(length=40), nullable=True))
@@ -93,6 +95,7 @@ def downgrade() -> None:
             batch.drop_constraint(op.f(f"fk_{table}_shop_id_shops"), type_="foreignkey")
             batch.drop_column("shop_id")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("origin_network")
         batch.drop_column("tokens_valid_after")
     op.drop_index(op.f("ix_memberships_shop_id"), table_name="memberships")
     op.drop_table("memberships")
