@@ -5,57 +5,63 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, webui
-from server.api import auth, headers, ops
+from server import live, media, mirror, models, webui
+from server.api import auth, headers, ops, seams
 from server.api.clients import CLIENTS, ClientPolicy, parse_networks
-from server.api.context import DB, ENGINE, EVENTS, HOOKS, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
 from server.api.ratelimit import LIMITER, Limiter, make_storage
+from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
+from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
-from server.db.engine import make_engine, make_sessionmaker
-from server.db.migrate import migrate
 from server.events import EventBus
-from server.inventory.engine import Inventory
-from server.redis_client import make_redis
+from server.live.room import LiveRoom
+from server.services import Services
 
 log = logging.getLogger("liveshop.server")
 STATIC = Path(__file__).parent / "static"
 
 
 def build_app(
-    settings: Settings | None = None, *, run_migrations: bool = True, background: bool = True
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    background: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
-    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them)."""
+    """One node. `background=False` leaves out the sweeper and the mirror worker (tests drive them);
+    `clock` is the time every expiry, window and rate limit reads (tests pass one they can move)."""
     settings = settings or get_settings()
+    models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
         middlewares=[metrics_middleware, problem_middleware, auth.auth_middleware],
         client_max_size=settings.max_body_bytes,
     )
+    services = Services.create(settings, clock=clock)
     app[SETTINGS] = settings
-    app[ENGINE] = make_engine(settings)
-    app[DB] = make_sessionmaker(app[ENGINE])
-    app[REDIS] = make_redis(settings)
-    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else app[REDIS])
-    app[INVENTORY] = Inventory(
-        app[REDIS], hold_seconds=settings.hold_seconds, batch_max=settings.claim_batch_max
-    )
+    app[ENGINE] = services.engine
+    app[DB] = services.db
+    app[REDIS] = services.redis
+    app[EVENTS] = EventBus(settings.node_id, None if settings.embedded_redis else services.redis)
+    app[CLOCK] = clock
+    app[INVENTORY] = services.inventory
     app[METRICS] = Metrics()
     app[CLIENTS] = ClientPolicy(
         parse_networks(settings.trusted_proxies), parse_networks(settings.trusted_clients)
     )
     app[LIMITER] = Limiter(make_storage(app[REDIS], settings.embedded_redis))
-    app[HOOKS] = {}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
-            await migrate(app[ENGINE])
+            await services.migrate()
         await app[EVENTS].start()
         try:
             await ensure_loaded(app)
@@ -64,9 +70,9 @@ def build_app(
         log.info("liveshop node up node=%s url=%s", settings.node_id, settings.base_url)
         yield
         await app[EVENTS].stop()
-        await app[REDIS].aclose()
-        await app[ENGINE].dispose()
+        await services.close()
 
+    app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
     headers.setup(app, settings.frame_ancestors)
     ops.setup(app)
@@ -79,9 +85,22 @@ def build_app(
         max_http_buffer_size=64 * 1024,
     )
     sio.attach(app)
-    live.setup(app, sio)
+    room = live.setup(app, sio)
     media.setup(app)
     mirror.setup(app, worker=background and settings.run_worker)
     webui.setup(app)
     app.router.add_static("/static", STATIC, append_version=True)
+    wire_seams(app, room)
     return app
+
+
+def wire_seams(app: web.Application, room: LiveRoom) -> None:
+    """Each feature's answers for the others: the only place that knows who answers what."""
+
+    async def snapshot(broadcast_id: str) -> dict[str, Any]:
+        return await broadcast_snapshot(app, broadcast_id)
+
+    app[seams.BUYER_GUARD] = room.buyer_guard
+    app[seams.VIEWER_COUNT] = room.viewers.count
+    app[seams.BROADCAST_SNAPSHOT] = snapshot
+    seams.check(app)

@@ -1,15 +1,34 @@
-"""Broadcast status transitions, shared by the REST API (commerce) and the encoder (media)."""
+"""Broadcasts: their table and status transitions, shared by the REST API (commerce), the room (live) and the
+encoder (media)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import utcnow
-from server.db.models import Broadcast
+from server.db.base import Base, UTCDateTime, utcnow
 from server.errors import DomainError, NotFound
 from server.events import BROADCAST_STATUS, EventBus
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    host_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
+    stream_key: Mapped[str] = mapped_column(String(80), unique=True)
+    pinned_product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
 
 TRANSITIONS = {"scheduled": {"live", "ended"}, "live": {"live", "ended"}, "ended": set()}
 

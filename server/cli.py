@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,23 +38,15 @@ def load_settings() -> Settings:
 
 async def _with_services(settings: Settings, work: Callable[..., Awaitable[Any]]) -> Any:
     """Runs `work(sessionmaker, inventory)` with the database migrated and the engine wired."""
-    from server.db.engine import make_engine, make_sessionmaker
-    from server.db.migrate import migrate
-    from server.inventory.engine import Inventory
-    from server.inventory.rebuild import database_loader
-    from server.redis_client import make_redis
+    from server.services import open_services
 
-    engine = make_engine(settings)
-    redis = make_redis(settings)
-    try:
-        await migrate(engine)
-        sessionmaker = make_sessionmaker(engine)
-        inventory = Inventory(redis, hold_seconds=settings.hold_seconds)
-        inventory.set_loader(database_loader(sessionmaker, inventory))
-        return await work(sessionmaker, inventory)
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+    async with open_services(settings) as services:
+        return await work(services.db, services.inventory)
+
+
+def run_with_services(work: Callable[..., Awaitable[Any]]) -> Any:
+    """A CLI command's body, over the services of the configured environment."""
+    return asyncio.run(_with_services(load_settings(), work))
 
 
 async def _freeze_startup_heap(_app: object) -> None:
@@ -179,14 +173,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from server import mirror
+    from server.services import open_services
 
-    run = getattr(mirror, "run_worker_forever", None)
-    if run is None:
-        print("liveshop: the mirror worker is not available in this build", file=sys.stderr)
-        return 1
     settings = load_settings()
     configure_logging(settings.log_level)
-    return int(asyncio.run(run(settings)) or 0)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        async with open_services(settings) as services:
+            await mirror.run_worker(services.db, services.inventory, stop)
+
+    asyncio.run(run())
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -223,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the mirror delivery worker").set_defaults(func=cmd_worker)
     from server.mirror.cli import add_parser as add_mirror
 
-    add_mirror(sub)
+    add_mirror(sub, run_with_services)
     bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media")
     bench.add_argument("what")
     bench.add_argument("rest", nargs=argparse.REMAINDER)

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import create_host
+from server.api.models import Membership, User
+from server.broadcasts import Broadcast
 from server.db.base import new_id
-from server.db.models import Broadcast, Membership, Product, User
+from server.inventory.models import Product
 
 DEMO_EMAIL = "host@demo.liveshop"
 DEMO_PASSWORD = "liveshop-demo"

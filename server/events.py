@@ -10,15 +10,15 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import OutboxEvent
+from server.db.outbox import OutboxEvent
 
 log = logging.getLogger("liveshop.events")
 
@@ -32,8 +32,41 @@ OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop t
 PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
-ORDER_CONFIRMED = "order.confirmed"  # durable: the order as the API shows it, plus sku
+ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
+
+
+class OrderLine(TypedDict):
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+
+
+class OrderConfirmed(TypedDict):
+    """The one payload of ORDER_CONFIRMED, in the outbox and on the bus, for liveshop and platform sales.
+
+    `channel` is "liveshop" for a viewer's checkout, else the platform that sold it (`external_id` is
+    then the platform's order line); `offer_id`/`reservation_id`/`broadcast_id` are None for a sale
+    from the product's shelf stock."""
+
+    id: str
+    status: str
+    channel: str
+    external_id: str | None
+    offer_id: str | None
+    reservation_id: str | None
+    broadcast_id: str | None
+    product_id: str
+    sku: str
+    quantity: int
+    items: list[OrderLine]
+    total: int
+    currency: str
+    buyer: dict[str, Any]
+    created_at: str | None
+
 
 Handler = Callable[["Event"], Awaitable[None] | None]
 
@@ -83,7 +116,8 @@ class EventBus:
             except Exception:
                 log.exception("event handler failed topic=%s", event.topic)
 
-    async def publish(self, topic: str, data: dict[str, Any], *, relay: bool = False) -> None:
+    async def publish(self, topic: str, data: Mapping[str, Any], *, relay: bool = False) -> None:
+        data = dict(data)
         await self._dispatch(Event(topic, data, self.node_id))
         if relay and self._redis is not None:
             try:
@@ -92,9 +126,9 @@ class EventBus:
                 log.warning("event relay failed topic=%s error=%r", topic, exc)
 
     @staticmethod
-    def record(session: AsyncSession, topic: str, key: str, data: dict[str, Any]) -> None:
+    def record(session: AsyncSession, topic: str, key: str, data: Mapping[str, Any]) -> None:
         """Write a durable event in the caller's transaction: it exists iff the change commits."""
-        session.add(OutboxEvent(topic=topic, key=key, payload=data))
+        session.add(OutboxEvent(topic=topic, key=key, payload=dict(data)))
 
     async def start(self) -> None:
         if self._redis is not None and self._task is None:

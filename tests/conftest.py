@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from server.api.auth import create_host
 from server.api.context import DB
 from server.app import build_app
+from server.clock import ShiftedClock
 from server.config import Settings
 from tests.api_client import Api
 from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer
@@ -54,17 +55,25 @@ def settings(pg_database: PostgresDatabase, redis_server: RedisServer) -> Settin
     return make_settings(pg_database, redis_server)
 
 
-async def start_app(settings: Settings, *, background: bool = True) -> tuple[web.Application, TestServer]:
-    """A real node listening on 127.0.0.1:<free port>, in this process."""
-    app = build_app(settings, background=background)
+async def start_app(
+    settings: Settings, *, background: bool = True, clock: ShiftedClock | None = None
+) -> tuple[web.Application, TestServer]:
+    """A real node listening on 127.0.0.1:<free port>, in this process, on a clock tests can move."""
+    app = build_app(settings, background=background, clock=clock or ShiftedClock())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return app, server
 
 
 @pytest.fixture(scope="session")
-async def node(settings: Settings) -> AsyncIterator[tuple[web.Application, TestServer]]:
-    app, server = await start_app(settings)
+def clock() -> ShiftedClock:
+    """The session node's clock: move it by seconds at most (holds and offers of the session share it)."""
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="session")
+async def node(settings: Settings, clock: ShiftedClock) -> AsyncIterator[tuple[web.Application, TestServer]]:
+    app, server = await start_app(settings, clock=clock)
     yield app, server
     await server.close()
 

@@ -3,43 +3,30 @@ from PostgreSQL; a hold whose buyer vanished comes back at expiry."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
-from server.api.context import DB, INVENTORY
+from server.api.context import DB, INVENTORY, SETTINGS
+from server.clock import ShiftedClock
+from server.commerce.sweeper import sweep_once
 from server.db.base import new_id
-from server.db.models import Order, Product
 from server.inventory.keys import offer_keys
+from server.inventory.models import Order, Product
 from tests.api_client import Api
 from tests.conftest import make_settings, new_host, start_app
+from tests.faults import FAILING_BUYER, refuse_orders_of_the_failing_buyer
 from tests.services import PostgresDatabase, RedisServer
-
-FAIL_TRIGGER = [
-    """
-CREATE OR REPLACE FUNCTION liveshop_test_fail_order() RETURNS trigger AS $$
-BEGIN
-  IF NEW.buyer->>'name' = 'FAIL THE WRITE' THEN RAISE EXCEPTION 'injected write failure'; END IF;
-  RETURN NEW;
-END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS liveshop_test_fail_order ON orders",
-    """CREATE TRIGGER liveshop_test_fail_order BEFORE INSERT ON orders
-  FOR EACH ROW EXECUTE FUNCTION liveshop_test_fail_order()""",
-]
 
 
 async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
     api: Api, host: str, node: tuple[web.Application, TestServer]
 ) -> None:
     app, _ = node
-    async with app[DB]() as session, session.begin():
-        for statement in FAIL_TRIGGER:
-            await session.execute(text(statement))
+    await refuse_orders_of_the_failing_buyer(app[DB])
     product = await api.product(host, stock=10)
     broadcast = await api.broadcast(host)
     offer = await api.offer(host, broadcast["id"], product["id"], quantity=3)
@@ -51,7 +38,7 @@ async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
         "/api/v1/orders",
         token=viewer,
         headers={"Idempotency-Key": "k"},
-        json={"reservation_id": hold, "buyer": {"name": "FAIL THE WRITE", "email": "a@b.co", "address": "x"}},
+        json={"reservation_id": hold, "buyer": {"name": FAILING_BUYER, "email": "a@b.co", "address": "x"}},
     )
     assert (failed.status, failed.code) == (503, "service_unavailable")
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
@@ -98,27 +85,26 @@ async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
         )
     # Their deadlines pass; the sweeper asks PostgreSQL and settles both.
     await inventory.redis.zadd(offer_keys(offer["id"])[2], {hold_a: 1, hold_b: 1})
-    for _ in range(50):
-        state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
-        if state["held"] == 0:
-            break
-        await asyncio.sleep(0.1)
+    await sweep_once(app)
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"], state["sold"]) == (3, 0, 1)
 
 
 @pytest.fixture
-async def short_hold_node(
+async def own_clock_node(
     pg_database: PostgresDatabase, redis_server: RedisServer, http
-) -> AsyncIterator[tuple[web.Application, Api]]:  # type: ignore[no-untyped-def]
-    app, server = await start_app(make_settings(pg_database, redis_server, hold_seconds=5))
-    yield app, Api(http, str(server.make_url("")).rstrip("/"))
+) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:  # type: ignore[no-untyped-def]
+    """A node of its own whose clock may jump past hold expiries; its sweeper is the test's to run."""
+    clock = ShiftedClock()
+    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
+    yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
     await server.close()
 
 
 async def test_a_hold_whose_buyer_vanished_returns_at_expiry(
-    short_hold_node: tuple[web.Application, Api],
+    own_clock_node: tuple[web.Application, Api, ShiftedClock],
 ) -> None:
-    app, api = short_hold_node
+    app, api, clock = own_clock_node
     host = await new_host(app, api)
     product = await api.product(host, stock=10)
     broadcast = await api.broadcast(host)
@@ -128,7 +114,12 @@ async def test_a_hold_whose_buyer_vanished_returns_at_expiry(
     assert hold.status == 201
     other = await api.guest("other")
     assert (await api.reserve(other, offer["id"])).code == "sold_out"
-    await asyncio.sleep(6)  # nobody touches the offer: only the sweeper can return the unit
+    clock.advance(app[SETTINGS].hold_seconds - 30)
+    await sweep_once(app)
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+    assert (state["available"], state["held"], state["sold"]) == (0, 1, 0)  # not yet
+    clock.advance(31)  # nobody touches the offer: only the sweeper can return the unit
+    await sweep_once(app)
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"], state["sold"]) == (1, 0, 0)
     assert (await api.reserve(other, offer["id"])).status == 201  # the sold-out flag was dropped
@@ -165,10 +156,7 @@ async def test_an_end_whose_commit_was_lost_is_finished_by_the_sweeper(
     assert (await api.checkout(viewer, hold)).status == 201
     # The node ended the offer in Redis and then lost its PostgreSQL transaction.
     await app[INVENTORY].finish(offer["id"], 4, 1)
-    for _ in range(80):  # the sweeper compares with PostgreSQL every few seconds
-        seen = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
-        if seen["status"] == "ended":
-            break
-        await asyncio.sleep(0.1)
+    await sweep_once(app, resync=True)  # the sweeper's periodic comparison with PostgreSQL
+    seen = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (seen["status"], seen["sold"]) == ("ended", 1)
     assert (await api.call("GET", f"/api/v1/products/{product['id']}")).body["stock"] == 9

@@ -19,7 +19,7 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
-from server.inventory import engine as engine_module
+from server.clock import now_ms
 from server.inventory.engine import Inventory
 from server.inventory.rebuild import load_args
 from tests.services import RedisServer
@@ -40,6 +40,19 @@ class FakeOffer:
         self.ends_at = datetime.now(UTC) + timedelta(days=1)
 
 
+class FrozenClock:
+    """Time stands still until a rule moves it."""
+
+    def __init__(self) -> None:
+        self.ms = int(time.time() * 1000)
+
+    def time(self) -> float:
+        return self.ms / 1000
+
+    def monotonic(self) -> float:
+        return self.ms / 1000
+
+
 class InventoryMachine(RuleBasedStateMachine):
     """A model of the offer next to the real engine on a real Redis; they must always agree."""
 
@@ -49,9 +62,8 @@ class InventoryMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.redis = Redis.from_url(self.redis_url)
-        self.clock = int(time.time() * 1000)
-        engine_module._now_ms = lambda: self.clock  # type: ignore[assignment]
-        self.inv = Inventory(self.redis, hold_seconds=60, batch_max=8)
+        self.clock = FrozenClock()
+        self.inv = Inventory(self.redis, hold_seconds=60, batch_max=8, clock=self.clock)
         self.offer_id = "of_" + uuid.uuid4().hex[:16]
         self.run(self.inv.load(self.offer_id, load_args(FakeOffer(self.offer_id), {})))  # type: ignore[arg-type]
         self.holds: dict[str, tuple[str, int, int]] = {}  # hold -> buyer, qty, expires
@@ -69,7 +81,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
     def _expire_model(self) -> None:
         for hold, (buyer, qty, exp) in list(self.holds.items()):
-            if exp <= self.clock:
+            if exp <= now_ms(self.clock):
                 del self.holds[hold]
                 self.available += qty
                 self.held -= qty
@@ -117,7 +129,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
     @rule(ms=st.integers(1_000, 90_000))
     def time_passes_and_the_sweeper_runs(self, ms: int) -> None:
-        self.clock += ms
+        self.clock.ms += ms
         returned, stale, _ = self.run(self.inv.sweep(self.offer_id))
         before = self.held
         self._expire_model()
@@ -130,7 +142,7 @@ class InventoryMachine(RuleBasedStateMachine):
         hold = data.draw(st.sampled_from(list(self.holds)))
         buyer, qty, exp = self.holds[hold]
         code, got = self.run(self.inv.begin_checkout(hold, buyer))
-        if exp <= self.clock:
+        if exp <= now_ms(self.clock):
             assert code == "reservation_expired"
             del self.holds[hold]
             self.available += qty
@@ -172,8 +184,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def machine(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> type[InventoryMachine]:
-    monkeypatch.setattr(engine_module, "_now_ms", engine_module._now_ms)  # restored after the test
+def machine(redis_server: RedisServer) -> type[InventoryMachine]:
     InventoryMachine.redis_url = redis_server.url
     return InventoryMachine
 

@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from server.api.context import DB, INVENTORY
-from server.db.models import Order
+from server.commerce.sweeper import sweep_once
 from server.inventory.audit import run_audit
+from server.inventory.models import Order
 from tests.api_client import Api
 from tests.services import RedisServer
 
@@ -91,7 +92,9 @@ async def test_redis_restarted_empty_during_checkouts_keeps_every_confirmed_orde
         return r.status, r.code
 
     checkouts = asyncio.gather(*(pay(t, h) for t, h in holds))
-    await asyncio.sleep(0.05)
+    while await _sold_in_db(app, offer["id"]) == 0:  # Redis goes once the checkouts are under way
+        assert not checkouts.done()
+        await asyncio.sleep(0.005)
     await asyncio.to_thread(redis_server.restart)
     results = await checkouts
     confirmed = sum(1 for status, _ in results if status == 201)
@@ -99,11 +102,8 @@ async def test_redis_restarted_empty_during_checkouts_keeps_every_confirmed_orde
     # Whatever the timing, PostgreSQL's orders are the sold count and the counters agree after the sweep.
     sold_db = await _sold_in_db(app, offer["id"])
     assert sold_db == confirmed
-    for _ in range(50):
-        state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
-        if state["sold"] == sold_db and state["held"] == 0:
-            break
-        await asyncio.sleep(0.2)
+    await sweep_once(app, resync=True)
+    state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert state["available"] + state["held"] + state["sold"] == 30
     assert state["sold"] == sold_db
     report = await run_audit(app[DB], app[INVENTORY], [offer["id"]])

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from server.api.clients import client_address, client_network, is_trusted_client
 from server.api.context import DB, REDIS, SETTINGS
 from server.api.directory import HostDirectory
+from server.api.models import Membership, Shop, User
 from server.api.openapi import Router
 from server.api.passwords import check_password, hash_password
 from server.api.proof import Proofs
@@ -23,7 +24,6 @@ from server.api.ratelimit import LIMITER, limit, too_many
 from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
 from server.db.base import new_id
-from server.db.models import Membership, Shop, User
 from server.errors import Code, DomainError
 
 PRINCIPAL = web.RequestKey("principal", Principal)

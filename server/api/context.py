@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from server.clock import Clock
 from server.config import Settings
 from server.events import EventBus
 from server.inventory.engine import Inventory
@@ -18,5 +17,4 @@ DB = web.AppKey("db", async_sessionmaker[AsyncSession])
 REDIS = web.AppKey("redis", Redis)
 EVENTS = web.AppKey("events", EventBus)
 INVENTORY = web.AppKey("inventory", Inventory)
-# Extension points that app.py fills with one feature's answer for another (features never import each other).
-HOOKS = web.AppKey("hooks", dict[str, Any])
+CLOCK = web.AppKey("clock", Clock)  # the node's one clock (the inventory engine reads the same)

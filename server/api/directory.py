@@ -17,8 +17,8 @@ from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.api.models import Membership, User
 from server.api.tokens import Claims, Principal
-from server.db.models import Membership, User
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from server.api.auth import require_host
 from server.api.context import DB, INVENTORY
 from server.api.openapi import Router
 from server.api.validation import json_response
-from server.db.models import SOLD_STATUSES, Broadcast, Offer, Order
+from server.broadcasts import Broadcast
 from server.errors import DomainError
 from server.inventory.audit import run_audit
+from server.inventory.models import SOLD_STATUSES, Offer, Order
 
 router = Router()
 MAX_OFFERS = 1000

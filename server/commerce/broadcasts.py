@@ -9,17 +9,18 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server.api.auth import optional_user, require_host
-from server.api.context import DB, EVENTS, HOOKS, INVENTORY, SETTINGS
+from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
 from server.api.openapi import Router
+from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
-from server.broadcasts import broadcast_public, set_status
+from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.schemas import BroadcastIn, PinIn
 from server.commerce.views import product_view
 from server.db.base import new_id
-from server.db.models import Broadcast, Offer, Product
 from server.errors import DomainError, NotFound
 from server.events import PINNED
+from server.inventory.models import Offer, Product
 
 router = Router()
 
@@ -52,11 +53,10 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
             .scalars()
             .all()
         )
-    viewer_count = app[HOOKS].get("viewer_count")
     inventory = app[INVENTORY]
     return {
         **broadcast_public(b, app[SETTINGS].base_url),
-        "viewers": await viewer_count(broadcast_id) if viewer_count else 0,
+        "viewers": await app[VIEWER_COUNT](broadcast_id),
         "pinned": product_view(pinned) if pinned else None,
         "offers": [await view_of(inventory, o) for o in offers],
     }

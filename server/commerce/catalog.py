@@ -13,9 +13,9 @@ from server.api.validation import json_response, parse_body, path_id
 from server.commerce.schemas import ProductIn, ProductPatch
 from server.commerce.views import product_view
 from server.db.base import new_id
-from server.db.models import Product
 from server.errors import DomainError, NotFound
 from server.events import STOCK_CHANGED, EventBus
+from server.inventory.models import Product
 from server.inventory.stock import offers_available
 
 router = Router()

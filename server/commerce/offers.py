@@ -12,17 +12,19 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import Principal, require_host
-from server.api.context import DB, EVENTS, INVENTORY
+from server.api.context import CLOCK, DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
+from server.broadcasts import Broadcast
+from server.clock import utc
 from server.commerce.schemas import OfferIn
 from server.commerce.views import offer_view
-from server.db.base import new_id, utcnow
-from server.db.models import Broadcast, Offer, Product
+from server.db.base import new_id
 from server.errors import DomainError, NotFound
 from server.events import OFFER_ENDED, OFFER_RESTOCKED, OFFER_STARTED, OFFER_STOCK, STOCK_CHANGED, EventBus
 from server.inventory.engine import Counters, Inventory, OfferMissing
 from server.inventory.keys import valid_offer_id
+from server.inventory.models import Offer, Product
 from server.inventory.rebuild import load_args, sold_by_buyer
 
 log = logging.getLogger("liveshop.commerce")
@@ -108,7 +110,7 @@ async def create_offer(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, OfferIn)
     broadcast_id = path_id(request)
-    now = utcnow()
+    now = utc(request.app[CLOCK])
     async with request.app[DB]() as session, session.begin():
         b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
@@ -189,7 +191,7 @@ async def end_offer(app: web.Application, offer_id: str) -> Offer:
             update(Product).where(Product.id == offer.product_id).values(stock=Product.stock + returned)
         )
         offer.status = "ended"
-        offer.ended_at = utcnow()
+        offer.ended_at = utc(app[CLOCK])
         offer.returned = returned
         product = await session.get(Product, offer.product_id)
         assert product is not None

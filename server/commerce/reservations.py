@@ -11,15 +11,17 @@ from aiohttp import web
 
 from server.api.auth import require_user
 from server.api.clients import client_network, is_trusted_client
-from server.api.context import HOOKS, INVENTORY, SETTINGS
+from server.api.context import CLOCK, INVENTORY, SETTINGS
 from server.api.errors import problem, problem_response
 from server.api.openapi import Router
+from server.api.seams import BUYER_GUARD
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
+from server.clock import now_ms
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
-from server.db.models import Offer
 from server.errors import DomainError, LimitExceeded, NotFound
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer
 
 router = Router()
 
@@ -39,13 +41,15 @@ def _iso_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
-def hold_view(hold_id: str, offer_id: str, quantity: int, expires_ms: int, **extra: Any) -> dict[str, Any]:
+def hold_view(
+    hold_id: str, offer_id: str, quantity: int, expires_ms: int, now: int, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": hold_id,
         "offer_id": offer_id,
         "quantity": quantity,
         "expires_at": _iso_ms(expires_ms),
-        "expires_in_ms": max(expires_ms - int(datetime.now(UTC).timestamp() * 1000), 0),
+        "expires_in_ms": max(expires_ms - now, 0),
         **extra,
     }
 
@@ -69,9 +73,7 @@ async def reserve(request: web.Request) -> web.Response:
     offer = meta.offer
     guarded = not is_trusted_client(request)
     network = client_network(request)
-    guard = app[HOOKS].get("buyer_guard")
-    if guard is not None:
-        await guard(offer.broadcast_id, buyer.id, network if guarded else None)
+    await app[BUYER_GUARD](offer.broadcast_id, buyer.id, network if guarded else None)
     if quantity > offer.per_buyer_limit:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
@@ -94,7 +96,9 @@ async def reserve(request: web.Request) -> web.Response:
     if claim.code in ("ok", "replay"):
         headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
         return json_response(
-            hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms), status=201, headers=headers
+            hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms, now_ms(app[CLOCK])),
+            status=201,
+            headers=headers,
         )
     extra = {"remaining": claim.remaining} if claim.code in ("sold_out", "limit_exceeded") else {}
     # Returned rather than raised (the same problem+json the middleware would render): after a
@@ -159,7 +163,14 @@ async def get_reservation(request: web.Request) -> web.Response:
     if owner != buyer.id:
         raise NotFound("reservation")
     return json_response(
-        hold_view(hold_id, offer_id, qty, exp, status="checking_out" if state == "c" else "held")
+        hold_view(
+            hold_id,
+            offer_id,
+            qty,
+            exp,
+            now_ms(request.app[CLOCK]),
+            status="checking_out" if state == "c" else "held",
+        )
     )
 
 

@@ -1,24 +1,17 @@
-"""Wires commerce into an app: routes, the offer cache, offer events, the sweeper, the rebuild loader."""
+"""Wires commerce into an app: routes, the offer cache, offer events, the sweeper."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.context import DB, HOOKS, INVENTORY
+from server.api.context import DB
 from server.commerce import audit, broadcasts, catalog, offers, orders, reservations, stats
 from server.commerce.sweeper import sweeper_context
-from server.inventory.rebuild import database_loader
 
 
 def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
-    app[INVENTORY].set_loader(database_loader(app[DB], app[INVENTORY]))
     offers.wire_offer_events(app)
-
-    async def snapshot(broadcast_id: str):  # type: ignore[no-untyped-def]
-        return await broadcasts.broadcast_snapshot(app, broadcast_id)
-
-    app[HOOKS]["broadcast_snapshot"] = snapshot
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
     for module in (catalog, broadcasts, reservations, offers, orders, audit, stats):

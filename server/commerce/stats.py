@@ -10,7 +10,7 @@ from server.api.context import DB
 from server.api.openapi import Router
 from server.api.validation import json_response, path_id
 from server.commerce.offers import owned_broadcast
-from server.db.models import Offer, Order, Product
+from server.inventory.models import Offer, Order, Product
 
 router = Router()
 

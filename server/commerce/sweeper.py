@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.context import DB, INVENTORY, SETTINGS
+from server.api.context import CLOCK, DB, INVENTORY, SETTINGS
+from server.clock import now_ms
 from server.commerce.offers import end_offer
-from server.db.base import utcnow
-from server.db.models import Offer, Order
 from server.inventory.engine import OfferMissing
+from server.inventory.models import Offer, Order
 
 log = logging.getLogger("liveshop.inventory")
 RESYNC_EVERY_S = 5.0
@@ -55,13 +54,13 @@ async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
     offer_ids = set(await inventory.active_offers())
     active_in_db = set(await ensure_loaded(app)) if resync else set()
     offer_ids |= active_in_db
-    now_ms = int(utcnow().timestamp() * 1000)
+    now = now_ms(app[CLOCK])
     for offer_id in offer_ids:
         try:
             _, stale, state = await inventory.sweep(offer_id)
             if stale:
                 await settle_stale_checkouts(app, offer_id, stale)
-            if state["status"] == "active" and state["ends_at"] <= now_ms:
+            if state["status"] == "active" and state["ends_at"] <= now:
                 await end_offer(app, offer_id)
             elif state["status"] != "active" and offer_id in active_in_db:
                 # Ended in Redis but the end's commit never landed: finish it (end_offer is idempotent),
@@ -77,13 +76,14 @@ async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
 
 async def run_sweeper(app: web.Application) -> None:
     interval = app[SETTINGS].sweep_interval_s
-    last_resync = 0.0
+    clock = app[CLOCK]
+    last_resync = -RESYNC_EVERY_S
     while True:
         try:
-            resync = time.monotonic() - last_resync >= RESYNC_EVERY_S
+            resync = clock.monotonic() - last_resync >= RESYNC_EVERY_S
             await sweep_once(app, resync=resync)
             if resync:
-                last_resync = time.monotonic()
+                last_resync = clock.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

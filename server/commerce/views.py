@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from server.db.models import Offer, Order, Product
 from server.inventory.engine import Counters
+from server.inventory.models import Offer, Order, Product
 
 
 def iso(value: datetime | None) -> str | None:

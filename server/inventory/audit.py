@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import SOLD_STATUSES, Offer, Order, Product
 from server.inventory.engine import Inventory
+from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 
 
 @dataclass

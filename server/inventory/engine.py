@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 
+from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.errors import NotFound
 from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys, share_key
 from server.inventory.scripts import Scripts
@@ -83,10 +83,6 @@ Loader = Callable[[str], Awaitable[list[Any] | None]]
 ChangeListener = Callable[[str, Counters, bool], Awaitable[None] | None]
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def new_hold_id(offer_id: str) -> str:
     return f"{offer_id}.{secrets.token_hex(10)}"
 
@@ -94,8 +90,11 @@ def new_hold_id(offer_id: str) -> str:
 class Inventory:
     """Atomic stock operations for flash offers over one Redis (or Redis Cluster-ready keys)."""
 
-    def __init__(self, redis: Redis, *, hold_seconds: int, batch_max: int = 64) -> None:
+    def __init__(
+        self, redis: Redis, *, hold_seconds: int, batch_max: int = 64, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.redis = redis
+        self.clock = clock  # every `now` the scripts get comes from it (expiry, offer windows)
         self.scripts = Scripts(redis)
         self.hold_ms = hold_seconds * 1000
         self.batch_max = batch_max
@@ -179,7 +178,7 @@ class Inventory:
             return Claim("offer_ended")
         known = self._sold_out.get(offer_id)
         if known is not None:
-            if time.monotonic() < known.until:
+            if self.clock.monotonic() < known.until:
                 self.stats["local_answers"] += 1
                 return self._answer_sold_out(known, buyer, idem_key, body_hash)
             self._sold_out.pop(offer_id, None)
@@ -194,7 +193,7 @@ class Inventory:
     def known_sold_out(self, offer_id: str) -> bool:
         """This node knows the offer is sold out or ended (no Redis needed to say no)."""
         known = self._sold_out.get(offer_id)
-        return offer_id in self._ended or (known is not None and time.monotonic() < known.until)
+        return offer_id in self._ended or (known is not None and self.clock.monotonic() < known.until)
 
     async def take_share(self, offer_id: str, who: str, quantity: int, cap: int, ttl_s: int = 86400) -> bool:
         """Counts `quantity` more units against `who`'s cap on this offer; False (and nothing counted)
@@ -235,7 +234,7 @@ class Inventory:
 
     async def _flush(self, offer_id: str, batch: list[_Pending]) -> None:
         try:
-            args: list[Any] = [_now_ms(), self.hold_ms, len(batch)]
+            args: list[Any] = [now_ms(self.clock), self.hold_ms, len(batch)]
             for p in batch:
                 args += [p.buyer, p.quantity, new_hold_id(offer_id), p.idem_key, p.body_hash]
             self.stats["redis_batches"] += 1
@@ -264,7 +263,7 @@ class Inventory:
         claims are complete: keep them to answer exact replays without Redis."""
         raw = await self.redis.hgetall(offer_keys(offer_id)[4])
         replays = {_b(k): _b(v) for k, v in raw.items()}
-        self._sold_out[offer_id] = _SoldOut(time.monotonic() + SOLD_OUT_TRUST_S, replays)
+        self._sold_out[offer_id] = _SoldOut(self.clock.monotonic() + SOLD_OUT_TRUST_S, replays)
 
     # holds ----------------------------------------------------------------------------------------
     async def release(self, hold_id: str, buyer: str) -> str:
@@ -283,7 +282,7 @@ class Inventory:
         Called under the offer's share lock, so it never rebuilds: counters missing from Redis mean
         every hold was lost with them, which is exactly "reservation expired"."""
         offer_id = _offer_of(hold_id)
-        now = _now_ms()
+        now = now_ms(self.clock)
         result = await self._run(
             self.scripts.begin_checkout,
             offer_id,
@@ -311,7 +310,7 @@ class Inventory:
     async def sweep(self, offer_id: str, limit: int = 1000) -> tuple[int, list[str], dict[str, Any]]:
         """Return expired holds. Gives (units returned, stale checkout hold ids, state)."""
         keys = offer_keys(offer_id)[:4]
-        result = await self._run(self.scripts.sweep, offer_id, keys, [_now_ms(), limit])
+        result = await self._run(self.scripts.sweep, offer_id, keys, [now_ms(self.clock), limit])
         returned = int(result[1])
         counters = Counters(int(result[2]), int(result[3]), int(result[4]))
         state = {"status": _s(result[5]), "ends_at": int(result[6])}

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import SOLD_STATUSES, Offer, Order
 from server.inventory.engine import Inventory
+from server.inventory.models import SOLD_STATUSES, Offer, Order
 
 
 async def sold_by_buyer(session: AsyncSession, offer_id: str) -> dict[str, int]:

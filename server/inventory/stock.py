@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Offer
 from server.inventory.engine import Counters, Inventory
+from server.inventory.models import Offer
 
 
 async def offers_available(

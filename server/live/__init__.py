@@ -10,7 +10,7 @@ import socketio
 from aiohttp import web
 
 from server import events as topics
-from server.api.context import EVENTS, HOOKS, INVENTORY
+from server.api.context import EVENTS, INVENTORY
 from server.api.ops import READINESS
 from server.config import Settings
 from server.live.manager import LiveRedisManager, LocalManager
@@ -30,16 +30,14 @@ def client_manager(settings: Settings) -> socketio.AsyncManager:
     return LiveRedisManager(settings.redis_url, channel=CHANNEL)
 
 
-def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
-    """Registers /live, the hooks commerce calls (viewer_count, buyer_guard), readiness and routes."""
+def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
+    """Registers /live, readiness and routes; the room answers the seams app.py wires for commerce."""
     manager = sio.manager
     bus = manager.bus if isinstance(manager, LocalManager | LiveRedisManager) else LocalManager().bus
     room = LiveRoom(app, sio, bus)
     app[LIVE_ROOM] = room
     install_transport(sio, compress=room.cfg.ws_compress)
     sio.register_namespace(LiveNamespace(room))
-    app[HOOKS]["viewer_count"] = room.viewers.count
-    app[HOOKS]["buyer_guard"] = room.buyer_guard
 
     async def room_channel() -> str | None:
         return bus.health()
@@ -88,3 +86,4 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> None:
                 task.cancel()
 
     app.cleanup_ctx.append(lifecycle)
+    return room

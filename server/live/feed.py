@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Offer
 from server.events import Event
 from server.inventory.engine import Counters, Inventory
+from server.inventory.models import Offer
 from server.live.spawn import spawn
 
 log = logging.getLogger("liveshop.live")

@@ -106,7 +106,7 @@ class LiveNamespace(socketio.AsyncNamespace):
             **conn.user.public(),
             "is_host": conn.is_room_host,
             "banned": conn.user.id in policy.bans,
-            "timed_out_s": round(policy.timed_out_for(conn.user.id), 1),
+            "timed_out_s": round(policy.timed_out_for(conn.user.id, self.room.clock.time()), 1),
         }
         snapshot["chat_settings"] = (
             policy.settings_view() if conn.is_room_host else {"slow_mode_s": policy.slow_mode_s}

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.tokens import Principal
-from server.db.models import Broadcast
+from server.broadcasts import Broadcast
+from server.clock import SYSTEM_CLOCK, Clock, utc
 from server.live.models import ChatSettings, Restriction
 from server.live.text import blocked_matcher
 
@@ -39,12 +39,12 @@ class Policy:
     timeouts: dict[str, float] = field(default_factory=dict)  # user id -> until (epoch seconds)
     loaded_at: float = 0.0
 
-    def timed_out_for(self, user_id: str) -> float:
-        """Seconds left on this user's timeout (0 when none)."""
+    def timed_out_for(self, user_id: str, now: float) -> float:
+        """Seconds left on this user's timeout at `now` (epoch seconds; 0 when none)."""
         until = self.timeouts.get(user_id)
         if until is None:
             return 0.0
-        left = until - time.time()
+        left = until - now
         if left <= 0:
             self.timeouts.pop(user_id, None)
             return 0.0
@@ -59,14 +59,15 @@ class Policy:
 
 
 class Policies:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = SYSTEM_CLOCK) -> None:
         self._db = sessionmaker
+        self._clock = clock
         self._items: dict[str, Policy] = {}
         self._loading: dict[str, asyncio.Future[Policy]] = {}
 
     async def get(self, broadcast_id: str) -> Policy:
         policy = self._items.get(broadcast_id)
-        if policy is not None and time.monotonic() - policy.loaded_at < REFRESH_S:
+        if policy is not None and self._clock.monotonic() - policy.loaded_at < REFRESH_S:
             return policy
         return await self.reload(broadcast_id)
 
@@ -102,11 +103,12 @@ class Policies:
         self._items.clear()
 
     async def _load(self, broadcast_id: str) -> Policy:
-        now = datetime.now(UTC)
+        now = utc(self._clock)
+        loaded_at = self._clock.monotonic()
         async with self._db() as session:
             b = await session.get(Broadcast, broadcast_id)
             if b is None:
-                return Policy(broadcast_id, exists=False, loaded_at=time.monotonic())
+                return Policy(broadcast_id, exists=False, loaded_at=loaded_at)
             settings = await session.get(ChatSettings, broadcast_id)
             rows = (
                 (await session.execute(select(Restriction).where(Restriction.broadcast_id == broadcast_id)))
@@ -122,7 +124,7 @@ class Policies:
             slow_mode_s=settings.slow_mode_s if settings else 0,
             blocked_words=words,
             matcher=blocked_matcher(words),
-            loaded_at=time.monotonic(),
+            loaded_at=loaded_at,
         )
         for r in rows:
             if r.kind == "ban":

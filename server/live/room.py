@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import socketio
@@ -13,9 +12,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server.api.auth import Principal
-from server.api.context import DB, HOOKS, INVENTORY, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
+from server.api.models import User
+from server.api.seams import BROADCAST_SNAPSHOT
+from server.clock import now_ms, utc
 from server.db.base import new_id
-from server.db.models import User
 from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error
@@ -45,13 +46,12 @@ class Bucket:
 
     __slots__ = ("stamp", "tokens")
 
-    def __init__(self, burst: float) -> None:
+    def __init__(self, burst: float, now: float) -> None:
         self.tokens = burst
-        self.stamp = time.monotonic()
+        self.stamp = now
 
-    def take(self, rate: float, burst: float) -> float:
-        """0 when allowed, else seconds until the next token."""
-        now = time.monotonic()
+    def take(self, rate: float, burst: float, now: float) -> float:
+        """0 when allowed, else seconds until the next token (`now` from the node's monotonic clock)."""
         self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
         self.stamp = now
         if self.tokens >= 1:
@@ -65,10 +65,11 @@ class LiveRoom:
         self.app = app
         self.sio = sio
         self.bus = bus
+        self.clock = app[CLOCK]
         self.cfg = ChatSettings()
         self.conns: dict[str, Conn] = {}
         self.buckets: dict[str, Bucket] = {}
-        self.policies = Policies(app[DB])
+        self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
         )
@@ -78,12 +79,13 @@ class LiveRoom:
             self.emit_local,
             self.chat.take_delivered,
             interval_s=self.cfg.viewers_interval_s,
+            clock=self.clock,
         )
         self.feed = Feed(
             app[INVENTORY],
             app[DB],
             self.emit,
-            lambda: app[HOOKS].get("broadcast_snapshot"),
+            lambda: app[BROADCAST_SNAPSHOT],
             interval_s=self.cfg.stock_interval_ms / 1000,
         )
         bus.on_control = self.on_control
@@ -124,8 +126,7 @@ class LiveRoom:
 
     # snapshot ----------------------------------------------------------------------------------
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
-        hook = self.app[HOOKS]["broadcast_snapshot"]
-        view = dict(await hook(broadcast_id))
+        view = dict(await self.app[BROADCAST_SNAPSHOT](broadcast_id))
         pinned = view.pop("pinned", None)
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
@@ -165,7 +166,7 @@ class LiveRoom:
         ):
             return error("banned", "You are banned from this broadcast")
         if not is_host:
-            left = policy.timed_out_for(user.id)
+            left = policy.timed_out_for(user.id, self.clock.time())
             if left > 0:
                 return error(
                     "timed_out", f"You are timed out for {left:.0f} s", retry_after_ms=int(left * 1000)
@@ -182,10 +183,11 @@ class LiveRoom:
                     f"Slow mode: one message every {policy.slow_mode_s} s",
                     retry_after_ms=max(int(ttl), 1),
                 )
+        now = self.clock.monotonic()
         bucket = self.buckets.get(user.id)
         if bucket is None:
-            bucket = self.buckets[user.id] = Bucket(self.cfg.burst)
-        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst)
+            bucket = self.buckets[user.id] = Bucket(self.cfg.burst, now)
+        wait = bucket.take(self.cfg.rate_per_s, self.cfg.burst, now)
         if wait > 0:
             return error(
                 "rate_limited", "You are sending messages too fast", retry_after_ms=int(wait * 1000) + 1
@@ -193,7 +195,7 @@ class LiveRoom:
         message: dict[str, Any] = {
             "id": new_id("cm"),
             "text": text,
-            "ts": int(time.time() * 1000),
+            "ts": now_ms(self.clock),
             # The role the room sees is the role in this room: a host of another shop is a viewer here.
             "user": {**user.public(), "role": "host" if is_host else "viewer"},
         }
@@ -242,7 +244,7 @@ class LiveRoom:
                 raise DomainError(
                     "validation_error", f"seconds: an integer from 1 to {MAX_TIMEOUT_S}", field="seconds"
                 )
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            until = utc(self.clock) + timedelta(seconds=seconds)
             record = {"seconds": seconds, "until": until.isoformat()}
         # A ban holds the person, not one token: their account and the networks they used.
         people = [target, *(await self._networks_of(target))] if action in ("ban", "unban") else [target]
@@ -313,14 +315,14 @@ class LiveRoom:
         )
         return view
 
-    # hooks for other features ------------------------------------------------------------------
+    # seams for other features -------------------------------------------------------------------
     async def buyer_guard(self, broadcast_id: str, user_id: str, network: str | None = None) -> None:
         """On the claim path: a dict lookup; the database only for a broadcast this node never saw.
         A ban holds the person: the banned account, and the network it was banned from."""
         policy = self.policies.peek(broadcast_id)
         if policy is None:
             policy = await self.policies.get(broadcast_id)
-        elif time.monotonic() - policy.loaded_at > REFRESH_S:
+        elif self.clock.monotonic() - policy.loaded_at > REFRESH_S:
             self.policies.refresh_soon(broadcast_id)
         if user_id in policy.bans or (network is not None and network in policy.bans):
             raise DomainError("banned", "You are banned from this broadcast")

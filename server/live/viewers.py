@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 
+from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.live import keys
 
 log = logging.getLogger("liveshop.live")
@@ -35,8 +35,10 @@ class Viewers:
         take_delivered: Callable[[str], int],
         *,
         interval_s: float,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.redis = redis
+        self.clock = clock  # shares carry their expiry in its time
         self.node = node_id
         self._emit_local = emit_local
         self._take_delivered = take_delivered
@@ -62,7 +64,7 @@ class Viewers:
             shares = await self.redis.hgetall(keys.viewers(broadcast_id))
         except Exception:
             return self.local.get(broadcast_id, 0)
-        viewers, _ = _sum(shares, self.node, self.local.get(broadcast_id, 0))
+        viewers, _ = _sum(shares, self.node, self.local.get(broadcast_id, 0), now_ms(self.clock))
         return viewers
 
     def _with_fresh_local(self, broadcast_id: str) -> int:
@@ -76,14 +78,14 @@ class Viewers:
         rooms = [b for b in set(self.local) | set(self.totals)]
         if not rooms:
             return
-        now_ms = int(time.time() * 1000)
+        now = now_ms(self.clock)
         rates = {b: self._take_delivered(b) / self.interval_s for b in rooms}
         async with self.redis.pipeline(transaction=False) as pipe:
             for b in rooms:
                 key = keys.viewers(b)
                 mine = self.local.get(b, 0)
                 if mine or rates[b]:
-                    pipe.hset(key, self.node, f"{mine}|{rates[b]:.2f}|{now_ms + SHARE_TTL_MS}")
+                    pipe.hset(key, self.node, f"{mine}|{rates[b]:.2f}|{now + SHARE_TTL_MS}")
                     pipe.pexpire(key, SHARE_TTL_MS * 4)
                 else:
                     pipe.hdel(key, self.node)
@@ -92,7 +94,7 @@ class Viewers:
         self.healthy = True
         shares_of = [r for r in results if isinstance(r, dict)]
         for b, shares in zip(rooms, shares_of, strict=True):
-            total = _sum(shares, self.node, self.local.get(b, 0), now_ms)
+            total = _sum(shares, self.node, self.local.get(b, 0), now)
             self.totals[b] = total
             if self.local.get(b, 0) == 0:
                 # nobody here to tell; stop tracking once our share is gone
@@ -130,8 +132,8 @@ class Viewers:
                 await pipe.execute()
 
 
-def _sum(shares: dict[Any, Any], node: str, mine: int, now_ms: int | None = None) -> tuple[int, float]:
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+def _sum(shares: dict[Any, Any], node: str, mine: int, now: int) -> tuple[int, float]:
+    """(viewers, chat rate) over every node's live share at `now` (ms); this node counts `mine`."""
     viewers, rate = mine, 0.0
     for k, v in shares.items():
         name = k.decode() if isinstance(k, bytes) else str(k)
@@ -140,7 +142,7 @@ def _sum(shares: dict[Any, Any], node: str, mine: int, now_ms: int | None = None
             if name == node:
                 rate += float(r)
                 continue
-            if int(exp) >= now_ms:
+            if int(exp) >= now:
                 viewers += int(n)
                 rate += float(r)
         except ValueError:

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.api.context import DB, EVENTS
-from server.broadcasts import set_status
-from server.db.models import Broadcast
+from server.broadcasts import Broadcast, set_status
 from server.errors import DomainError
 from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
 from server.media import ice

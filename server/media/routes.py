@@ -15,7 +15,7 @@ from aiohttp import web
 from server.api.auth import bearer, optional_user
 from server.api.context import DB, SETTINGS
 from server.api.openapi import Router
-from server.db.models import Broadcast
+from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
 from server.media import ice
 from server.media.sdp import MAX_SDP_BYTES, parse_offer

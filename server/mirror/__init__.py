@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,12 +37,16 @@ def setup(app: web.Application, *, worker: bool = True) -> None:
         from server.mirror.connectors import build_connectors
         from server.mirror.worker import Worker
 
-        state.http = aiohttp.ClientSession()
+        # One connector set per process: webhooks and the worker share it, and with it each
+        # platform's throttle gate (a 429 seen by either pauses both).
+        state.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
         state.connectors = build_connectors(state.config, state.http)
         refresher = asyncio.create_task(_refresh_status(app))
         if worker:
             registry = app[METRICS].registry if METRICS in app else None
-            state.worker = Worker(app[DB], app[INVENTORY], state.config, registry=registry)
+            state.worker = Worker(
+                app[DB], app[INVENTORY], state.config, registry=registry, connectors=state.connectors
+            )
             await state.worker.start()
         yield
         refresher.cancel()
@@ -72,36 +75,15 @@ async def _refresh_status(app: web.Application) -> None:
         await asyncio.sleep(STATUS_REFRESH_S)
 
 
-async def run_worker_forever(settings: Any) -> int:
-    """`liveshop worker`: the delivery worker alone (run as many as you like), until SIGTERM/SIGINT."""
-    from server.db.engine import make_engine, make_sessionmaker
-    from server.db.migrate import migrate
-    from server.inventory.engine import Inventory
-    from server.inventory.rebuild import database_loader
+async def run_worker(db: Any, inventory: Any, stop: asyncio.Event) -> None:
+    """`liveshop worker`: the delivery worker alone (run as many as you like), until `stop` is set."""
     from server.mirror.config import get_mirror_settings
     from server.mirror.worker import Worker
-    from server.redis_client import make_redis
 
-    engine = make_engine(settings)
-    redis = make_redis(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await migrate(engine)
-        db = make_sessionmaker(engine)
-        inventory = Inventory(redis, hold_seconds=settings.hold_seconds)
-        inventory.set_loader(database_loader(db, inventory))
-        config = get_mirror_settings()
-        if not config.enabled():
-            log.warning("no platform has credentials: the mirror worker has nothing to deliver")
-        worker = Worker(db, inventory, config)
-        await worker.start()
-        await stop.wait()
-        await worker.stop()
-    finally:
-        await redis.aclose()
-        await engine.dispose()
-    return 0
+    config = get_mirror_settings()
+    if not config.enabled():
+        log.warning("no platform has credentials: the mirror worker has nothing to deliver")
+    worker = Worker(db, inventory, config)
+    await worker.start()
+    await stop.wait()
+    await worker.stop()

@@ -1,19 +1,21 @@
-"""`liveshop mirror status | replay | sandboxes`."""
+"""`liveshop mirror status | replay | sandboxes`.
+
+The wiring (server/cli.py) hands in `run`: it runs `work(sessionmaker, inventory)` over the configured
+services, so this feature never builds them itself.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-
-def _run(work: Any) -> Any:
-    from server.cli import _with_services, load_settings
-
-    return asyncio.run(_with_services(load_settings(), work))
+Run = Callable[[Callable[[Any, Any], Awaitable[Any]]], Any]
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, _run: Run) -> int:
     from server.mirror.config import get_mirror_settings
     from server.mirror.status import format_status, mirror_status
 
@@ -32,7 +34,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 2 if dead or report["flagged_orders"] else 0
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
+def cmd_replay(args: argparse.Namespace, _run: Run) -> int:
     from server.mirror.jobs import replay
 
     async def work(db: Any, _inventory: Any) -> int:
@@ -67,17 +69,17 @@ def cmd_sandboxes(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any, run: Run) -> None:
     mirror = sub.add_parser("mirror", help="platform mirroring: status | replay | sandboxes")
     verbs = mirror.add_subparsers(dest="verb", required=True)
     status = verbs.add_parser("status", help="per platform: queue depth, lag, last error, dead letters")
     status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
+    status.set_defaults(func=partial(cmd_status, _run=run))
     replay = verbs.add_parser("replay", help="make dead letters due again")
     replay.add_argument("--platform", choices=("tiktok", "shopify", "meta", "google"))
     replay.add_argument("--job", type=int, help="only this job id")
     replay.add_argument("--all", action="store_true", help="also resend every SKU's stock (a full resync)")
-    replay.set_defaults(func=cmd_replay)
+    replay.set_defaults(func=partial(cmd_replay, _run=run))
     boxes = verbs.add_parser("sandboxes", help="run the four platform emulators locally (demo, tests)")
     boxes.add_argument("--host", default="127.0.0.1")
     boxes.add_argument("--port", type=int, default=9101, help="first port; the others follow")

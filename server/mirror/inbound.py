@@ -2,14 +2,16 @@
 
 Per line (a liveshop SKU): first the product's shelf stock, atomically (UPDATE ... WHERE stock >= q);
 if the shelf has not got them and the product has an active flash offer, a claim on that offer through
-the same Redis engine and the same checkout steps as commerce (hold, begin checkout, order written under
-the offer's row lock FOR SHARE, commit, settle sold). If neither has the units, the order is recorded
-as `flagged` (to be cancelled on the platform and reported), never oversold. Each line is one order row
-whose external id is unique per channel, so a replayed or re-polled order changes nothing.
+the same Redis engine, sold by the same steps as a viewer's checkout (`server/inventory/sale.py`: offer
+row FOR SHARE, begin checkout, order and outbox rows committed, hold settled sold). If neither has the
+units, the order is recorded as `flagged` (to be cancelled on the platform and reported), never
+oversold. Each line is one order row whose external id is unique per channel, so a replayed or
+re-polled order changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -19,12 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import new_id
-from server.db.models import Offer, Order, Product
-from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus
+from server.errors import DomainError
+from server.events import EventBus
 from server.inventory.engine import Inventory
+from server.inventory.models import Offer, Order, Product
+from server.inventory.sale import record_sale, sell_hold
 from server.mirror.connectors.base import PlatformLine, PlatformOrder
 
 log = logging.getLogger("liveshop.mirror")
+# A hold Redis lost between the claim and its checkout (a flush, a failover) is claimed once more.
+CLAIM_ATTEMPTS = 2
 
 
 @dataclass
@@ -68,30 +74,18 @@ def _order(order: PlatformOrder, line: PlatformLine, product: Product, status: s
     )
 
 
-def _record(session: AsyncSession, order: Order, product: Product) -> None:
-    view = {
-        "id": order.id,
-        "status": order.status,
-        "channel": order.channel,
-        "external_id": order.external_id,
-        "offer_id": order.offer_id,
-        "sku": product.sku,
-        "quantity": order.quantity,
-        "total": order.total,
-        "currency": order.currency,
-    }
-    EventBus.record(session, ORDER_CONFIRMED, product.sku, view)
-    EventBus.record(session, STOCK_CHANGED, product.sku, {"product_id": product.id, "sku": product.sku})
-
-
 async def take_order(
-    db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder
+    db: async_sessionmaker[AsyncSession],
+    inventory: Inventory,
+    order: PlatformOrder,
+    *,
+    events: EventBus | None = None,
 ) -> list[LineOutcome]:
     out = []
     for line in order.lines:
         if line.quantity <= 0:
             continue
-        out.append(await _take_line(db, inventory, order, line))
+        out.append(await _take_line(db, inventory, order, line, events))
     return out
 
 
@@ -105,7 +99,11 @@ async def _existing(db: async_sessionmaker[AsyncSession], channel: str, external
 
 
 async def _take_line(
-    db: async_sessionmaker[AsyncSession], inventory: Inventory, order: PlatformOrder, line: PlatformLine
+    db: async_sessionmaker[AsyncSession],
+    inventory: Inventory,
+    order: PlatformOrder,
+    line: PlatformLine,
+    events: EventBus | None,
 ) -> LineOutcome:
     ext = line_external_id(order, line.sku)
     if (prev := await _existing(db, order.channel, ext)) is not None:
@@ -127,7 +125,7 @@ async def _take_line(
                 row = _order(order, line, product, "confirmed")
                 session.add(row)
                 await session.flush()
-                _record(session, row, product)
+                record_sale(session, row, product, None)
                 return LineOutcome(line.sku, line.quantity, "confirmed", "shelf", row.id)
             offer_ids = list(
                 (
@@ -142,7 +140,7 @@ async def _take_line(
             )
         # 2. a live flash offer, through the Redis engine
         for offer_id in offer_ids:
-            done = await _from_offer(db, inventory, order, line, product, offer_id)
+            done = await _from_offer(db, inventory, order, line, product, offer_id, events)
             if done is not None:
                 return done
         # 3. nowhere: flagged for cancellation on the platform, never oversold
@@ -171,36 +169,40 @@ async def _from_offer(
     line: PlatformLine,
     product: Product,
     offer_id: str,
+    events: EventBus | None,
 ) -> LineOutcome | None:
+    """Claim the line's units on a live offer and sell the hold; None if the offer cannot supply them."""
     buyer = platform_buyer(order.channel, order.external_id)
-    claim = await inventory.reserve(
-        offer_id, buyer, line.quantity, idem_key=line_external_id(order, line.sku)
-    )
-    if claim.code not in ("ok", "replay"):
-        return None
-    code, _ = await inventory.begin_checkout(claim.hold_id, buyer)
-    if code != "ok":
-        await inventory.release(claim.hold_id, buyer)
-        return None
-    try:
-        async with db() as session, session.begin():
-            offer = await session.get(Offer, offer_id, with_for_update={"read": True})
-            assert offer is not None
-            row = _order(
-                order,
-                line,
-                product,
-                "confirmed",
-                offer_id=offer_id,
-                reservation_id=claim.hold_id,
-                buyer_id=buyer,
+    for _ in range(CLAIM_ATTEMPTS):
+        claim = await inventory.reserve(
+            offer_id, buyer, line.quantity, idem_key=line_external_id(order, line.sku)
+        )
+        if claim.code not in ("ok", "replay"):
+            return None
+        hold_id = claim.hold_id
+
+        def make_order(offer: Offer, _product: Product, _quantity: int, hold_id: str = hold_id) -> Order:
+            return _order(
+                order, line, product, "confirmed", offer_id=offer.id, reservation_id=hold_id, buyer_id=buyer
             )
-            session.add(row)
-            await session.flush()
-            _record(session, row, product)
-    except BaseException:
-        await inventory.settle_checkout(claim.hold_id, "abort")
-        await inventory.release(claim.hold_id, buyer)
-        raise
-    await inventory.settle_checkout(claim.hold_id, "sold")
-    return LineOutcome(line.sku, line.quantity, "confirmed", "offer", row.id)
+
+        try:
+            sale = await sell_hold(db, inventory, hold_id, buyer, make_order, events=events)
+        except DomainError as exc:
+            await _give_back(inventory, hold_id, buyer)
+            if exc.code == "reservation_expired":
+                continue
+            if exc.code == "service_unavailable":
+                raise
+            return None
+        except BaseException:
+            await _give_back(inventory, hold_id, buyer)
+            raise
+        return LineOutcome(line.sku, line.quantity, "confirmed", "offer", sale.order.id)
+    return None
+
+
+async def _give_back(inventory: Inventory, hold_id: str, buyer: str) -> None:
+    """Return a platform hold that did not become an order (a no-op if it sold or is still settling)."""
+    with contextlib.suppress(Exception):
+        await inventory.release(hold_id, buyer)

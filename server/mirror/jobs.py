@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.models import Order, Product
+from server.inventory.models import Order, Product
 from server.mirror.models import MirrorCursor, MirrorJob
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.models import OutboxEvent
+from server.db.outbox import OutboxEvent
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED
 from server.mirror.jobs import ensure_cursor, insert_for, upsert_stock
 from server.mirror.models import MirrorCursor, MirrorSeen

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Product
 from server.inventory.engine import Inventory
+from server.inventory.models import Product
 from server.inventory.stock import offers_available
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
-from server.db.models import Order, OutboxEvent
+from server.db.outbox import OutboxEvent
+from server.inventory.models import Order
 from server.mirror.jobs import shop_jobs
 from server.mirror.models import MirrorCursor, MirrorJob
 

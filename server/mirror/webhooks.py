@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.api.context import DB, INVENTORY, SETTINGS
+from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
 from server.api.openapi import Router
 from server.api.validation import decode_json, json_response, parse_model
 from server.errors import DomainError
@@ -134,7 +134,7 @@ async def shopify_webhook(request: web.Request) -> web.Response:
     order = PlatformOrder(
         "shopify", str(body.id), lines, {"name": "Shopify buyer", "email": body.email or ""}
     )
-    outcomes = await take_order(request.app[DB], request.app[INVENTORY], order)
+    outcomes = await take_order(request.app[DB], request.app[INVENTORY], order, events=request.app[EVENTS])
     await _remember(request, "shopify", webhook_id)
     return json_response(_report(outcomes))
 
@@ -176,6 +176,8 @@ async def tiktok_webhook(request: web.Request) -> web.Response:
     outcomes: list[LineOutcome] = []
     for order in orders:
         if not order.cancelled:
-            outcomes += await take_order(request.app[DB], request.app[INVENTORY], order)
+            outcomes += await take_order(
+                request.app[DB], request.app[INVENTORY], order, events=request.app[EVENTS]
+            )
     await _remember(request, "tiktok", event.tts_notification_id)
     return json_response(_report(outcomes))

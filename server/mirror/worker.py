@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
-from server.db.models import Product
 from server.inventory.engine import Inventory
+from server.inventory.models import Product
 from server.mirror import jobs
 from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient, backoff_delay
 from server.mirror.config import MirrorSettings
@@ -61,13 +61,17 @@ class Worker:
         *,
         owner: str | None = None,
         registry: CollectorRegistry | None = None,
+        connectors: dict[str, Connector] | None = None,
     ) -> None:
+        """`connectors`: the node's own (one set, one throttle gate per platform, per process); a
+        worker given none builds and owns its set."""
         self.db = db
         self.inventory = inventory
         self.config = config
         self.owner = owner or f"worker-{secrets.token_hex(6)}"
         self.metrics = WorkerMetrics(registry or CollectorRegistry())
-        self.connectors: dict[str, Connector] = {}
+        self.connectors: dict[str, Connector] = connectors if connectors is not None else {}
+        self._own_connectors = connectors is None
         self.http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Future[None]] = []
         self._stopping = asyncio.Event()
@@ -75,8 +79,9 @@ class Worker:
 
     # lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
-        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
-        self.connectors = build_connectors(self.config, self.http)
+        if self._own_connectors:
+            self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+            self.connectors = build_connectors(self.config, self.http)
         spawn = self._spawn
         spawn("fanout", self._loop(self.fan_out_once, self.config.mirror_poll_s))
         spawn("reconcile", self._loop(self.reconcile_once, self.config.mirror_reconcile_s))

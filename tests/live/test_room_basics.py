@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from server.clock import ShiftedClock
 from tests.api_client import Api
 from tests.live.conftest import Clients, Room
 
@@ -36,7 +35,7 @@ async def test_join_gives_a_snapshot_and_chat_reaches_the_room_as_batches(
 
 
 async def test_limits_answer_with_clear_errors_and_the_connection_stays_usable(
-    room: Room, api: Api, clients: Clients, node_url: str
+    room: Room, api: Api, clients: Clients, node_url: str, clock: ShiftedClock
 ) -> None:
     viewer = await clients(node_url, await api.guest("spam"))
     await viewer.join(room.id)
@@ -54,7 +53,7 @@ async def test_limits_answer_with_clear_errors_and_the_connection_stays_usable(
         json={"slow_mode_s": 30, "blocked_words": ["Darn"]},
     )
     assert r.status == 200 and r.body == {"slow_mode_s": 30, "blocked_words": ["darn"]}, r.body
-    await asyncio.sleep(2.1)  # the bucket refills (1 message per second)
+    clock.advance(2.1)  # the bucket refills (1 message per second)
     assert (await viewer.call("chat", {"text": "oh DARN it"}))["error"]["code"] == "blocked_word"
     assert (await viewer.call("chat", {"text": "darning socks is fine"}))["ok"]
     slow = await viewer.call("chat", {"text": "again"})
@@ -63,5 +62,5 @@ async def test_limits_answer_with_clear_errors_and_the_connection_stays_usable(
         "PUT", f"/api/v1/broadcasts/{room.id}/chat-settings", token=room.host, json={"slow_mode_s": 0}
     )
     assert r.status == 200
-    await asyncio.sleep(1.1)
+    clock.advance(1.1)
     assert (await viewer.call("chat", {"text": "still here"}))["ok"]

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from server.api.context import DB
-from server.db.models import Order, Product
+from server.inventory.models import Order, Product
 from server.mirror.sandbox import shopify as shop_box
 from server.mirror.sandbox import tiktok as tt_box
 from server.mirror.sandbox.common import STATE

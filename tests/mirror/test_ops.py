@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.api.context import DB, INVENTORY
 from server.config import Settings
-from server.db.models import OutboxEvent
+from server.db.outbox import OutboxEvent
 from server.events import STOCK_CHANGED, EventBus
 from server.mirror.models import MirrorJob
 from server.mirror.outbox import fan_out
@@ -136,10 +136,11 @@ def test_mirror_status_command_reports_every_platform(settings: Settings, sandbo
 
 
 async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> None:
+    from server.api.models import Shop
     from server.db.engine import make_engine, make_sessionmaker
     from server.db.migrate import migrate
-    from server.db.models import Product, Shop
     from server.inventory.engine import Inventory
+    from server.inventory.models import Product
     from server.redis_client import make_redis
 
     settings = Settings(

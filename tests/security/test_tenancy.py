@@ -12,8 +12,8 @@ from alembic import command
 
 from server.api.auth import create_host
 from server.api.context import DB
+from server.api.models import Membership
 from server.db.migrate import alembic_config
-from server.db.models import Membership
 from tests.api_client import Api
 
 

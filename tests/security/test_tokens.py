@@ -15,9 +15,9 @@ from sqlalchemy import delete, update
 from server.api.auth import DIRECTORY, TOKENS, create_host
 from server.api.context import DB
 from server.api.directory import HostDirectory
+from server.api.models import Membership, User
 from server.api.tokens import MAX_TOKEN_CHARS, Principal
 from server.config import Settings
-from server.db.models import Membership, User
 from tests.api_client import Api
 
 STALENESS_S = 5.0

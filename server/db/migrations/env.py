@@ -7,11 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.db.base import Base
-from server.db.registry import import_all_models
+from server.models import import_all_models
 
-import_all_models()
-target_metadata = Base.metadata
+target_metadata = import_all_models()
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

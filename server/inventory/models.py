@@ -1,60 +1,15 @@
-"""The shared schema: every feature reads these tables; each feature's own tables live beside it."""
+"""The stock of record: products, flash offers and orders. The live counters in Redis are rebuilt from these;
+commerce writes them, mirror and live read them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))  # host | viewer
-    email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str | None] = mapped_column(String(200))
-    nickname: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Epoch seconds: tokens issued before it are refused (logout, a password change, a demotion).
-    tokens_valid_after: Mapped[float] = mapped_column(Float, default=0.0)
-    # The network key (hashed address) a guest session was made from, so a ban can hold the person.
-    origin_network: Mapped[str | None] = mapped_column(String(40))
-
-
-class Shop(Base):
-    """A brand selling on this deployment: its staff share its catalog, broadcasts and orders."""
-
-    __tablename__ = "shops"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Membership(Base):
-    """A host account's place in a shop (one shop per account): `owner` manages staff, `host` sells."""
-
-    __tablename__ = "memberships"
-
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="host")  # owner | host
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Product(Base):
@@ -74,21 +29,6 @@ class Product(Base):
     stock: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
-class Broadcast(Base):
-    __tablename__ = "broadcasts"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
-    host_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
-    stream_key: Mapped[str] = mapped_column(String(80), unique=True)
-    pinned_product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Offer(Base):
@@ -141,18 +81,6 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class OutboxEvent(Base):
-    """Durable domain events, written in the transaction of the change they describe."""
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(128))  # what the event is about, e.g. a SKU
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

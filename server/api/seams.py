@@ -1,0 +1,63 @@
+"""Typed seams: one feature's answer for another, declared here and wired in app.py only.
+
+Features never import each other, so a feature that needs another's answer (commerce asks live whether a
+buyer is banned) names a seam here; app.py fills every seam, and a node refuses to start with one missing
+rather than silently skipping the check a seam guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from aiohttp import web
+
+
+class BuyerGuard(Protocol):
+    """On the claim path: raises (banned, timed out) when this buyer, or the network it claims from
+    (None for trusted load generators), may not buy in this broadcast."""
+
+    async def __call__(self, broadcast_id: str, user_id: str, network: str | None = None, /) -> None: ...
+
+
+class ViewerCount(Protocol):
+    """How many viewers a broadcast has, on every node."""
+
+    async def __call__(self, broadcast_id: str, /) -> int: ...
+
+
+class BroadcastSnapshot(Protocol):
+    """A broadcast as the API shows it, with its pinned product, offers and viewer count."""
+
+    async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
+
+
+BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
+VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
+BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
+
+SEAMS: dict[str, web.AppKey[Any]] = {
+    "buyer_guard": BUYER_GUARD,
+    "viewer_count": VIEWER_COUNT,
+    "broadcast_snapshot": BROADCAST_SNAPSHOT,
+}
+
+
+class MissingSeam(RuntimeError):
+    """The app was built without a seam a feature relies on."""
+
+
+def missing(app: web.Application) -> list[str]:
+    return [name for name, key in SEAMS.items() if key not in app]
+
+
+def check(app: web.Application) -> None:
+    absent = missing(app)
+    if absent:
+        raise MissingSeam(f"the app is missing seams {', '.join(absent)}: app.py must wire every seam")
+
+
+async def checked_at_start(app: web.Application) -> AsyncIterator[None]:
+    """First of the app's start-up steps: nothing starts (no migration, no listener) with a seam missing."""
+    check(app)
+    yield
