@@ -146,7 +146,12 @@ async def whip_publish(request: web.Request) -> web.Response:
     offer = await read_offer(request)
     broadcast = await load_broadcast(request, broadcast_id)
     key = bearer(request)
-    if key is None or not secrets.compare_digest(key.encode(), broadcast.stream_key.encode()):
+    # A key that is not ASCII (bytes that were not UTF-8 arrive as surrogates) is simply wrong.
+    if (
+        key is None
+        or not key.isascii()
+        or not secrets.compare_digest(key.encode(), broadcast.stream_key.encode())
+    ):
         err = DomainError("unauthorized", "Send Authorization: Bearer <the broadcast's stream key>")
         err.headers["WWW-Authenticate"] = 'Bearer realm="whip"'
         raise err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
@@ -9,6 +11,7 @@ from aiortc.sdp import SessionDescription
 from server.errors import DomainError
 from server.media.encoders import CODECS
 
+log = logging.getLogger("liveshop.media")
 MAX_SDP_BYTES = 64 * 1024
 
 
@@ -19,7 +22,9 @@ def parse_offer(text: str) -> SessionDescription:
     try:
         parsed = SessionDescription.parse(text)
     except Exception as exc:  # aiortc raises ValueError, IndexError, KeyError on malformed lines
-        raise DomainError("bad_request", f"Unparseable SDP: {exc!r}"[:300]) from None
+        # The library's words stay in our log: they describe its internals, not the client's mistake.
+        log.info("unparseable SDP offer error=%r", exc)
+        raise DomainError("bad_request", "The SDP offer could not be parsed") from None
     if not any(m.kind in ("audio", "video") for m in parsed.media):
         raise DomainError("bad_request", "The offer has no audio or video section")
     first = next(m for m in parsed.media if m.kind in ("audio", "video"))

@@ -34,6 +34,17 @@ StateListener = Callable[[str, str], Awaitable[None]]  # (broadcast_id, state)
 LiveListener = Callable[[str], Awaitable[None]]
 
 
+def negotiation_problem(exc: Exception) -> str:
+    """Our own words for a refused offer: the reasons we raise ourselves, never a library's text."""
+    if isinstance(exc, NegotiationRefused):
+        return str(exc)
+    return "Cannot negotiate this offer (no codec or transport in common)"
+
+
+class NegotiationRefused(ValueError):
+    """An offer this server declines, with a reason fit for the client."""
+
+
 @dataclass(eq=False)
 class Session:
     id: str
@@ -142,7 +153,8 @@ class MediaHub:
             answer = await self._answer(session, offer)
         except Exception as exc:
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)
+            raise DomainError("bad_request", negotiation_problem(exc)) from None
         self.sessions[session.id] = session
         self.publishers[broadcast_id] = session
         return session, answer
@@ -189,13 +201,14 @@ class MediaHub:
                 if track.kind == "video" and codec is not None:
                     transceiver.sender._send_keyframe = partial(fanout.request_keyframe, codec)  # type: ignore[method-assign]
             if not session.tracks:
-                raise ValueError("no audio (Opus) or video (H264, VP8) section we can send")
+                raise NegotiationRefused("no audio (Opus) or video (H264, VP8) section we can send")
             answer = await self._answer(session, offer)
         except Exception as exc:
             for sent in session.tracks:
                 fanout.remove(sent)
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)
+            raise DomainError("bad_request", negotiation_problem(exc)) from None
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:

@@ -12,7 +12,7 @@ from tests.services import free_port
 
 async def test_metrics_with_a_token_answer_only_its_bearer(settings: Settings) -> None:
     token = "m3tr1cs-" + "Zq9xK2" * 5
-    app, server = await start_app(settings.model_copy(update={"metrics_token": token}), background=False)
+    _, server = await start_app(settings.model_copy(update={"metrics_token": token}), background=False)
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(http, str(server.make_url("")).rstrip("/"))
@@ -31,7 +31,7 @@ async def test_metrics_with_a_token_answer_only_its_bearer(settings: Settings) -
 
 async def test_metrics_on_a_separate_port_leave_the_public_listener(settings: Settings) -> None:
     port = free_port()
-    app, server = await start_app(settings.model_copy(update={"metrics_port": port}), background=False)
+    _, server = await start_app(settings.model_copy(update={"metrics_port": port}), background=False)
     try:
         async with aiohttp.ClientSession() as http:
             public = Api(http, str(server.make_url("")).rstrip("/"))
