@@ -54,8 +54,9 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     async def on_status(event: topics.Event) -> None:
         if event.is_local:
             broadcast = event.data["broadcast"]
-            await room.emit("broadcast", broadcast, broadcast["id"])
+            # Policies first: a viewer told "ended" must not still be able to chat on another node.
             await room.policy_changed(broadcast["id"])
+            await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
 

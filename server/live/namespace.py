@@ -91,6 +91,9 @@ class LiveNamespace(socketio.AsyncNamespace):
         broadcast_id = _broadcast_id(data)
         if broadcast_id is None:
             return error("validation_error", "Send {broadcast_id: string}", field="broadcast_id")
+        wait = self.room.join_allowed(conn)
+        if wait > 0:
+            return error("rate_limited", "Joining too often", retry_after_ms=int(wait * 1000) + 1)
         snapshot = await self.room.snapshot(broadcast_id)  # NotFound -> not_found ack
         await self._leave(sid, conn)
         if snapshot["ended"]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,21 +59,38 @@ class Policy:
         return {"slow_mode_s": self.slow_mode_s, "blocked_words": list(self.blocked_words)}
 
 
+MAX_POLICIES = 10_000  # broadcasts a node keeps policies for (least recently used go first)
+MAX_MISSING = 4_096  # unknown broadcast ids remembered briefly, apart, so junk ids evict nothing real
+MISSING_TTL_S = 10.0
+
+
 class Policies:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        max_items: int = MAX_POLICIES,
+    ) -> None:
         self._db = sessionmaker
         self._clock = clock
-        self._items: dict[str, Policy] = {}
+        self._items: LRUCache[str, Policy] = LRUCache(maxsize=max_items)
+        self._missing: TTLCache[str, Policy] = TTLCache(
+            maxsize=MAX_MISSING, ttl=MISSING_TTL_S, timer=clock.monotonic
+        )
         self._loading: dict[str, asyncio.Future[Policy]] = {}
 
+    def __len__(self) -> int:
+        return len(self._items) + len(self._missing)
+
     async def get(self, broadcast_id: str) -> Policy:
-        policy = self._items.get(broadcast_id)
+        policy = self.peek(broadcast_id)
         if policy is not None and self._clock.monotonic() - policy.loaded_at < REFRESH_S:
             return policy
         return await self.reload(broadcast_id)
 
     def peek(self, broadcast_id: str) -> Policy | None:
-        return self._items.get(broadcast_id)
+        return self._items.get(broadcast_id) or self._missing.get(broadcast_id)
 
     async def reload(self, broadcast_id: str) -> Policy:
         """Concurrent loads of one broadcast share one database read."""
@@ -83,7 +101,10 @@ class Policies:
         self._loading[broadcast_id] = future
         try:
             policy = await self._load(broadcast_id)
-            self._items[broadcast_id] = policy
+            if policy.exists:
+                self._items[broadcast_id] = policy
+            else:
+                self._missing[broadcast_id] = policy
             future.set_result(policy)
             return policy
         except BaseException as exc:
@@ -101,6 +122,7 @@ class Policies:
 
     def forget_all(self) -> None:
         self._items.clear()
+        self._missing.clear()
 
     async def _load(self, broadcast_id: str) -> Policy:
         now = utc(self._clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,6 +10,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from cachetools import TTLCache
 from sqlalchemy import select
 
 from server.api.auth import Principal
@@ -30,6 +32,9 @@ from server.live.viewers import Viewers
 
 log = logging.getLogger("liveshop.live")
 NAMESPACE = "/live"
+MAX_BUCKETS = 200_000  # chat rate buckets kept (one per recent chatter)
+JOIN_BURST = 5.0
+JOIN_RATE_PER_S = 0.5
 MAX_TIMEOUT_S = 7 * 86400
 
 
@@ -39,6 +44,7 @@ class Conn:
     broadcast_id: str | None = None
     is_room_host: bool = False
     network: str | None = None  # the client's network key (None for trusted load generators)
+    joins: Bucket | None = None  # each join builds a snapshot: a socket may not ask for one in a loop
 
 
 class Bucket:
@@ -68,7 +74,12 @@ class LiveRoom:
         self.clock = app[CLOCK]
         self.cfg = ChatSettings()
         self.conns: dict[str, Conn] = {}
-        self.buckets: dict[str, Bucket] = {}
+        # An idle bucket is full again after burst / rate seconds, so forgetting it then changes nothing.
+        idle_s = max(60.0, 2 * self.cfg.burst / max(self.cfg.rate_per_s, 0.001))
+        self.buckets: TTLCache[str, Bucket] = TTLCache(
+            maxsize=MAX_BUCKETS, ttl=idle_s, timer=self.clock.monotonic
+        )
+        self._building: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
@@ -125,8 +136,33 @@ class LiveRoom:
             await self.emit_local("snapshot", snapshot, broadcast_id)
 
     # snapshot ----------------------------------------------------------------------------------
+    def join_allowed(self, conn: Conn) -> float:
+        """0 when this socket may join (again), else seconds to wait."""
+        now = self.clock.monotonic()
+        if conn.joins is None:
+            conn.joins = Bucket(JOIN_BURST, now)
+        return conn.joins.take(JOIN_RATE_PER_S, JOIN_BURST, now)
+
+    async def _broadcast_view(self, broadcast_id: str) -> dict[str, Any]:
+        """Joins of one broadcast that arrive together share one database read."""
+        pending = self._building.get(broadcast_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._building[broadcast_id] = future
+        try:
+            view = await self.app[BROADCAST_SNAPSHOT](broadcast_id)
+            future.set_result(view)
+            return view
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._building[broadcast_id]
+
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
-        view = dict(await self.app[BROADCAST_SNAPSHOT](broadcast_id))
+        view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
