@@ -17,6 +17,7 @@ from server.api.clients import client_address, client_network, is_trusted_client
 from server.api.context import DB, REDIS, SETTINGS
 from server.api.directory import HostDirectory
 from server.api.models import Membership, Shop, User
+from server.api.names import ShopNames, nickname
 from server.api.openapi import Router
 from server.api.passwords import check_password, hash_password
 from server.api.proof import Proofs
@@ -223,8 +224,9 @@ async def challenge(request: web.Request) -> web.Response:
 async def guest(request: web.Request) -> web.Response:
     body = await parse_body(request, GuestIn)
     await _guest_allowed(request, body)
+    name = await nickname(body.nickname, request.app[SHOP_NAMES])
     origin = None if is_trusted_client(request) else client_network(request)
-    user = User(id=new_id("us"), role="viewer", nickname=body.nickname, origin_network=origin)
+    user = User(id=new_id("us"), role="viewer", nickname=name, origin_network=origin)
     async with request.app[DB]() as session:
         session.add(user)
         await session.commit()
@@ -265,6 +267,7 @@ class GuestLimits:
 LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
 GUEST_LIMITS = web.AppKey("guest_limits", GuestLimits)
 PROOFS = web.AppKey("proofs", Proofs)
+SHOP_NAMES = web.AppKey("shop_names", ShopNames)
 
 
 def setup(app: web.Application) -> None:
@@ -274,6 +277,7 @@ def setup(app: web.Application) -> None:
         limit(settings.guest_limit_address), limit(f"{max(settings.guest_free_per_address, 1)}/10 minutes")
     )
     app[PROOFS] = Proofs(settings.secret, app[REDIS], settings.guest_pow_bits)
+    app[SHOP_NAMES] = ShopNames(app[DB])
     app[TOKENS] = Tokens(settings.secret)
     app[DIRECTORY] = HostDirectory(app[DB], staleness_s=settings.auth_staleness_s)
     router.install(app)
