@@ -6,6 +6,6 @@ demo:
 test:
 	bash scripts/test.sh
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check server tests loadtests
+	bash scripts/lint.sh
 bench-claims:
 	.venv/bin/liveshop bench claims

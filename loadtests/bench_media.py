@@ -49,7 +49,7 @@ async def serve(mode: str, port: int) -> None:
     from aiortc import RTCPeerConnection, RTCSessionDescription
     from aiortc.contrib.media import MediaRelay
 
-    from server.media.config import MediaSettings
+    from server.config import MediaSettings
     from server.media.fanout import Fanout
 
     _loopback_only()

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server.config import Settings
+from server.config import Settings, describe
 from server.signing_secret import is_loopback
 
 
@@ -29,10 +29,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [
-            f"  LIVESHOP_{'_'.join(str(p) for p in e['loc']).upper() or 'CONFIG'}: {e['msg']}"
-            for e in exc.errors()
-        ]
+        lines = [f"  {line}" for line in describe(exc)]
         raise SystemExit("liveshop: invalid configuration\n" + "\n".join(lines)) from None
 
 
@@ -185,7 +182,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         async with open_services(settings) as services:
-            await mirror.run_worker(services.db, services.inventory, stop)
+            await mirror.run_worker(settings.mirror, services.db, services.inventory, stop)
 
     asyncio.run(run())
     return 0

@@ -1,4 +1,8 @@
-"""One settings object, read from LIVESHOP_* environment variables and validated at start."""
+"""One settings object, read from LIVESHOP_* environment variables and validated at start.
+
+`Settings` holds the node's own knobs and one section per feature (`chat`, `media`, `mirror`); every
+section reads the same LIVESHOP_* names as always. Secrets are `SecretStr`: never printed or logged.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,156 @@ from functools import lru_cache
 from typing import Literal
 
 import limits
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.signing_secret import check_secret, embedded_secret
 
 EMBEDDED_REDIS = "memory://"
 EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
+CHANNELS = ("tiktok", "shopify", "meta", "google")
+
+
+class ChatSettings(BaseSettings):
+    """The live room: LIVESHOP_CHAT_*."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVESHOP_CHAT_", extra="ignore", frozen=True)
+
+    tick_ms: int = Field(200, ge=10, le=2000, description="Batch window for chat delivery under load")
+    rate_per_s: float = Field(1.0, gt=0, le=1000, description="Sustained messages per second per user")
+    burst: int = Field(5, ge=1, le=1000, description="Messages a user may send at once")
+    history_cap: int = Field(200, ge=50, le=10_000, description="Recent messages kept in Redis")
+    stock_interval_ms: int = Field(250, ge=50, le=5000, description="At most one stock update per offer")
+    viewers_interval_s: float = Field(1.0, ge=0.2, le=60)
+    ws_compress: bool = Field(False, description="Offer permessage-deflate on socket.io websockets")
+
+
+class MediaSettings(BaseSettings):
+    """Media: ICE networking, encoder caps and session limits of the WHIP/WHEP endpoints (LIVESHOP_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVESHOP_", extra="ignore", frozen=True)
+
+    ice_host_addresses: str = Field(
+        "",
+        description="Comma-separated local IPs to gather ICE host candidates on; empty = every "
+        "interface except loopback (aiortc's default). Tests use 127.0.0.1.",
+    )
+    ice_peer_networks: str = Field(
+        "",
+        description="Comma-separated CIDRs whose ICE checks are answered; empty = any peer. "
+        "Tests use 127.0.0.0/8 so nothing is ever sent to another address.",
+    )
+    ice_announced_address: str = Field(
+        "", description="Public IP announced as an extra host candidate (1:1 NAT, e.g. a cloud VM)"
+    )
+    ice_servers: str = Field(
+        "", description="Comma-separated stun:/turn: URLs used by the server and advertised in Link headers"
+    )
+    ice_username: str = Field("", description="TURN username")
+    ice_credential: SecretStr = Field(SecretStr(""), description="TURN credential")
+
+    video_bitrate: int = Field(1_000_000, ge=100_000, le=20_000_000, description="Encoder target, bit/s")
+    video_max_width: int = Field(1280, ge=16, le=7680)
+    video_max_height: int = Field(720, ge=16, le=4320)
+    keyframe_interval_s: float = Field(2.0, gt=0, le=30, description="Regular keyframe spacing")
+    keyframe_min_gap_s: float = Field(
+        0.5, ge=0, le=10, description="Forced keyframes (viewer joins, PLI) at most this often"
+    )
+    audio_bitrate: int = Field(64_000, ge=8_000, le=512_000)
+
+    max_viewers_per_broadcast: int = Field(500, ge=1, le=100_000)
+    max_sessions_per_client: int = Field(8, ge=1, le=100_000, description="Viewers per IP or user")
+    session_idle_s: float = Field(
+        30.0, gt=0, le=3600, description="A session not connected for this long is closed"
+    )
+    reconnect_grace_s: float = Field(
+        60.0, gt=0, le=3600, description="How long viewers see 'reconnecting' before 'stopped'"
+    )
+    viewer_queue_frames: int = Field(
+        30, ge=2, le=600, description="Frames a slow viewer may lag before it skips to the next keyframe"
+    )
+    reap_interval_s: float = Field(2.0, gt=0, le=60)
+
+    @property
+    def host_addresses(self) -> list[str]:
+        return [a.strip() for a in self.ice_host_addresses.split(",") if a.strip()]
+
+    @property
+    def peer_networks(self) -> list[str]:
+        return [n.strip() for n in self.ice_peer_networks.split(",") if n.strip()]
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        return [u.strip() for u in self.ice_servers.split(",") if u.strip()]
+
+
+class MirrorSettings(BaseSettings):
+    """Platform mirroring: credentials per platform (a platform with none is off) and delivery knobs.
+
+    LIVESHOP_<PLATFORM>_*; the *_BASE_URL overrides point connectors at the sandboxes."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVESHOP_", extra="ignore", frozen=True)
+
+    # TikTok Shop (Partner Center app)
+    tiktok_app_key: str = ""
+    tiktok_app_secret: SecretStr = SecretStr("")
+    tiktok_access_token: SecretStr = SecretStr("")
+    tiktok_shop_cipher: str = ""
+    tiktok_warehouse_id: str = ""
+    tiktok_base_url: str = "https://open-api.tiktokglobalshop.com"
+    # Shopify Admin GraphQL
+    shopify_shop: str = Field("", description="shop name, e.g. my-brand (for my-brand.myshopify.com)")
+    shopify_token: SecretStr = SecretStr("")
+    shopify_webhook_secret: SecretStr = SecretStr("")
+    shopify_location_id: str = ""
+    shopify_api_version: str = "2026-04"
+    shopify_base_url: str = ""
+    # Meta catalog + commerce orders
+    meta_access_token: SecretStr = SecretStr("")
+    meta_app_secret: SecretStr = SecretStr("")
+    meta_catalog_id: str = ""
+    meta_cms_id: str = Field("", description="commerce account id, for polling commerce_orders")
+    meta_api_version: str = "v25.0"
+    meta_base_url: str = "https://graph.facebook.com"
+    # Google Merchant API (YouTube Shopping)
+    google_access_token: SecretStr = SecretStr("")
+    google_merchant_id: str = ""
+    google_data_source_id: str = ""
+    google_content_language: str = "en"
+    google_feed_label: str = "US"
+    google_base_url: str = "https://merchantapi.googleapis.com"
+    # delivery
+    mirror_poll_s: float = Field(0.25, gt=0, le=30, description="how often the worker looks for work")
+    mirror_order_poll_s: float = Field(30.0, gt=0, description="how often platform orders are polled")
+    mirror_stock_interval_s: float = Field(
+        1.0, ge=0, le=3600, description="at most one stock write per SKU and platform this often"
+    )
+    mirror_lease_s: float = Field(30.0, gt=0, description="a claimed job is redelivered after this")
+    mirror_max_attempts: int = Field(10, ge=1, le=100, description="failures before a job is dead")
+    mirror_backoff_base_s: float = Field(0.5, gt=0)
+    mirror_backoff_max_s: float = Field(60.0, gt=0)
+    mirror_timeout_s: float = Field(10.0, gt=0, description="per platform request")
+    mirror_concurrency: int = Field(4, ge=1, le=64, description="requests in flight per platform")
+    mirror_batch: int = Field(50, ge=1, le=1000, description="jobs claimed at once per platform")
+    mirror_reconcile_s: float = Field(30.0, gt=0, description="full stock comparison this often")
+
+    def enabled(self) -> list[str]:
+        """Platforms whose credentials are all present."""
+        on = []
+        if self.tiktok_app_key and self.tiktok_app_secret and self.tiktok_access_token:
+            on.append("tiktok")
+        if self.shopify_token and (self.shopify_shop or self.shopify_base_url) and self.shopify_location_id:
+            on.append("shopify")
+        if self.meta_access_token and self.meta_catalog_id:
+            on.append("meta")
+        if self.google_access_token and self.google_merchant_id and self.google_data_source_id:
+            on.append("google")
+        return on
+
+    @property
+    def shopify_graphql_url(self) -> str:
+        base = self.shopify_base_url.rstrip("/") or f"https://{self.shopify_shop}.myshopify.com"
+        return f"{base}/admin/api/{self.shopify_api_version}/graphql.json"
 
 
 class Settings(BaseSettings):
@@ -26,7 +173,9 @@ class Settings(BaseSettings):
         EMBEDDED_DATABASE, description="SQLAlchemy async URL (postgresql+asyncpg://...)"
     )
     redis_url: str = Field(EMBEDDED_REDIS, description="redis://host:port/db, or memory:// for in-process")
-    secret: str = Field("", description="Signs tokens; required outside the embedded default")
+    secret: SecretStr = Field(
+        SecretStr(""), description="Signs tokens; required outside the embedded default"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_url: str = Field("", description="Base URL clients use; derived from host/port when empty")
@@ -74,6 +223,11 @@ class Settings(BaseSettings):
         5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
     )
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="uvloop (if installed) or asyncio")
+    web_dir: str = Field("", description="The web/ folder, when it is not beside the package")
+
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    mirror: MirrorSettings = Field(default_factory=MirrorSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -108,13 +262,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secret_outside_embedded(self) -> Settings:
-        if not self.secret:
+        if not self.secret.get_secret_value():
             if self.embedded_redis and self.database_url.startswith("sqlite"):
                 # Never a published string: each data directory makes its own and keeps it.
-                object.__setattr__(self, "secret", embedded_secret(self.database_url))
+                object.__setattr__(self, "secret", SecretStr(embedded_secret(self.database_url)))
             else:
                 raise ValueError("LIVESHOP_SECRET must be set (32+ characters) when using real services")
-        check_secret(self.secret)
+        check_secret(self.secret.get_secret_value())
         return self
 
     @property
@@ -128,6 +282,23 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+# Section model -> its variables' prefix, so a bad value is reported by the name the operator set.
+PREFIXES = {
+    "Settings": "LIVESHOP_",
+    "ChatSettings": "LIVESHOP_CHAT_",
+    "MediaSettings": "LIVESHOP_",
+    "MirrorSettings": "LIVESHOP_",
+}
+
+
+def describe(exc: ValidationError) -> list[str]:
+    """One line per invalid variable, by the name the operator set: `LIVESHOP_NAME: what is wrong`."""
+    prefix = PREFIXES.get(exc.title, "LIVESHOP_")
+    return [
+        f"{prefix}{'_'.join(str(p) for p in e['loc']).upper() or 'CONFIG'}: {e['msg']}" for e in exc.errors()
+    ]
 
 
 @lru_cache(maxsize=1)

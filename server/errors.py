@@ -6,7 +6,7 @@ The codes are part of the v1 contract (clients switch on them): never rename one
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
 class Code(StrEnum):
@@ -51,6 +51,44 @@ class Code(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
+
+# The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
+CodeName = Literal[
+    "bad_request",
+    "invalid_json",
+    "validation_error",
+    "unsupported_media_type",
+    "payload_too_large",
+    "unauthorized",
+    "invalid_token",
+    "invalid_credentials",
+    "bad_signature",
+    "forbidden",
+    "banned",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "sku_exists",
+    "email_exists",
+    "insufficient_stock",
+    "sold_out",
+    "limit_exceeded",
+    "checkout_in_progress",
+    "broadcast_ended",
+    "offer_active",
+    "offer_ended",
+    "reservation_expired",
+    "idempotency_key_reused",
+    "rate_limited",
+    "not_joined",
+    "message_empty",
+    "message_too_long",
+    "blocked_word",
+    "slow_mode",
+    "timed_out",
+    "service_unavailable",
+    "internal_error",
+]
 
 # The short human title of each code (the problem's `title`, and the default detail).
 TITLES: dict[Code, str] = {
@@ -97,7 +135,9 @@ TITLES: dict[Code, str] = {
 class DomainError(Exception):
     """An expected failure with a stable code; the caller's answer (HTTP status, ack) is chosen by api/."""
 
-    def __init__(self, code: Code | str, detail: str = "", *, field: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, code: Code | CodeName, detail: str = "", *, field: str | None = None, **extra: Any
+    ) -> None:
         try:
             code = Code(code)
         except ValueError:

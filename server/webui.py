@@ -7,11 +7,11 @@ modules from `/app/`. The socket.io client is served from npm's own package in w
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from aiohttp import web
 
+from server.api.context import SETTINGS
 from server.errors import DomainError
 
 SOCKETIO_DIST = Path("node_modules") / "socket.io-client" / "dist"
@@ -19,9 +19,9 @@ SOCKETIO_DIST = Path("node_modules") / "socket.io-client" / "dist"
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def web_root() -> Path:
+def web_root(web_dir: str = "") -> Path:
     """web/ beside the package (a checkout), else LIVESHOP_WEB_DIR, else ./web (an installed package)."""
-    candidates = [Path(os.environ.get("LIVESHOP_WEB_DIR", "")), Path(__file__).resolve().parents[1] / "web"]
+    candidates = [Path(web_dir), Path(__file__).resolve().parents[1] / "web"]
     candidates.append(Path.cwd() / "web")
     for path in candidates:
         if str(path) not in ("", ".") and (path / "app" / "console.html").is_file():
@@ -31,7 +31,7 @@ def web_root() -> Path:
 
 def setup(app: web.Application) -> None:
     """Registers /console, /watch/{id}, the /app/ modules and the vendored socket.io client."""
-    root = web_root()
+    root = web_root(app[SETTINGS].web_dir)
     pages = root / "app"
 
     def page(name: str):  # type: ignore[no-untyped-def]

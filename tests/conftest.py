@@ -101,3 +101,15 @@ async def new_host(app: web.Application, api: Api) -> str:
 @pytest.fixture
 async def host(node: tuple[web.Application, TestServer], api: Api) -> str:
     return await new_host(node[0], api)
+
+
+@pytest.fixture
+async def own_clock_node(
+    pg_database: PostgresDatabase, redis_server: RedisServer, http: aiohttp.ClientSession
+) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:
+    """A node of its own whose clock may jump past hold expiries and offer windows (minutes, hours);
+    no background sweeper: the test runs `sweep_once` when it wants the sweeper's pass."""
+    clock = ShiftedClock()
+    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
+    yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
+    await server.close()

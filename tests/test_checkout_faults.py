@@ -4,9 +4,7 @@ from PostgreSQL; a hold whose buyer vanished comes back at expiry."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -17,9 +15,8 @@ from server.db.base import new_id
 from server.inventory.keys import offer_keys
 from server.inventory.models import Order, Product
 from tests.api_client import Api
-from tests.conftest import make_settings, new_host, start_app
+from tests.conftest import new_host
 from tests.faults import FAILING_BUYER, refuse_orders_of_the_failing_buyer
-from tests.services import PostgresDatabase, RedisServer
 
 
 async def test_a_failed_order_write_keeps_the_hold_and_the_retry_sells_it(
@@ -88,17 +85,6 @@ async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
     await sweep_once(app)
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"], state["sold"]) == (3, 0, 1)
-
-
-@pytest.fixture
-async def own_clock_node(
-    pg_database: PostgresDatabase, redis_server: RedisServer, http
-) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:  # type: ignore[no-untyped-def]
-    """A node of its own whose clock may jump past hold expiries; its sweeper is the test's to run."""
-    clock = ShiftedClock()
-    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
-    yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
-    await server.close()
 
 
 async def test_a_hold_whose_buyer_vanished_returns_at_expiry(

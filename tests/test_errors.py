@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from server.api.errors import STATUS, problem
-from server.errors import TITLES, Code, DomainError, LimitExceeded, NotFound, SoldOut
+from server.errors import TITLES, Code, CodeName, DomainError, LimitExceeded, NotFound, SoldOut
 
 
 def test_every_code_has_a_title_and_a_status() -> None:
     assert set(TITLES) == set(Code)
     assert set(STATUS) == set(Code)
+
+
+def test_the_literal_codes_the_type_checker_knows_are_exactly_the_enum() -> None:
+    assert sorted(get_args(CodeName)) == sorted(c.value for c in Code)
 
 
 def test_an_unknown_code_is_refused_where_it_is_raised() -> None:

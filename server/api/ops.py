@@ -41,7 +41,8 @@ async def readyz(request: web.Request) -> web.Response:
             await session.execute(text("SELECT 1"))
         return None
 
-    checks: dict[str, ReadinessCheck] = {"redis": redis_check, "database": db_check, **app[READINESS]}
+    features: dict[str, ReadinessCheck] = app[READINESS]
+    checks: dict[str, ReadinessCheck] = {"redis": redis_check, "database": db_check, **features}
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 
 import orjson
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from server.api.auth import Principal, require_user
@@ -25,7 +24,6 @@ from server.inventory.models import Offer, Order, Product
 from server.inventory.sale import REFUSALS, sell_hold
 
 log = logging.getLogger("liveshop.commerce")
-TWIN_WAIT_STEPS = 60  # x 50 ms: how long a duplicate checkout waits for its twin's order
 router = Router()
 
 
@@ -36,22 +34,21 @@ def request_hash(body: OrderIn) -> str:
 async def _existing(
     request: web.Request, buyer: Principal, key: str | None, reservation_id: str, digest: str
 ) -> Order | None:
-    """An order this request already made (same key, same body), or an error if the key/hold was used."""
+    """An order this request already made (same key, same body), or an error if the key/hold was used.
+
+    One statement, so one snapshot: a twin committing between two lookups cannot make its order look
+    like another request's."""
+    wanted = [Order.reservation_id == reservation_id]
+    if key is not None:
+        wanted.append(and_(Order.buyer_id == buyer.id, Order.idempotency_key == key))
     async with request.app[DB]() as session:
-        if key is not None:
-            order = (
-                await session.execute(
-                    select(Order).where(Order.buyer_id == buyer.id, Order.idempotency_key == key)
-                )
-            ).scalar_one_or_none()
-            if order is not None:
-                if order.request_hash != digest:
-                    raise DomainError("idempotency_key_reused")
-                return order
-        order = (
-            await session.execute(select(Order).where(Order.reservation_id == reservation_id))
-        ).scalar_one_or_none()
-    if order is not None:
+        found = (await session.execute(select(Order).where(or_(*wanted)))).scalars().all()
+    for order in found:
+        if key is not None and order.buyer_id == buyer.id and order.idempotency_key == key:
+            if order.request_hash != digest:
+                raise DomainError("idempotency_key_reused")
+            return order
+    for order in found:  # the hold's order, made by another request
         if order.buyer_id != buyer.id:
             raise NotFound("reservation")
         raise DomainError("conflict", "This reservation was already checked out", order_id=order.id)
@@ -119,9 +116,9 @@ async def checkout(request: web.Request) -> web.Response:
         )
     except DomainError as exc:
         if exc.code in REFUSALS:
-            # A concurrent twin of this request may hold or have used the reservation: its order is
-            # this request's answer too.
-            previous = await _await_twin(request, buyer, key, hold_id, digest, exc.code)
+            # A twin of this request used the reservation first: sell_hold queued us behind it until
+            # it committed, so its order is this request's answer too. Otherwise the refusal stands.
+            previous = await _existing(request, buyer, key, hold_id, digest)
         elif exc.code == "service_unavailable":  # the commit may have landed before the error
             previous = await _existing(request, buyer, key, hold_id, digest)
         else:
@@ -136,20 +133,6 @@ async def checkout(request: web.Request) -> web.Response:
             return await _render(request, previous, 201)
         raise
     return json_response(order_view(sale.order, sale.product), status=201)
-
-
-async def _await_twin(
-    request: web.Request, buyer: Principal, key: str | None, hold_id: str, digest: str, code: str
-) -> Order | None:
-    """The order a same-key request in flight commits (waits briefly while it is checking out)."""
-    for _ in range(TWIN_WAIT_STEPS if code == "checkout_in_progress" else 1):
-        previous = await _existing(request, buyer, key, hold_id, digest)
-        if previous is not None:
-            return previous
-        if code != "checkout_in_progress":
-            break
-        await asyncio.sleep(0.05)
-    return None
 
 
 @router.get(

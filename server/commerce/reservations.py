@@ -19,7 +19,7 @@ from server.api.validation import idempotency_key, json_response, parse_model, p
 from server.clock import now_ms
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
-from server.errors import DomainError, LimitExceeded, NotFound
+from server.errors import Code, DomainError, LimitExceeded, NotFound
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer
 
@@ -100,11 +100,13 @@ async def reserve(request: web.Request) -> web.Response:
             status=201,
             headers=headers,
         )
-    extra = {"remaining": claim.remaining} if claim.code in ("sold_out", "limit_exceeded") else {}
+    error = DomainError(Code(claim.code), CLAIM_ERRORS[claim.code])
+    if claim.code in ("sold_out", "limit_exceeded"):
+        error.extra["remaining"] = claim.remaining
     # Returned rather than raised (the same problem+json the middleware would render): after a
     # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
     # costs more than the answer itself.
-    return problem_response(DomainError(claim.code, CLAIM_ERRORS[claim.code], **extra), request.path)
+    return problem_response(error, request.path)
 
 
 def address_cap(offer: Offer, share: float) -> int:

@@ -42,9 +42,10 @@ def load_args(offer: Offer, by_buyer: dict[str, int]) -> list[Any]:
 def database_loader(sessionmaker: async_sessionmaker[AsyncSession], inventory: Inventory):  # type: ignore[no-untyped-def]
     """The loader the engine calls when an offer's counters are missing from Redis.
 
-    The offer row is locked FOR UPDATE while counting, and every checkout holds it FOR SHARE from
-    before its hold is marked until its order commits, so no order can slip between the count and
-    the load: the rebuilt counters never let a unit be sold twice.
+    The offer row is locked FOR UPDATE while counting, and every sale of a hold (viewer or platform:
+    `sale.sell_hold`, the only path) holds it FOR SHARE from before its hold is marked until its order
+    commits, so no order can slip between the count and the load: the rebuilt counters never let a
+    unit be sold twice.
     """
 
     async def load(offer_id: str) -> list[Any] | None:

@@ -1,5 +1,7 @@
 """Selling a hold: the one checkout, for a viewer's order and a platform's, in the one safe lock order.
 
+0. queue behind any sale of the same hold still in flight (a retry then finds its twin's order
+   instead of racing it; see server/db/locks.py);
 1. lock the offer row FOR SHARE (a rebuild or an end takes it FOR UPDATE, so neither can count sold
    units while this order is half-written);
 2. mark the hold "checking out" in Redis, under that lock (expiry can no longer take it; a second
@@ -21,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.errors import DomainError, NotFound
+from server.db.locks import serialized
+from server.errors import Code, DomainError, NotFound
 from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id
@@ -107,7 +110,8 @@ async def sell_hold(
         raise DomainError("not_found", "reservation not found", field="reservation_id")
     marked = False
     try:
-        async with db() as session, session.begin():
+        # twins of one checkout queue here: a retry sees its twin's order, not a half-written one
+        async with serialized(db, f"sell:{hold_id}") as session:
             offer = await session.get(Offer, offer_id, with_for_update={"read": True})
             product = await session.get(Product, offer.product_id) if offer is not None else None
             if offer is None or product is None:
@@ -116,7 +120,7 @@ async def sell_hold(
             if code == "forbidden":
                 raise DomainError("not_found", "reservation not found", field="reservation_id")
             if code != "ok":
-                raise DomainError(code, REFUSALS[code])
+                raise DomainError(Code(code), REFUSALS[code])
             marked = True
             order = make_order(offer, product, quantity)
             session.add(order)

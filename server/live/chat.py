@@ -189,7 +189,7 @@ class Chat:
         found = False
         for raw in await self.redis.lrange(key, 0, -1):
             if orjson.loads(raw).get("id") == message_id:
-                await self.redis.lrem(key, 0, raw)
+                await self.redis.lrem(key, 0, raw)  # type: ignore[arg-type]  # bytes, as read
                 found = True
         await self.flush_archive()
         async with self._db() as session, session.begin():

@@ -82,15 +82,15 @@ class FastFanout(socketio.AsyncManager):
 
     async def emit(
         self,
-        event,
-        data,
-        namespace,
-        room=None,
-        skip_sid=None,
-        callback=None,
-        to=None,  # type: ignore[no-untyped-def,override]
-        **kwargs,
-    ):
+        event: str,
+        data: Any,
+        namespace: str,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         room = to or room
         if callback is not None or skip_sid is not None or namespace not in self.rooms:
             return await super().emit(
@@ -128,6 +128,8 @@ class LocalManager(FastFanout):
 
 class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
     """AsyncRedisManager with a heartbeat canary, fast resubscription and a control channel."""
+
+    connected: bool  # set by python-socketio's manager; declared for the type checker
 
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(

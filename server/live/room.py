@@ -26,7 +26,6 @@ from server.live.feed import Feed
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import REFRESH_S, Policies, Policy, lift, restrict, save_settings
-from server.live.settings import ChatSettings
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -72,7 +71,7 @@ class LiveRoom:
         self.sio = sio
         self.bus = bus
         self.clock = app[CLOCK]
-        self.cfg = ChatSettings()
+        self.cfg = app[SETTINGS].chat
         self.conns: dict[str, Conn] = {}
         # An idle bucket is full again after burst / rate seconds, so forgetting it then changes nothing.
         idle_s = max(60.0, 2 * self.cfg.burst / max(self.cfg.rate_per_s, 0.001))

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import DB, EVENTS
+from server.api.context import DB, EVENTS, SETTINGS
 from server.broadcasts import Broadcast, set_status
+from server.config import MediaSettings
 from server.errors import DomainError
 from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
 from server.media import ice
-from server.media.config import MediaSettings
 from server.media.routes import HUB, install
 from server.media.sessions import MediaHub
 
@@ -25,7 +25,7 @@ __all__ = ["HUB", "MediaHub", "MediaSettings", "setup"]
 
 def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
     """Registers the WHIP/WHEP routes, the media hub, and its reaper."""
-    settings = settings or MediaSettings()
+    settings = settings or app[SETTINGS].media
     ice.restrict_host_addresses(settings.host_addresses)
     ice.restrict_peers(settings.peer_networks)
 

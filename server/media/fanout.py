@@ -13,7 +13,7 @@ from typing import Any, cast
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.media.config import MediaSettings
+from server.config import MediaSettings
 from server.media.encoders import AUDIO_RATE, VIDEO_CLOCK, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, fit
 from server.media.tracks import PacketTrack
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
-from server.media.config import MediaSettings
+from server.config import MediaSettings
 
 _original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
 _addresses: list[str] | None = None
@@ -80,7 +80,11 @@ def ice_servers(settings: MediaSettings) -> list[RTCIceServer]:
     servers = []
     for url in settings.ice_server_urls:
         if url.startswith("turn"):
-            servers.append(RTCIceServer(url, settings.ice_username or None, settings.ice_credential or None))
+            servers.append(
+                RTCIceServer(
+                    url, settings.ice_username or None, settings.ice_credential.get_secret_value() or None
+                )
+            )
         else:
             servers.append(RTCIceServer(url))
     return servers

@@ -21,9 +21,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from server.config import MediaSettings
 from server.errors import DomainError
 from server.media import ice
-from server.media.config import MediaSettings
 from server.media.fanout import Fanout
 from server.media.sdp import codec_preferences, viewer_video_codec
 from server.media.tracks import PacketTrack

@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from server.api.context import SETTINGS
+from server.config import MirrorSettings
 from server.mirror.state import MIRROR, MirrorState
 
 log = logging.getLogger("liveshop.mirror")
@@ -23,9 +25,8 @@ def setup(app: web.Application, *, worker: bool = True) -> None:
     The configuration is read now (tests may replace `app[MIRROR].config` before the app starts)."""
     from server.api.metrics import METRICS
     from server.mirror import api, webhooks
-    from server.mirror.config import get_mirror_settings
 
-    state = MirrorState(get_mirror_settings())
+    state = MirrorState(app[SETTINGS].mirror)
     app[MIRROR] = state
     webhooks.router.install(app)
     api.router.install(app)
@@ -75,12 +76,10 @@ async def _refresh_status(app: web.Application) -> None:
         await asyncio.sleep(STATUS_REFRESH_S)
 
 
-async def run_worker(db: Any, inventory: Any, stop: asyncio.Event) -> None:
+async def run_worker(config: MirrorSettings, db: Any, inventory: Any, stop: asyncio.Event) -> None:
     """`liveshop worker`: the delivery worker alone (run as many as you like), until `stop` is set."""
-    from server.mirror.config import get_mirror_settings
     from server.mirror.worker import Worker
 
-    config = get_mirror_settings()
     if not config.enabled():
         log.warning("no platform has credentials: the mirror worker has nothing to deliver")
     worker = Worker(db, inventory, config)

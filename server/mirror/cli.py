@@ -16,12 +16,12 @@ Run = Callable[[Callable[[Any, Any], Awaitable[Any]]], Any]
 
 
 def cmd_status(args: argparse.Namespace, _run: Run) -> int:
-    from server.mirror.config import get_mirror_settings
+    from server.config import get_settings
     from server.mirror.status import format_status, mirror_status
 
     async def work(db: Any, _inventory: Any) -> dict[str, Any]:
         async with db() as session:
-            return await mirror_status(session, get_mirror_settings().enabled())
+            return await mirror_status(session, get_settings().mirror.enabled())
 
     report = _run(work)
     if args.json:

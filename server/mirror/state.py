@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from server.mirror.config import MirrorSettings
+from server.config import MirrorSettings
 from server.mirror.connectors.base import Connector
 from server.mirror.status import StatusCollector
 

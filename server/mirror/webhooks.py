@@ -105,7 +105,7 @@ async def shopify_webhook(request: web.Request) -> web.Response:
         raise DomainError("not_found", "Shopify webhooks are not configured")
     raw = await _raw(request)
     given = request.headers.get("X-Shopify-Hmac-Sha256", "")
-    if not given or not same(given, shopify_webhook_hmac(cfg.shopify_webhook_secret, raw)):
+    if not given or not same(given, shopify_webhook_hmac(cfg.shopify_webhook_secret.get_secret_value(), raw)):
         raise DomainError("bad_signature", "X-Shopify-Hmac-Sha256 does not match the body")
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     topic = request.headers.get("X-Shopify-Topic", "")
@@ -153,7 +153,8 @@ async def tiktok_webhook(request: web.Request) -> web.Response:
     raw = await _raw(request)
     given = request.headers.get("Authorization", "")
     if not given or not same(
-        given.lower(), tiktok_webhook_signature(cfg.tiktok_app_key, cfg.tiktok_app_secret, raw)
+        given.lower(),
+        tiktok_webhook_signature(cfg.tiktok_app_key, cfg.tiktok_app_secret.get_secret_value(), raw),
     ):
         raise DomainError("bad_signature", "Authorization does not match app_key + body")
     event: TikTokEvent = parse_model(TikTokEvent, decode_json(raw))

@@ -24,12 +24,12 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.config import MirrorSettings
 from server.db.base import utcnow
 from server.inventory.engine import Inventory
 from server.inventory.models import Product
 from server.mirror import jobs
 from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient, backoff_delay
-from server.mirror.config import MirrorSettings
 from server.mirror.connectors import build_connectors
 from server.mirror.connectors.base import Connector, PlatformOrder, StockItem
 from server.mirror.inbound import take_order

@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from loadtests.media_clients import Publisher, new_pc, post_sdp
+from server.config import MediaSettings
 from server.media import HUB
-from server.media.config import MediaSettings
 from server.media.ice import link_headers
 from tests.api_client import Api
 

@@ -17,8 +17,7 @@ from aiohttp.test_utils import TestServer
 from server.api.auth import TOKENS, Principal
 from server.api.context import DB, INVENTORY
 from server.app import build_app
-from server.config import Settings
-from server.mirror.config import MirrorSettings
+from server.config import MirrorSettings, Settings
 from server.mirror.sandbox.common import STATE, Faults
 from server.mirror.sandbox.run import Sandboxes, start
 from server.mirror.state import MIRROR

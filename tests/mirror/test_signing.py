@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from server.mirror.config import MirrorSettings
+from server.config import MirrorSettings
 from server.mirror.connectors.meta import MetaCatalog
 from server.mirror.connectors.tiktok import TikTokShop
 from server.mirror.signing import (

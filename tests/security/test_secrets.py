@@ -36,9 +36,9 @@ def embedded(tmp: Path, **extra: object) -> Settings:
 
 def test_embedded_secret_is_random_per_data_directory_and_kept(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
-    first = embedded(one).secret
-    assert embedded(one).secret == first, "a restart keeps the directory's secret"
-    assert embedded(two).secret != first
+    first = embedded(one).secret.get_secret_value()
+    assert embedded(one).secret.get_secret_value() == first, "a restart keeps the directory's secret"
+    assert embedded(two).secret.get_secret_value() != first
     assert first != PUBLISHED and len(first) >= 32
     mode = stat.S_IMODE(os.stat(one / SECRET_FILE).st_mode)
     assert mode == 0o600

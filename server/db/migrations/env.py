@@ -33,5 +33,7 @@ url = context.config.get_main_option("sqlalchemy.url")
 connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
-else:
+elif url is not None:
     asyncio.run(_run_async(url))
+else:
+    raise RuntimeError("alembic: set sqlalchemy.url or pass a connection")

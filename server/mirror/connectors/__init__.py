@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from server.mirror.config import MirrorSettings
+from server.config import MirrorSettings
 from server.mirror.connectors.base import Connector
 
 

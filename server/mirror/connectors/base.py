@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from server.config import MirrorSettings
 from server.mirror.backoff import Gate, Rejected, Throttled, Transient, parse_retry_after
-from server.mirror.config import MirrorSettings
 
 log = logging.getLogger("liveshop.mirror")
 

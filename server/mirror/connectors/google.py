@@ -44,7 +44,7 @@ class GoogleMerchant(Connector):
                     params=params,
                     body=compact(body),
                     headers={
-                        "Authorization": f"Bearer {cfg.google_access_token}",
+                        "Authorization": f"Bearer {cfg.google_access_token.get_secret_value()}",
                         "Content-Type": "application/json",
                     },
                 )

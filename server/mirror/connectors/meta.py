@@ -26,10 +26,11 @@ class MetaCatalog(Connector):
         return f"{self.config.meta_base_url.rstrip('/')}/{self.config.meta_api_version}/{node}"
 
     def auth(self) -> dict[str, str]:
-        params = {"access_token": self.config.meta_access_token}
+        params = {"access_token": self.config.meta_access_token.get_secret_value()}
         if self.config.meta_app_secret:
             params["appsecret_proof"] = meta_appsecret_proof(
-                self.config.meta_app_secret, self.config.meta_access_token
+                self.config.meta_app_secret.get_secret_value(),
+                self.config.meta_access_token.get_secret_value(),
             )
         return params
 

@@ -57,7 +57,10 @@ class Shopify(Connector):
             "POST",
             self.config.shopify_graphql_url,
             body=compact({"query": query, "variables": variables}),
-            headers={"X-Shopify-Access-Token": self.config.shopify_token, "Content-Type": "application/json"},
+            headers={
+                "X-Shopify-Access-Token": self.config.shopify_token.get_secret_value(),
+                "Content-Type": "application/json",
+            },
         )
         body = reply.body if isinstance(reply.body, dict) else {}
         cost = (body.get("extensions") or {}).get("cost") or {}

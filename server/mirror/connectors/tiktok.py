@@ -33,8 +33,13 @@ class TikTokShop(Connector):
             params["shop_cipher"] = cfg.tiktok_shop_cipher
         params.update({k: v for k, v in (query or {}).items() if v != ""})
         raw = compact(body) if body is not None else b""
-        params["sign"] = tiktok_sign(cfg.tiktok_app_secret, path, params, raw, method=method)
-        headers = {"x-tts-access-token": cfg.tiktok_access_token, "Content-Type": "application/json"}
+        params["sign"] = tiktok_sign(
+            cfg.tiktok_app_secret.get_secret_value(), path, params, raw, method=method
+        )
+        headers = {
+            "x-tts-access-token": cfg.tiktok_access_token.get_secret_value(),
+            "Content-Type": "application/json",
+        }
         return cfg.tiktok_base_url.rstrip("/") + path, params, raw, headers
 
     async def call(
