@@ -219,6 +219,15 @@ class Settings(BaseSettings):
     metrics_token: str = Field("", description="When set, /metrics answers only Authorization: Bearer <it>")
     metrics_port: int = Field(0, ge=0, le=65535, description="When set, /metrics is served on this port only")
     metrics_host: str = Field("127.0.0.1", description="The address the separate metrics port listens on")
+    retention_order_address_days: int = Field(
+        365, ge=0, le=36500, description="Order addresses are pruned after this many days (0 keeps them)"
+    )
+    retention_chat_days: int = Field(
+        90,
+        ge=0,
+        le=36500,
+        description="Archived chat messages are deleted after this many days (0 keeps them)",
+    )
     auth_staleness_s: float = Field(
         5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
     )

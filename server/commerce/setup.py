@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.context import DB
-from server.commerce import audit, broadcasts, catalog, offers, orders, reservations, stats
+from server.api.context import DB, SETTINGS
+from server.commerce import audit, broadcasts, catalog, offers, orders, privacy, reservations, stats
 from server.commerce.sweeper import sweeper_context
 
 
@@ -14,7 +14,8 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     offers.wire_offer_events(app)
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-    for module in (catalog, broadcasts, reservations, offers, orders, audit, stats):
+    for module in (catalog, broadcasts, reservations, offers, orders, audit, stats, privacy):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
+        app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_order_address_days))

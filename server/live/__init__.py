@@ -10,9 +10,10 @@ import socketio
 from aiohttp import web
 
 from server import events as topics
-from server.api.context import EVENTS, INVENTORY
+from server.api.context import EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
+from server.live import privacy
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom
@@ -59,6 +60,8 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+    events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
+    app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_chat_days))
 
     async def on_media(event: topics.Event) -> None:
         if event.is_local:  # the encoder's state: publishing | reconnecting | stopped
