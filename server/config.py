@@ -57,8 +57,17 @@ class MediaSettings(BaseSettings):
     ice_servers: str = Field(
         "", description="Comma-separated stun:/turn: URLs used by the server and advertised in Link headers"
     )
-    ice_username: str = Field("", description="TURN username")
-    ice_credential: SecretStr = Field(SecretStr(""), description="TURN credential")
+    ice_username: str = Field("", description="TURN username (the node's own; never sent to clients)")
+    ice_credential: SecretStr = Field(SecretStr(""), description="TURN credential (the node's own)")
+    ice_turn_secret: SecretStr = Field(
+        SecretStr(""), description="coturn static-auth-secret: clients get short-lived TURN credentials"
+    )
+    ice_turn_ttl_s: int = Field(600, ge=60, le=86400, description="How long a client's TURN credential lasts")
+    ice_deny_private: Literal["auto", "yes", "no"] = Field(
+        "auto",
+        description="Never send ICE checks to private, loopback or link-local peers unless they are in "
+        "LIVESHOP_ICE_PEER_NETWORKS; auto = yes unless the node binds to loopback",
+    )
 
     video_bitrate: int = Field(1_000_000, ge=100_000, le=20_000_000, description="Encoder target, bit/s")
     video_max_width: int = Field(1280, ge=16, le=7680)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from server.api.auth import bearer, optional_user
+from server.api.clients import client_network
 from server.api.context import DB, SETTINGS
 from server.api.openapi import Router
 from server.broadcasts import Broadcast
@@ -76,7 +77,8 @@ def _link_response(request: web.Request, status: int, body: str = "", **headers:
     response = web.Response(status=status, text=body or None, headers=headers)
     if body:
         response.content_type = "application/sdp"
-    for link in ice.link_headers(request.app[HUB].settings):
+    # A TURN credential for this client alone, short-lived: never a shared secret in a header.
+    for link in ice.link_headers(request.app[HUB].settings, client_network(request)):
         response.headers.add("Link", link)
     return response
 
