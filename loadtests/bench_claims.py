@@ -130,7 +130,7 @@ def run_wrk(
     quota: int = 0,
     label: str,
     pids: list[int],
-    redis_pid: int,
+    redis_pids: list[int],
 ) -> Phase:
     """One wrk run, ended as soon as every wrk thread met its stop condition (or at cap_s)."""
     marks = Path(tempfile.mkdtemp(prefix="liveshop-wrk-"))
@@ -157,7 +157,7 @@ def run_wrk(
         str(LUA),
         base,
     ]
-    app_cpu, redis_cpu = cpu_seconds(pids), cpu_seconds([redis_pid])
+    app_cpu, redis_cpu = cpu_seconds(pids), cpu_seconds(redis_pids)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         while proc.poll() is None:
@@ -166,7 +166,7 @@ def run_wrk(
                 break
             time.sleep(0.005)
         out, err = proc.communicate(timeout=30)
-        app_cpu, redis_cpu = cpu_seconds(pids) - app_cpu, cpu_seconds([redis_pid]) - redis_cpu
+        app_cpu, redis_cpu = cpu_seconds(pids) - app_cpu, cpu_seconds(redis_pids) - redis_cpu
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -202,7 +202,7 @@ def rush(
         stop_on="sold_out",
         label=label + "-p1",
         pids=pids,
-        redis_pid=cfg.redis_pid,
+        redis_pids=cfg.redis_pids,
     )
     left = max(cfg.attempts - stock.requests, cfg.threads)
     soldout = run_wrk(
@@ -215,7 +215,7 @@ def rush(
         quota=math.ceil(left / cfg.threads),
         label=label + "-p2",
         pids=pids,
-        redis_pid=cfg.redis_pid,
+        redis_pids=cfg.redis_pids,
     )
     return {"stock": stock, "soldout": soldout}
 
@@ -269,7 +269,7 @@ def write_tokens(buyers: int, folder: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------- audits
-def audit_redis(redis: Redis, offer_id: str, quantity: int, ok_replies: int) -> dict[str, Any]:
+def audit_redis(redis: Any, offer_id: str, quantity: int, ok_replies: int) -> dict[str, Any]:
     """Oversell checks straight from the counters: units add up, one unit per buyer, holds = units."""
     state_key, holds_key = offer_keys(offer_id)[:2]
     state = {k.decode(): v.decode() for k, v in redis.hgetall(state_key).items()}
@@ -304,10 +304,21 @@ def audit_redis(redis: Redis, offer_id: str, quantity: int, ok_replies: int) -> 
     }
 
 
-def liveshop_audit(env: dict[str, str], offer_id: str) -> tuple[bool, str]:
-    """`liveshop audit --offer ID` (Redis against PostgreSQL): exit 0 means every invariant holds."""
+def merge_audits(audits: list[dict[str, Any]], ok_replies: int) -> dict[str, Any]:
+    """One audit over several offers: counts add up; every offer's problems are kept."""
+    total: dict[str, Any] = {k: sum(a[k] for a in audits) for k in ("available", "held", "sold", "oversold")}
+    total["buyers"] = sum(a["buyers"] for a in audits)
+    total["ok_replies"] = ok_replies
+    total["problems"] = [p for a in audits for p in a["problems"]]
+    if ok_replies > total["held"]:
+        total["problems"].append(f"{ok_replies} successful replies but only {total['held']} units held")
+    return total
+
+
+def liveshop_audit(env: dict[str, str], offer_ids: list[str]) -> tuple[bool, str]:
+    """`liveshop audit --offer ID ...` (Redis against PostgreSQL): exit 0 means every invariant holds."""
     proc = subprocess.run(
-        [sys.executable, "-m", "server", "audit", "--offer", offer_id],
+        [sys.executable, "-m", "server", "audit", *[a for o in offer_ids for a in ("--offer", o)]],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -337,10 +348,12 @@ def run_liveshop(
     procs: int,
     env: dict[str, str],
     host_token_holder: dict[str, str],
-    redis: Redis,
+    redis: Any,
     tokens_file: Path,
     cfg: argparse.Namespace,
+    label: str = "",
 ) -> Run:
+    """liveshop nodes on `env`'s Redis; the rush spreads over cfg.offers offers of units/offers each."""
     port = free_port()
     extra = ("--reuse-port",) if procs > 1 else ()
     nodes = []
@@ -354,25 +367,27 @@ def run_liveshop(
         if "token" not in host_token_holder:
             login = call(base, "POST", "/api/v1/auth/login", {"email": HOST_EMAIL, "password": HOST_PASSWORD})
             host_token_holder["token"] = login["token"]
-        offer_id = create_offer(base, host_token_holder["token"], cfg.units)
-        run = Run(f"liveshop x{procs}")
+        per_offer = cfg.units // cfg.offers
+        offer_ids = [create_offer(base, host_token_holder["token"], per_offer) for _ in range(cfg.offers)]
+        run = Run(f"liveshop x{procs}" + (f" {label}" if label else ""))
         spy = start_profile(cfg, f"liveshop-x{procs}", nodes[0].proc.pid if nodes[0].proc else 0)
         try:
             run.phases = rush(
                 base,
-                f"/api/v1/offers/{offer_id}/reservations",
+                ",".join(f"/api/v1/offers/{o}/reservations" for o in offer_ids),
                 tokens_file,
                 cfg,
-                f"ls{procs}",
+                f"ls{procs}{label}",
                 [n.proc.pid for n in nodes if n.proc is not None],
             )
         finally:
             stop_profile(spy)
         ok = sum(p.codes.get("ok", 0) for p in run.phases.values())
-        run.audit = audit_redis(redis, offer_id, cfg.units, ok)
-        view = call(base, "GET", f"/api/v1/offers/{offer_id}")
-        run.audit["api"] = {k: view.get(k) for k in ("available", "held", "sold")}
-        passed, line = liveshop_audit(env, offer_id)
+        audits = [audit_redis(redis, o, per_offer, 0) for o in offer_ids]
+        run.audit = merge_audits(audits, ok)
+        views = [call(base, "GET", f"/api/v1/offers/{o}") for o in offer_ids]
+        run.audit["api"] = {k: sum(int(v.get(k) or 0) for v in views) for k in ("available", "held", "sold")}
+        passed, line = liveshop_audit(env, offer_ids)
         run.audit["liveshop_audit"] = line
         if not passed:
             run.audit["problems"].append(f"liveshop audit failed: {line}")
@@ -390,9 +405,8 @@ def run_baseline(
     offer_id = new_id("of")
     keys = offer_keys(offer_id)
     ends_at = int(time.time() * 1000) + 3600 * 1000
-    redis.register_script(source("load"))(
-        keys=[keys[0], keys[3]], args=[cfg.units, cfg.units, 0, 0, 1, "active", ends_at]
-    )
+    now = int(time.time() * 1000)
+    redis.register_script(source("load"))(keys=keys, args=[now, cfg.units, 0, 1, "active", ends_at, 0])
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
@@ -419,7 +433,7 @@ def run_baseline(
                 quota=math.ceil(cfg.attempts * 0.93 / cfg.threads),
                 label="floor",
                 pids=[c.pid for c in children],
-                redis_pid=cfg.redis_pid,
+                redis_pids=cfg.redis_pids,
             )
             return run
         run = Run(f"baseline x{procs}")
@@ -523,6 +537,81 @@ def report(runs: list[Run], baselines: list[Run], cfg: argparse.Namespace, floor
     return clean and (met or not cfg.check)
 
 
+def compare_cluster(
+    cfg: argparse.Namespace, env: dict[str, str], host: dict[str, str], redis: Redis, tokens_file: Path
+) -> int:
+    """The same rush over cfg.offers offers on one Redis and on a Redis Cluster of three masters on
+    loopback, interleaved per process count: claims/s and CPU per claim side by side."""
+    import redis as redis_lib
+
+    from tests.topologies import ClusterSet
+
+    cluster = ClusterSet(masters=3)
+    single_pids = list(cfg.redis_pids)
+    client = redis_lib.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
+    try:
+        cluster_env = {**env, "LIVESHOP_REDIS_URL": cluster.url}
+        pairs = []
+        for procs in cfg.procs:
+            cfg.redis_pids = single_pids
+            one = run_liveshop(procs, env, host, redis, tokens_file, cfg, "1 Redis")
+            cfg.redis_pids = [n.proc.pid for n in cluster.nodes if n.proc is not None]
+            sharded = run_liveshop(procs, cluster_env, host, client, tokens_file, cfg, "3 shards")
+            pairs.append((one, sharded))
+    finally:
+        client.close()
+        cluster.stop()
+    names = {"stock": "while stock lasts", "soldout": "after sell-out"}
+    print(
+        f"\nclaims rush over {cfg.offers} offers ({cfg.units // cfg.offers} units each, limit 1/buyer), "
+        f"{cfg.buyers} buyers, {cfg.attempts} attempts, {cfg.connections} connections: one Redis "
+        "against a Redis Cluster of 3 masters (all on this machine's loopback)"
+    )
+    head = (
+        f"{'phase':<18} {'server':<22} {'claims/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'app us':>7} "
+        f"{'redis us':>8} {'cpu us/claim':>12} {'vs 1 Redis':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    for key in ("stock", "soldout"):
+        for one, sharded in pairs:
+            for run in (one, sharded):
+                p = run.phases[key]
+                ratio = p.rps / one.phases[key].rps if one.phases[key].rps else 0.0
+                print(
+                    f"{names[key]:<18} {run.name:<22} {p.rps:>8.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} "
+                    f"{p.app_us:>7.0f} {p.redis_us:>8.0f} {p.cpu_us:>12.0f} "
+                    f"{'' if run is one else f'{ratio:.2f}x':>10}"
+                )
+    clean = True
+    for run in [r for pair in pairs for r in pair]:
+        a = run.audit
+        print(
+            f"audit {run.name:<22} held={a['held']} sold={a['sold']} available={a['available']} "
+            f"ok_replies={a['ok_replies']} oversold={a['oversold']} {'; '.join(a['problems']) or 'OK'} "
+            f"[{a['liveshop_audit']}]"
+        )
+        clean = clean and not a["problems"]
+    print(f"oversell: {'none' if clean else 'FOUND'}")
+    return 0 if clean else 1
+
+
+class PrivateDatabase:
+    """PrivatePostgres with PostgresDatabase's create/drop face."""
+
+    def __init__(self) -> None:
+        from tests.topologies import PrivatePostgres
+
+        self.server = PrivatePostgres()
+        self.url = self.server.url
+
+    def create(self) -> None:
+        self.server.start()
+
+    def drop(self) -> None:
+        self.server.destroy()
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="liveshop bench claims", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 units, 20,000 attempts")
@@ -548,11 +637,24 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--profile", help="folder for py-spy profiles of the first node (raw stacks)")
     parser.add_argument(
+        "--redis",
+        choices=("single", "cluster"),
+        default="single",
+        help="cluster: the same rush on one Redis and on a three-shard Redis Cluster, in the same run",
+    )
+    parser.add_argument(
+        "--offers",
+        type=int,
+        default=0,
+        help="offers the rush spreads over (default 1; 3 with --redis cluster)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 unless some liveshop run met every target"
     )
     cfg = parser.parse_args(argv)
     if cfg.quick:
         cfg.units, cfg.buyers, cfg.attempts, cfg.phase_cap_s = 2_000, 4_000, 20_000, 10.0
+    cfg.offers = cfg.offers or (3 if cfg.redis == "cluster" else 1)
     cfg.procs = [int(p) for p in str(cfg.procs).split(",")]
     cfg.baselines = [int(b) for b in str(cfg.baselines).split(",")]
     return cfg
@@ -563,14 +665,17 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("liveshop bench claims: needs wrk (apt-get install wrk)", file=sys.stderr)
         return 1
-    redis_server, pg = RedisServer(), PostgresDatabase()
+    redis_server = RedisServer()
+    # The cluster comparison starts more processes; a PostgreSQL instance of its own keeps its pools off
+    # a shared server (the claim path itself never touches PostgreSQL).
+    pg: Any = PrivateDatabase() if cfg.redis == "cluster" else PostgresDatabase()
     folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-"))
     redis_server.start()
     pg.create()
     try:
         redis = Redis.from_url(redis_server.url)
         assert redis_server.proc is not None
-        cfg.redis_pid = redis_server.proc.pid
+        cfg.redis_pids = [redis_server.proc.pid]
         env = server_env(
             pg.url,
             redis_server.url,
@@ -599,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         tokens_file = write_tokens(cfg.buyers, folder)
         host: dict[str, str] = {}
+        if cfg.redis == "cluster":
+            return compare_cluster(cfg, env, host, redis, tokens_file)
         runs, baselines = [], []
         # Interleaved, so a burst of noise from other work on the machine hits both sides.
         for i in range(max(len(cfg.procs), len(cfg.baselines))):

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # the Redis Cluster tests create clusters with it
+command -v wrk >/dev/null || need_apt+=(wrk)  # the claims benchmark's load generator
 command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
 # browser tests (web and media): Debian chromium, never a downloaded browser; npm for web/
 command -v chromium >/dev/null || need_apt+=(chromium)

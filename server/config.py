@@ -15,6 +15,7 @@ import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.redis_url import parse_redis_url
 from server.signing_secret import check_secret, embedded_secret
 
 EMBEDDED_REDIS = "memory://"
@@ -181,7 +182,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         EMBEDDED_DATABASE, description="SQLAlchemy async URL (postgresql+asyncpg://...)"
     )
-    redis_url: str = Field(EMBEDDED_REDIS, description="redis://host:port/db, or memory:// for in-process")
+    redis_url: str = Field(
+        EMBEDDED_REDIS,
+        description="redis://, redis+sentinel://h1:p1,h2:p2/<service>[/db], redis+cluster://h1:p1,h2:p2; memory://",
+    )
     secret: SecretStr = Field(
         SecretStr(""), description="Signs tokens; required outside the embedded default"
     )
@@ -274,8 +278,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
-            raise ValueError("must be redis://host:port/db, rediss://..., unix://... or memory://")
+        parse_redis_url(value)  # raises ValueError with the accepted forms
         return value
 
     @model_validator(mode="after")

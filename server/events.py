@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.outbox import OutboxEvent
+from server.redis_client import ready
 
 log = logging.getLogger("liveshop.events")
 
@@ -146,8 +147,10 @@ class EventBus:
         assert self._redis is not None
         delay = 0.2
         while True:
-            pubsub = self._redis.pubsub()
+            pubsub = None
             try:
+                await ready(self._redis)
+                pubsub = self._redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
                 self.relay_healthy = True
                 delay = 0.2
@@ -169,5 +172,6 @@ class EventBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()

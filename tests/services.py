@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,11 +43,14 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 class RedisServer:
-    """A redis-server child process that a test can stop, flush and restart on the same port."""
+    """A redis-server child process that a test can stop, flush, restart, pause or kill on its port.
 
-    def __init__(self) -> None:
+    `args` are extra redis-server options (`--replicaof ...`, `--cluster-enabled yes`, ...)."""
+
+    def __init__(self, *args: str) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="liveshop-redis-")
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,6 +74,7 @@ class RedisServer:
                 self.dir,
                 "--maxclients",
                 "10000",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -87,6 +92,14 @@ class RedisServer:
         self.stop()
         time.sleep(down_for)
         self.start()
+
+    def signal(self, sig: int) -> None:
+        """SIGSTOP / SIGCONT / SIGKILL the process (a SIGKILLed server is gone: `proc` is cleared)."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            self.proc.wait(10)
+            self.proc = None
 
 
 def psql(sql: str, db: str = "postgres") -> None:

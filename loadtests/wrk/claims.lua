@@ -2,7 +2,8 @@
 --
 -- Read from the environment (set by loadtests/bench_claims.py):
 --   CLAIMS_TOKENS  file with one bearer token per line (one line per buyer)
---   CLAIMS_PATH    request path, e.g. /api/v1/offers/<id>/reservations
+--   CLAIMS_PATH    request path, e.g. /api/v1/offers/<id>/reservations; several separated by commas
+--                  spread the rush over several offers (each request picks one at random)
 --   CLAIMS_QUOTA   replies per thread after which the thread stops (0: no quota)
 --   CLAIMS_STOP_ON stop the thread at the first reply with this code (e.g. sold_out), or empty
 --   CLAIMS_MARKS   folder where a stopped thread leaves a file, so the harness can end wrk at once
@@ -23,7 +24,8 @@ function init(args)
   for line in io.lines(os.getenv("CLAIMS_TOKENS")) do
     tokens[#tokens + 1] = "Bearer " .. line
   end
-  path = os.getenv("CLAIMS_PATH")
+  paths = {}
+  for p in string.gmatch(os.getenv("CLAIMS_PATH"), "[^,]+") do paths[#paths + 1] = p end
   quota = tonumber(os.getenv("CLAIMS_QUOTA") or "0")
   stop_on = os.getenv("CLAIMS_STOP_ON") or ""
   marks = os.getenv("CLAIMS_MARKS")
@@ -41,7 +43,7 @@ function request()
   sent = sent + 1
   headers["Authorization"] = tokens[math.random(#tokens)]
   headers["Idempotency-Key"] = key_prefix .. sent
-  return wrk.format("POST", path, headers, body)
+  return wrk.format("POST", paths[math.random(#paths)], headers, body)
 end
 
 local function stop()

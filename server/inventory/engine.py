@@ -1,8 +1,9 @@
 """The Python face of the reservation engine: claims (batched per offer), release, checkout, sweep, end.
 
 Redis holds the live counters; PostgreSQL holds the truth. Whenever a script finds an offer's counters
-missing (Redis restarted or was flushed), the engine rebuilds them from PostgreSQL and tries again: an
-empty Redis is never read as "no stock" or "full stock".
+missing (Redis restarted or was flushed) or stale (written by another Redis process: a failover promoted
+a replica that may miss acknowledged writes), the engine rebuilds them from PostgreSQL and tries again:
+an empty or stale Redis is never read as "no stock" or "full stock".
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.errors import NotFound
@@ -78,6 +80,7 @@ class _SoldOut:
 
 
 SOLD_OUT = Claim("sold_out", remaining=0)
+UNTRUSTED = ("missing", "stale")  # script answers meaning "rebuild this offer from PostgreSQL first"
 
 Loader = Callable[[str], Awaitable[list[Any] | None]]
 ChangeListener = Callable[[str, Counters, bool], Awaitable[None] | None]
@@ -104,7 +107,14 @@ class Inventory:
         self._sold_out: dict[str, _SoldOut] = {}
         self._ended: set[str] = set()
         self._flushing: set[asyncio.Future[None]] = set()
-        self.stats = {"claims": 0, "redis_batches": 0, "local_answers": 0, "rebuilds": 0}
+        self.stats = {
+            "claims": 0,
+            "redis_batches": 0,
+            "local_answers": 0,
+            "rebuilds": 0,
+            "holds_kept": 0,
+            "holds_dropped": 0,
+        }
 
     # wiring -------------------------------------------------------------------------------------
     def set_loader(self, loader: Loader) -> None:
@@ -136,15 +146,28 @@ class Inventory:
 
     # loading ------------------------------------------------------------------------------------
     async def load(self, offer_id: str, args: list[Any]) -> bool:
-        """Write counters unless present. True if this call created them."""
-        keys = offer_keys(offer_id)
-        result = await self.scripts.load(keys=[keys[0], keys[3]], args=args)
-        if args[5] == "active":
+        """Write counters (load_args' list) unless this Redis process already did. True if created."""
+        result = await self.scripts.load(keys=offer_keys(offer_id), args=[now_ms(self.clock), *args])
+        if args[3] == "active":
             await self.redis.sadd(ACTIVE_OFFERS, offer_id)
-        return _s(result[0]) == "created"
+        created = _s(result[0]) == "created"
+        if created and (int(result[1]) or int(result[3])):
+            log.warning(
+                "offer counters rewritten from the database offer=%s holds_kept=%s holds_dropped=%s",
+                offer_id,
+                int(result[1]),
+                int(result[3]),
+            )
+        if created:
+            self.stats["holds_kept"] += int(result[1])
+            self.stats["holds_dropped"] += int(result[3])
+        return created
+
+    async def hold_ids(self, offer_id: str) -> list[str]:
+        return [_s(h) for h in await self.redis.hkeys(offer_keys(offer_id)[1])]
 
     async def rebuild(self, offer_id: str) -> None:
-        """Counters lost: take them from PostgreSQL's truth (the loader locks the offer row)."""
+        """Counters lost or stale: take them from PostgreSQL's truth (the loader locks the offer row)."""
         if self._loader is None:
             raise OfferMissing(offer_id)
         args = await self._loader(offer_id)
@@ -153,18 +176,25 @@ class Inventory:
         self.stats["rebuilds"] += 1
         self._sold_out.pop(offer_id, None)
         log.warning("rebuilt offer counters from the database offer=%s", offer_id)
+        state = await self.state(offer_id)
+        if state is not None:  # units may have come back (lost holds): every node drops its flag
+            counters = Counters(int(state["available"]), int(state["held"]), int(state["sold"]))
+            await self._changed(offer_id, counters, True)
 
     async def _run(
         self, script: Any, offer_id: str, keys: list[str], args: list[Any], *, rebuild: bool = True
     ) -> list[Any]:
-        """Run a script; if the counters are gone, rebuild them and run it again (unless the caller
-        holds the offer's row lock, which the rebuild would wait for: then it gets 'missing')."""
+        """Run a script; if the counters are gone or stale, rebuild them and run it again (unless the
+        caller holds the offer's row lock, which the rebuild would wait for: then it gets the code)."""
         result = await script(keys=keys, args=args)
-        if _s(result[0]) == "missing" and rebuild:
+        if _s(result[0]) in UNTRUSTED and rebuild:
             await self.rebuild(offer_id)
             result = await script(keys=keys, args=args)
-            if _s(result[0]) == "missing":
+            code = _s(result[0])
+            if code == "missing":
                 raise OfferMissing(offer_id)
+            if code == "stale":  # the primary changed again while rebuilding
+                raise RedisConnectionError("Redis primary changed during a rebuild; retry")
         return list(result)
 
     # claims -------------------------------------------------------------------------------------
@@ -276,11 +306,17 @@ class Inventory:
             await self._changed(offer_id, Counters(int(result[1]), int(result[2]), int(result[3])), True)
         return code
 
+    async def ensure_trusted(self, offer_id: str) -> None:
+        """Rebuild the offer now if its counters are missing or stale, before a caller takes the
+        offer's row lock (under which it could not rebuild): a hold that survived a failover can
+        then be checked out instead of being told it expired."""
+        await self._run(self.scripts.check, offer_id, offer_keys(offer_id)[:1], [])
+
     async def begin_checkout(self, hold_id: str, buyer: str) -> tuple[str, int]:
         """(ok, quantity) or (reservation_expired | forbidden | checkout_in_progress, 0).
 
-        Called under the offer's share lock, so it never rebuilds: counters missing from Redis mean
-        every hold was lost with them, which is exactly "reservation expired"."""
+        Called under the offer's share lock, so it never rebuilds: counters missing or stale here
+        (a failover since ensure_trusted) mean the hold cannot be trusted: "reservation expired"."""
         offer_id = _offer_of(hold_id)
         now = now_ms(self.clock)
         result = await self._run(
@@ -291,7 +327,7 @@ class Inventory:
             rebuild=False,
         )
         code = _s(result[0])
-        if code == "missing":
+        if code in UNTRUSTED:  # every hold went with the lost or stale counters: expired, never charged
             return "reservation_expired", 0
         return code, int(result[1]) if code == "ok" else 0
 

@@ -1,7 +1,8 @@
 """Selling a hold: the one checkout, for a viewer's order and a platform's, in the one safe lock order.
 
-0. queue behind any sale of the same hold still in flight (a retry then finds its twin's order
-   instead of racing it; see server/db/locks.py);
+0. rebuild the offer's counters from PostgreSQL first if Redis lost them or they are stale (written
+   by another Redis process: a failover); queue behind any sale of the same hold still in flight (a
+   retry then finds its twin's order instead of racing it; see server/db/locks.py);
 1. lock the offer row FOR SHARE (a rebuild or an end takes it FOR UPDATE, so neither can count sold
    units while this order is half-written);
 2. mark the hold "checking out" in Redis, under that lock (expiry can no longer take it; a second
@@ -47,7 +48,7 @@ class Sale:
     order: Order
     product: Product
     event: OrderConfirmed
-    # settle_checkout's answer after the commit: "ok"; "gone" or "missing" if Redis lost the hold
+    # settle_checkout's answer after the commit: "ok"; "gone", "missing" or "stale" if Redis lost the hold
     # meanwhile (the rebuild, which waited for this commit, counted the order); "unsettled" if Redis
     # did not answer (the sweeper settles it from PostgreSQL after the checkout deadline).
     settled: str
@@ -108,6 +109,9 @@ async def sell_hold(
     offer_id = hold_offer_id(hold_id)
     if offer_id is None:
         raise DomainError("not_found", "reservation not found", field="reservation_id")
+    # After a Redis failover or restart the counters are stale: rebuild them now, before the lock
+    # (under it the rebuild would wait for this very sale), so a hold that survived can be sold.
+    await inventory.ensure_trusted(offer_id)
     marked = False
     try:
         # twins of one checkout queue here: a retry sees its twin's order, not a half-written one

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 LUA = Path(__file__).parent / "lua"
-NAMES = ("reserve", "release", "begin_checkout", "settle_checkout", "sweep", "finish", "load")
+NAMES = ("reserve", "release", "begin_checkout", "settle_checkout", "sweep", "finish", "load", "check")
 
 
 def source(name: str) -> str:
@@ -26,3 +26,4 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.check: AsyncScript = redis.register_script(source("check"))

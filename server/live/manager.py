@@ -1,5 +1,9 @@
 """Rooms across processes: python-socketio's AsyncRedisManager, hardened against its known failure modes.
 
+Its Redis client comes from server/redis_client.py, so rooms run on whatever LIVESHOP_REDIS_URL names:
+one server, Sentinel (python-socketio's own Sentinel URL puts the db before the service; ours follows
+the deployment contract) or Cluster (plain PUBLISH reaches subscribers on every shard).
+
 - A subscription that silently died: every node publishes a small heartbeat on the channel and must hear
   its own; if it does not within `STALE_S`, /readyz fails and the node drops the connection and
   resubscribes.
@@ -27,6 +31,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from server.live.spawn import spawn
+from server.redis_client import ready, redis_from_url
 
 log = logging.getLogger("liveshop.live")
 
@@ -153,6 +158,14 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
         self._watch: asyncio.Task[None] | None = None
 
     # socket.io overrides ---------------------------------------------------------------------------
+    def _redis_connect(self) -> None:
+        """The client comes from the node's one client factory, so rooms follow LIVESHOP_REDIS_URL's
+        topology: Sentinel (a new connection asks for the current primary) or Cluster (a plain
+        PUBLISH reaches subscribers on every shard)."""
+        self.redis = redis_from_url(self.redis_url, **self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
     def initialize(self) -> None:
         super().initialize()
         self.json = _OrjsonCodec  # the server sets its own codec; ours is faster and compatible
@@ -165,6 +178,7 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
         while True:
             try:
                 self._redis_connect()
+                await ready(self.redis)
                 await self.pubsub.subscribe(self.channel)
                 self.subscribed = True
                 retry_sleep = 0.2

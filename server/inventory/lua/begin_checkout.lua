@@ -1,9 +1,10 @@
 -- Mark a hold as being checked out, so expiry cannot take it while the order is written.
 -- KEYS: state, holds, expiry, buyers
 -- ARGV: hold_id, buyer, now_ms, deadline_ms (after which PostgreSQL decides the hold's fate)
--- Returns {'ok', qty, expires_ms} | {'missing'} | {'reservation_expired'} | {'forbidden'} | {'checkout_in_progress'}
+-- Returns {'ok', qty, expires_ms} | {'missing'} | {'stale'} | {'reservation_expired'} | {'forbidden'} | {'checkout_in_progress'}
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local entry = redis.call('HGET', holds, ARGV[1])
 if not entry then return {'reservation_expired'} end
 local buyer, qty, exp, st = parse_hold(entry)

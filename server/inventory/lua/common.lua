@@ -39,3 +39,20 @@ local function expire_due(holds, expiry, buyers, now, limit)
   end
   return returned, stale
 end
+
+-- The fence. Counters are trusted only by the Redis process that wrote them: a replica promoted by a
+-- failover, or a server restarted from a file, is another process (another run_id) whose copy may miss
+-- acknowledged writes, so every script answers 'stale' until the offer is rebuilt from PostgreSQL.
+-- (The embedded in-process Redis has no INFO and never fails over: it is one fixed writer.)
+local function writer_id()
+  local ok, info = pcall(redis.call, 'INFO', 'server')
+  if not ok or type(info) ~= 'string' then return 'embedded' end
+  return string.match(info, 'run_id:(%x+)') or 'embedded'
+end
+
+-- nil when the counters are present and written by this process, else 'missing' or 'stale'.
+local function fence(state)
+  if redis.call('HGET', state, 'epoch') == writer_id() then return nil end
+  if redis.call('EXISTS', state) == 0 then return 'missing' end
+  return 'stale'
+end

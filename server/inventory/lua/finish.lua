@@ -10,7 +10,7 @@ if redis.call('EXISTS', state) == 1 then a, h, s = counters(state) end
 local q = tonumber(ARGV[1])
 local sold = tonumber(ARGV[2])
 redis.call('HSET', state, 'quantity', q, 'status', 'ended', 'available', 0, 'held', 0, 'sold', sold,
-  'returned', q - sold)
+  'returned', q - sold, 'epoch', writer_id())
 redis.call('DEL', holds, expiry)
 local keep = tonumber(ARGV[3])
 redis.call('EXPIRE', state, keep)

@@ -1,9 +1,10 @@
 -- A buyer gives a hold back before checkout; its units return at once.
 -- KEYS: state, holds, expiry, buyers
 -- ARGV: hold_id, buyer ('' = any buyer, for the system)
--- Returns {'ok', available, held, sold} | {'missing'} | {'not_found'} | {'forbidden'} | {'checkout_in_progress'}
+-- Returns {'ok', available, held, sold} | {'missing'} | {'stale'} | {'not_found'} | {'forbidden'} | {'checkout_in_progress'}
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local entry = redis.call('HGET', holds, ARGV[1])
 if not entry then return {'not_found'} end
 local buyer, qty, _, st = parse_hold(entry)

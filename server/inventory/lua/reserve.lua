@@ -1,12 +1,14 @@
 -- Claim units for a batch of buyers in one atomic step.
 -- KEYS: state, holds, expiry, buyers, idem (one offer)
 -- ARGV: now_ms, hold_ms, n, then n groups of: buyer, qty, hold_id, idempotency_key ('' for none), body_hash
--- Returns {'missing'} when the offer's counters are not in Redis (lost: rebuild from PostgreSQL), else
+-- Returns {'missing'} when the offer's counters are not in Redis, {'stale'} when another Redis process
+-- wrote them (a failover or restart: both mean rebuild from PostgreSQL), else
 -- {'ok', available, held, sold, r1, ..., rn} where each r is one of
 --   {'ok', hold_id, qty, expires_ms}    {'replay', hold_id, qty, expires_ms}
 --   {'sold_out', available}  {'limit_exceeded', remaining}  {'offer_ended'}  {'idempotency_key_reused'}
 local state, holds, expiry, buyers, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local now, hold_ms, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local meta = redis.call('HMGET', state, 'limit', 'status', 'ends_at')
 local limit, status, ends_at = tonumber(meta[1]), meta[2], tonumber(meta[3])

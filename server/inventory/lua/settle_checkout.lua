@@ -2,9 +2,10 @@
 -- (back to an ordinary hold with its first expiry), 'return' to give the units back at once.
 -- KEYS: state, holds, expiry, buyers
 -- ARGV: hold_id, outcome ('sold' | 'abort' | 'return')
--- Returns {'ok', available, held, sold} | {'missing'} | {'gone'} | {'not_in_checkout'}
+-- Returns {'ok', available, held, sold} | {'missing'} | {'stale'} | {'gone'} | {'not_in_checkout'}
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local entry = redis.call('HGET', holds, ARGV[1])
 if not entry then return {'gone'} end
 local buyer, qty, exp, st = parse_hold(entry)

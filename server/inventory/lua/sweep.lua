@@ -1,9 +1,10 @@
 -- Return expired holds even when their holder vanished; report checkouts past their deadline.
 -- KEYS: state, holds, expiry, buyers
 -- ARGV: now_ms, limit
--- Returns {'missing'} | {'ok', returned, available, held, sold, status, ends_at, stale_hold_1, ...}
+-- Returns {'missing'} | {'stale'} | {'ok', returned, available, held, sold, status, ends_at, stale_hold_1, ...}
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local returned, stale = expire_due(holds, expiry, buyers, tonumber(ARGV[1]), tonumber(ARGV[2]))
 if returned > 0 then
   redis.call('HINCRBY', state, 'available', returned)
