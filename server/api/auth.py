@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from server.api.proof import Proofs
 from server.api.ratelimit import LIMITER, limit, too_many
 from server.api.tokens import TOKEN_MAX_AGE_S, Principal, Tokens
 from server.api.validation import Body, json_response, parse_body
+from server.api.verify import VERIFIER, SandboxSender, Verifier, VerifyConfirm, VerifyStart
 from server.db.base import new_id
 from server.errors import Code, DomainError
 
@@ -135,9 +136,9 @@ async def create_host(  # type: ignore[no-untyped-def]
                 raise DomainError("not_found", f"shop {shop_id} not found", field="shop")
             membership = Membership(user_id=user.id, shop_id=shop_id, role="host")
         session.add(user)
-        await session.flush()
-        session.add(membership)
         try:
+            await session.flush()  # the user row first: the membership refers to it
+            session.add(membership)
             await session.commit()
         except IntegrityError as exc:
             raise DomainError("email_exists", f"{email} already has an account", field="email") from exc
@@ -252,6 +253,43 @@ async def guest(request: web.Request) -> web.Response:
     )
 
 
+@router.post(
+    "/api/v1/auth/verify",
+    body=VerifyStart,
+    summary="Send a one-time code to prove an email address (verified-buyers-only offers)",
+    tag="auth",
+    auth="user",
+    status=202,
+    errors=("rate_limited",),
+)
+async def verify_start(request: web.Request) -> web.Response:
+    who = require_user(request)
+    body = await parse_body(request, VerifyStart)
+    wait = await request.app[LIMITER].retry_after(VERIFY_LIMIT, "verify", who.id)
+    if wait:
+        raise too_many(Code.RATE_LIMITED, "Too many codes asked for; wait before asking again", wait)
+    await request.app[LIMITER].hit(VERIFY_LIMIT, "verify", who.id)
+    await request.app[VERIFIER].start(who.id, body.email)
+    return json_response({"sent": True, "expires_in_s": 600}, status=202)
+
+
+@router.post(
+    "/api/v1/auth/verify/confirm",
+    body=VerifyConfirm,
+    summary="Prove the code: a new token that says this buyer is verified",
+    tag="auth",
+    auth="user",
+    errors=("invalid_credentials", "too_many_attempts", "not_found"),
+)
+async def verify_confirm(request: web.Request) -> web.Response:
+    who = require_user(request)
+    body = await parse_body(request, VerifyConfirm)
+    if not await request.app[VERIFIER].confirm(who.id, body.code):
+        raise DomainError("invalid_credentials", "That code is not the one we sent")
+    verified = replace(who, verified=True)
+    return json_response({"token": request.app[TOKENS].issue(verified), "user": verified.public()})
+
+
 @router.get("/api/v1/auth/me", summary="Who the bearer token belongs to", tag="auth", auth="user")
 async def me(request: web.Request) -> web.Response:
     return json_response({"user": require_user(request).public()})
@@ -280,6 +318,7 @@ class GuestLimits:
     free: RateLimitItem
 
 
+VERIFY_LIMIT = limit("5/hour")  # codes one account may ask for
 LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
 GUEST_LIMITS = web.AppKey("guest_limits", GuestLimits)
 PROOFS = web.AppKey("proofs", Proofs)
@@ -294,6 +333,7 @@ def setup(app: web.Application) -> None:
     )
     app[PROOFS] = Proofs(settings.secret.get_secret_value(), app[REDIS], settings.guest_pow_bits)
     app[SHOP_NAMES] = ShopNames(app[DB])
+    app[VERIFIER] = Verifier(app[REDIS], SandboxSender(), settings.secret.get_secret_value())
     app[TOKENS] = Tokens(settings.secret.get_secret_value())
     app[DIRECTORY] = HostDirectory(app[DB], staleness_s=settings.auth_staleness_s)
     router.install(app)

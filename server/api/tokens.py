@@ -21,6 +21,7 @@ class Principal:
     nickname: str
     shop_id: str | None = None  # a host's shop (None for viewers)
     shop_role: str | None = None  # owner | host
+    verified: bool = False  # a buyer who proved an email address (verified-buyers-only offers)
 
     @property
     def is_host(self) -> bool:
@@ -48,7 +49,10 @@ class Tokens:
 
     def issue(self, principal: Principal) -> str:
         issued = round(time.time(), 3)
-        return self._serializer.dumps([principal.id, principal.role, principal.nickname, issued])
+        fields: list[object] = [principal.id, principal.role, principal.nickname, issued]
+        if principal.verified:
+            fields.append(1)
+        return self._serializer.dumps(fields)
 
     def verify(self, token: str) -> Claims | None:
         if not token or len(token) > MAX_TOKEN_CHARS:
@@ -56,8 +60,9 @@ class Tokens:
         claims = self._verified.get(token)
         if claims is None:
             try:
-                uid, role, nickname, issued = self._serializer.loads(token)
-                claims = Claims(Principal(str(uid), str(role), str(nickname)), float(issued))
+                uid, role, nickname, issued, *flags = self._serializer.loads(token)
+                principal = Principal(str(uid), str(role), str(nickname), verified=flags == [1])
+                claims = Claims(principal, float(issued))
             except (BadSignature, ValueError, TypeError):
                 return None
             self._verified[token] = claims

@@ -138,6 +138,7 @@ async def create_offer(request: web.Request) -> web.Response:
             currency=product.currency,
             quantity=body.quantity,
             per_buyer_limit=body.per_buyer_limit,
+            verified_only=body.verified_only,
             status="active",
             starts_at=now,
             ends_at=now + timedelta(seconds=body.duration_s),

@@ -74,6 +74,8 @@ async def reserve(request: web.Request) -> web.Response:
     guarded = not is_trusted_client(request)
     network = client_network(request)
     await app[BUYER_GUARD](offer.broadcast_id, buyer.id, network if guarded else None)
+    if offer.verified_only and not buyer.verified:
+        raise DomainError("verification_required", "Verify your email (POST /api/v1/auth/verify) to buy this")
     if quantity > offer.per_buyer_limit:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",

@@ -1,5 +1,5 @@
 """shops: products, broadcasts and orders belong to a shop; hosts are its members; token revocation;
-the network a guest session came from (bans hold the person)
+the network a guest session came from (bans hold the person); verified-buyers-only offers
 
 Existing data moves into one default shop whose members are every existing host (the first one made
 is its owner), so a deployment upgraded in place keeps working as a single shop.
@@ -55,6 +55,8 @@ def upgrade() -> None:
     for table in OWNED:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("shop_id", sa.String(length=40), nullable=True))
+    with op.batch_alter_table("offers") as batch:
+        batch.add_column(sa.Column("verified_only", sa.Boolean(), nullable=False, server_default=sa.false()))
 
     bind = op.get_bind()
     has_data = any(
@@ -94,6 +96,8 @@ def downgrade() -> None:
             batch.drop_index(op.f(f"ix_{table}_shop_id"))
             batch.drop_constraint(op.f(f"fk_{table}_shop_id_shops"), type_="foreignkey")
             batch.drop_column("shop_id")
+    with op.batch_alter_table("offers") as batch:
+        batch.drop_column("verified_only")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("origin_network")
         batch.drop_column("tokens_valid_after")
