@@ -219,9 +219,9 @@ async def _guest_allowed(request: web.Request, body: GuestIn) -> None:
     if not free:
         proof = body.proof
         if proof is None or not await app[PROOFS].accept(proof.challenge, proof.nonce):
-            raise DomainError(
-                Code.PROOF_REQUIRED, "Solve this challenge and send it as proof", **app[PROOFS].challenge()
-            )
+            problem = DomainError(Code.PROOF_REQUIRED, "Solve this challenge and send it as proof")
+            problem.extra.update(app[PROOFS].challenge())
+            raise problem
     await app[LIMITER].hit(limits.hard, "guest", network)
 
 

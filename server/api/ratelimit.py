@@ -57,8 +57,8 @@ class Limiter:
 LIMITER = web.AppKey("limiter", Limiter)
 
 
-def too_many(code: Code, detail: str, retry_after: int, **extra: object) -> DomainError:
+def too_many(code: Code, detail: str, retry_after: int) -> DomainError:
     """A 429 problem with Retry-After (and the same figure in the body for socket.io-style clients)."""
-    error = DomainError(code, detail, retry_after_s=retry_after, **extra)
+    error = DomainError(code, detail, retry_after_s=retry_after)
     error.headers["Retry-After"] = str(retry_after)
     return error

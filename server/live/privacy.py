@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -36,7 +36,7 @@ async def prune_chat(sessionmaker: async_sessionmaker[AsyncSession], older_than:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def on_person_erased(app: web.Application) -> Callable[[Event], object]:
+def on_person_erased(app: web.Application) -> Callable[[Event], Awaitable[None]]:
     async def handle(event: Event) -> None:
         if event.is_local:
             ids = [str(i) for i in event.data.get("user_ids", [])][:10_000]
