@@ -229,7 +229,9 @@ class Settings(BaseSettings):
         5, ge=0, le=1000, description="Guest sessions per 10 minutes a network starts before proof-of-work"
     )
     guest_pow_bits: int = Field(16, ge=0, le=28, description="Leading zero bits of the proof-of-work")
-    metrics_token: str = Field("", description="When set, /metrics answers only Authorization: Bearer <it>")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="When set, /metrics answers only Authorization: Bearer <it>"
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="When set, /metrics is served on this port only")
     metrics_host: str = Field("127.0.0.1", description="The address the separate metrics port listens on")
     retention_order_address_days: int = Field(

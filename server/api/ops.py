@@ -97,10 +97,11 @@ def setup(app: web.Application) -> None:
     app.setdefault(READINESS, {})
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    metrics_token = settings.metrics_token.get_secret_value()
     if settings.metrics_port:
         app.cleanup_ctx.append(
-            metrics_listener(app, settings.metrics_host, settings.metrics_port, settings.metrics_token)
+            metrics_listener(app, settings.metrics_host, settings.metrics_port, metrics_token)
         )
     else:
-        app.router.add_get("/metrics", metrics_handler(app[METRICS].registry, settings.metrics_token))
+        app.router.add_get("/metrics", metrics_handler(app[METRICS].registry, metrics_token))
     app.router.add_get("/api/v1/openapi.json", openapi)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+from pydantic import SecretStr
 
 from server.config import Settings
 from tests.api_client import Api
@@ -12,7 +13,9 @@ from tests.services import free_port
 
 async def test_metrics_with_a_token_answer_only_its_bearer(settings: Settings) -> None:
     token = "m3tr1cs-" + "Zq9xK2" * 5
-    _, server = await start_app(settings.model_copy(update={"metrics_token": token}), background=False)
+    _, server = await start_app(
+        settings.model_copy(update={"metrics_token": SecretStr(token)}), background=False
+    )
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(http, str(server.make_url("")).rstrip("/"))
