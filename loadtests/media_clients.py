@@ -11,6 +11,7 @@ import fractions
 import math
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -157,6 +158,7 @@ class Viewer:
     first_frame_at: float | None = None
     last_frame_at: float | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    on_frame: Callable[[av.VideoFrame], None] | None = None  # sees every decoded video frame
 
     async def start(self, token: str | None = None) -> WhipResult:
         video = self.pc.addTransceiver("video", direction="recvonly")
@@ -190,6 +192,8 @@ class Viewer:
                     self.sizes.add((frame.width, frame.height))
                     self.first_frame_at = self.first_frame_at or now
                     self.last_frame_at = now
+                    if self.on_frame is not None:
+                        self.on_frame(frame)
                 else:
                     self.audio_frames += 1
         except MediaStreamError:

@@ -92,6 +92,17 @@ class MediaSettings(BaseSettings):
     )
     reap_interval_s: float = Field(2.0, gt=0, le=60)
 
+    hls_enabled: bool = Field(
+        True, description="Package the H.264 encode as LL-HLS at /hls/{broadcast}/ and record it for replay"
+    )
+    hls_part_s: float = Field(0.5, ge=0.1, le=2.0, description="LL-HLS part length")
+    hls_segment_s: float = Field(2.0, ge=1.0, le=10.0, description="HLS segment length (a keyframe each)")
+    hls_window_segments: int = Field(8, ge=3, le=100, description="Segments kept in the live playlist")
+    recordings_dir: str = Field("recordings", description="Where recordings (the replays) are written")
+    replay_retention_days: float = Field(
+        0, ge=0, le=36500, description="Delete recordings this many days after their broadcast; 0 keeps them"
+    )
+
     @property
     def host_addresses(self) -> list[str]:
         return [a.strip() for a in self.ice_host_addresses.split(",") if a.strip()]

@@ -48,6 +48,8 @@ class Code(StrEnum):
     BLOCKED_WORD = "blocked_word"
     SLOW_MODE = "slow_mode"
     TIMED_OUT = "timed_out"
+    # video
+    NO_REPLAY = "no_replay"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -89,6 +91,7 @@ CodeName = Literal[
     "blocked_word",
     "slow_mode",
     "timed_out",
+    "no_replay",
     "service_unavailable",
     "internal_error",
 ]
@@ -130,6 +133,7 @@ TITLES: dict[Code, str] = {
     Code.BLOCKED_WORD: "The message contains a blocked word",
     Code.SLOW_MODE: "Slow mode is on",
     Code.TIMED_OUT: "Timed out in this broadcast",
+    Code.NO_REPLAY: "No replay of this broadcast",
     Code.SERVICE_UNAVAILABLE: "Temporarily unavailable",
     Code.INTERNAL_ERROR: "Internal error",
 }

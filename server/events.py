@@ -78,13 +78,11 @@ class Event:
     topic: str
     data: dict[str, Any]
     origin: str  # node id that published it
+    local: bool = False  # published by this process's bus (not relayed from another node)
 
     @property
     def is_local(self) -> bool:
-        return self.origin == _local_node[0]
-
-
-_local_node = [""]
+        return self.local
 
 
 class EventBus:
@@ -92,7 +90,6 @@ class EventBus:
 
     def __init__(self, node_id: str, redis: Redis | None = None) -> None:
         self.node_id = node_id
-        _local_node[0] = node_id
         self._redis = redis
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
@@ -120,7 +117,7 @@ class EventBus:
 
     async def publish(self, topic: str, data: Mapping[str, Any], *, relay: bool = False) -> None:
         data = dict(data)
-        await self._dispatch(Event(topic, data, self.node_id))
+        await self._dispatch(Event(topic, data, self.node_id, local=True))
         if relay and self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, orjson.dumps({"t": topic, "d": data, "o": self.node_id}))

@@ -14,7 +14,15 @@ from aiohttp import web
 from server.api.context import SETTINGS
 from server.errors import DomainError
 
-SOCKETIO_DIST = Path("node_modules") / "socket.io-client" / "dist"
+# npm packages the pages load, served from web/node_modules as npm installed them
+VENDOR = {
+    "socket.io.esm.min.js": Path("node_modules") / "socket.io-client" / "dist" / "socket.io.esm.min.js",
+    "socket.io.esm.min.js.map": Path("node_modules")
+    / "socket.io-client"
+    / "dist"
+    / "socket.io.esm.min.js.map",
+    "hls.min.mjs": Path("node_modules") / "hls.js" / "dist" / "hls.min.mjs",
+}
 # Pages are tiny and change with every deploy; modules are fetched with a version query string.
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -45,9 +53,9 @@ def setup(app: web.Application) -> None:
 
     async def vendor(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        if name not in ("socket.io.esm.min.js", "socket.io.esm.min.js.map"):
+        if name not in VENDOR:
             raise DomainError("not_found", "No such vendor file")
-        path = root / SOCKETIO_DIST / name
+        path = root / VENDOR[name]
         if not path.is_file():
             raise DomainError("service_unavailable", "Run `npm ci` in web/ (scripts/install.sh does it)")
         return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
@@ -59,6 +67,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/console", page("console.html"))
     app.router.add_get("/console/{tail:.*}", page("console.html"))
     app.router.add_get("/watch/{id}", page("watch.html"))
+    app.router.add_get("/replay/{id}", page("replay.html"))
     app.router.add_get("/app/vendor/{name}", vendor)
     if pages.is_dir():
         app.router.add_static("/app", pages, append_version=False)

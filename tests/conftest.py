@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -17,6 +19,9 @@ from server.clock import ShiftedClock
 from server.config import Settings
 from tests.api_client import Api
 from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer
+
+# recordings (the HLS replays) of every node the tests start go to a private folder, never the repo
+os.environ.setdefault("LIVESHOP_RECORDINGS_DIR", tempfile.mkdtemp(prefix="liveshop-recordings-"))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from server.broadcasts import Broadcast, set_status
 from server.config import MediaSettings
 from server.errors import DomainError
 from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
-from server.media import ice
+from server.media import hls, ice
 from server.media.routes import HUB, install
 from server.media.sessions import MediaHub
 from server.signing_secret import is_loopback
@@ -44,6 +44,8 @@ def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
 
     hub = MediaHub(settings, on_state, on_live)
     app[HUB] = hub
+    if settings.hls_enabled:
+        hub.hls = hls.setup(app, settings)
 
     async def on_broadcast(event: Event) -> None:
         broadcast = event.data.get("broadcast") or {}

@@ -8,14 +8,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from server.config import MediaSettings
 from server.media.encoders import AUDIO_RATE, VIDEO_CLOCK, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, fit
+from server.media.hls.poster import jpeg
 from server.media.tracks import PacketTrack
+
+if TYPE_CHECKING:
+    from server.media.hls.stream import HlsStream
 
 log = logging.getLogger("liveshop.media")
 
@@ -23,9 +27,12 @@ log = logging.getLogger("liveshop.media")
 class Fanout:
     """Owns the encoders of one broadcast and the set of viewer tracks fed from them."""
 
-    def __init__(self, broadcast_id: str, settings: MediaSettings) -> None:
+    def __init__(self, broadcast_id: str, settings: MediaSettings, hls: HlsStream | None = None) -> None:
         self.broadcast_id = broadcast_id
         self.settings = settings
+        self.hls = hls  # LL-HLS and the recording take the same H.264 and Opus packets
+        if hls is not None:
+            hls.request_keyframe = lambda: self.request_keyframe("h264")
         self.video_tracks: set[PacketTrack] = set()
         self.audio_tracks: set[PacketTrack] = set()
         self.encoders: dict[str, VideoEncoder] = {}
@@ -93,6 +100,8 @@ class Fanout:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.hls is not None:
+            self.hls.flush()
 
     async def close(self) -> None:
         await self.detach()
@@ -100,6 +109,9 @@ class Fanout:
             track.stop()
         self.video_tracks.clear()
         self.audio_tracks.clear()
+
+    def _has_audio(self) -> bool:
+        return any(getattr(t, "kind", None) == "audio" and not t.done() for t in self._tasks)
 
     def _now_pts(self) -> int:
         return int((time.monotonic() - self._clock0) * VIDEO_CLOCK)
@@ -133,11 +145,15 @@ class Fanout:
                 self.frames_in += 1
                 self.source_size = (frame.width, frame.height)
                 codecs = {t.codec for t in self.video_tracks}
+                if self.hls is not None:
+                    codecs.add("h264")
                 if not codecs:
                     continue
                 frame = await loop.run_in_executor(None, self._prepare, frame)
                 frame.pts = self._now_pts()
                 frame.time_base = VIDEO_TIME_BASE
+                if self.hls is not None and self.hls.wants_poster():
+                    self.hls.set_poster(await loop.run_in_executor(None, jpeg, frame))
                 for codec in sorted(codecs):
                     await self._encode_and_offer(loop, codec, frame)
         except MediaStreamError:
@@ -164,6 +180,8 @@ class Fanout:
                 self._key_requested.discard(codec)
             for viewer in [t for t in self.video_tracks if t.codec == codec]:
                 viewer.offer(packet, keyframe)
+            if self.hls is not None and codec == "h264":
+                self.hls.on_video(packet, (frame.width, frame.height), self._has_audio())
 
     async def _pump_audio(self, track: MediaStreamTrack) -> None:
         if self.audio_encoder is None:
@@ -173,10 +191,12 @@ class Fanout:
         try:
             while True:
                 frame = await track.recv()
-                if not self.audio_tracks:
+                if not self.audio_tracks and self.hls is None:
                     continue
                 for packet in encoder.encode(cast(av.AudioFrame, frame)):
                     for viewer in list(self.audio_tracks):
                         viewer.offer(packet, True)
+                    if self.hls is not None:
+                        self.hls.on_audio(packet)
         except MediaStreamError:
             log.info("host audio ended broadcast=%s", self.broadcast_id)

@@ -25,6 +25,7 @@ from server.config import MediaSettings
 from server.errors import DomainError
 from server.media import ice
 from server.media.fanout import Fanout
+from server.media.hls.origin import HlsOrigin
 from server.media.sdp import codec_preferences, viewer_video_codec
 from server.media.tracks import PacketTrack
 
@@ -75,13 +76,15 @@ class MediaHub:
         self._on_state = on_state
         self._on_live = on_live
         self._tasks: set[asyncio.Task[None]] = set()
+        self.hls: HlsOrigin | None = None  # set by media.setup when LL-HLS is on
 
     # helpers -------------------------------------------------------------------------------------
 
     def fanout(self, broadcast_id: str) -> Fanout:
         found = self.fanouts.get(broadcast_id)
         if found is None:
-            found = self.fanouts[broadcast_id] = Fanout(broadcast_id, self.settings)
+            stream = self.hls.stream(broadcast_id) if self.hls is not None else None
+            found = self.fanouts[broadcast_id] = Fanout(broadcast_id, self.settings, stream)
         return found
 
     def viewers(self, broadcast_id: str) -> list[Session]:

@@ -46,7 +46,9 @@ async def _feed_and_offer(
     room = Room()
     feed = Feed(app[INVENTORY], app[DB], room, lambda: None, interval_s=INTERVAL_S)
     await feed.on_offer_started(
-        Event(OFFER_STARTED, {"offer": offer, "broadcast_id": broadcast["id"]}, app[EVENTS].node_id)
+        Event(
+            OFFER_STARTED, {"offer": offer, "broadcast_id": broadcast["id"]}, app[EVENTS].node_id, local=True
+        )
     )
     buyers = [f"us_feed{i}" for i in range(12)]
     return feed, room, offer, buyers
@@ -78,7 +80,12 @@ async def test_an_ended_offer_gets_its_end_and_no_stock_update_after_it(
     feed, room, offer, buyers = await _feed_and_offer(api, host, app)
     ended = {**offer, "status": "ended", "available": 0}
     await feed.on_offer_ended(
-        Event(OFFER_ENDED, {"offer": ended, "broadcast_id": offer["broadcast_id"]}, app[EVENTS].node_id)
+        Event(
+            OFFER_ENDED,
+            {"offer": ended, "broadcast_id": offer["broadcast_id"]},
+            app[EVENTS].node_id,
+            local=True,
+        )
     )
     await app[INVENTORY].reserve(offer["id"], buyers[0], 1)
     feed.on_stock_change(offer["id"], await app[INVENTORY].counters(offer["id"]), False)
@@ -96,3 +103,13 @@ async def test_an_offer_started_on_another_node_is_remembered_not_re_emitted(
     view = {"id": "of_elsewhere", "broadcast_id": "br_x", "status": "active"}
     await feed.on_offer_started(Event(OFFER_STARTED, {"offer": view, "broadcast_id": "br_x"}, "another-node"))
     assert room.sent == [] and feed.views["of_elsewhere"] == view
+
+
+async def test_an_event_is_local_to_the_bus_that_published_it_whatever_other_buses_exist() -> None:
+    from server.events import EventBus
+
+    first, _second = EventBus("node-a"), EventBus("node-b")  # two nodes in one process, as in tests
+    seen: list[bool] = []
+    first.subscribe(OFFER_STARTED, lambda event: seen.append(event.is_local))
+    await first.publish(OFFER_STARTED, {"offer": {}, "broadcast_id": "br_x"})
+    assert seen == [True]

@@ -3,6 +3,7 @@ import { api, guestSession, session, product as getProduct, rememberProduct } fr
 import { h, fill, $, toast, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
 import { joinRoom } from "./room.js";
+import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy } from "./buy.js";
@@ -89,15 +90,42 @@ async function pollMedia() {
   }
 }
 
+// WebRTC (WHEP) by default; HLS through the CDN when asked (?delivery=hls), when the browser has no
+// WebRTC, or when WHEP does not play within 8 s while the host is publishing.
+const forceHls = new URLSearchParams(location.search).get("delivery") === "hls" || typeof RTCPeerConnection === "undefined";
+const gate = momentGate(() => (player && player.latency ? player.latency() : 0));
+let whepTimer = null;
+
+function startPlayer(kind) {
+  if (player) player.stop();
+  if (whepTimer) clearTimeout(whepTimer);
+  whepTimer = null;
+  const onState = (state) => {
+    playerState = state;
+    showVideoState();
+  };
+  stage.dataset.delivery = kind;
+  if (kind === "hls") {
+    gate.inStep(true);
+    player = playHls(video, `/hls/${encodeURIComponent(id)}/index.m3u8`, onState, (itemId) => gate.release(itemId));
+    return;
+  }
+  gate.inStep(false);
+  player = play(video, `/whep/${encodeURIComponent(id)}`, onState, viewer() && viewer().token);
+  whepTimer = setTimeout(() => {
+    whepTimer = null;
+    if (playerState !== "playing" && mediaState === "publishing" && hlsPlayable(video)) startPlayer("hls");
+  }, 8000);
+}
+
 function syncPlayer() {
   if (b.status === "live" && !player) {
-    player = play(video, `/whep/${encodeURIComponent(id)}`, (state) => {
-      playerState = state;
-      showVideoState();
-    }, viewer() && viewer().token);
+    startPlayer(forceHls && hlsPlayable(video) ? "hls" : "webrtc");
   } else if (b.status !== "live" && player) {
     player.stop();
     player = null;
+    if (whepTimer) clearTimeout(whepTimer);
+    whepTimer = null;
   }
   if (b.status !== "live") setVideoState(b.status === "ended" ? "ended" : "scheduled");
 }
@@ -356,9 +384,13 @@ async function connectRoom() {
     },
     chat_settings: (data) => applyMe(null, data),
     pinned(data) {
-      applySnapshot({ pinned: data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data });
+      const product = data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data;
+      gate.hold(product && product.id, () => applySnapshot({ pinned: product }));
     },
-    offer: (data) => updateOffer(data.offer || data),
+    offer(data) {
+      const offer = data.offer || data;
+      gate.hold(offer.id, () => updateOffer(offer));
+    },
     viewers: (data) => setViewers(typeof data === "number" ? data : data.count ?? data.viewers ?? 0),
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),

@@ -1,0 +1,76 @@
+"""LL-HLS from the single encode, recorded as the replay, with pins and offers at their moment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.api.context import EVENTS
+from server.config import MediaSettings
+from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
+from server.media.hls.origin import HlsOrigin, recordings_root
+from server.media.hls.recorder import Recorder
+from server.media.hls.routes import ORIGIN, router
+
+log = logging.getLogger("liveshop.media")
+
+__all__ = ["ORIGIN", "HlsOrigin", "setup"]
+
+
+def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
+    """The origin, its routes, the moments it marks, and the retention sweep."""
+    origin = HlsOrigin(
+        Recorder(recordings_root(settings.recordings_dir)),
+        part_s=settings.hls_part_s,
+        segment_s=settings.hls_segment_s,
+        window=settings.hls_window_segments,
+    )
+    app[ORIGIN] = origin
+    router.install(app)
+
+    def mark(broadcast_id: str | None, kind: str, item_id: str | None) -> None:
+        stream = origin.streams.get(broadcast_id or "")
+        if stream is not None and item_id and not stream.ended:
+            stream.mark(kind, item_id)
+
+    async def on_pinned(event: Event) -> None:
+        product = event.data.get("product") or {}
+        mark(event.data.get("broadcast_id"), "pin", product.get("id"))
+
+    async def on_offer(event: Event) -> None:
+        offer = event.data.get("offer") or {}
+        mark(event.data.get("broadcast_id"), "offer", offer.get("id"))
+
+    async def on_broadcast(event: Event) -> None:
+        broadcast = event.data.get("broadcast") or {}
+        if broadcast.get("status") == "ended" and broadcast.get("id"):
+            origin.end(broadcast["id"])
+
+    app[EVENTS].subscribe(PINNED, on_pinned)
+    app[EVENTS].subscribe(OFFER_STARTED, on_offer)
+    app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
+
+    async def retention() -> None:
+        while True:
+            removed = await asyncio.to_thread(
+                origin.recorder.delete_older_than, settings.replay_retention_days
+            )
+            if removed:
+                log.info("recordings deleted by retention count=%d", len(removed))
+            await asyncio.sleep(3600)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(retention()) if settings.replay_retention_days > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(origin.close)
+
+    app.cleanup_ctx.append(lifecycle)
+    return origin

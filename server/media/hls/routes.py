@@ -1,0 +1,69 @@
+"""HTTP face of the HLS origin and of replays: /hls/{broadcast_id}/... and the replay API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server.api.context import DB, SETTINGS
+from server.api.openapi import Router
+from server.broadcasts import Broadcast
+from server.errors import DomainError, NotFound
+from server.media.hls.origin import HlsOrigin, serve_file, serve_playlist
+from server.media.hls.recorder import BROADCAST_ID
+
+ORIGIN = web.AppKey("hls_origin", HlsOrigin)
+
+router = Router()
+
+
+@router.get(
+    "/hls/{broadcast_id}/index.m3u8",
+    tag="media",
+    summary="LL-HLS playlist of the live broadcast (blocking reload with _HLS_msn/_HLS_part)",
+    errors=("not_found", "bad_request", "service_unavailable"),
+)
+async def hls_playlist(request: web.Request) -> web.Response:
+    """LL-HLS media playlist; after the broadcast ends, the recording's VOD playlist."""
+    return await serve_playlist(request.app[ORIGIN], request)
+
+
+@router.get(
+    "/hls/{broadcast_id}/{name}",
+    tag="media",
+    summary="An init segment, segment, part or poster of a broadcast's video",
+    errors=("not_found",),
+)
+async def hls_file(request: web.Request) -> web.Response:
+    """CMAF init segments, media segments, parts, and the poster image."""
+    return await serve_file(request.app[ORIGIN], request)
+
+
+@router.get(
+    "/api/v1/broadcasts/{id}/replay",
+    tag="media",
+    summary="The replay of an ended broadcast: its playlist and product timeline",
+    errors=("no_replay",),
+)
+async def replay(request: web.Request) -> web.Response:
+    """{playlist_url, duration_s, poster_url, timeline: [{at_s, type, id}]} once the broadcast has ended."""
+    broadcast_id = request.match_info["id"]
+    if not BROADCAST_ID.match(broadcast_id):
+        raise NotFound("broadcast")
+    async with request.app[DB]() as session:
+        status = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+    if status is None:
+        raise NotFound("broadcast")
+    facts = request.app[ORIGIN].recorder.replay(broadcast_id) if status == "ended" else None
+    if facts is None:
+        raise DomainError("no_replay", "This broadcast has no replay (yet)")
+    base = request.app[SETTINGS].base_url
+    return web.json_response(
+        {
+            "broadcast_id": broadcast_id,
+            "playlist_url": f"{base}/hls/{broadcast_id}/index.m3u8",
+            "poster_url": f"{base}/hls/{broadcast_id}/poster.jpg",
+            "duration_s": facts["duration_s"],
+            "timeline": facts["timeline"],
+        }
+    )

@@ -1,0 +1,175 @@
+"""LL-HLS of a live broadcast from a real WHIP publisher: parts and blocking reload over HTTP, ffprobe
+decoding what the origin serves, offers and pins at their moment, a publisher who drops and
+returns, the replay with its timeline, and paths that lead nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from loadtests.media_clients import Publisher
+from tests.api_client import Api
+from tests.media.hls.test_cmaf import ffprobe
+
+pytestmark = pytest.mark.media
+
+
+async def text(http: aiohttp.ClientSession, url: str) -> tuple[int, str, dict[str, str]]:
+    async with http.get(url) as resp:
+        return resp.status, await resp.text(), dict(resp.headers)
+
+
+async def until_playlist(http: aiohttp.ClientSession, url: str, pattern: str, within: float = 20.0) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        status, body, _ = await text(http, url)
+        if status == 200 and re.search(pattern, body):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"playlist never showed {pattern!r}: {status} {body}")
+        await asyncio.sleep(0.1)
+
+
+async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playable_replay(
+    node: tuple[web.Application, TestServer],
+    http: aiohttp.ClientSession,
+    base: str,
+    api: Api,
+    host: str,
+    tmp_path: Path,
+) -> None:
+    broadcast = await api.broadcast(host, "HLS test")
+    bid = broadcast["id"]
+    playlist_url = f"{base}/hls/{bid}/index.m3u8"
+    first = Publisher(http, base, bid, broadcast["stream_key"], width=320, height=180)
+    second: Publisher | None = None
+    try:
+        assert (await first.start()).status == 201
+        live = await until_playlist(http, playlist_url, r"#EXTINF:[\d.]+,\ns1\.m4s")
+        assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES" in live
+        assert "#EXT-X-PRELOAD-HINT:TYPE=PART" in live
+        _, _, headers = await text(http, playlist_url)
+        assert headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
+        assert headers["Cache-Control"] == "public, max-age=1"
+
+        # a blocking reload for the next part returns once that part exists, and lists it
+        hint = re.search(r'PRELOAD-HINT:TYPE=PART,URI="p(\d+)\.(\d+)\.m4s"', live)
+        assert hint is not None
+        msn, part = int(hint.group(1)), int(hint.group(2))
+        started = time.monotonic()
+        status, blocked, headers = await text(http, f"{playlist_url}?_HLS_msn={msn}&_HLS_part={part}")
+        assert status == 200 and f'URI="p{msn}.{part}.m4s"' in blocked
+        assert time.monotonic() - started < 3.0
+        assert headers["Cache-Control"] == "public, max-age=60"
+
+        # what the origin serves is real video: init + a live segment decode in ffprobe
+        async with http.get(f"{base}/hls/{bid}/init0.mp4") as resp:
+            init = await resp.read()
+        async with http.get(f"{base}/hls/{bid}/s1.m4s") as resp:
+            assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            segment = await resp.read()
+        (tmp_path / "live.mp4").write_bytes(init + segment)
+        frames = ffprobe(tmp_path / "live.mp4")
+        assert frames["h264"] >= 20
+        assert "opus" in frames
+
+        # an offer started now rides in the playlist as a date range
+        product = await api.product(host)
+        offer = await api.offer(host, bid, product["id"], quantity=5, per_buyer_limit=1)
+        pin = await api.call(
+            "PUT", f"/api/v1/broadcasts/{bid}/pin", token=host, json={"product_id": product["id"]}
+        )
+        assert pin.status == 200
+        await until_playlist(http, playlist_url, rf'X-LIVESHOP-TYPE="offer",X-LIVESHOP-ID="{offer["id"]}"')
+
+        # the publisher drops and another one returns at another size
+        await first.stop(delete=False)
+        second = Publisher(http, base, bid, broadcast["stream_key"], width=256, height=144)
+        assert (await second.start()).status == 201
+        await until_playlist(http, playlist_url, r'#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init1.mp4"')
+        replay_before = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")
+        assert replay_before.status == 404 and replay_before.body["code"] == "no_replay"
+        await until_playlist(
+            http,
+            playlist_url,
+            r'init1\.mp4"\n(?:#EXT-X-PROGRAM-DATE-TIME:.*\n(?:#EXT-X-PART:.*\n)*#EXTINF.*\n.*\n){1}',
+        )
+    finally:
+        await first.stop()
+        if second is not None:
+            await second.stop()
+
+    ended = await api.call("POST", f"/api/v1/broadcasts/{bid}/end", token=host)
+    assert ended.status == 200
+    replay = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")
+    assert replay.status == 200, replay.body
+    assert replay.body["duration_s"] > 3
+    kinds = [(item["type"], item["id"]) for item in replay.body["timeline"]]
+    assert ("offer", offer["id"]) in kinds and ("pin", product["id"]) in kinds
+    at = {item["type"]: item["at_s"] for item in replay.body["timeline"]}
+    assert 0 < at["offer"] <= at["pin"] <= replay.body["duration_s"]
+    replay_url = base + urlsplit(replay.body["playlist_url"]).path  # the node's public URL names 8080
+    status, vod, _ = await text(http, replay_url)
+    assert status == 200 and vod.rstrip().endswith("#EXT-X-ENDLIST")
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and "#EXT-X-DISCONTINUITY" in vod
+    frames = await asyncio.to_thread(ffprobe, replay_url)  # the node answers ffprobe on this loop
+    assert frames["h264"] >= 60
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/hls/bc_nope/index.m3u8",
+        "/hls/bc_nope/s0.m4s",
+        "/hls/bc_x/..%2f..%2fpyproject.toml",
+        "/hls/bc_x/%2e%2e%2fpyproject.toml",
+        "/hls/..%2f/index.m3u8",
+        "/hls/bc_x/replay.m3u8",
+        "/hls/bc_x/timeline.json",
+        "/hls/bc_x/p1.m4s",
+        "/hls/bc_x/s1.m4s%00",
+        "/hls/bc%00x/index.m3u8",
+        "/hls/" + "a" * 200 + "/index.m3u8",
+        "/api/v1/broadcasts/bc_nope/replay",
+    ],
+)
+async def test_paths_that_lead_nowhere_are_404_problems_never_files(
+    http: aiohttp.ClientSession, base: str, path: str
+) -> None:
+    async with http.get(base + path) as resp:
+        assert resp.status == 404, await resp.text()
+        assert resp.headers["Content-Type"].startswith("application/problem+json")
+        assert (await resp.json())["code"] in ("not_found", "no_replay")
+
+
+async def test_blocking_reload_with_bad_or_far_future_numbers_is_a_clear_400(
+    http: aiohttp.ClientSession, base: str, api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    broadcast = await api.broadcast(host, "HLS bad input")
+    publisher = Publisher(
+        http, base, broadcast["id"], broadcast["stream_key"], width=160, height=90, audio=False
+    )
+    url = f"{base}/hls/{broadcast['id']}/index.m3u8"
+    try:
+        assert (await publisher.start()).status == 201
+        await until_playlist(http, url, r"p0\.0\.m4s")
+        for query in (
+            "_HLS_msn=abc",
+            "_HLS_part=1",
+            "_HLS_msn=999999",
+            "_HLS_msn=-1",
+            "_HLS_msn=1&_HLS_part=x",
+        ):
+            async with http.get(f"{url}?{query}") as resp:
+                assert resp.status == 400, (query, await resp.text())
+                assert (await resp.json())["code"] == "bad_request"
+    finally:
+        await publisher.stop()

@@ -1,0 +1,86 @@
+// The replay page: the recorded broadcast (HLS, VOD), its product timeline (click to seek to the
+// moment a product was pinned or offered), and a way to buy what is still on sale.
+import { api, product } from "./api.js";
+import { fill, h } from "./dom.js";
+import { clock, explain, money } from "./format.js";
+import { playHls } from "./hls.js";
+
+const id = decodeURIComponent(location.pathname.split("/").pop());
+const app = document.getElementById("app");
+
+const video = h("video", { controls: true, playsInline: true, "aria-label": "Replay video", "data-testid": "replay-video" });
+const list = h("ol.timeline", { "aria-label": "Products in this replay", "data-testid": "timeline" });
+const now = h("p.muted.small", { "aria-live": "polite", "data-testid": "now-showing" });
+
+async function describe(item) {
+  if (item.type === "pin") {
+    const p = await product(item.id);
+    return { title: p.title, price: money(p.price, p.currency), productId: p.id, onSale: true };
+  }
+  if (item.type === "offer") {
+    const offer = await api("GET", `/api/v1/offers/${encodeURIComponent(item.id)}`);
+    const p = await product(offer.product_id);
+    return {
+      title: p.title,
+      price: money(offer.price, p.currency),
+      productId: p.id,
+      onSale: offer.status === "active",
+      offerId: offer.id,
+    };
+  }
+  return { title: `${item.type} ${item.id}`, price: "", onSale: false };
+}
+
+function seekTo(seconds) {
+  video.currentTime = seconds;
+  video.play().catch(() => {});
+}
+
+async function render() {
+  let replay;
+  try {
+    replay = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}/replay`);
+  } catch (error) {
+    fill(app, h("section.panel", h("h1", "No replay"), h("p", explain(error))));
+    return;
+  }
+  video.poster = new URL(replay.poster_url, location.href).pathname;
+  fill(app, h("section.stage", video), h("section.panel", h("h2", "In this show"), now, list));
+  const rows = await Promise.all(
+    replay.timeline.map(async (item) => {
+      let info;
+      try {
+        info = await describe(item);
+      } catch {
+        info = { title: item.id, price: "", onSale: false };
+      }
+      const buy = info.onSale
+        ? h("a.button.primary", { href: `/watch/${encodeURIComponent(id)}`, "data-testid": "replay-buy" }, "Buy")
+        : null;
+      const row = h(
+        "li.timeline-item",
+        { "data-at": String(item.at_s), "data-type": item.type },
+        h(
+          "button.link",
+          { type: "button", onclick: () => seekTo(item.at_s), "data-testid": "seek", "aria-label": `Watch from ${clock(item.at_s)}: ${info.title}` },
+          h("span.mono", clock(Math.floor(item.at_s))),
+          " ",
+          h("strong", info.title),
+          " ",
+          h("span.muted", info.price),
+        ),
+        buy,
+      );
+      return { item, info, row };
+    }),
+  );
+  fill(list, ...rows.map((r) => r.row));
+  video.addEventListener("timeupdate", () => {
+    const current = rows.filter((r) => r.item.at_s <= video.currentTime + 0.25).pop();
+    for (const r of rows) r.row.classList.toggle("current", r === current);
+    now.textContent = current ? `Now showing: ${current.info.title}` : "";
+  });
+  playHls(video, new URL(replay.playlist_url, location.href).pathname, () => {});
+}
+
+render();
