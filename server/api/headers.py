@@ -23,6 +23,7 @@ def page_policy(frame_ancestors: str = "'none'") -> str:
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", "blob:", "https:"],
         "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],  # hls.js transmuxes in a worker made from a blob
         "connect-src": ["'self'", "ws:", "wss:", *PAYMENT_CONNECT],
         "frame-src": [*PAYMENT_FRAMES],
         "font-src": ["'self'"],
