@@ -51,7 +51,8 @@ async def test_a_bearer_that_is_not_utf8_is_refused_with_a_4xx_everywhere(
 
 
 async def test_metrics_with_a_token_and_a_bearer_that_is_not_utf8_is_401(settings: Settings) -> None:
-    _, server = await start_app(settings.model_copy(update={"metrics_token": SecretStr("t0k-" + "Q7w" * 12)}))
+    with_token = settings.model_copy(update={"metrics_token": SecretStr("t0k-" + "Q7w" * 12)})
+    _, server = await start_app(with_token, background=False)
     try:
         status, _ = await _raw(
             server,
