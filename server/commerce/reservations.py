@@ -76,7 +76,8 @@ async def reserve(request: web.Request) -> web.Response:
     await app[BUYER_GUARD](offer.broadcast_id, buyer.id, network)
     if offer.verified_only and not buyer.verified:
         raise DomainError("verification_required", "Verify your email (POST /api/v1/auth/verify) to buy this")
-    if quantity > offer.per_buyer_limit:
+    # With a key, Redis judges first whether the key was used for another body (the contract's order).
+    if quantity > offer.per_buyer_limit and not key:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",

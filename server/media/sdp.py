@@ -12,6 +12,7 @@ from server.errors import DomainError
 from server.media.encoders import CODECS
 
 log = logging.getLogger("liveshop.media")
+
 MAX_SDP_BYTES = 64 * 1024
 
 
@@ -22,9 +23,8 @@ def parse_offer(text: str) -> SessionDescription:
     try:
         parsed = SessionDescription.parse(text)
     except Exception as exc:  # aiortc raises ValueError, IndexError, KeyError on malformed lines
-        # The library's words stay in our log: they describe its internals, not the client's mistake.
-        log.info("unparseable SDP offer error=%r", exc)
-        raise DomainError("bad_request", "The SDP offer could not be parsed") from None
+        log.info("unreadable SDP offer error=%r", exc)  # the library's words stay in our log
+        raise DomainError("bad_request", "The SDP offer has a line we cannot read") from None
     if not any(m.kind in ("audio", "video") for m in parsed.media):
         raise DomainError("bad_request", "The offer has no audio or video section")
     first = next(m for m in parsed.media if m.kind in ("audio", "video"))
