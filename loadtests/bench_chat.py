@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = '"t='
-SECRET = "bench-secret-" + "b" * 32
+SECRET = "Xq2kTm9vLr4wNp7sBh3yZd6fGj0cRu5aKe1oWi8x-bench"
 
 
 # ---------------------------------------------------------------------------------------------- load
@@ -207,6 +207,7 @@ class Server:
                 "LIVESHOP_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db",
                 "LIVESHOP_REDIS_URL": redis_url,
                 "LIVESHOP_SECRET": SECRET,
+                "LIVESHOP_TRUSTED_CLIENTS": "127.0.0.0/8",
                 "LIVESHOP_LOG_LEVEL": "WARNING",
                 "LIVESHOP_RUN_WORKER": "false",
                 "LIVESHOP_CHAT_RATE_PER_S": "1000",

@@ -11,10 +11,12 @@ import socketio
 from aiohttp import web
 
 from server import live, media, mirror, models, payments, webui
-from server.api import auth, ops, seams
+from server.api import auth, headers, ops, seams
+from server.api.clients import CLIENTS, ClientPolicy, parse_networks
 from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
+from server.api.ratelimit import LIMITER, Limiter, make_storage
 from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
@@ -41,7 +43,8 @@ def build_app(
     settings = settings or get_settings()
     models.import_all_models()  # every table in the metadata, whatever the features import
     app = web.Application(
-        middlewares=[metrics_middleware, problem_middleware], client_max_size=settings.max_body_bytes
+        middlewares=[metrics_middleware, problem_middleware, auth.auth_middleware],
+        client_max_size=settings.max_body_bytes,
     )
     services = Services.create(settings, clock=clock)
     app[SETTINGS] = settings
@@ -52,6 +55,10 @@ def build_app(
     app[CLOCK] = clock
     app[INVENTORY] = services.inventory
     app[METRICS] = Metrics()
+    app[CLIENTS] = ClientPolicy(
+        parse_networks(settings.trusted_proxies), parse_networks(settings.trusted_clients)
+    )
+    app[LIMITER] = Limiter(make_storage(app[REDIS], settings.embedded_redis))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if run_migrations:
@@ -68,6 +75,7 @@ def build_app(
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
+    headers.setup(app, settings.frame_ancestors)
     ops.setup(app)
     auth.setup(app)
     commerce.setup(app, sweeper=background)

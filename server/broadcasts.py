@@ -19,6 +19,7 @@ class Broadcast(Base):
     __tablename__ = "broadcasts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | live | ended
@@ -39,6 +40,7 @@ def broadcast_public(b: Broadcast, base_url: str = "") -> dict[str, Any]:
         "title": b.title,
         "status": b.status,
         "host_id": b.host_id,
+        "shop_id": b.shop_id,
         "created_at": b.created_at.isoformat(),
         "started_at": b.started_at.isoformat() if b.started_at else None,
         "ended_at": b.ended_at.isoformat() if b.ended_at else None,
@@ -52,15 +54,13 @@ async def set_status(
     broadcast_id: str,
     status: str,
     *,
-    host_id: str | None = None,
+    shop_id: str | None = None,
 ) -> Broadcast:
     """Move a broadcast to `status` (live or ended) and tell the room. Ended is final."""
     async with sessionmaker() as session, session.begin():
         b = await session.get(Broadcast, broadcast_id, with_for_update=True)
-        if b is None:
-            raise NotFound("broadcast")
-        if host_id is not None and b.host_id != host_id:
-            raise DomainError("forbidden", "This broadcast belongs to another host")
+        if b is None or (shop_id is not None and b.shop_id != shop_id):
+            raise NotFound("broadcast")  # another shop's broadcast is nobody's business
         if status not in TRANSITIONS[b.status]:
             raise DomainError("broadcast_ended", f"The broadcast is {b.status}")
         changed = b.status != status

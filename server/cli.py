@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from server.config import Settings, describe
+from server.signing_secret import is_loopback
 
 
 def configure_logging(level: str) -> None:
@@ -62,6 +63,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings().model_copy(update=overrides)
     configure_logging(settings.log_level)
+    if args.demo and not is_loopback(settings.host):
+        # The demo host's password is printed in the README: only this machine may reach it.
+        raise SystemExit(
+            f"liveshop: --demo serves a published host login; bind it to 127.0.0.1, not {settings.host}"
+        )
     app = build_app(settings)
     app.on_startup.append(_freeze_startup_heap)
     if args.demo:

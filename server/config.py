@@ -7,14 +7,17 @@ printed or logged.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from typing import Literal
 
+import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.redis_url import parse_redis_url
+from server.signing_secret import check_secret, embedded_secret
 
 EMBEDDED_REDIS = "memory://"
 EMBEDDED_DATABASE = "sqlite+aiosqlite:///liveshop.db"
@@ -56,8 +59,17 @@ class MediaSettings(BaseSettings):
     ice_servers: str = Field(
         "", description="Comma-separated stun:/turn: URLs used by the server and advertised in Link headers"
     )
-    ice_username: str = Field("", description="TURN username")
-    ice_credential: SecretStr = Field(SecretStr(""), description="TURN credential")
+    ice_username: str = Field("", description="TURN username (the node's own; never sent to clients)")
+    ice_credential: SecretStr = Field(SecretStr(""), description="TURN credential (the node's own)")
+    ice_turn_secret: SecretStr = Field(
+        SecretStr(""), description="coturn static-auth-secret: clients get short-lived TURN credentials"
+    )
+    ice_turn_ttl_s: int = Field(600, ge=60, le=86400, description="How long a client's TURN credential lasts")
+    ice_deny_private: Literal["auto", "yes", "no"] = Field(
+        "auto",
+        description="Never send ICE checks to private, loopback or link-local peers unless they are in "
+        "LIVESHOP_ICE_PEER_NETWORKS; auto = yes unless the node binds to loopback",
+    )
 
     video_bitrate: int = Field(1_000_000, ge=100_000, le=20_000_000, description="Encoder target, bit/s")
     video_max_width: int = Field(1280, ge=16, le=7680)
@@ -245,6 +257,51 @@ class Settings(BaseSettings):
     claim_batch_max: int = Field(64, ge=1, le=1024, description="Claims sent to Redis in one round trip")
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
+    frame_ancestors: str = Field(
+        "'none'",
+        pattern=r"^[A-Za-z0-9 :/.*'_-]{1,500}$",
+        description="CSP frame-ancestors of the pages: 'none', or the sites that may embed the watch page",
+    )
+    trusted_proxies: str = Field(
+        "", description="CIDR list of our load balancers: only their X-Forwarded-For is believed"
+    )
+    trusted_clients: str = Field(
+        "", description="CIDR list exempt from bot defences (ops' load generators); login limits still apply"
+    )
+    login_limit_account: str = Field(
+        "10/15 minutes", description="Failed sign-ins per account before 429 too_many_attempts"
+    )
+    login_limit_address: str = Field(
+        "50/15 minutes", description="Failed sign-ins per client address before 429 too_many_attempts"
+    )
+    claim_share_per_address: float = Field(
+        0.10,
+        gt=0,
+        le=1,
+        description="Share of an offer one network may claim (never below the per-buyer limit)",
+    )
+    guest_limit_address: str = Field("20/minute", description="Guest sessions one network may start")
+    guest_free_per_address: int = Field(
+        5, ge=0, le=1000, description="Guest sessions per 10 minutes a network starts before proof-of-work"
+    )
+    guest_pow_bits: int = Field(16, ge=0, le=28, description="Leading zero bits of the proof-of-work")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="When set, /metrics answers only Authorization: Bearer <it>"
+    )
+    metrics_port: int = Field(0, ge=0, le=65535, description="When set, /metrics is served on this port only")
+    metrics_host: str = Field("127.0.0.1", description="The address the separate metrics port listens on")
+    retention_order_address_days: int = Field(
+        365, ge=0, le=36500, description="Order addresses are pruned after this many days (0 keeps them)"
+    )
+    retention_chat_days: int = Field(
+        90,
+        ge=0,
+        le=36500,
+        description="Archived chat messages are deleted after this many days (0 keeps them)",
+    )
+    auth_staleness_s: float = Field(
+        5.0, gt=0, le=300, description="A revoked host token stops working on every node within this"
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="uvloop (if installed) or asyncio")
     listen_backlog: int = Field(
         4096,
@@ -271,6 +328,19 @@ class Settings(BaseSettings):
             raise ValueError("must be postgresql+asyncpg://... or sqlite+aiosqlite:///path")
         return value
 
+    @field_validator("trusted_proxies", "trusted_clients")
+    @classmethod
+    def _cidr_list(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("login_limit_account", "login_limit_address", "guest_limit_address")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)  # "10/15 minutes", "5 per second"
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
@@ -279,13 +349,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secret_outside_embedded(self) -> Settings:
-        if not self.secret:
+        if not self.secret.get_secret_value():
             if self.embedded_redis and self.database_url.startswith("sqlite"):
-                object.__setattr__(self, "secret", SecretStr("embedded-demo-secret-" + "x" * 16))
+                # Never a published string: each data directory makes its own and keeps it.
+                object.__setattr__(self, "secret", SecretStr(embedded_secret(self.database_url)))
             else:
                 raise ValueError("LIVESHOP_SECRET must be set (32+ characters) when using real services")
-        if len(self.secret) < 32:
-            raise ValueError("LIVESHOP_SECRET must be at least 32 characters")
+        check_secret(self.secret.get_secret_value())
         return self
 
     @property

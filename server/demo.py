@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import create_host
-from server.api.models import User
+from server.api.models import Membership, User
 from server.broadcasts import Broadcast
 from server.db.base import new_id
 from server.inventory.models import Product
@@ -66,14 +66,18 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, str]
     async with sessionmaker() as session:
         host = (await session.execute(select(User).where(User.email == DEMO_EMAIL))).scalar_one_or_none()
     if host is None:
-        host = await create_host(sessionmaker, DEMO_EMAIL, DEMO_PASSWORD, "Demo Shop")
+        host = await create_host(sessionmaker, DEMO_EMAIL, DEMO_PASSWORD, "Demo Shop", shop_name="Demo Shop")
     async with sessionmaker() as session, session.begin():
+        membership = await session.get(Membership, host.id)
+        assert membership is not None, "the demo host belongs to the demo shop"
+        shop_id = membership.shop_id
         known = set((await session.execute(select(Product.sku))).scalars().all())
         for p in PRODUCTS:
             if p.sku not in known:
                 session.add(
                     Product(
                         id=new_id("pr"),
+                        shop_id=shop_id,
                         sku=p.sku,
                         title=p.title,
                         price=p.price,
@@ -97,6 +101,7 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, str]
         if broadcast is None:
             broadcast = Broadcast(
                 id=new_id("bc"),
+                shop_id=shop_id,
                 host_id=host.id,
                 title="Friday Drop: live deals",
                 status="scheduled",

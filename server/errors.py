@@ -42,6 +42,9 @@ class Code(StrEnum):
     BID_TOO_LOW = "bid_too_low"
     ALREADY_HIGH_BIDDER = "already_high_bidder"
     AUCTION_ENDED = "auction_ended"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    VERIFICATION_REQUIRED = "verification_required"
+    PROOF_REQUIRED = "proof_required"
     # live room (socket.io acks carry the code; the REST twins use the same codes)
     NOT_JOINED = "not_joined"
     MESSAGE_EMPTY = "message_empty"
@@ -93,6 +96,9 @@ CodeName = Literal[
     "bid_too_low",
     "already_high_bidder",
     "auction_ended",
+    "too_many_attempts",
+    "verification_required",
+    "proof_required",
     "not_joined",
     "message_empty",
     "message_too_long",
@@ -147,6 +153,9 @@ TITLES: dict[Code, str] = {
     Code.BID_TOO_LOW: "The bid is below the minimum",
     Code.ALREADY_HIGH_BIDDER: "You already hold the high bid",
     Code.AUCTION_ENDED: "The auction has ended",
+    Code.TOO_MANY_ATTEMPTS: "Too many attempts; wait and try again",
+    Code.VERIFICATION_REQUIRED: "This offer is for verified buyers only",
+    Code.PROOF_REQUIRED: "Solve the proof-of-work challenge first",
     Code.NOT_JOINED: "Join a broadcast first",
     Code.MESSAGE_EMPTY: "The message is empty",
     Code.MESSAGE_TOO_LONG: "The message is too long",

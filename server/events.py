@@ -38,6 +38,7 @@ PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
 ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it
+PERSON_ERASED = "person.erased"  # {user_ids, shop_id}: a buyer asked to be forgotten; each feature scrubs
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
 # Payments (durable, the order as the API shows it plus sku): created awaiting payment, paid, refunded,
 # canceled (payment failed for good or never came), fulfilled (shipped).

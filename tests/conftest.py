@@ -18,7 +18,7 @@ from server.app import build_app
 from server.clock import ShiftedClock
 from server.config import Settings
 from tests.api_client import Api
-from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
+from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer
 
 # recordings (the HLS replays) of every node the tests start go to a private folder, never the repo
 os.environ.setdefault("LIVESHOP_RECORDINGS_DIR", tempfile.mkdtemp(prefix="liveshop-recordings-"))
@@ -49,6 +49,7 @@ def make_settings(pg: PostgresDatabase, redis: RedisServer, **overrides: object)
         "sweep_interval_s": 0.2,
         "log_level": "WARNING",
         "run_worker": False,
+        "trusted_clients": TRUSTED_TEST_CLIENTS,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

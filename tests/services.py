@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_HOST = os.environ.get("LIVESHOP_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("LIVESHOP_TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("LIVESHOP_TEST_PG_USER", "postgres")
-TEST_SECRET = "test-secret-" + "s" * 32
+TRUSTED_TEST_CLIENTS = "127.0.0.1/32"  # the bot-defence tests use other loopback addresses
+TEST_SECRET = "tS7qVb2xLw9KpR4mZ0cYhN6fJd3gUa8e-test-only"
 
 
 def free_port() -> int:
@@ -152,6 +153,8 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
             "LIVESHOP_LOG_LEVEL": "WARNING",
             # recordings (HLS replays) of test nodes go to a private folder, never the checkout
             "LIVESHOP_RECORDINGS_DIR": tempfile.mkdtemp(prefix="liveshop-recordings-"),
+            # The test clients are ops' own load generators: bot defences are exempt, login limits not.
+            "LIVESHOP_TRUSTED_CLIENTS": TRUSTED_TEST_CLIENTS,
         }
     )
     env.update(extra)

@@ -44,14 +44,14 @@ async def test_a_broadcast_goes_live_once_then_ends_for_good(
     assert mine == ["live", "ended"]  # no event for a move that changed nothing
 
 
-async def test_only_its_host_moves_a_broadcast_and_an_unknown_one_is_not_found(
+async def test_only_its_shop_moves_a_broadcast_and_an_unknown_one_is_not_found(
     api: Api, host: str, node: tuple[web.Application, TestServer]
 ) -> None:
     app = node[0]
     b = await api.broadcast(host)
-    with pytest.raises(DomainError) as caught:
-        await set_status(app[DB], app[EVENTS], b["id"], "live", host_id="us_someone_else")
-    assert caught.value.code == "forbidden"
+    with pytest.raises(DomainError) as caught:  # another shop's broadcast is as if it did not exist
+        await set_status(app[DB], app[EVENTS], b["id"], "live", shop_id="sh_someone_else")
+    assert caught.value.code == "not_found"
     with pytest.raises(DomainError) as caught:
         await set_status(app[DB], app[EVENTS], "br_nope", "live")
     assert caught.value.code == "not_found"

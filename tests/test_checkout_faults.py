@@ -13,7 +13,7 @@ from server.clock import ShiftedClock
 from server.commerce.sweeper import sweep_once
 from server.db.base import new_id
 from server.inventory.keys import offer_keys
-from server.inventory.models import Order
+from server.inventory.models import Order, Product
 from tests.api_client import Api
 from tests.conftest import new_host
 from tests.faults import FAILING_BUYER, refuse_orders_of_the_failing_buyer
@@ -68,6 +68,7 @@ async def test_checkouts_stuck_by_a_crash_are_settled_from_postgres(
         session.add(
             Order(
                 id=new_id("or"),
+                shop_id=(await session.get(Product, product["id"])).shop_id,
                 offer_id=offer["id"],
                 product_id=product["id"],
                 reservation_id=hold_a,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from server.config import ChatSettings, MediaSettings, MirrorSettings, PaymentSettings, Settings, describe
-from tests.services import ROOT
+from tests.services import ROOT, TEST_SECRET
 
 SECTIONS: dict[str, type[BaseSettings]] = {
     "chat": ChatSettings,
@@ -61,11 +61,11 @@ def test_todays_variable_names_set_the_nested_sections(monkeypatch: pytest.Monke
 
 
 def test_secrets_are_masked_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LIVESHOP_SECRET", "s" * 40)
+    monkeypatch.setenv("LIVESHOP_SECRET", TEST_SECRET)
     monkeypatch.setenv("LIVESHOP_META_APP_SECRET", "meta-app-secret-value")
     monkeypatch.setenv("LIVESHOP_TIKTOK_ACCESS_TOKEN", "tiktok-token-value")
     text = repr(Settings()) + str(Settings().model_dump())
-    for secret in ("s" * 40, "meta-app-secret-value", "tiktok-token-value"):
+    for secret in (TEST_SECRET, "meta-app-secret-value", "tiktok-token-value"):
         assert secret not in text
 
 

@@ -1,10 +1,10 @@
-"""Accounts: hosts and viewers, the table authentication reads."""
+"""Accounts and shops: hosts and viewers, the shops hosts belong to; the tables authentication reads."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -18,4 +18,29 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     nickname: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Epoch seconds: tokens issued before it are refused (logout, a password change, a demotion).
+    tokens_valid_after: Mapped[float] = mapped_column(Float, default=0.0)
+    # The network key (hashed address) a guest session was made from, so a ban can hold the person.
+    origin_network: Mapped[str | None] = mapped_column(String(40))
+
+
+class Shop(Base):
+    """A brand selling on this deployment: its staff share its catalog, broadcasts and orders."""
+
+    __tablename__ = "shops"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Membership(Base):
+    """A host account's place in a shop (one shop per account): `owner` manages staff, `host` sells."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="host")  # owner | host
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

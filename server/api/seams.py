@@ -16,9 +16,10 @@ from server.inventory.audit import AuditCheck  # an extra audit check a feature 
 
 
 class BuyerGuard(Protocol):
-    """On the claim path: raises (banned, timed out) when this buyer may not buy in this broadcast."""
+    """On the claim path: raises (banned, timed out) when this buyer, or the network it claims from
+    (None for trusted load generators), may not buy in this broadcast."""
 
-    async def __call__(self, broadcast_id: str, user_id: str, /) -> None: ...
+    async def __call__(self, broadcast_id: str, user_id: str, network: str | None = None, /) -> None: ...
 
 
 class ViewerCount(Protocol):

@@ -203,11 +203,11 @@ async def create_auction(request: web.Request) -> web.Response:
     app = request.app
     now = utc(app[CLOCK])
     async with app[DB]() as session, session.begin():
-        b = await owned_broadcast(session, broadcast_id, host.id)
+        b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
             raise DomainError("broadcast_ended", "Cannot start an auction in an ended broadcast")
         product = await session.get(Product, body.product_id)
-        if product is None:
+        if product is None or product.shop_id != host.shop_id:  # another shop's product is not there
             raise DomainError("not_found", "product not found", field="product_id")
         taken = await session.execute(
             update(Product)

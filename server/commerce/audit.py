@@ -1,6 +1,6 @@
 """`GET /api/v1/audit`: the inventory audit over HTTP, so ops can check a deployment from anywhere.
 
-The same `run_audit` as `liveshop audit`, restricted to the calling host's own offers (optionally one
+The same `run_audit` as `liveshop audit`, restricted to the calling host's shop's offers (optionally one
 broadcast's, or named offers), plus per-offer order counts so a load test can match its own ledger.
 """
 
@@ -29,7 +29,7 @@ MAX_OFFERS = 1000
     "/api/v1/audit",
     auth="host",
     tag="operations",
-    summary="Audit this host's offers: counters add up, nothing oversold, Redis agrees with PostgreSQL",
+    summary="Audit the shop's offers: counters add up, nothing oversold, Redis agrees with PostgreSQL",
     errors=("not_found",),
 )
 async def audit(request: web.Request) -> web.Response:
@@ -39,7 +39,7 @@ async def audit(request: web.Request) -> web.Response:
     query = (
         select(Offer.id)
         .join(Broadcast, Broadcast.id == Offer.broadcast_id)
-        .where(Broadcast.host_id == host.id)
+        .where(Broadcast.shop_id == host.shop_id)
     )
     if broadcast_id:
         query = query.where(Offer.broadcast_id == broadcast_id)
@@ -51,7 +51,7 @@ async def audit(request: web.Request) -> web.Response:
             raise DomainError("bad_request", f"More than {MAX_OFFERS} offers; name a broadcast_id")
         orders = await _order_totals(session, offer_ids)
     if wanted and len(offer_ids) != len(set(wanted)):
-        raise DomainError("not_found", "offer not found (or another host's)", field="offer_id")
+        raise DomainError("not_found", "offer not found (or another shop's)", field="offer_id")
     checks = request.app.get(AUDIT_CHECKS, [])
     report = await run_audit(request.app[DB], request.app[INVENTORY], offer_ids, checks)
     body = report.as_dict()

@@ -75,6 +75,7 @@ async def create_broadcast(request: web.Request) -> web.Response:
     body = await parse_body(request, BroadcastIn)
     b = Broadcast(
         id=new_id("bc"),
+        shop_id=host.shop_id,
         host_id=host.id,
         title=body.title,
         status="scheduled",
@@ -88,7 +89,7 @@ async def create_broadcast(request: web.Request) -> web.Response:
 @router.get(
     "/api/v1/broadcasts",
     tag="broadcasts",
-    summary="A host's own broadcasts (with a host token), else the live and scheduled ones",
+    summary="The host's shop's broadcasts (with a host token), else the live and scheduled ones",
 )
 async def list_broadcasts(request: web.Request) -> web.Response:
     who = optional_user(request)
@@ -96,7 +97,7 @@ async def list_broadcasts(request: web.Request) -> web.Response:
     query = select(Broadcast).order_by(Broadcast.created_at.desc()).limit(100)
     async with request.app[DB]() as session:
         if who is not None and who.is_host:
-            rows = (await session.execute(query.where(Broadcast.host_id == who.id))).scalars().all()
+            rows = (await session.execute(query.where(Broadcast.shop_id == who.shop_id))).scalars().all()
             return json_response({"items": [host_view(b, base) for b in rows]})
         rows = (await session.execute(query.where(Broadcast.status != "ended"))).scalars().all()
     return json_response({"items": [broadcast_public(b, base) for b in rows]})
@@ -111,7 +112,7 @@ async def list_broadcasts(request: web.Request) -> web.Response:
 async def get_broadcast(request: web.Request) -> web.Response:
     snapshot = await broadcast_snapshot(request.app, path_id(request))
     who = optional_user(request)
-    if who is not None and who.is_host and who.id == snapshot["host_id"]:
+    if who is not None and who.is_host and who.shop_id == snapshot["shop_id"]:
         async with request.app[DB]() as session:
             b = await session.get(Broadcast, snapshot["id"])
         assert b is not None
@@ -128,7 +129,7 @@ async def get_broadcast(request: web.Request) -> web.Response:
 )
 async def start_broadcast(request: web.Request) -> web.Response:
     host = require_host(request)
-    b = await set_status(request.app[DB], request.app[EVENTS], path_id(request), "live", host_id=host.id)
+    b = await set_status(request.app[DB], request.app[EVENTS], path_id(request), "live", shop_id=host.shop_id)
     return json_response(host_view(b, request.app[SETTINGS].base_url))
 
 
@@ -143,7 +144,7 @@ async def end_broadcast(request: web.Request) -> web.Response:
     host = require_host(request)
     broadcast_id = path_id(request)
     async with request.app[DB]() as session:
-        b = await owned_broadcast(session, broadcast_id, host.id)
+        b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
             return json_response(host_view(b, request.app[SETTINGS].base_url))
         active = (
@@ -157,20 +158,20 @@ async def end_broadcast(request: web.Request) -> web.Response:
         )
     for offer_id in active:
         await end_offer(request.app, offer_id)
-    b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", host_id=host.id)
+    b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
     return json_response(host_view(b, request.app[SETTINGS].base_url))
 
 
 async def _pin(request: web.Request, product_id: str | None) -> web.Response:
     host = require_host(request)
     async with request.app[DB]() as session, session.begin():
-        b = await owned_broadcast(session, path_id(request), host.id, lock=True)
+        b = await owned_broadcast(session, path_id(request), host, lock=True)
         if b.status == "ended":
             raise DomainError("broadcast_ended")
         product = None
         if product_id is not None:
             product = await session.get(Product, product_id)
-            if product is None:
+            if product is None or product.shop_id != b.shop_id:
                 raise DomainError("not_found", "product not found", field="product_id")
         b.pinned_product_id = product_id
     view = product_view(product) if product else None

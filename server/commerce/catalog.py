@@ -31,9 +31,9 @@ router = Router()
     errors=("sku_exists",),
 )
 async def create_product(request: web.Request) -> web.Response:
-    require_host(request)
+    host = require_host(request)
     body = await parse_body(request, ProductIn)
-    product = Product(id=new_id("pr"), **body.model_dump())
+    product = Product(id=new_id("pr"), shop_id=host.shop_id, **body.model_dump())
     try:
         async with request.app[DB]() as session, session.begin():
             session.add(product)
@@ -80,7 +80,7 @@ async def get_product(request: web.Request) -> web.Response:
     errors=("not_found",),
 )
 async def patch_product(request: web.Request) -> web.Response:
-    require_host(request)
+    host = require_host(request)
     body = await parse_body(request, ProductPatch)
     changes = body.model_dump(exclude_unset=True)
     for name in ("title", "price", "currency", "stock"):
@@ -88,7 +88,7 @@ async def patch_product(request: web.Request) -> web.Response:
             raise DomainError("validation_error", f"{name}: may not be null", field=name)
     async with request.app[DB]() as session, session.begin():
         product = await session.get(Product, path_id(request), with_for_update=True)
-        if product is None:
+        if product is None or product.shop_id != host.shop_id:
             raise NotFound("product")
         for name, value in changes.items():
             setattr(product, name, value)

@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.api.auth import require_host
+from server.api.auth import Principal, require_host
 from server.api.context import CLOCK, DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
@@ -36,7 +36,7 @@ class OfferMeta:
     """What the claim path needs to know about an offer, kept in memory on every node."""
 
     offer: Offer
-    host_id: str
+    shop_id: str
 
 
 class OfferCache:
@@ -54,7 +54,7 @@ class OfferCache:
             async with self._db() as session:
                 row = (
                     await session.execute(
-                        select(Offer, Broadcast.host_id)
+                        select(Offer, Broadcast.shop_id)
                         .join(Broadcast, Broadcast.id == Offer.broadcast_id)
                         .where(Offer.id == offer_id)
                     )
@@ -67,8 +67,8 @@ class OfferCache:
     def peek(self, offer_id: str) -> OfferMeta | None:
         return self._items.get(offer_id)
 
-    def put(self, offer: Offer, host_id: str) -> None:
-        self._items[offer.id] = OfferMeta(offer, host_id)
+    def put(self, offer: Offer, shop_id: str) -> None:
+        self._items[offer.id] = OfferMeta(offer, shop_id)
 
     def drop(self, offer_id: str) -> None:
         self._items.pop(offer_id, None)
@@ -88,13 +88,12 @@ async def view_of(inventory: Inventory, offer: Offer) -> dict[str, Any]:
 
 
 async def owned_broadcast(
-    session: AsyncSession, broadcast_id: str, host_id: str, *, lock: bool = False
+    session: AsyncSession, broadcast_id: str, host: Principal, *, lock: bool = False
 ) -> Broadcast:
+    """The host's shop's broadcast; another shop's is 404, as if it did not exist."""
     b = await session.get(Broadcast, broadcast_id, with_for_update=lock)
-    if b is None:
+    if b is None or b.shop_id != host.shop_id:
         raise NotFound("broadcast")
-    if b.host_id != host_id:
-        raise DomainError("forbidden", "This broadcast belongs to another host")
     return b
 
 
@@ -113,11 +112,11 @@ async def create_offer(request: web.Request) -> web.Response:
     broadcast_id = path_id(request)
     now = utc(request.app[CLOCK])
     async with request.app[DB]() as session, session.begin():
-        b = await owned_broadcast(session, broadcast_id, host.id)
+        b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
             raise DomainError("broadcast_ended", "Cannot launch an offer in an ended broadcast")
         product = await session.get(Product, body.product_id)
-        if product is None:
+        if product is None or product.shop_id != b.shop_id:
             raise DomainError("not_found", "product not found", field="product_id")
         taken = await session.execute(
             update(Product)
@@ -139,6 +138,7 @@ async def create_offer(request: web.Request) -> web.Response:
             currency=product.currency,
             quantity=body.quantity,
             per_buyer_limit=body.per_buyer_limit,
+            verified_only=body.verified_only,
             status="active",
             starts_at=now,
             ends_at=now + timedelta(seconds=body.duration_s),
@@ -146,7 +146,7 @@ async def create_offer(request: web.Request) -> web.Response:
         session.add(offer)
     inventory = request.app[INVENTORY]
     await inventory.load(offer.id, load_args(offer, {}))
-    request.app[OFFERS].put(offer, host.id)
+    request.app[OFFERS].put(offer, b.shop_id)
     view = offer_view(offer, Counters(offer.quantity, 0, 0))
     await request.app[EVENTS].publish(OFFER_STARTED, {"offer": view, "broadcast_id": b.id})
     return json_response(view, status=201)
@@ -166,8 +166,8 @@ async def get_offer(request: web.Request) -> web.Response:
 async def end_offer_route(request: web.Request) -> web.Response:
     host = require_host(request)
     meta = await request.app[OFFERS].get(path_id(request))
-    if meta.host_id != host.id:
-        raise DomainError("forbidden", "This offer belongs to another host")
+    if meta.shop_id != host.shop_id:
+        raise NotFound("offer")
     offer = await end_offer(request.app, meta.offer.id)
     return json_response(offer_view(offer, None))
 
@@ -200,7 +200,10 @@ async def end_offer(app: web.Application, offer_id: str) -> Offer:
         await inventory.finish(offer_id, offer.quantity, sold)
     cache = app[OFFERS]
     meta = cache.peek(offer_id)
-    cache.put(offer, meta.host_id if meta else "")
+    if meta is not None:
+        cache.put(offer, meta.shop_id)
+    else:
+        cache.drop(offer_id)  # the next read loads it with its shop
     view = offer_view(offer, None)
     await events.publish(OFFER_ENDED, {"offer": view, "broadcast_id": offer.broadcast_id}, relay=True)
     log.info("offer ended offer=%s sold=%s returned=%s", offer_id, sold, returned)

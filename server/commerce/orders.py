@@ -116,6 +116,7 @@ async def checkout(request: web.Request) -> web.Response:
     def make_order(offer: Offer, product: Product, quantity: int) -> Order:
         return Order(
             id=new_id("or"),
+            shop_id=product.shop_id,
             channel="liveshop",
             offer_id=offer.id,
             product_id=product.id,
@@ -169,14 +170,14 @@ async def checkout(request: web.Request) -> web.Response:
     "/api/v1/orders/{id}",
     auth="user",
     tag="buying",
-    summary="An order (its buyer or the host)",
+    summary="An order (its buyer, or a host of its shop)",
     errors=("not_found",),
 )
 async def get_order(request: web.Request) -> web.Response:
     who = require_user(request)
     async with request.app[DB]() as session:
         order = await session.get(Order, path_id(request))
-        if order is None or not (who.is_host or order.buyer_id == who.id):
+        if order is None or not (order.buyer_id == who.id or (who.is_host and who.shop_id == order.shop_id)):
             raise NotFound("order")
         product = await session.get(Product, order.product_id)
     return json_response(order_view(order, product))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,8 @@ import orjson
 from aiohttp import web
 
 from server.api.auth import require_user
-from server.api.context import CLOCK, INVENTORY
+from server.api.clients import client_network, is_trusted_client
+from server.api.context import CLOCK, INVENTORY, SETTINGS
 from server.api.errors import problem, problem_response
 from server.api.openapi import Router
 from server.api.seams import BUYER_GUARD
@@ -19,6 +21,7 @@ from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
 from server.errors import Code, DomainError, LimitExceeded, NotFound
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer
 
 router = Router()
 
@@ -68,7 +71,11 @@ async def reserve(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
-    await app[BUYER_GUARD](offer.broadcast_id, buyer.id)
+    # Trusted load generators skip the network checks (and the digest that names their network).
+    network = None if is_trusted_client(request) else client_network(request)
+    await app[BUYER_GUARD](offer.broadcast_id, buyer.id, network)
+    if offer.verified_only and not buyer.verified:
+        raise DomainError("verification_required", "Verify your email (POST /api/v1/auth/verify) to buy this")
     # With a key, Redis judges first whether the key was used for another body (the contract's order).
     if quantity > offer.per_buyer_limit and not key:
         raise LimitExceeded(
@@ -76,7 +83,17 @@ async def reserve(request: web.Request) -> web.Response:
             field="quantity",
             remaining=offer.per_buyer_limit,
         )
-    claim = await app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    inventory = app[INVENTORY]
+    shared = network if network is not None and not inventory.known_sold_out(offer.id) else None
+    if shared is not None:
+        cap = address_cap(offer, app[SETTINGS].claim_share_per_address)
+        if not await inventory.take_share(offer.id, shared, quantity, cap):
+            # Fresh guest sessions from one network do not add up to more than its share.
+            detail = "Your network has claimed its share of this offer"
+            return problem_response(DomainError("limit_exceeded", detail, remaining=0), request.path)
+    claim = await inventory.reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+    if shared is not None and claim.code != "ok":
+        await inventory.return_share(offer.id, shared, quantity)
     if claim.code == "sold_out" and claim.remaining == 0:
         return _sold_out(request.path)
     if claim.code in ("ok", "replay"):
@@ -93,6 +110,11 @@ async def reserve(request: web.Request) -> web.Response:
     # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
     # costs more than the answer itself.
     return problem_response(error, request.path)
+
+
+def address_cap(offer: Offer, share: float) -> int:
+    """Units one network may claim of an offer: its share of the quantity, never below the per-buyer limit."""
+    return max(offer.per_buyer_limit, math.floor(offer.quantity * share))
 
 
 _SOLD_OUT_BODIES: dict[str, bytes] = {}

@@ -54,6 +54,7 @@ class OfferIn(Body):
     quantity: int = Field(ge=1, le=MAX_UNITS)
     per_buyer_limit: int = Field(1, ge=1, le=1000)
     duration_s: int = Field(ge=5, le=24 * 3600)
+    verified_only: bool = Field(False, description="only buyers who verified an email address may claim")
 
 
 class ReservationIn(Body):

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.context import CLOCK, DB, REDIS
-from server.commerce import auctions, audit, broadcasts, catalog, desk, offers, orders, reservations, stats
+from server.api.context import CLOCK, DB, REDIS, SETTINGS
+from server.commerce import (
+    auctions,
+    audit,
+    broadcasts,
+    catalog,
+    desk,
+    offers,
+    orders,
+    privacy,
+    reservations,
+    stats,
+)
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
 
@@ -19,7 +30,8 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats):
+    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats, privacy):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
+        app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_order_address_days))

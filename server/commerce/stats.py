@@ -31,7 +31,7 @@ async def broadcast_stats(request: web.Request) -> web.Response:
         .where(Offer.broadcast_id == broadcast_id, Order.status.in_(SOLD_STATUSES))
     )
     async with request.app[DB]() as session:
-        await owned_broadcast(session, broadcast_id, host.id)
+        await owned_broadcast(session, broadcast_id, host)
         sub = in_broadcast.subquery()
         totals = (
             await session.execute(

@@ -36,6 +36,7 @@ def offer_view(o: Offer, counters: Counters | None) -> dict[str, Any]:
         "currency": o.currency,
         "quantity": o.quantity,
         "per_buyer_limit": o.per_buyer_limit,
+        "verified_only": bool(o.verified_only),
         "available": counters.available,
         "held": counters.held,
         "sold": counters.sold,

@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.errors import NotFound
-from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys, order_marks_key
+from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys, order_marks_key, share_key
 from server.inventory.scripts import Scripts
 
 log = logging.getLogger("liveshop.inventory")
@@ -232,6 +232,29 @@ class Inventory:
             asyncio.get_running_loop().call_soon(self._start_flush, offer_id)
         queue.append(_Pending(buyer, quantity, idem_key, body_hash, future))
         return await future
+
+    def known_sold_out(self, offer_id: str) -> bool:
+        """This node knows the offer is sold out or ended (no Redis needed to say no)."""
+        known = self._sold_out.get(offer_id)
+        return offer_id in self._ended or (known is not None and self.clock.monotonic() < known.until)
+
+    async def take_share(self, offer_id: str, who: str, quantity: int, cap: int, ttl_s: int = 86400) -> bool:
+        """Counts `quantity` more units against `who`'s cap on this offer; False (and nothing counted)
+        when that would pass the cap. Released or expired holds are not given back: churning holds
+        cannot stretch a network's share."""
+        key = share_key(offer_id, who)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(key, quantity)
+            pipe.expire(key, ttl_s)
+            total, _ = await pipe.execute()
+        if int(total) > cap:
+            await self.redis.decrby(key, quantity)
+            return False
+        return True
+
+    async def return_share(self, offer_id: str, who: str, quantity: int) -> None:
+        """A claim that did not hold anything gives its count back."""
+        await self.redis.decrby(share_key(offer_id, who), quantity)
 
     @staticmethod
     def _answer_sold_out(known: _SoldOut, buyer: str, idem_key: str, body_hash: str) -> Claim:

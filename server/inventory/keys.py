@@ -44,6 +44,13 @@ def order_marks_key(offer_id: str) -> str:
     return "offer:{" + offer_id + "}:orders"
 
 
+def share_key(offer_id: str, who: str) -> str:
+    """Units one network (client address) has claimed of an offer, for the per-address cap."""
+    if not valid_offer_id(offer_id):
+        raise ValueError(f"invalid offer id {offer_id!r}")
+    return f"offer:{{{offer_id}}}:share:{who}"
+
+
 def hold_offer_id(hold_id: str) -> str | None:
     """Hold ids embed their offer id (`<offer id>.<random>`), so no lookup is needed to find its keys."""
     offer_id, sep, rest = hold_id.partition(".")

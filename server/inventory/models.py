@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -17,6 +27,8 @@ class Product(Base):
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    # Unique per deployment while platform accounts are (docs/SECURITY.md, "Tenancy").
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -43,6 +55,8 @@ class Offer(Base):
     currency: Mapped[str] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(Integer)
     per_buyer_limit: Mapped[int] = mapped_column(Integer)
+    # Only buyers who proved an email address may claim (the host's choice, against bots).
+    verified_only: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -63,6 +77,7 @@ class Order(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="liveshop")
     external_id: Mapped[str | None] = mapped_column(String(128))
     offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id"))

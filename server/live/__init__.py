@@ -9,9 +9,10 @@ import socketio
 from aiohttp import web
 
 from server import events as topics
-from server.api.context import EVENTS, INVENTORY
+from server.api.context import EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
+from server.live import privacy
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom, user_room
@@ -56,10 +57,13 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     async def on_status(event: topics.Event) -> None:
         if event.is_local:
             broadcast = event.data["broadcast"]
-            await room.emit("broadcast", broadcast, broadcast["id"])
+            # Policies first: a viewer told "ended" must not still be able to chat on another node.
             await room.policy_changed(broadcast["id"])
+            await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+    events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
+    app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_chat_days))
 
     async def on_media(event: topics.Event) -> None:
         if event.is_local:  # the encoder's state: publishing | reconnecting | stopped

@@ -12,7 +12,8 @@ from typing import Any
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from server.api.auth import TOKENS
+from server.api.auth import authenticate
+from server.api.clients import client_network, is_trusted_client
 from server.api.validation import parse_model
 from server.errors import DomainError
 from server.live.chat import Ack, error
@@ -69,10 +70,14 @@ class LiveNamespace(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token or len(token) > 2048:
             raise _refused("unauthorized", "Connect with auth: {token}")
-        principal = self.room.app[TOKENS].principal(token)
+        principal = await authenticate(self.room.app, token)
         if principal is None:
             raise _refused("invalid_token", "The token is invalid or expired")
-        self.room.conns[sid] = Conn(principal)
+        request = environ.get("aiohttp.request")
+        network = None
+        if request is not None and not is_trusted_client(request):
+            network = client_network(request)
+        self.room.conns[sid] = Conn(principal, network=network)
         await self.enter_room(sid, user_room(principal.id))  # notices for this viewer alone (outbid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -87,13 +92,16 @@ class LiveNamespace(socketio.AsyncNamespace):
         broadcast_id = _broadcast_id(data)
         if broadcast_id is None:
             return error("validation_error", "Send {broadcast_id: string}", field="broadcast_id")
+        wait = self.room.join_allowed(conn)
+        if wait > 0:
+            return error("rate_limited", "Joining too often", retry_after_ms=int(wait * 1000) + 1)
         snapshot = await self.room.snapshot(broadcast_id)  # NotFound -> not_found ack
         await self._leave(sid, conn)
         if snapshot["ended"]:
             return snapshot  # told so, and not placed in a room that will never speak again
         policy = await self.room.policies.get(broadcast_id)
         conn.broadcast_id = broadcast_id
-        conn.is_room_host = conn.user.id == policy.host_id
+        conn.is_room_host = policy.is_staff(conn.user)
         await self.enter_room(sid, broadcast_id)
         if not conn.is_room_host:
             self.room.viewers.joined(broadcast_id)

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.api.tokens import Principal
 from server.broadcasts import Broadcast
 from server.clock import SYSTEM_CLOCK, Clock, utc
 from server.live.models import ChatSettings, Restriction
@@ -30,6 +32,7 @@ class Policy:
     exists: bool = True
     status: str = "scheduled"
     host_id: str = ""
+    shop_id: str = ""
     slow_mode_s: int = 0
     blocked_words: list[str] = field(default_factory=list)
     matcher: re.Pattern[str] | None = None
@@ -48,25 +51,46 @@ class Policy:
             return 0.0
         return left
 
+    def is_staff(self, user: Principal) -> bool:
+        """A host of the shop this broadcast belongs to: the one who may moderate and wears the badge."""
+        return user.is_host and bool(self.shop_id) and user.shop_id == self.shop_id
+
     def settings_view(self) -> dict[str, object]:
         return {"slow_mode_s": self.slow_mode_s, "blocked_words": list(self.blocked_words)}
 
 
+MAX_POLICIES = 10_000  # broadcasts a node keeps policies for (least recently used go first)
+MAX_MISSING = 4_096  # unknown broadcast ids remembered briefly, apart, so junk ids evict nothing real
+MISSING_TTL_S = 10.0
+
+
 class Policies:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        max_items: int = MAX_POLICIES,
+    ) -> None:
         self._db = sessionmaker
         self._clock = clock
-        self._items: dict[str, Policy] = {}
+        self._items: LRUCache[str, Policy] = LRUCache(maxsize=max_items)
+        self._missing: TTLCache[str, Policy] = TTLCache(
+            maxsize=MAX_MISSING, ttl=MISSING_TTL_S, timer=clock.monotonic
+        )
         self._loading: dict[str, asyncio.Future[Policy]] = {}
 
+    def __len__(self) -> int:
+        return len(self._items) + len(self._missing)
+
     async def get(self, broadcast_id: str) -> Policy:
-        policy = self._items.get(broadcast_id)
+        policy = self.peek(broadcast_id)
         if policy is not None and self._clock.monotonic() - policy.loaded_at < REFRESH_S:
             return policy
         return await self.reload(broadcast_id)
 
     def peek(self, broadcast_id: str) -> Policy | None:
-        return self._items.get(broadcast_id)
+        return self._items.get(broadcast_id) or self._missing.get(broadcast_id)
 
     async def reload(self, broadcast_id: str) -> Policy:
         """Concurrent loads of one broadcast share one database read."""
@@ -77,7 +101,10 @@ class Policies:
         self._loading[broadcast_id] = future
         try:
             policy = await self._load(broadcast_id)
-            self._items[broadcast_id] = policy
+            if policy.exists:
+                self._items[broadcast_id] = policy
+            else:
+                self._missing[broadcast_id] = policy
             future.set_result(policy)
             return policy
         except BaseException as exc:
@@ -95,6 +122,7 @@ class Policies:
 
     def forget_all(self) -> None:
         self._items.clear()
+        self._missing.clear()
 
     async def _load(self, broadcast_id: str) -> Policy:
         now = utc(self._clock)
@@ -114,6 +142,7 @@ class Policies:
             broadcast_id,
             status=b.status,
             host_id=b.host_id,
+            shop_id=b.shop_id,
             slow_mode_s=settings.slow_mode_s if settings else 0,
             blocked_words=words,
             matcher=blocked_matcher(words),

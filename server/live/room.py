@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,9 +10,12 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from cachetools import TTLCache
+from sqlalchemy import select
 
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
+from server.api.models import User
 from server.api.seams import BROADCAST_SNAPSHOT
 from server.clock import now_ms, utc
 from server.db.base import new_id
@@ -34,6 +38,9 @@ def user_room(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+MAX_BUCKETS = 200_000  # chat rate buckets kept (one per recent chatter)
+JOIN_BURST = 5.0
+JOIN_RATE_PER_S = 0.5
 MAX_TIMEOUT_S = 7 * 86400
 
 
@@ -42,6 +49,8 @@ class Conn:
     user: Principal
     broadcast_id: str | None = None
     is_room_host: bool = False
+    network: str | None = None  # the client's network key (None for trusted load generators)
+    joins: Bucket | None = None  # each join builds a snapshot: a socket may not ask for one in a loop
 
 
 class Bucket:
@@ -71,7 +80,12 @@ class LiveRoom:
         self.clock = app[CLOCK]
         self.cfg = app[SETTINGS].chat
         self.conns: dict[str, Conn] = {}
-        self.buckets: dict[str, Bucket] = {}
+        # An idle bucket is full again after burst / rate seconds, so forgetting it then changes nothing.
+        idle_s = max(60.0, 2 * self.cfg.burst / max(self.cfg.rate_per_s, 0.001))
+        self.buckets: TTLCache[str, Bucket] = TTLCache(
+            maxsize=MAX_BUCKETS, ttl=idle_s, timer=self.clock.monotonic
+        )
+        self._building: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
@@ -128,8 +142,33 @@ class LiveRoom:
             await self.emit_local("snapshot", snapshot, broadcast_id)
 
     # snapshot ----------------------------------------------------------------------------------
+    def join_allowed(self, conn: Conn) -> float:
+        """0 when this socket may join (again), else seconds to wait."""
+        now = self.clock.monotonic()
+        if conn.joins is None:
+            conn.joins = Bucket(JOIN_BURST, now)
+        return conn.joins.take(JOIN_RATE_PER_S, JOIN_BURST, now)
+
+    async def _broadcast_view(self, broadcast_id: str) -> dict[str, Any]:
+        """Joins of one broadcast that arrive together share one database read."""
+        pending = self._building.get(broadcast_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._building[broadcast_id] = future
+        try:
+            view = await self.app[BROADCAST_SNAPSHOT](broadcast_id)
+            future.set_result(view)
+            return view
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._building[broadcast_id]
+
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
-        view = dict(await self.app[BROADCAST_SNAPSHOT](broadcast_id))
+        view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
@@ -161,10 +200,12 @@ class LiveRoom:
             return error(exc.code, exc.detail)
         policy = await self.policies.get(broadcast_id)
         user = conn.user
-        is_host = user.id == policy.host_id
+        is_host = policy.is_staff(user)
         if policy.status == "ended":
             return error("broadcast_ended", "The broadcast has ended")
-        if user.id in policy.bans:
+        if user.id in policy.bans or (
+            not is_host and conn.network is not None and conn.network in policy.bans
+        ):
             return error("banned", "You are banned from this broadcast")
         if not is_host:
             left = policy.timed_out_for(user.id, self.clock.time())
@@ -197,7 +238,8 @@ class LiveRoom:
             "id": new_id("cm"),
             "text": text,
             "ts": now_ms(self.clock),
-            "user": user.public(),
+            # The role the room sees is the role in this room: a host of another shop is a viewer here.
+            "user": {**user.public(), "role": "host" if is_host else "viewer"},
         }
         if is_host:
             message["badge"] = "host"
@@ -208,8 +250,8 @@ class LiveRoom:
         policy = await self.policies.get(broadcast_id)
         if not policy.exists:
             raise DomainError("not_found", "broadcast not found")
-        if user.id != policy.host_id:
-            raise DomainError("forbidden", "Only this broadcast's host may do this")
+        if not policy.is_staff(user):
+            raise DomainError("forbidden", "Only this broadcast's shop may do this")
         return policy
 
     async def moderate(self, user: Principal, broadcast_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -246,11 +288,14 @@ class LiveRoom:
                 )
             until = utc(self.clock) + timedelta(seconds=seconds)
             record = {"seconds": seconds, "until": until.isoformat()}
+        # A ban holds the person, not one token: their account and the networks they used.
+        people = [target, *(await self._networks_of(target))] if action in ("ban", "unban") else [target]
         async with self.app[DB]() as session, session.begin():
-            if action in ("timeout", "ban"):
-                await restrict(session, broadcast_id, target, action, until)
-            else:
-                await lift(session, broadcast_id, target, action.removeprefix("un"))
+            for who in people:
+                if action in ("timeout", "ban"):
+                    await restrict(session, broadcast_id, who, action, until)
+                else:
+                    await lift(session, broadcast_id, who, action.removeprefix("un"))
             session.add(
                 ModerationAction(
                     broadcast_id=broadcast_id,
@@ -262,6 +307,15 @@ class LiveRoom:
             )
         await self.policy_changed(broadcast_id)
         return {"ok": True, **record}
+
+    async def _networks_of(self, user_id: str) -> set[str]:
+        """Where a user connects from on this node, and the network their guest session was made on."""
+        found = {c.network for c in self.conns.values() if c.user.id == user_id and c.network}
+        async with self.app[DB]() as session:
+            origin = (await session.execute(select(User.origin_network).where(User.id == user_id))).scalar()
+        if origin:
+            found.add(origin)
+        return found
 
     async def _record(
         self,
@@ -304,14 +358,15 @@ class LiveRoom:
         return view
 
     # seams for other features -------------------------------------------------------------------
-    async def buyer_guard(self, broadcast_id: str, user_id: str) -> None:
-        """On the claim path: a dict lookup; the database only for a broadcast this node never saw."""
+    async def buyer_guard(self, broadcast_id: str, user_id: str, network: str | None = None) -> None:
+        """On the claim path: a dict lookup; the database only for a broadcast this node never saw.
+        A ban holds the person: the banned account, and the network it was banned from."""
         policy = self.policies.peek(broadcast_id)
         if policy is None:
             policy = await self.policies.get(broadcast_id)
         elif self.clock.monotonic() - policy.loaded_at > REFRESH_S:
             self.policies.refresh_soon(broadcast_id)
-        if user_id in policy.bans:
+        if user_id in policy.bans or (network is not None and network in policy.bans):
             raise DomainError("banned", "You are banned from this broadcast")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from server.text import CONTROL, SPACES
+
 MAX_CHARS = 500
-# C0/C1 controls, DEL, and the invisible direction/zero-width marks used to smuggle text past filters.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_SPACES = re.compile(r"\s+")
+_CONTROL = CONTROL
+_SPACES = SPACES
 
 
 class TextProblem(ValueError):

@@ -16,6 +16,7 @@ from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
 from server.media import hls, ice
 from server.media.routes import HUB, install
 from server.media.sessions import MediaHub
+from server.signing_secret import is_loopback
 from server.tasks import bounded, stop_task
 
 log = logging.getLogger("liveshop.media")
@@ -27,7 +28,10 @@ def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
     """Registers the WHIP/WHEP routes, the media hub, and its reaper."""
     settings = settings or app[SETTINGS].media
     ice.restrict_host_addresses(settings.host_addresses)
-    ice.restrict_peers(settings.peer_networks)
+    deny = settings.ice_deny_private
+    if deny == "auto":
+        deny = "no" if is_loopback(app[SETTINGS].host) else "yes"
+    ice.restrict_peers(settings.peer_networks, deny_private=deny == "yes")
 
     async def on_state(broadcast_id: str, state: str) -> None:
         await app[EVENTS].publish(MEDIA_STATE, {"broadcast_id": broadcast_id, "state": state})

@@ -9,8 +9,12 @@ replaces its module-level `get_host_addresses` (the one patch point) for the who
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import re
+import time
 from collections.abc import Callable, Sequence
 
 import aioice.ice
@@ -40,14 +44,41 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     aioice.ice.get_host_addresses = _patched
 
 
+# Where a node must never send STUN checks because a client named the address in its offer: this
+# machine, the private networks around it, link-local and multicast (a WHEP offer is otherwise a way to
+# make the server probe an internal network).
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+_denied: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
 def peer_allowed(host: str) -> bool:
-    if not _peer_networks:
-        return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    return any(address in network for network in _peer_networks)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if _peer_networks:
+        return any(address in network for network in _peer_networks)
+    return not any(address in network for network in _denied)
 
 
 def _request_received(
@@ -64,29 +95,45 @@ def _add_remote_candidate(
         _original_add_remote(self, remote_candidate, network_host)
 
 
-def restrict_peers(networks: Sequence[str] | None) -> None:
-    """Answer ICE checks from, and send them to, only these networks (None or empty: anyone).
+def restrict_peers(networks: Sequence[str] | None, *, deny_private: bool = False) -> None:
+    """Answer ICE checks from, and send them to, only these networks (None or empty: anyone, except
+    the private ranges when `deny_private`).
 
     A peer on another address never gets a single packet back: with 127.0.0.0/8 in tests, a browser
     that also probes from the machine's LAN address only ever connects over loopback.
     """
-    global _peer_networks
+    global _peer_networks, _denied
     _peer_networks = [ipaddress.ip_network(n, strict=False) for n in networks or ()]
+    _denied = PRIVATE_NETWORKS if deny_private else ()
     aioice.ice.Connection.request_received = _request_received  # type: ignore[method-assign]
     aioice.ice.Connection._add_remote_candidate = _add_remote_candidate  # type: ignore[method-assign]
 
 
-def ice_servers(settings: MediaSettings) -> list[RTCIceServer]:
+def turn_credentials(secret: str, user: str, ttl_s: int, now: float) -> tuple[str, str]:
+    """The TURN REST API scheme (coturn `use-auth-secret`): username `<expiry>:<user>`, password
+    base64(HMAC-SHA1(secret, username)). Valid until the expiry, for this user only."""
+    username = f"{int(now) + ttl_s}:{user}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(settings: MediaSettings, user: str = "liveshop-node") -> list[RTCIceServer]:
+    """The node's own list: TURN with short-lived credentials when a TURN secret is set, else the
+    static ones (which stay on the server: `link_headers` never hands them out)."""
     servers = []
+    secret = settings.ice_turn_secret.get_secret_value()
     for url in settings.ice_server_urls:
-        if url.startswith("turn"):
+        if not url.startswith("turn"):
+            servers.append(RTCIceServer(url))
+        elif secret:
+            username, credential = turn_credentials(secret, user, settings.ice_turn_ttl_s, time.time())
+            servers.append(RTCIceServer(url, username, credential))
+        else:
             servers.append(
                 RTCIceServer(
                     url, settings.ice_username or None, settings.ice_credential.get_secret_value() or None
                 )
             )
-        else:
-            servers.append(RTCIceServer(url))
     return servers
 
 
@@ -95,12 +142,18 @@ def rtc_configuration(settings: MediaSettings) -> RTCConfiguration:
     return RTCConfiguration(iceServers=ice_servers(settings))
 
 
-def link_headers(settings: MediaSettings) -> list[str]:
-    """RFC 9725 section 4.6: one `Link: <url>; rel="ice-server"` per STUN/TURN server."""
+def link_headers(settings: MediaSettings, user: str = "anonymous") -> list[str]:
+    """RFC 9725 section 4.6: one `Link: <url>; rel="ice-server"` per STUN/TURN server. TURN servers are
+    advertised only with credentials minted for this client (a TURN secret is set); static TURN
+    credentials are never handed to anonymous clients."""
     links = []
-    for server in ice_servers(settings):
+    secret = settings.ice_turn_secret.get_secret_value()
+    for server in ice_servers(settings, user):
+        is_turn = str(server.urls).startswith("turn")
+        if is_turn and not secret:
+            continue
         value = f'<{server.urls}>; rel="ice-server"'
-        if server.username and server.credential:
+        if is_turn:
             value += f'; username="{server.username}"; credential="{server.credential}"'
             value += '; credential-type="password"'
         links.append(value)

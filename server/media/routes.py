@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from server.api.auth import bearer, optional_user
+from server.api.clients import client_network
 from server.api.context import DB, SETTINGS
 from server.api.openapi import Router
 from server.broadcasts import Broadcast
@@ -76,7 +77,8 @@ def _link_response(request: web.Request, status: int, body: str = "", **headers:
     response = web.Response(status=status, text=body or None, headers=headers)
     if body:
         response.content_type = "application/sdp"
-    for link in ice.link_headers(request.app[HUB].settings):
+    # A TURN credential for this client alone, short-lived: never a shared secret in a header.
+    for link in ice.link_headers(request.app[HUB].settings, client_network(request)):
         response.headers.add("Link", link)
     return response
 
@@ -146,7 +148,12 @@ async def whip_publish(request: web.Request) -> web.Response:
     offer = await read_offer(request)
     broadcast = await load_broadcast(request, broadcast_id)
     key = bearer(request)
-    if key is None or not secrets.compare_digest(key.encode(), broadcast.stream_key.encode()):
+    # A key that is not ASCII (bytes that were not UTF-8 arrive as surrogates) is simply wrong.
+    if (
+        key is None
+        or not key.isascii()
+        or not secrets.compare_digest(key.encode(), broadcast.stream_key.encode())
+    ):
         err = DomainError("unauthorized", "Send Authorization: Bearer <the broadcast's stream key>")
         err.headers["WWW-Authenticate"] = 'Bearer realm="whip"'
         raise err

@@ -26,14 +26,13 @@ class ReplayIn(Body):
     "/api/v1/mirror/status",
     auth="host",
     tag="mirror",
-    summary="Per platform: queue depth, lag, last error, dead letters, flagged orders",
+    summary="The shop's mirror rows per platform: queue depth, lag, last error, dead letters, flagged orders",
 )
 async def status(request: web.Request) -> web.Response:
-    require_host(request)
+    host = require_host(request)
     state = request.app[MIRROR]
     async with request.app[DB]() as session:
-        report = await mirror_status(session, state.config.enabled())
-    state.collector.report = report
+        report = await mirror_status(session, state.config.enabled(), host.shop_id)
     return json_response(report)
 
 
@@ -42,11 +41,11 @@ async def status(request: web.Request) -> web.Response:
     body=ReplayIn,
     auth="host",
     tag="mirror",
-    summary="Make dead letters (or every stock row) due again",
+    summary="Make the shop's dead letters (or every stock row) due again",
 )
 async def replay(request: web.Request) -> web.Response:
-    require_host(request)
+    host = require_host(request)
     body = await parse_body(request, ReplayIn)
     async with request.app[DB]() as session, session.begin():
-        count = await jobs.replay(session, body.platform, body.job_id, body.everything)
+        count = await jobs.replay(session, body.platform, body.job_id, body.everything, host.shop_id)
     return json_response({"replayed": count})

@@ -60,6 +60,7 @@ def platform_buyer(channel: str, external_id: str) -> str:
 def _order(order: PlatformOrder, line: PlatformLine, product: Product, status: str, **extra: object) -> Order:
     return Order(
         id=new_id("or"),
+        shop_id=product.shop_id,
         channel=order.channel,
         external_id=line_external_id(order, line.sku),
         product_id=product.id,

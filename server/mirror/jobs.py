@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
+from server.inventory.models import Order, Product
 from server.mirror.models import MirrorCursor, MirrorJob
 
 
@@ -197,12 +198,28 @@ async def fail(
     )
 
 
+def shop_jobs(shop_id: str) -> ColumnElement[bool]:
+    """Mirror rows that belong to one shop: its products' stock rows and its orders' rows."""
+    t = MirrorJob
+    return or_(
+        t.product_id.in_(select(Product.id).where(Product.shop_id == shop_id)),
+        and_(t.kind == "order", t.key.in_(select(Order.id).where(Order.shop_id == shop_id))),
+    )
+
+
 async def replay(
-    session: AsyncSession, channel: str | None = None, job_id: int | None = None, everything: bool = False
+    session: AsyncSession,
+    channel: str | None = None,
+    job_id: int | None = None,
+    everything: bool = False,
+    shop_id: str | None = None,
 ) -> int:
-    """Dead letters (or, with `everything`, every stock row) become due again with fresh attempts."""
+    """Dead letters (or, with `everything`, every stock row) become due again with fresh attempts;
+    with `shop_id`, only that shop's rows."""
     t = MirrorJob
     cond = [t.status == "dead"] if not everything else [or_(t.status == "dead", and_(t.kind == "stock"))]
+    if shop_id:
+        cond.append(shop_jobs(shop_id))
     if channel:
         cond.append(t.channel == channel)
     if job_id is not None:

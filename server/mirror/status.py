@@ -13,12 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.base import utcnow
 from server.db.outbox import OutboxEvent
 from server.inventory.models import Order
+from server.mirror.jobs import shop_jobs
 from server.mirror.models import MirrorCursor, MirrorJob
 
 
-async def mirror_status(session: AsyncSession, enabled: list[str]) -> dict[str, Any]:
+async def mirror_status(
+    session: AsyncSession, enabled: list[str], shop_id: str | None = None
+) -> dict[str, Any]:
+    """The whole deployment's figures, or (with `shop_id`) one shop's rows only."""
     now = utcnow()
     t = MirrorJob
+    mine = [shop_jobs(shop_id)] if shop_id else []
+    orders_mine = [Order.shop_id == shop_id] if shop_id else []
     platforms: dict[str, dict[str, Any]] = {
         name: {
             "enabled": True,
@@ -34,9 +40,9 @@ async def mirror_status(session: AsyncSession, enabled: list[str]) -> dict[str, 
     }
     rows = (
         await session.execute(
-            select(t.channel, t.status, func.count(), func.min(t.pending_since), func.sum(t.calls)).group_by(
-                t.channel, t.status
-            )
+            select(t.channel, t.status, func.count(), func.min(t.pending_since), func.sum(t.calls))
+            .where(*mine)
+            .group_by(t.channel, t.status)
         )
     ).all()
     for channel, status, count, since, calls in rows:
@@ -68,7 +74,7 @@ async def mirror_status(session: AsyncSession, enabled: list[str]) -> dict[str, 
         err = (
             await session.execute(
                 select(t.last_error, t.key, t.updated_at)
-                .where(t.channel == name, t.last_error.is_not(None))
+                .where(t.channel == name, t.last_error.is_not(None), *mine)
                 .order_by(t.updated_at.desc())
                 .limit(1)
             )
@@ -77,7 +83,9 @@ async def mirror_status(session: AsyncSession, enabled: list[str]) -> dict[str, 
             p["last_error"] = {"error": err[0], "key": err[1], "at": err[2].isoformat()}
     flagged = (
         await session.execute(
-            select(Order.channel, func.count()).where(Order.status == "flagged").group_by(Order.channel)
+            select(Order.channel, func.count())
+            .where(Order.status == "flagged", *orders_mine)
+            .group_by(Order.channel)
         )
     ).all()
     flagged_orders = []
@@ -86,7 +94,10 @@ async def mirror_status(session: AsyncSession, enabled: list[str]) -> dict[str, 
             platforms[channel]["flagged_orders"] = int(count)
     for o in (
         await session.execute(
-            select(Order).where(Order.status == "flagged").order_by(Order.created_at.desc()).limit(20)
+            select(Order)
+            .where(Order.status == "flagged", *orders_mine)
+            .order_by(Order.created_at.desc())
+            .limit(20)
         )
     ).scalars():
         flagged_orders.append(

@@ -51,7 +51,7 @@ async def owned_order(request: web.Request, host: Principal) -> Order:
                 select(Order)
                 .join(Offer, Offer.id == Order.offer_id)
                 .join(Broadcast, Broadcast.id == Offer.broadcast_id)
-                .where(Order.id == path_id(request), Broadcast.host_id == host.id)
+                .where(Order.id == path_id(request), Broadcast.shop_id == host.shop_id)
             )
         ).scalar_one_or_none()
     if row is None:

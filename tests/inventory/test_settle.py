@@ -51,6 +51,7 @@ async def test_an_order_in_postgres_settles_the_hold_as_sold(
         session.add(
             Order(
                 id=new_id("or"),
+                shop_id=(await session.get(Product, product_id)).shop_id,
                 offer_id=offer_id,
                 product_id=product_id,
                 reservation_id=hold,

@@ -131,8 +131,9 @@ def test_audit_reports_an_oversold_offer_and_exits_non_zero(
     host, broadcast, offer, orders = sell(deployment, quantity=1, buy=1)
     db = deployment.pg.name
     psql(  # an order that bypassed the inventory: one unit more than the offer had
-        "INSERT INTO orders (id, channel, offer_id, product_id, buyer, quantity, unit_price, total, currency,"
-        f" status, created_at) VALUES ('or_bypass{uuid.uuid4().hex[:8]}', 'liveshop', '{offer['id']}',"
+        "INSERT INTO orders (id, shop_id, channel, offer_id, product_id, buyer, quantity, unit_price, total,"
+        f" currency, status, created_at) VALUES ('or_bypass{uuid.uuid4().hex[:8]}',"
+        f" (SELECT shop_id FROM products WHERE id = '{offer['product_id']}'), 'liveshop', '{offer['id']}',"
         f" '{offer['product_id']}', '{{}}', 1, 999, 999, 'USD', 'confirmed', now())",
         db=db,
     )

@@ -75,17 +75,14 @@ async def test_preflight_allows_browser_posts_with_authorization_and_exposes_loc
             assert "DELETE" in resp.headers["Access-Control-Allow-Methods"]
 
 
-def test_ice_servers_are_advertised_as_link_headers_with_turn_credentials() -> None:
+def test_ice_servers_are_advertised_without_static_turn_credentials() -> None:
+    """Static TURN credentials are the node's own: clients only ever get short-lived ones."""
     settings = MediaSettings(
         ice_servers="stun:stun.example.net:3478,turn:turn.example.net:3478?transport=udp",
         ice_username="user",
         ice_credential="secret",
     )
-    assert link_headers(settings) == [
-        '<stun:stun.example.net:3478>; rel="ice-server"',
-        '<turn:turn.example.net:3478?transport=udp>; rel="ice-server"; username="user"; '
-        'credential="secret"; credential-type="password"',
-    ]
+    assert link_headers(settings) == ['<stun:stun.example.net:3478>; rel="ice-server"']
 
 
 async def test_publish_answers_201_with_location_etag_then_409_for_a_second_publisher_and_delete_ends_it(

@@ -136,6 +136,7 @@ def test_mirror_status_command_reports_every_platform(settings: Settings, sandbo
 
 
 async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> None:
+    from server.api.models import Shop
     from server.db.engine import make_engine, make_sessionmaker
     from server.db.migrate import migrate
     from server.inventory.engine import Inventory
@@ -151,7 +152,13 @@ async def test_sqlite_runs_a_single_worker(tmp_path: Path, calm: Sandboxes) -> N
     db = make_sessionmaker(engine)
     name = sku()
     async with db() as session, session.begin():
-        session.add(Product(id="pr_sqlite1", sku=name, title="t", price=100, currency="USD", stock=6))
+        session.add(Shop(id="sh_sqlite1", name="SQLite shop"))
+        await session.flush()
+        session.add(
+            Product(
+                id="pr_sqlite1", shop_id="sh_sqlite1", sku=name, title="t", price=100, currency="USD", stock=6
+            )
+        )
         EventBus.record(session, STOCK_CHANGED, name, {"product_id": "pr_sqlite1", "sku": name})
     w = Worker(db, Inventory(redis, hold_seconds=60), config_for(calm))
     await w.start()

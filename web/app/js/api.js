@@ -65,6 +65,34 @@ export async function download(path, { token, accept }) {
   return response.blob();
 }
 
+/** The first nonce whose SHA-256 of `${challenge}:${nonce}` starts with `bits` zero bits. */
+async function solveProof(challenge, bits) {
+  const encoder = new TextEncoder();
+  for (let n = 0; n < 1 << 26; n += 1) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(`${challenge}:${n}`)));
+    let zeros = 0;
+    for (const byte of digest) {
+      if (byte === 0) { zeros += 8; continue; }
+      zeros += Math.clz32(byte) - 24;
+      break;
+    }
+    if (zeros >= bits) return String(n);
+  }
+  throw new ApiError(0, { code: "proof_failed", detail: "Could not solve the challenge" });
+}
+
+/** A guest session; when the server asks for proof-of-work (busy networks), solves it and retries once. */
+export async function guestSession(nickname) {
+  try {
+    return await api("POST", "/api/v1/auth/guest", { body: { nickname } });
+  } catch (error) {
+    if (error.code !== "proof_required" || !crypto.subtle) throw error;
+    const { challenge, bits } = error.problem;
+    const nonce = await solveProof(challenge, bits);
+    return api("POST", "/api/v1/auth/guest", { body: { nickname, proof: { challenge, nonce } } });
+  }
+}
+
 /** Stored sessions: the host's login and the viewer's guest session live in localStorage. */
 export const session = {
   get(kind) {

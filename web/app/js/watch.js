@@ -1,5 +1,5 @@
 // The watch page: the video (WHEP), live badge and viewers, chat, the pinned product, flash offers, buying.
-import { api, session, product as getProduct, rememberProduct } from "./api.js";
+import { api, guestSession, session, product as getProduct, rememberProduct } from "./api.js";
 import { h, fill, $, toast, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
 import { joinRoom } from "./room.js";
@@ -150,7 +150,7 @@ async function watcherToken() {
   const v = viewer();
   if (v) return v.token;
   try {
-    const guest = await api("POST", "/api/v1/auth/guest", { body: { nickname: `guest-${Math.random().toString(36).slice(2, 6)}` } });
+    const guest = await guestSession(`guest-${Math.random().toString(36).slice(2, 6)}`);
     session.set("viewer", { ...guest, auto: true });
     return guest.token;
   } catch {
@@ -171,7 +171,7 @@ async function ensureUser() {
         event.preventDefault();
         go.disabled = true;
         try {
-          close(await api("POST", "/api/v1/auth/guest", { body: { nickname: nick.value.trim() } }));
+          close(await guestSession(nick.value.trim()));
         } catch (e) {
           error.textContent = explain(e);
           error.hidden = false;
