@@ -75,7 +75,13 @@ async def test_every_inventory_script_touches_one_cluster_slot(
         offer = await api.offer(host, broadcast["id"], product["id"], quantity=5)
         buyers = [await api.guest() for _ in range(3)]
         holds = [(await api.reserve(b, offer["id"])).body["id"] for b in buyers]
-        assert (await api.checkout(buyers[0], holds[0])).status == 201
+        order = await api.checkout(buyers[0], holds[0])
+        assert order.status == 201
+        # a paid order's units are sold once, a refunded one's come back (the payment paths' scripts);
+        # the buyer is the hold's owner, as the checkout recorded it
+        owner = (await api.call("GET", "/api/v1/auth/me", token=buyers[0])).body["user"]["id"]
+        await inventory.pay(holds[0], order.body["id"], owner, 1)
+        await inventory.unsell(holds[0], order.body["id"], owner, 1, was_sold=True)
         assert (await api.call("DELETE", f"/api/v1/reservations/{holds[1]}", token=buyers[1])).status == 204
         await app[INVENTORY].redis.hset(offer_keys(offer["id"])[0], "epoch", "another-process")
         assert (await api.reserve(buyers[1], offer["id"])).status == 201  # stale: rebuilt, then served

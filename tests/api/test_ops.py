@@ -8,13 +8,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server import __version__
 from server.api import ops
-from server.api.context import DB, REDIS
+from server.api.context import DB, REDIS, SETTINGS
 from server.api.metrics import METRICS, Metrics
 
 
 def ops_app(node: web.Application) -> web.Application:
     app = web.Application()
-    app[DB], app[REDIS], app[METRICS] = node[DB], node[REDIS], Metrics()
+    app[DB], app[REDIS], app[METRICS], app[SETTINGS] = node[DB], node[REDIS], Metrics(), node[SETTINGS]
     ops.setup(app)
     return app
 
