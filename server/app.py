@@ -18,6 +18,7 @@ from server.api.metrics import METRICS, Metrics, metrics_middleware
 from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
+from server.commerce.comment_buy import claim_pinned
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
@@ -92,7 +93,13 @@ def wire_seams(app: web.Application, room: LiveRoom) -> None:
     async def snapshot(broadcast_id: str) -> dict[str, Any]:
         return await broadcast_snapshot(app, broadcast_id)
 
+    async def pinned_claim(
+        broadcast_id: str, user_id: str, quantity: int, key: str
+    ) -> tuple[dict[str, Any], bool] | None:
+        return await claim_pinned(app, broadcast_id, user_id, quantity, key)
+
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.BROADCAST_SNAPSHOT] = snapshot
+    app[seams.PINNED_CLAIM] = pinned_claim
     seams.check(app)

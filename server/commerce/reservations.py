@@ -18,7 +18,9 @@ from server.clock import now_ms
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
 from server.errors import Code, DomainError, LimitExceeded, NotFound
+from server.inventory.engine import Claim
 from server.inventory.keys import hold_offer_id
+from server.inventory.models import Offer
 
 router = Router()
 
@@ -68,30 +70,42 @@ async def reserve(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     meta = await app[OFFERS].get(path_id(request))
     offer = meta.offer
-    await app[BUYER_GUARD](offer.broadcast_id, buyer.id)
+    claim = await claim_units(app, offer, buyer.id, quantity, key or "")
+    if claim.code == "sold_out" and claim.remaining == 0:
+        return _sold_out(request.path)
+    if claim.code in ("ok", "replay"):
+        headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
+        return json_response(claim_view(app, offer, claim), status=201, headers=headers)
+    # Returned rather than raised (the same problem+json the middleware would render): after a
+    # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
+    # costs more than the answer itself.
+    return problem_response(claim_error(claim), request.path)
+
+
+async def claim_units(app: web.Application, offer: Offer, buyer_id: str, quantity: int, key: str) -> Claim:
+    """The claim as every buying path makes it (the API, comment-to-buy): the ban check, the per-buyer
+    limit, one inventory call. Raises for the checks; the inventory's answer comes back as a Claim."""
+    await app[BUYER_GUARD](offer.broadcast_id, buyer_id)
     if quantity > offer.per_buyer_limit:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",
             remaining=offer.per_buyer_limit,
         )
-    claim = await app[INVENTORY].reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
-    if claim.code == "sold_out" and claim.remaining == 0:
-        return _sold_out(request.path)
-    if claim.code in ("ok", "replay"):
-        headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
-        return json_response(
-            hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms, now_ms(app[CLOCK])),
-            status=201,
-            headers=headers,
-        )
+    return await app[INVENTORY].reserve(offer.id, buyer_id, quantity, key, str(quantity))
+
+
+def claim_view(app: web.Application, offer: Offer, claim: Claim) -> dict[str, Any]:
+    """An accepted claim's hold, as the 201 body shows it."""
+    return hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms, now_ms(app[CLOCK]))
+
+
+def claim_error(claim: Claim) -> DomainError:
+    """A refused claim as the domain error every path reports."""
     error = DomainError(Code(claim.code), CLAIM_ERRORS[claim.code])
     if claim.code in ("sold_out", "limit_exceeded"):
         error.extra["remaining"] = claim.remaining
-    # Returned rather than raised (the same problem+json the middleware would render): after a
-    # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
-    # costs more than the answer itself.
-    return problem_response(error, request.path)
+    return error
 
 
 _SOLD_OUT_BODIES: dict[str, bytes] = {}

@@ -40,6 +40,8 @@ class RoomClient:
             "snapshot",
             "chat_settings",
             "error",
+            "reservation",
+            "claimed",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)
 
