@@ -4,10 +4,15 @@ buy keyword claims the pinned offer for its sender exactly as the reservation AP
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from server.api.auth import TOKENS, Principal
+from server.db.base import new_id
 from server.live.text import buy_quantity
 from tests.api_client import Api
 from tests.live.conftest import Clients, Room, RoomClient
@@ -74,8 +79,8 @@ def outcomes(client: RoomClient) -> list[tuple[str, Any]]:
     ]
 
 
-async def chat(client: RoomClient, text: str, **extra: Any) -> None:
-    ack = await client.call("chat", {"text": text, **extra})
+async def chat(client: RoomClient, text: str, timeout: float = 10, **extra: Any) -> None:  # noqa: ASYNC109
+    ack = await client.call("chat", {"text": text, **extra}, timeout=timeout)
     assert ack.get("ok") is True, ack
 
 
@@ -207,37 +212,42 @@ async def test_the_hosts_keywords_and_the_rooms_announcement(
     assert r.status == 422 and r.code == "validation_error", r.body
 
 
+# About 25 s on 2 cores (1,000 socket.io clients share the test's event loop with the node).
 FLOOD_VIEWERS = 1000
 FLOOD_UNITS = 600
 RETRIERS = 200  # viewers who resend their keyword with the same client id
 
 
 async def test_a_thousand_viewer_chat_flood_claims_once_per_keyword(
-    room: Room, api: Api, clients: Clients, node_url: str
+    node: tuple[web.Application, TestServer], room: Room, api: Api, clients: Clients, node_url: str
 ) -> None:
+    """Every viewer is a real socket.io connection; tokens are issued directly (the HTTP guest sign-up is
+    not under test). A fifth only chat; the rest send `buy`, the first RETRIERS twice."""
     offer = await pin_offer(api, room, quantity=FLOOD_UNITS)
-    gate = asyncio.Semaphore(50)
+    tokens = node[0][TOKENS]
+    gate = asyncio.Semaphore(100)
 
     async def one(i: int) -> RoomClient:
         async with gate:
-            token = await api.guest(f"v{i}")
-            made = await clients(node_url, token)
+            made = await clients(node_url, tokens.issue(Principal(new_id("us"), "viewer", f"v{i}")))
             await made.join(room.id)
             return made
 
-    viewers = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(FLOOD_VIEWERS))), 40)
+    started = time.monotonic()
+    viewers = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(FLOOD_VIEWERS))), 45)
+    print(f"joined {FLOOD_VIEWERS} in {time.monotonic() - started:.1f} s")
 
     async def speak(i: int, v: RoomClient) -> None:
-        if i % 5 == 4:  # a fifth only chat, mentioning buying in sentences
+        if i % 5 == 4:  # a fifth only chat, mentioning buying in a sentence
             await chat(v, f"will buy later {i}")
-            await chat(v, "buy it")
             return
-        await chat(v, f"hi {i}")
         await chat(v, "buy", client_id=f"k-{i}")
         if i < RETRIERS:
             await chat(v, "buy", client_id=f"k-{i}")
 
+    started = time.monotonic()
     await asyncio.wait_for(asyncio.gather(*(speak(i, v) for i, v in enumerate(viewers))), 40)
+    print(f"flood acknowledged in {time.monotonic() - started:.1f} s")
 
     def expected(i: int) -> int:
         return 0 if i % 5 == 4 else 2 if i < RETRIERS else 1
