@@ -6,19 +6,21 @@ custom option, so a worker machine needs only the code. Workers send ledger line
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import events
+from locust import argument_parser, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.board import OfferBoard
 from loadtests.ledger import LedgerWriter
 from loadtests.runfile import DEFAULT_RUN, RunFile
+from loadtests.tally import FrameTally
 
 LEDGER_MESSAGE = "liveshop_ledger"
 FINAL_MESSAGE = "liveshop_final"  # master -> workers: stop your users and send your last lines
@@ -28,7 +30,16 @@ FINAL_WAIT_S = 15.0
 _run: RunFile | None = None
 _board: OfferBoard | None = None
 _ledger: LedgerWriter | None = None
+_tally: FrameTally | None = None
 _finished_workers: set[str] = set()
+
+# A worker handles each spawn message (one a second while users ramp up) by building Locust's whole
+# argument parser once per option the master sent (`k not in default_args_dict()` in a comprehension,
+# locust/runners.py): about a second of CPU per message, long enough on a busy machine to miss
+# heartbeats, be declared missing, and have its users re-spawned elsewhere. The defaults never change
+# within a process, so build them once.
+if not hasattr(argument_parser.default_args_dict, "cache_info"):
+    argument_parser.default_args_dict = functools.cache(argument_parser.default_args_dict)
 
 
 @events.init_command_line_parser.add_listener
@@ -58,6 +69,15 @@ def board(environment: Environment) -> OfferBoard:
         _board = OfferBoard(environment, run.base_url if not environment.host else environment.host, run)
         _board.start()
     return _board
+
+
+def tally(environment: Environment) -> FrameTally:
+    """One frame tally per process, flushed into Locust's stats once a second."""
+    global _tally
+    if _tally is None:
+        _tally = FrameTally(environment)
+    _tally.start()  # again after a stop: a restarted test counts on
+    return _tally
 
 
 def record_order(line: dict[str, Any]) -> None:
@@ -139,6 +159,8 @@ def _flush_forever() -> None:
 
 @events.test_stop.add_listener
 def _on_stop(environment: Environment, **_: Any) -> None:
+    if _tally is not None:
+        _tally.stop()  # before a worker's last stats report
     if isinstance(environment.runner, WorkerRunner):
         _ship(environment)
     else:

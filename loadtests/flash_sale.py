@@ -9,6 +9,10 @@ Phases (seconds from the start):
   decay  then `decay-s`        exponential fall back towards the quiet crowd, then the run stops
 `--quiet-s` defaults to the run file's `host_first_offer_s`, so the spike meets the Host's first
 scheduled offer (offers prepared with `--offers N` are already open during the quiet phase).
+
+With `--room-viewers V --peak-buyers B` the room stays whole: V Viewers (a fixed count, arriving at
+`--arrive-rate` per second) and the Host fill the room in the quiet phase; the spike adds B Buyers
+within `ramp-s`, and the decay takes Buyers away again. `loadtests/flash_run.py` runs this shape.
 """
 
 from __future__ import annotations
@@ -35,6 +39,22 @@ def _add_arguments(parser: Any) -> None:
     parser.add_argument("--spike-s", type=float, default=60)
     parser.add_argument("--ramp-s", type=float, default=5, help="how fast the spike arrives")
     parser.add_argument("--decay-s", type=float, default=120)
+    parser.add_argument(
+        "--room-viewers", type=int, default=0, help="a fixed room of V viewers (0: by weight)"
+    )
+    parser.add_argument("--peak-buyers", type=int, default=0, help="with --room-viewers: buyers at the spike")
+    parser.add_argument("--arrive-rate", type=float, default=100, help="with --room-viewers: viewers/s")
+
+
+@events.init.add_listener
+def _fix_the_room(environment: Any, **_: Any) -> None:
+    """With --room-viewers, Viewers are a fixed count: the spike adds Buyers, never takes Viewers away."""
+    options = environment.parsed_options
+    if options is None or not getattr(options, "room_viewers", 0):
+        return
+    for user_class in environment.user_classes:
+        if user_class.__name__ == "Viewer":
+            user_class.fixed_count = options.room_viewers
 
 
 class FlashSaleShape(LoadTestShape):
@@ -56,6 +76,9 @@ class FlashSaleShape(LoadTestShape):
         classes = self.runner.user_classes_by_name  # type: ignore[union-attr]
         room = [classes[n] for n in ("Viewer", "Host") if n in classes]
         everyone = [classes[n] for n in ("Viewer", "Buyer", "Host") if n in classes]
+        o = self._options()
+        if getattr(o, "room_viewers", 0):
+            return self.room_tick(t, o, room, everyone, quiet_s, spike_s, ramp_s, decay_s)
         if t < quiet_s:
             return quiet, max(quiet / 5, 1), room
         if t < quiet_s + spike_s:
@@ -64,4 +87,27 @@ class FlashSaleShape(LoadTestShape):
         if into < decay_s:
             users = quiet + (peak - quiet) * math.exp(-3 * into / decay_s)
             return round(users), max(peak / 10, 1), everyone
+        return None
+
+    def room_tick(
+        self,
+        t: float,
+        o: Any,
+        room: list[Any],
+        everyone: list[Any],
+        quiet_s: float,
+        spike_s: float,
+        ramp_s: float,
+        decay_s: float,
+    ) -> tuple[int, float, list[Any]] | None:
+        """A whole room (fixed Viewers + the Host), plus Buyers from the spike on."""
+        settled = o.room_viewers + (1 if any(c.__name__ == "Host" for c in room) else 0)
+        buyers = o.peak_buyers
+        if t < quiet_s:
+            return settled, o.arrive_rate, room
+        if t < quiet_s + spike_s:
+            return settled + buyers, max(buyers / ramp_s, 1), everyone
+        into = t - quiet_s - spike_s
+        if into < decay_s:
+            return settled + round(buyers * math.exp(-3 * into / decay_s)), max(buyers / 10, 1), everyone
         return None

@@ -20,7 +20,8 @@ DEFAULT_RUN = RESULTS / "run.json"
 class Knobs:
     """Pacing of the scenarios; the defaults model a real flash sale, a short CI run shrinks them."""
 
-    viewer_chat_every_s: float = 8.0  # mean seconds between one viewer's chat messages
+    viewer_chat_every_s: float = 8.0  # mean seconds between one viewer's tasks (1 in 3 chats)
+    viewer_sample_every: int = 50  # 1 viewer in N decodes every frame for latency; the rest count them
     buyer_poll_s: float = 1.0  # how stale a buyer's view of the offers may be
     buyer_think_s: tuple[float, float] = (1.0, 4.0)  # from hold to checkout (typing the address)
     checkout_share: float = 0.7  # of holds: checked out

@@ -9,6 +9,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-cli >/dev/null || need_apt+=(redis-tools)  # the Redis Cluster tests create clusters with it
 command -v wrk >/dev/null || need_apt+=(wrk)  # the claims benchmark's load generator
 command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
+command -v ss >/dev/null || need_apt+=(iproute2)  # a test reads the listen backlog with ss
 command -v ffprobe >/dev/null || need_apt+=(ffmpeg)  # the HLS tests decode what the origin serves
 command -v nginx >/dev/null || need_apt+=(nginx-light)  # bench hls: the CDN stand-in in front of the origin
 # browser tests (web and media): Debian chromium, never a downloaded browser; npm for web/

@@ -24,6 +24,7 @@ from server.config import Settings, get_settings
 from server.events import EventBus
 from server.live.room import LiveRoom
 from server.services import Services
+from server.tasks import bounded
 
 log = logging.getLogger("liveshop.server")
 STATIC = Path(__file__).parent / "static"
@@ -63,8 +64,8 @@ def build_app(
             log.warning("could not load offer counters at start error=%r", exc)
         log.info("liveshop node up node=%s url=%s", settings.node_id, settings.base_url)
         yield
-        await app[EVENTS].stop()
-        await services.close()
+        await bounded(app[EVENTS].stop(), what="events")
+        await bounded(services.close(), what="redis and database")
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)

@@ -84,6 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reuse_port=args.reuse_port,
         access_log=None,
         shutdown_timeout=5,
+        backlog=settings.listen_backlog,
         loop=_new_loop(settings.event_loop),
     )
     return 0

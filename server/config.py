@@ -201,6 +201,13 @@ class Settings(BaseSettings):
     run_worker: bool = Field(True, description="Run the mirror delivery worker inside `serve`")
     cors_origins: str = "*"
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", description="uvloop (if installed) or asyncio")
+    listen_backlog: int = Field(
+        4096,
+        ge=16,
+        le=65535,
+        description="Connections the kernel queues before the node accepts them (a room filling at 60 "
+        "viewers/s overflowed aiohttp's 128 and the kernel dropped their SYNs); capped by net.core.somaxconn",
+    )
     web_dir: str = Field("", description="The web/ folder, when it is not beside the package")
 
     chat: ChatSettings = Field(default_factory=ChatSettings)

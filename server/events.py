@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.outbox import OutboxEvent
 from server.redis_client import ready
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.events")
 
@@ -77,11 +78,9 @@ class Event:
     topic: str
     data: dict[str, Any]
     origin: str  # node id that published it
-    local: bool = False  # published by this process's bus (not relayed from another node)
-
-    @property
-    def is_local(self) -> bool:
-        return self.local
+    # Published by the bus that delivers it (False: relayed from another node). Judged per bus, not
+    # per process: two nodes in one process (tests, embedded tools) each know their own events.
+    is_local: bool = True
 
 
 class EventBus:
@@ -116,7 +115,7 @@ class EventBus:
 
     async def publish(self, topic: str, data: Mapping[str, Any], *, relay: bool = False) -> None:
         data = dict(data)
-        await self._dispatch(Event(topic, data, self.node_id, local=True))
+        await self._dispatch(Event(topic, data, self.node_id))
         if relay and self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, orjson.dumps({"t": topic, "d": data, "o": self.node_id}))
@@ -133,11 +132,8 @@ class EventBus:
             self._task = asyncio.create_task(self._listen(), name="events-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task, within=2, what="events relay")
+        self._task = None
 
     async def _listen(self) -> None:
         assert self._redis is not None
@@ -159,7 +155,7 @@ class EventBus:
                         continue
                     if raw.get("o") == self.node_id:
                         continue
-                    await self._dispatch(Event(raw["t"], raw["d"], raw["o"]))
+                    await self._dispatch(Event(raw["t"], raw["d"], raw["o"], is_local=False))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -26,6 +26,11 @@ async def test_same_key_twice_gives_one_hold_and_another_body_gives_422(api: Api
     assert first.body["id"] == second.body["id"]
     other = await api.reserve(viewer, offer["id"], 1, key="same")
     assert (other.status, other.code) == (422, "idempotency_key_reused")
+    # key reuse is judged before the per-buyer limit, even for a quantity over the limit
+    over = await api.reserve(viewer, offer["id"], 4, key="same")
+    assert (over.status, over.code) == (422, "idempotency_key_reused")
+    fresh = await api.reserve(viewer, offer["id"], 4, key="another")
+    assert (fresh.status, fresh.code) == (409, "limit_exceeded")
     state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
     assert (state["available"], state["held"]) == (3, 2)
 

@@ -6,6 +6,7 @@ Domain code raises `DomainError` (or a named subclass); only this module builds 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -103,10 +104,32 @@ _HTTP_CODES: dict[int, Code] = {
 }
 
 
+# NUL and the other C0 controls, DEL, and lone surrogates (bytes that were not UTF-8).
+_UNREADABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")  # aiohttp keeps a header's undecodable bytes as surrogates
+
+
+def screen(request: web.Request) -> None:
+    """Refuse what no route can mean before any handler sees it: an id with a NUL byte would reach
+    PostgreSQL (which refuses it), a header that is not UTF-8 would fail whoever encodes it."""
+    for name, value in request.match_info.items():
+        if _UNREADABLE.search(value):
+            raise DomainError(Code.NOT_FOUND, f"No such {name}")
+    for name, value in request.query.items():
+        if _UNREADABLE.search(name) or _UNREADABLE.search(value):
+            raise DomainError(
+                Code.VALIDATION_ERROR, "A query parameter holds control characters", field="query"
+            )
+    for name, value in request.headers.items():
+        if _NOT_UTF8.search(value):
+            raise DomainError(Code.BAD_REQUEST, f"The {name} header is not UTF-8", field=name)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every failure leaves as problem+json; an unexpected one is logged and never leaks a trace."""
     try:
+        screen(request)
         return await handler(request)
     except DomainError as exc:
         return problem_response(exc, request.path)

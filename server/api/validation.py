@@ -57,7 +57,8 @@ def decode_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise DomainError("invalid_json", f"Body is not valid JSON: {exc}") from exc
+        where = f" (line {exc.lineno}, column {exc.colno})" if exc.lineno else ""
+        raise DomainError("invalid_json", f"The body is not valid JSON{where}") from exc
 
 
 def parse_model(model: type[M], data: Any) -> M:

@@ -86,7 +86,8 @@ async def claim_units(app: web.Application, offer: Offer, buyer_id: str, quantit
     """The claim as every buying path makes it (the API, comment-to-buy): the ban check, the per-buyer
     limit, one inventory call. Raises for the checks; the inventory's answer comes back as a Claim."""
     await app[BUYER_GUARD](offer.broadcast_id, buyer_id)
-    if quantity > offer.per_buyer_limit:
+    # With a key, Redis judges first whether the key was used for another body (the contract's order).
+    if quantity > offer.per_buyer_limit and not key:
         raise LimitExceeded(
             f"At most {offer.per_buyer_limit} per buyer",
             field="quantity",

@@ -5,7 +5,6 @@ atomic or idempotent, so they never fight."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from server.clock import now_ms
 from server.commerce.offers import end_offer
 from server.inventory.engine import OfferMissing
 from server.inventory.models import Offer, Order
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.inventory")
 RESYNC_EVERY_S = 5.0
@@ -97,6 +97,4 @@ SWEEPER = web.AppKey("sweeper_task", asyncio.Task[None])
 async def sweeper_context(app: web.Application):  # type: ignore[no-untyped-def]
     app[SWEEPER] = asyncio.create_task(run_sweeper(app), name="offer-sweeper")
     yield
-    app[SWEEPER].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await app[SWEEPER]
+    await stop_task(app[SWEEPER], what="offer sweeper")

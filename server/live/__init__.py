@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,7 +16,9 @@ from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom
 from server.live.routes import router
+from server.live.transport import close_on_shutdown
 from server.live.transport import install as install_transport
+from server.tasks import bounded
 
 CHANNEL = "liveshop:socketio"
 log = logging.getLogger("liveshop.live")
@@ -37,6 +38,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     room = LiveRoom(app, sio, bus)
     app[LIVE_ROOM] = room
     install_transport(sio, compress=room.cfg.ws_compress)
+    close_on_shutdown(app, sio)
     sio.register_namespace(LiveNamespace(room))
 
     async def room_channel() -> str | None:
@@ -75,15 +77,10 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
         room.viewers.start()
         yield
         # Bounded: a shutdown step stuck on a dead Redis must not keep the node from stopping.
-        steps = [room.viewers.stop(), room.chat.stop()]
+        await bounded(room.viewers.stop(), what="viewer counts")
+        await bounded(room.chat.stop(), what="chat archive")
         if isinstance(manager, LiveRedisManager):
-            steps.append(manager.close())
-        for step in steps:
-            task = asyncio.ensure_future(step)
-            done, _ = await asyncio.wait({task}, timeout=5)
-            if not done:
-                log.warning("live room shutdown step timed out")
-                task.cancel()
+            await bounded(manager.close(), what="room channel")
 
     app.cleanup_ctx.append(lifecycle)
     return room

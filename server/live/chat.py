@@ -26,6 +26,7 @@ from server.errors import DomainError
 from server.live import keys
 from server.live.models import ChatMessage
 from server.live.spawn import spawn
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.live")
 
@@ -232,10 +233,7 @@ class Chat:
         self._archiver = asyncio.ensure_future(self._archive_loop())
 
     async def stop(self) -> None:
-        if self._archiver is not None:
-            self._archiver.cancel()
-            with contextlib.suppress(BaseException):
-                await self._archiver
+        await stop_task(self._archiver, within=2, what="chat archiver")
         with contextlib.suppress(Exception):
             await self.flush_archive()
 

@@ -32,6 +32,7 @@ from socketio import packet as sio_packet
 
 from server.live.spawn import spawn
 from server.redis_client import ready, redis_from_url
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.live")
 
@@ -286,11 +287,8 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
                 log.exception("room resync failed")
 
     async def close(self) -> None:
-        tasks = [t for t in (self._watch, getattr(self, "thread", None)) if t is not None]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2)
+        await stop_task(self._watch, within=2, what="room heartbeat")
+        await stop_task(getattr(self, "thread", None), within=2, what="room listener")
         self._watch = None
         with contextlib.suppress(Exception):
             if self.redis is not None:

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import types
+import weakref
 from typing import Any
 
 import socketio
+from aiohttp import WSCloseCode, web
 from aiohttp.web import WebSocketResponse
 from engineio import exceptions as eio_exceptions
 from engineio.async_drivers import aiohttp as eio_aiohttp
+
+from server.tasks import bounded
 
 
 async def _poll(self: Any) -> list[Any]:
@@ -82,3 +86,38 @@ def install(sio: socketio.AsyncServer, compress: bool = False) -> None:
     if eio.async_mode != "aiohttp" or compress:
         return
     eio._async = {**eio._async, "websocket": PlainWebSocket}
+
+
+def close_on_shutdown(app: web.Application, sio: socketio.AsyncServer) -> None:
+    """Say goodbye to every room connection when the node stops, before aiohttp waits for them.
+
+    An open websocket, or a long-poll, is a request that never ends by itself: aiohttp would wait its
+    shutdown timeout for each and then cancel the handler halfway through its database and Redis work."""
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    async def track(request: web.Request, response: web.StreamResponse) -> None:
+        if isinstance(response, web.WebSocketResponse):
+            sockets.add(response)
+
+    async def goodbye(app: web.Application) -> None:
+        eio = sio.eio
+        reason = eio.reason.SERVER_DISCONNECT
+        # wait=False: a long-polling client that is not polling would never drain its queue
+        await asyncio.gather(
+            *(
+                bounded(s.close(wait=False, reason=reason), within=3, what="room client")
+                for s in eio.sockets.values()
+            )
+        )
+        await asyncio.gather(
+            *(
+                bounded(
+                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"), within=3, what="ws"
+                )
+                for ws in list(sockets)
+            )
+        )
+        await bounded(sio.shutdown(), within=3, what="socket.io background tasks")
+
+    app.on_response_prepare.append(track)
+    app.on_shutdown.append(goodbye)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.live import keys
+from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.live")
 
@@ -121,10 +122,7 @@ class Viewers:
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+        await stop_task(self._task, within=2, what="viewer counts")
         with contextlib.suppress(Exception):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for b in self.local:

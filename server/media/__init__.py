@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,6 +16,7 @@ from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
 from server.media import hls, ice
 from server.media.routes import HUB, install
 from server.media.sessions import MediaHub
+from server.tasks import bounded, stop_task
 
 log = logging.getLogger("liveshop.media")
 
@@ -70,10 +70,8 @@ def setup(app: web.Application, settings: MediaSettings | None = None) -> None:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(reaper(), name="media-reaper")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await hub.close_all()
+        await stop_task(task, what="media reaper")
+        await bounded(hub.close_all(), within=5, what="media sessions")
 
     app.cleanup_ctx.append(lifecycle)
     install(app)

@@ -4,7 +4,6 @@ are offered to every viewer's PacketTrack."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -17,6 +16,7 @@ from server.config import MediaSettings
 from server.media.encoders import AUDIO_RATE, VIDEO_CLOCK, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, fit
 from server.media.hls.poster import jpeg
 from server.media.tracks import PacketTrack
+from server.tasks import stop_task
 
 if TYPE_CHECKING:
     from server.media.hls.stream import HlsStream
@@ -95,11 +95,9 @@ class Fanout:
 
     async def detach(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # stop_task, not `suppress(CancelledError): await task`: that would also swallow a cancel
+        # meant for the caller (the reaper, stopping at shutdown) and keep it running for ever.
+        await asyncio.gather(*(stop_task(task, within=2, what="media pump") for task in tasks))
         if self.hls is not None:
             self.hls.flush()
 

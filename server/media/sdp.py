@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
 
 from server.errors import DomainError
 from server.media.encoders import CODECS
+
+log = logging.getLogger("liveshop.media")
 
 MAX_SDP_BYTES = 64 * 1024
 
@@ -19,7 +23,8 @@ def parse_offer(text: str) -> SessionDescription:
     try:
         parsed = SessionDescription.parse(text)
     except Exception as exc:  # aiortc raises ValueError, IndexError, KeyError on malformed lines
-        raise DomainError("bad_request", f"Unparseable SDP: {exc!r}"[:300]) from None
+        log.info("unreadable SDP offer error=%r", exc)  # the library's words stay in our log
+        raise DomainError("bad_request", "The SDP offer has a line we cannot read") from None
     if not any(m.kind in ("audio", "video") for m in parsed.media):
         raise DomainError("bad_request", "The offer has no audio or video section")
     first = next(m for m in parsed.media if m.kind in ("audio", "video"))

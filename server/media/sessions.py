@@ -28,8 +28,10 @@ from server.media.fanout import Fanout
 from server.media.hls.origin import HlsOrigin
 from server.media.sdp import codec_preferences, viewer_video_codec
 from server.media.tracks import PacketTrack
+from server.tasks import bounded
 
 log = logging.getLogger("liveshop.media")
+NOT_NEGOTIATED = "Cannot negotiate this offer: send audio as Opus and video as H264 or VP8, with ICE and DTLS"
 
 StateListener = Callable[[str, str], Awaitable[None]]  # (broadcast_id, state)
 LiveListener = Callable[[str], Awaitable[None]]
@@ -145,7 +147,8 @@ class MediaHub:
             answer = await self._answer(session, offer)
         except Exception as exc:
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)  # the library's words stay in our log
+            raise DomainError("bad_request", NOT_NEGOTIATED) from None
         self.sessions[session.id] = session
         self.publishers[broadcast_id] = session
         return session, answer
@@ -198,7 +201,8 @@ class MediaHub:
             for sent in session.tracks:
                 fanout.remove(sent)
             await pc.close()
-            raise DomainError("bad_request", f"Cannot negotiate this offer: {exc}"[:300]) from None
+            log.info("offer not negotiated error=%r", exc)  # the library's words stay in our log
+            raise DomainError("bad_request", NOT_NEGOTIATED) from None
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -292,8 +296,10 @@ class MediaHub:
                 await fanout.close()
 
     async def close_all(self) -> None:
-        for session in list(self.sessions.values()):
-            await self.close(session, reason="shutdown")
-        for fanout in list(self.fanouts.values()):
-            await fanout.close()
-        self.fanouts.clear()
+        """At shutdown: every session at once, each bounded (aiortc's close can wait on a dead peer)."""
+        sessions = list(self.sessions.values())
+        await asyncio.gather(
+            *(bounded(self.close(s, reason="shutdown"), within=3, what="media session") for s in sessions)
+        )
+        fanouts, self.fanouts = list(self.fanouts.values()), {}
+        await asyncio.gather(*(bounded(f.close(), within=3, what="media fanout") for f in fanouts))

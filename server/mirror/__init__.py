@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from aiohttp import web
 from server.api.context import SETTINGS
 from server.config import MirrorSettings
 from server.mirror.state import MIRROR, MirrorState
+from server.tasks import bounded, stop_task
 
 log = logging.getLogger("liveshop.mirror")
 STATUS_REFRESH_S = 5.0
@@ -50,12 +50,10 @@ def setup(app: web.Application, *, worker: bool = True) -> None:
             )
             await state.worker.start()
         yield
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
+        await stop_task(refresher, what="mirror status")
         if state.worker is not None:
-            await state.worker.stop()
-        await state.http.close()
+            await bounded(state.worker.stop(), within=12, what="mirror worker")
+        await bounded(state.http.close(), what="mirror http")
 
     app.cleanup_ctx.append(lifecycle)
 

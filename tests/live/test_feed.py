@@ -46,9 +46,7 @@ async def _feed_and_offer(
     room = Room()
     feed = Feed(app[INVENTORY], app[DB], room, lambda: None, interval_s=INTERVAL_S)
     await feed.on_offer_started(
-        Event(
-            OFFER_STARTED, {"offer": offer, "broadcast_id": broadcast["id"]}, app[EVENTS].node_id, local=True
-        )
+        Event(OFFER_STARTED, {"offer": offer, "broadcast_id": broadcast["id"]}, app[EVENTS].node_id)
     )
     buyers = [f"us_feed{i}" for i in range(12)]
     return feed, room, offer, buyers
@@ -84,7 +82,6 @@ async def test_an_ended_offer_gets_its_end_and_no_stock_update_after_it(
             OFFER_ENDED,
             {"offer": ended, "broadcast_id": offer["broadcast_id"]},
             app[EVENTS].node_id,
-            local=True,
         )
     )
     await app[INVENTORY].reserve(offer["id"], buyers[0], 1)
@@ -94,14 +91,16 @@ async def test_an_ended_offer_gets_its_end_and_no_stock_update_after_it(
     assert feed.stats["stock_emits"] == 0
 
 
-async def test_an_offer_started_on_another_node_is_remembered_not_re_emitted(
+async def test_an_offer_relayed_from_another_node_is_remembered_not_re_emitted(
     node: tuple[web.Application, TestServer],
 ) -> None:
     app = node[0]
     room = Room()
     feed = Feed(app[INVENTORY], app[DB], room, lambda: None, interval_s=INTERVAL_S)
     view = {"id": "of_elsewhere", "broadcast_id": "br_x", "status": "active"}
-    await feed.on_offer_started(Event(OFFER_STARTED, {"offer": view, "broadcast_id": "br_x"}, "another-node"))
+    await feed.on_offer_started(
+        Event(OFFER_STARTED, {"offer": view, "broadcast_id": "br_x"}, "another-node", is_local=False)
+    )
     assert room.sent == [] and feed.views["of_elsewhere"] == view
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -116,8 +117,14 @@ async def test_viewer_on_one_process_sees_chat_pins_offers_stock_and_sell_out_ma
     )
     ended = await watcher.call("join", {"broadcast_id": room.id})
     assert ended["ended"] is True and ended["broadcast"]["status"] == "ended"
-    refused = await talker.call("chat", {"text": "anyone?"})
-    await eventually(lambda: True)
+
+    # b learns of the end through the event relay, a channel apart from the room's: until it has, a
+    # message is still delivered (never lost); from then on it is refused in words
+    async def refused_on_b() -> dict[str, Any] | None:
+        reply = await talker.call("chat", {"text": "anyone?"})
+        return reply if "error" in reply else None
+
+    refused = await eventually(refused_on_b, what="chat refused on b after the end")
     assert refused["error"]["code"] == "broadcast_ended"
 
 

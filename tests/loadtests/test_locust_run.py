@@ -1,5 +1,8 @@
 """A short headless Locust run against a real node (real Redis + PostgreSQL), then the audit.
 
+Locust runs as ops are told to run it: `--processes 2` (a master and two forked workers), so the
+workers' ledger lines and CPU samples must reach the master.
+
 The live room (socket.io `/live`) is probed first. When it answers, all three scenarios run and the
 viewers must have received chat and offer events; when it does not (a build without the room), the
 run is Buyer + Host only and the viewer assertions are skipped with a visible note, never faked.
@@ -114,6 +117,8 @@ def test_flash_sale_run_sells_out_without_overselling_and_the_room_delivers(
                 "-f",
                 "loadtests/locustfile.py",
                 "--headless",
+                "--processes",
+                "2",
                 "-u",
                 str(USERS),
                 "-r",
@@ -155,6 +160,17 @@ def test_flash_sale_run_sells_out_without_overselling_and_the_room_delivers(
             assert count(rows, "recv chat") > 0
             assert count(rows, "recv offer") > 0
             assert count(rows, "chat delivered") > 0
+            assert count(rows, "frames chat") > 0 and count(rows, "frames offer") > 0  # counted, not decoded
+
+        # the generator's CPU was sampled beside the node's, read from the node's /metrics process CPU
+        summary = run([sys.executable, "-m", "loadtests.summary", str(prefix)])
+        assert summary.returncode == 0, summary.stderr
+        print(summary.stdout)
+        with open(f"{prefix}_cpu.csv") as f:
+            samples = list(csv.DictReader(f))
+        assert samples and all(float(s["node_cores"]) > 0 for s in samples), samples
+        assert len(samples[-1]["generator_pcts"].split()) == 3, samples  # the master and both workers
+        assert "cores mean" in summary.stdout
 
         audit = run(
             [
