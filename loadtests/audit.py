@@ -79,7 +79,7 @@ def sample_orders(api: Api, ledgers: dict[str, OfferLedger], n: int) -> list[str
             problems.append(f"order {order_id} confirmed to a client: {exc}")
             continue
         got = sum(i["quantity"] for i in order["items"])
-        if order["status"] != "confirmed" or order["offer_id"] != offer_id or got != qty:
+        if order["status"] not in ("confirmed", "paid") or order["offer_id"] != offer_id or got != qty:
             problems.append(
                 f"order {order_id}: {order['status']} {order['offer_id']} x{got}, client saw x{qty}"
             )

@@ -14,6 +14,8 @@ from loadtests.board import OfferCard
 from loadtests.outcomes import MAX_ATTEMPTS, RETRYABLE, backoff_s, expected
 
 STALE_TRIES = 0.3  # chance a buyer presses "buy" on an offer its page shows as sold out
+TEST_CARD = "4242424242424242"  # the sandbox's card that always pays
+PAID_POLLS = 50  # x 0.2 s: how long a buyer watches its order turn paid
 ADDRESS = {"name": "Load Test", "email": "loadtest@example.com", "address": "1 Load Street, Testville"}
 
 
@@ -117,6 +119,8 @@ class Buyer(FastHttpUser):
         body = {"reservation_id": hold["id"], "buyer": ADDRESS}
         context.record_order({"checkout": key, "offer_id": card.id})
         order = self._post_order(body, key, "checkout")
+        if order is not None and order.get("status") == "pending_payment":
+            order = self.pay(order)  # the shop takes payments: only a paid order is a sale
         if order is None:
             return
         context.record_order(
@@ -153,6 +157,34 @@ class Buyer(FastHttpUser):
                 wait = backoff_s(resp, attempt)
             gevent.sleep(wait)
         return None  # never answered: the order may exist; the ledger shows it as unanswered
+
+    def pay(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        """Pay with the sandbox's test card (what its test-card page does), then wait until paid."""
+        payment = order.get("payment") or {}
+        if not payment.get("sandbox") or not payment.get("client_secret"):
+            return None  # a real provider: a load test cannot pay on the provider's own page
+        card = {"client_secret": payment["client_secret"], "card": TEST_CARD}
+        with self.client.post(
+            f"{payment['sandbox']}/_sandbox/pay", json=card, name="pay (sandbox)", catch_response=True
+        ) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"{resp.status_code} {(resp.text or '')[:160]}")
+                return None
+        for _ in range(PAID_POLLS):
+            with self.client.get(
+                f"/api/v1/orders/{order['id']}",
+                headers=self.auth(),
+                name="order (until paid)",
+                catch_response=True,
+            ) as resp:
+                status = resp.json().get("status") if resp.status_code == 200 else None
+                if status == "paid":
+                    return dict(resp.json())
+                if status not in ("pending_payment", None):
+                    resp.failure(f"order {order['id']} is {status}")
+                    return None
+            gevent.sleep(0.2)
+        return None
 
     def release(self, hold: dict[str, Any]) -> bool:
         with self.client.delete(

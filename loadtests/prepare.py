@@ -1,4 +1,4 @@
-"""Prepares a load-test run against any base URL: host login, a live broadcast, products, offers.
+"""Prepares a load-test run against any base URL: host login, a live broadcast, products, offers, auctions.
 
     python -m loadtests.prepare --base-url https://shop.example --host-email ops@example.com \
         --host-password '...' --offers 3 --quantity 500
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-buyer-limit", type=int, default=1)
     p.add_argument("--duration", type=int, default=600, help="seconds each prepared offer runs")
     p.add_argument("--price", type=int, default=999, help="offer price, minor units")
+    p.add_argument("--auctions", type=int, default=0, help="auctions started now (for the Bidder scenario)")
+    p.add_argument("--auction-duration", type=int, default=600, help="seconds each auction runs")
     p.add_argument("--spare-products", type=int, default=3, help="products the Host scenario launches from")
     p.add_argument("--spare-stock", type=int, default=10_000)
     p.add_argument("--out", type=Path, default=DEFAULT_RUN, help="run file to write")
@@ -84,6 +86,21 @@ def prepare(args: argparse.Namespace) -> RunFile:
     for i in range(args.spare_products):
         product = api.create_product(f"Host item {i + 1}", args.price * 2, args.spare_stock)
         spare.append({k: product[k] for k in ("id", "sku", "stock")})
+    auctions = []
+    for i in range(args.auctions):
+        product = api.create_product(f"Auction lot {i + 1}", args.price * 2, 1)
+        auction = api.call(
+            "POST",
+            f"/api/v1/broadcasts/{broadcast['id']}/auctions",
+            {
+                "product_id": product["id"],
+                "starting_bid": args.price,
+                "increment": max(args.price // 20, 1),
+                "duration_s": args.auction_duration,
+                "anti_snipe_s": 15,
+            },
+        )
+        auctions.append({k: auction[k] for k in ("id", "starting_bid", "increment", "ends_at")})
     knobs = Knobs(**{f.name: getattr(args, f.name) for f in fields(Knobs)})
     knobs.buyer_think_s = tuple(knobs.buyer_think_s)  # type: ignore[assignment]
     return RunFile(
@@ -94,6 +111,7 @@ def prepare(args: argparse.Namespace) -> RunFile:
         broadcast_id=broadcast["id"],
         offers=offers,
         spare_products=spare,
+        auctions=auctions,
         knobs=knobs,
         created_at=datetime.now(UTC).isoformat(),
     )
@@ -109,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     run.save(args.out)
     print(
         f"run {run.run_id}: broadcast {run.broadcast_id}, {len(run.offers)} offers "
-        f"({sum(o['quantity'] for o in run.offers)} units), {len(run.spare_products)} spare products"
+        f"({sum(o['quantity'] for o in run.offers)} units), {len(run.auctions)} auctions, "
+        f"{len(run.spare_products)} spare products"
     )
     print(f"run file {args.out}")
     print(f"knobs {asdict(run.knobs)}")

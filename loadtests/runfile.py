@@ -1,4 +1,4 @@
-"""The run file: what `prepare` made (broadcast, offers, products) and the knobs of the scenarios.
+"""The run file: what `prepare` made (broadcast, offers, auctions, products) and the knobs of the scenarios.
 
 Written by `python -m loadtests.prepare`, read by the locustfile (the master reads it and ships it to
 its workers, so workers need no copy) and by `python -m loadtests.audit`. It holds a host token:
@@ -45,6 +45,7 @@ class RunFile:
     spare_products: list[dict[str, Any]]  # {id, sku, stock}: what the Host scenario launches from
     knobs: Knobs = field(default_factory=Knobs)
     created_at: str = ""
+    auctions: list[dict[str, Any]] = field(default_factory=list)  # {id, starting_bid, increment, ends_at}
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -10,7 +10,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from server import live, media, mirror, models, webui
+from server import live, media, mirror, models, payments, webui
 from server.api import auth, ops, seams
 from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
@@ -22,6 +22,7 @@ from server.commerce.comment_buy import claim_pinned
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
+from server.inventory.audit import AuditCheck
 from server.live.room import LiveRoom
 from server.services import Services
 from server.tasks import bounded
@@ -82,13 +83,14 @@ def build_app(
     room = live.setup(app, sio)
     media.setup(app)
     mirror.setup(app, worker=background and settings.run_worker)
+    desk = payments.setup(app, reconcile=background)
     webui.setup(app)
     app.router.add_static("/static", STATIC, append_version=True)
-    wire_seams(app, room)
+    wire_seams(app, room, desk)
     return app
 
 
-def wire_seams(app: web.Application, room: LiveRoom) -> None:
+def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayments) -> None:
     """Each feature's answers for the others: the only place that knows who answers what."""
 
     async def snapshot(broadcast_id: str) -> dict[str, Any]:
@@ -103,4 +105,7 @@ def wire_seams(app: web.Application, room: LiveRoom) -> None:
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.BROADCAST_SNAPSHOT] = snapshot
     app[seams.PINNED_CLAIM] = pinned_claim
+    app[seams.PAYMENTS] = desk
+    audit_checks: list[AuditCheck] = [payments.money_check]
+    app[seams.AUDIT_CHECKS] = audit_checks
     seams.check(app)

@@ -66,6 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         from server.api.context import DB
         from server.demo import seed
+        from server.payments.demo import sandbox_url, wire_demo_payments
+
+        wire_demo_payments(app, settings.base_url)
 
         async def seed_demo(app: web.Application) -> None:
             login = await seed(app[DB])
@@ -73,7 +76,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("\n  liveshop demo is live", flush=True)
             print(f"  host console  {base}/console   login {login['email']} / {login['password']}")
             print(f"  watch page    {base}/watch/{login['broadcast_id']}")
-            print(f"  API contract  {base}/api/v1/openapi.json\n", flush=True)
+            print(f"  API contract  {base}/api/v1/openapi.json", flush=True)
+            if stripe_sandbox := sandbox_url(app):
+                print(
+                    f"  payments      Stripe sandbox {stripe_sandbox} (test card 4242 4242 4242 4242)",
+                    flush=True,
+                )
+            print(flush=True)
 
         app.on_startup.append(seed_demo)
     web.run_app(
@@ -151,7 +160,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def work(sessionmaker: Any, inventory: Any) -> Any:
-        return await run_audit(sessionmaker, inventory, args.offer or None)
+        from server.payments.audit import money_check
+
+        return await run_audit(sessionmaker, inventory, args.offer or None, [money_check])
 
     report = asyncio.run(_with_services(settings, work))
     if args.json:
@@ -218,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.mirror.cli import add_parser as add_mirror
 
     add_mirror(sub, run_with_services)
-    bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media")
+    bench = sub.add_parser("bench", help="run a benchmark: claims | chat | media | checkout")
     bench.add_argument("what")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)

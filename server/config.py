@@ -153,6 +153,15 @@ class MirrorSettings(BaseSettings):
     mirror_concurrency: int = Field(4, ge=1, le=64, description="requests in flight per platform")
     mirror_batch: int = Field(50, ge=1, le=1000, description="jobs claimed at once per platform")
     mirror_reconcile_s: float = Field(30.0, gt=0, description="full stock comparison this often")
+    # outbound webhooks to the shop's own systems (Stripe-like: retries spread over hours)
+    webhook_max_attempts: int = Field(12, ge=1, le=100, description="failures before a delivery is dead")
+    webhook_backoff_base_s: float = Field(10.0, gt=0, description="first retry after about this")
+    webhook_backoff_max_s: float = Field(3600.0, gt=0, description="retries at most this far apart")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="per delivery")
+    webhook_batch: int = Field(20, ge=1, le=500, description="deliveries sent side by side per pass")
+    webhook_allow_private: bool = Field(
+        False, description="let endpoints be loopback or private addresses (a shop system nearby)"
+    )
 
     def enabled(self) -> list[str]:
         """Platforms whose credentials are all present."""

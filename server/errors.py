@@ -38,6 +38,10 @@ class Code(StrEnum):
     RESERVATION_EXPIRED = "reservation_expired"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     RATE_LIMITED = "rate_limited"
+    # auctions
+    BID_TOO_LOW = "bid_too_low"
+    ALREADY_HIGH_BIDDER = "already_high_bidder"
+    AUCTION_ENDED = "auction_ended"
     # live room (socket.io acks carry the code; the REST twins use the same codes)
     NOT_JOINED = "not_joined"
     MESSAGE_EMPTY = "message_empty"
@@ -49,6 +53,13 @@ class Code(StrEnum):
     NO_REPLAY = "no_replay"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
+    # payments (v1.1)
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_MISMATCH = "payment_mismatch"
+    NOT_PAYABLE = "not_payable"
+    NOT_REFUNDABLE = "not_refundable"
+    PAYMENTS_OFF = "payments_off"
 
 
 # The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
@@ -79,6 +90,9 @@ CodeName = Literal[
     "reservation_expired",
     "idempotency_key_reused",
     "rate_limited",
+    "bid_too_low",
+    "already_high_bidder",
+    "auction_ended",
     "not_joined",
     "message_empty",
     "message_too_long",
@@ -87,6 +101,12 @@ CodeName = Literal[
     "timed_out",
     "no_replay",
     "service_unavailable",
+    "payment_unavailable",
+    "payment_declined",
+    "payment_mismatch",
+    "not_payable",
+    "not_refundable",
+    "payments_off",
     "internal_error",
 ]
 
@@ -118,6 +138,9 @@ TITLES: dict[Code, str] = {
     Code.RESERVATION_EXPIRED: "The reservation has expired",
     Code.IDEMPOTENCY_KEY_REUSED: "Idempotency-Key reused with another request",
     Code.RATE_LIMITED: "Too many requests",
+    Code.BID_TOO_LOW: "The bid is below the minimum",
+    Code.ALREADY_HIGH_BIDDER: "You already hold the high bid",
+    Code.AUCTION_ENDED: "The auction has ended",
     Code.NOT_JOINED: "Join a broadcast first",
     Code.MESSAGE_EMPTY: "The message is empty",
     Code.MESSAGE_TOO_LONG: "The message is too long",
@@ -127,6 +150,12 @@ TITLES: dict[Code, str] = {
     Code.NO_REPLAY: "No replay of this broadcast",
     Code.SERVICE_UNAVAILABLE: "Temporarily unavailable",
     Code.INTERNAL_ERROR: "Internal error",
+    Code.PAYMENT_UNAVAILABLE: "The payment provider is unavailable; your reservation still holds",
+    Code.PAYMENT_DECLINED: "The payment was declined",
+    Code.PAYMENT_MISMATCH: "The payment does not match the order",
+    Code.NOT_PAYABLE: "This order takes no payment now",
+    Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
+    Code.PAYMENTS_OFF: "This shop takes no online payment",
 }
 
 

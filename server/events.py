@@ -31,11 +31,22 @@ OFFER_STARTED = "offer.started"  # {offer: {...}, broadcast_id}
 OFFER_STOCK = "offer.stock"  # {offer: {...}, broadcast_id}: available/held/sold changed
 OFFER_ENDED = "offer.ended"  # {offer: {...}, broadcast_id}
 OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop their sold-out flag
+AUCTION = (
+    "auction"  # {type: started|bid|extended|ended, auction: {...} as GET shows it, broadcast_id, outbid}
+)
 PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
 ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it
 STOCK_CHANGED = "stock.changed"  # durable: {product_id, sku, stock, available}
+# Payments (durable, the order as the API shows it plus sku): created awaiting payment, paid, refunded,
+# canceled (payment failed for good or never came), fulfilled (shipped).
+ORDER_CREATED = "order.created"
+ORDER_PAID = "order.paid"
+ORDER_REFUNDED = "order.refunded"
+ORDER_CANCELED = "order.canceled"
+ORDER_FULFILLED = "order.fulfilled"
+OFFER_SOLD_OUT = "offer.sold_out"  # durable: {offer: {...}, broadcast_id}: the last unit was claimed
 
 
 class OrderLine(TypedDict):

@@ -150,6 +150,8 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
             "LIVESHOP_REDIS_URL": redis_url,
             "LIVESHOP_SECRET": TEST_SECRET,
             "LIVESHOP_LOG_LEVEL": "WARNING",
+            # recordings (HLS replays) of test nodes go to a private folder, never the checkout
+            "LIVESHOP_RECORDINGS_DIR": tempfile.mkdtemp(prefix="liveshop-recordings-"),
         }
     )
     env.update(extra)

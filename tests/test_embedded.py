@@ -39,6 +39,23 @@ async def test_demo_on_the_embedded_default_serves_a_reservation_and_an_order() 
                 assert order.status == 201 and order.body["status"] == "confirmed"
                 state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
                 assert (state["available"], state["held"], state["sold"]) == (1, 0, 1)
+                # the auction scripts run on the in-process Redis too, and the bids land in SQLite
+                lot = {
+                    "product_id": products[1]["id"],
+                    "starting_bid": 100,
+                    "increment": 10,
+                    "duration_s": 60,
+                }
+                auction = await api.call(
+                    "POST", f"/api/v1/broadcasts/{broadcast['id']}/auctions", token=host, json=lot
+                )
+                assert auction.status == 201, auction.body
+                bids = f"/api/v1/auctions/{auction.body['id']}/bids"
+                assert (await api.call("POST", bids, token=viewer, json={"amount": 100})).status == 201
+                low = await api.call("POST", bids, token=await api.guest("late"), json={"amount": 105})
+                assert (low.status, low.body["min_bid"]) == (409, 110)
+                seen = (await api.call("GET", f"/api/v1/auctions/{auction.body['id']}")).body
+                assert seen["high_bid"] == 100 and seen["high_bidder"]["nickname"] == "demo viewer"
             assert "liveshop demo is live" in proc.output()
         finally:
             proc.stop()

@@ -15,15 +15,18 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from server.api.context import DB, INVENTORY
+from server.commerce.auctions import AUCTION_BOOK, end_auction
 from server.config import Settings
 from server.inventory.audit import run_audit
 from server.inventory.engine import Inventory
-from server.inventory.keys import offer_keys
+from server.inventory.keys import auction_keys, offer_keys
 from server.inventory.scripts import NAMES, source
 from server.redis_url import parse_redis_url
 from tests.api_client import Api
 from tests.conftest import make_settings, new_host, start_app
 from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
+
+AUCTION_SCRIPTS = {"bid", "auction_load", "auction_close", "auction_view"}
 
 
 def test_redis_urls_for_one_server_sentinel_and_cluster() -> None:
@@ -61,9 +64,11 @@ async def test_every_inventory_script_touches_one_cluster_slot(
     app, _ = node
     inventory: Inventory = app[INVENTORY]
     calls: list[tuple[str, list[str]]] = []
-    originals = {name: getattr(inventory.scripts, name) for name in NAMES}
+    book = app[AUCTION_BOOK]  # the auction scripts run on the book's own registration
+    owners = {name: book.scripts if name in AUCTION_SCRIPTS else inventory.scripts for name in NAMES}
+    originals = {name: getattr(owners[name], name) for name in NAMES}
     for name, script in originals.items():
-        setattr(inventory.scripts, name, _Recorder(name, script, calls))
+        setattr(owners[name], name, _Recorder(name, script, calls))
     try:
         product = await api.product(host, stock=10)
         broadcast = await api.broadcast(host)
@@ -76,9 +81,18 @@ async def test_every_inventory_script_touches_one_cluster_slot(
         assert (await api.reserve(buyers[1], offer["id"])).status == 201  # stale: rebuilt, then served
         await inventory.sweep(offer["id"])
         assert (await api.call("POST", f"/api/v1/offers/{offer['id']}/end", token=host)).status == 200
+        lot = {"product_id": product["id"], "starting_bid": 100, "increment": 10, "duration_s": 60}
+        auction = (
+            await api.call("POST", f"/api/v1/broadcasts/{broadcast['id']}/auctions", token=host, json=lot)
+        ).body
+        bids = f"/api/v1/auctions/{auction['id']}/bids"
+        assert (await api.call("POST", bids, token=buyers[0], json={"amount": 100})).status == 201
+        await book.redis.hset(auction_keys(auction["id"])[0], "epoch", "another-process")
+        assert (await api.call("POST", bids, token=buyers[1], json={"amount": 110})).status == 201  # rebuilt
+        assert await end_auction(app, auction["id"], force=True) is not None
     finally:
         for name, script in originals.items():
-            setattr(inventory.scripts, name, script)
+            setattr(owners[name], name, script)
     used = {name for name, _ in calls}
     assert used == set(NAMES), set(NAMES) - used
     for name, keys in calls:

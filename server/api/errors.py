@@ -46,6 +46,9 @@ STATUS: dict[Code, int] = {
     Code.BROADCAST_ENDED: 409,
     Code.OFFER_ACTIVE: 409,
     Code.OFFER_ENDED: 410,
+    Code.BID_TOO_LOW: 409,
+    Code.ALREADY_HIGH_BIDDER: 409,
+    Code.AUCTION_ENDED: 410,
     Code.RESERVATION_EXPIRED: 410,
     Code.NO_REPLAY: 404,
     Code.IDEMPOTENCY_KEY_REUSED: 422,
@@ -58,6 +61,12 @@ STATUS: dict[Code, int] = {
     Code.TIMED_OUT: 403,
     Code.SERVICE_UNAVAILABLE: 503,
     Code.INTERNAL_ERROR: 500,
+    Code.PAYMENT_UNAVAILABLE: 503,
+    Code.PAYMENT_DECLINED: 402,
+    Code.PAYMENT_MISMATCH: 422,
+    Code.NOT_PAYABLE: 409,
+    Code.NOT_REFUNDABLE: 409,
+    Code.PAYMENTS_OFF: 409,
 }
 _unmapped = set(Code) - STATUS.keys()
 if _unmapped:
@@ -67,12 +76,23 @@ if _unmapped:
 CODES: dict[str, tuple[int, str]] = {str(code): (STATUS[code], TITLES[code]) for code in Code}
 
 
+def with_status(error: DomainError, status: int) -> DomainError:
+    """The same code answered with another HTTP status where a route's contract says so (Stripe's
+    webhook answers a bad signature with 400, Shopify's with 401)."""
+    error.http_status = status  # type: ignore[attr-defined]
+    return error
+
+
+def status_of(error: DomainError) -> int:
+    return int(getattr(error, "http_status", 0) or STATUS[error.code])
+
+
 def problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
     """The RFC 9457 body of a domain error."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + error.code,
         "title": error.title,
-        "status": STATUS[error.code],
+        "status": status_of(error),
         "detail": error.detail,
         "code": str(error.code),
     }
@@ -87,7 +107,7 @@ def problem(error: DomainError, instance: str | None = None) -> dict[str, Any]:
 def problem_response(error: DomainError, instance: str | None = None) -> web.Response:
     return web.Response(
         body=orjson.dumps(problem(error, instance)),
-        status=STATUS[error.code],
+        status=status_of(error),
         content_type="application/problem+json",
         headers=error.headers,
     )

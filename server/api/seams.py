@@ -12,6 +12,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from server.inventory.audit import (
+    AuditCheck,  # an extra check a feature adds (payments: no money kept for nothing)
+)
+
 
 class BuyerGuard(Protocol):
     """On the claim path: raises (banned, timed out) when this buyer may not buy in this broadcast."""
@@ -45,16 +49,40 @@ class PinnedClaim(Protocol):
     ) -> tuple[dict[str, Any], bool] | None: ...
 
 
+class CheckoutPayments(Protocol):
+    """What checkout asks of the payments feature: whether the shop takes money online, and each
+    order's payment."""
+
+    @property
+    def enabled(self) -> bool:
+        """True when a provider is set: checkout then makes `pending_payment` orders."""
+        ...
+
+    def deadline_ms(self, created_ms: int) -> int:
+        """When an order created at `created_ms` stops holding its units unless paid."""
+        ...
+
+    async def open(self, order_id: str, order: Any = None) -> dict[str, Any]:
+        """The order's payment for the buyer ({provider, id, client_secret, ...}), created at the
+        provider once (idempotent); raises DomainError(payment_unavailable) if it cannot be now.
+        `order`: the order row checkout just committed, which saves reading it again."""
+        ...
+
+
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
+PAYMENTS = web.AppKey[CheckoutPayments]("payments")
+AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
 
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
     "viewer_count": VIEWER_COUNT,
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
     "pinned_claim": PINNED_CLAIM,
+    "payments": PAYMENTS,
+    "audit_checks": AUDIT_CHECKS,
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from server.api.auth import require_host
 from server.api.context import DB, INVENTORY
 from server.api.openapi import Router
+from server.api.seams import AUDIT_CHECKS
 from server.api.validation import json_response
 from server.broadcasts import Broadcast
 from server.errors import DomainError
@@ -51,7 +52,8 @@ async def audit(request: web.Request) -> web.Response:
         orders = await _order_totals(session, offer_ids)
     if wanted and len(offer_ids) != len(set(wanted)):
         raise DomainError("not_found", "offer not found (or another host's)", field="offer_id")
-    report = await run_audit(request.app[DB], request.app[INVENTORY], offer_ids)
+    checks = request.app.get(AUDIT_CHECKS, [])
+    report = await run_audit(request.app[DB], request.app[INVENTORY], offer_ids, checks)
     body = report.as_dict()
     for row in body["offers"]:
         row["orders"], row["ordered_units"] = orders.get(row["offer_id"], (0, 0))

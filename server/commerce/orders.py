@@ -1,10 +1,17 @@
 """Checkout: a viewer's hold becomes an order, exactly once (the steps and their order live in
-`server/inventory/sale.py`, shared with platform orders); here: idempotency and the answer."""
+`server/inventory/sale.py`, shared with platform orders); here: idempotency and the answer.
+
+When the shop takes money online (the payments seam is enabled), the order is `pending_payment`: its
+units stay held until the payment deadline, and after the commit, outside any transaction or lock, the
+payment is opened at the provider. A provider that is down answers 503 `payment_unavailable` with the
+order and its hold kept: a retry (same key, or the same hold) answers with the same order and tries
+the payment again."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -14,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
+from server.api.seams import PAYMENTS
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
@@ -51,14 +59,26 @@ async def _existing(
     for order in found:  # the hold's order, made by another request
         if order.buyer_id != buyer.id:
             raise NotFound("reservation")
+        if order.status == "pending_payment":  # a retry after payment_unavailable, without its key
+            return order
         raise DomainError("conflict", "This reservation was already checked out", order_id=order.id)
     return None
+
+
+def _payments(request: web.Request) -> Any:
+    """The payments seam when the shop takes money online, else None."""
+    seam = request.app.get(PAYMENTS)
+    return seam if seam is not None and seam.enabled else None
 
 
 async def _render(request: web.Request, order: Order, status: int) -> web.Response:
     async with request.app[DB]() as session:
         product = await session.get(Product, order.product_id)
-    return json_response(order_view(order, product), status=status)
+    view = order_view(order, product)
+    seam = _payments(request)
+    if order.status == "pending_payment" and seam is not None:
+        view["payment"] = await seam.open(order.id)
+    return json_response(view, status=status)
 
 
 @router.post(
@@ -76,6 +96,7 @@ async def _render(request: web.Request, order: Order, status: int) -> web.Respon
         "idempotency_key_reused",
         "conflict",
         "service_unavailable",
+        "payment_unavailable",
     ),
 )
 async def checkout(request: web.Request) -> web.Response:
@@ -90,6 +111,7 @@ async def checkout(request: web.Request) -> web.Response:
     previous = await _existing(request, buyer, key, hold_id, digest)
     if previous is not None:
         return await _render(request, previous, 201)
+    seam = _payments(request)
 
     def make_order(offer: Offer, product: Product, quantity: int) -> Order:
         return Order(
@@ -104,14 +126,20 @@ async def checkout(request: web.Request) -> web.Response:
             unit_price=offer.price,
             total=offer.price * quantity,
             currency=offer.currency,
-            status="confirmed",
+            status="pending_payment" if seam is not None else "confirmed",
             idempotency_key=key,
             request_hash=digest,
         )
 
     try:
         sale = await sell_hold(
-            request.app[DB], request.app[INVENTORY], hold_id, buyer.id, make_order, events=request.app[EVENTS]
+            request.app[DB],
+            request.app[INVENTORY],
+            hold_id,
+            buyer.id,
+            make_order,
+            events=request.app[EVENTS],
+            awaiting=seam.deadline_ms if seam is not None else None,
         )
     except DomainError as exc:
         if exc.code in REFUSALS:
@@ -131,7 +159,10 @@ async def checkout(request: web.Request) -> web.Response:
         if previous is not None:
             return await _render(request, previous, 201)
         raise
-    return json_response(order_view(sale.order, sale.product), status=201)
+    view = order_view(sale.order, sale.product)
+    if seam is not None:
+        view["payment"] = await seam.open(sale.order.id, sale.order)  # outside every transaction and lock
+    return json_response(view, status=201)
 
 
 @router.get(

@@ -69,3 +69,16 @@ class BuyerIn(Body):
 class OrderIn(Body):
     reservation_id: str = Field(min_length=1, max_length=80)
     buyer: BuyerIn
+
+
+class AuctionIn(Body):
+    product_id: str = Field(min_length=1, max_length=60)
+    starting_bid: int = Field(ge=1, le=MAX_PRICE, description="the lowest first bid, minor units")
+    increment: int = Field(ge=1, le=MAX_PRICE, description="each bid beats the high bid by at least this")
+    duration_s: int = Field(ge=5, le=24 * 3600)
+    anti_snipe_s: int = Field(0, ge=0, le=3600, description="a bid this close to the end extends it")
+    reserve_price: int | None = Field(None, ge=1, le=MAX_PRICE, description="no sale below it (kept private)")
+
+
+class BidIn(Body):
+    amount: int = Field(ge=1, le=MAX_PRICE, description="in the product's currency, minor units")

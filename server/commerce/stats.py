@@ -10,7 +10,7 @@ from server.api.context import DB
 from server.api.openapi import Router
 from server.api.validation import json_response, path_id
 from server.commerce.offers import owned_broadcast
-from server.inventory.models import Offer, Order, Product
+from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 
 router = Router()
 
@@ -28,7 +28,7 @@ async def broadcast_stats(request: web.Request) -> web.Response:
     in_broadcast = (
         select(Order)
         .join(Offer, Offer.id == Order.offer_id)
-        .where(Offer.broadcast_id == broadcast_id, Order.status == "confirmed")
+        .where(Offer.broadcast_id == broadcast_id, Order.status.in_(SOLD_STATUSES))
     )
     async with request.app[DB]() as session:
         await owned_broadcast(session, broadcast_id, host.id)
@@ -49,7 +49,7 @@ async def broadcast_stats(request: web.Request) -> web.Response:
                 select(Order, Product.title)
                 .join(Offer, Offer.id == Order.offer_id)
                 .join(Product, Product.id == Order.product_id)
-                .where(Offer.broadcast_id == broadcast_id, Order.status == "confirmed")
+                .where(Offer.broadcast_id == broadcast_id, Order.status.in_(SOLD_STATUSES))
                 .order_by(Order.created_at.desc())
                 .limit(10)
             )

@@ -1,6 +1,6 @@
 """The background keeper of offers: returns expired holds, settles stuck checkouts from PostgreSQL,
-ends offers whose time is up, and reloads counters Redis has lost. Every node runs it; each step is
-atomic or idempotent, so they never fight."""
+ends offers and auctions whose time is up, and reloads counters Redis has lost. Every node runs it;
+each step is atomic or idempotent, so they never fight."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server.api.context import CLOCK, DB, INVENTORY, SETTINGS
+from server.api.seams import PAYMENTS
 from server.clock import now_ms
+from server.commerce.auctions import end_due_auctions
 from server.commerce.offers import end_offer
 from server.inventory.engine import OfferMissing
-from server.inventory.models import Offer, Order
+from server.inventory.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order
 from server.tasks import stop_task
 
 log = logging.getLogger("liveshop.inventory")
@@ -22,19 +24,30 @@ RESYNC_EVERY_S = 5.0
 
 
 async def settle_stale_checkouts(app: web.Application, offer_id: str, hold_ids: list[str]) -> None:
-    """Checkouts past their deadline: the order in PostgreSQL (or its absence) decides, under the lock."""
+    """Checkouts past their deadline: the order in PostgreSQL (or its absence) decides, under the lock.
+    A sold order's hold is sold; one awaiting payment keeps its units until its payment deadline; no
+    order (or a canceled one) gives them back."""
     inventory = app[INVENTORY]
+    seam = app.get(PAYMENTS)
     async with app[DB]() as session, session.begin():
         await session.get(Offer, offer_id, with_for_update=True)
-        sold = set(
-            (await session.execute(select(Order.reservation_id).where(Order.reservation_id.in_(hold_ids))))
-            .scalars()
-            .all()
+        rows = await session.execute(
+            select(Order.reservation_id, Order.status, Order.created_at).where(
+                Order.reservation_id.in_(hold_ids)
+            )
         )
+        orders = {hold: (status, created) for hold, status, created in rows.all()}
         for hold_id in hold_ids:
-            outcome = "sold" if hold_id in sold else "return"
-            await inventory.settle_checkout(hold_id, outcome)
-            log.warning("settled a stuck checkout hold=%s outcome=%s", hold_id, outcome)
+            status, created = orders.get(hold_id, (None, None))
+            if status in SOLD_STATUSES:
+                await inventory.settle_checkout(hold_id, "sold")
+            elif status in HELD_STATUSES and created is not None:
+                created_ms = int(created.timestamp() * 1000)
+                deadline = seam.deadline_ms(created_ms) if seam is not None else created_ms
+                await inventory.settle_checkout(hold_id, "await", deadline)
+            else:
+                await inventory.settle_checkout(hold_id, "return")
+            log.warning("settled a stuck checkout hold=%s order_status=%s", hold_id, status)
 
 
 async def ensure_loaded(app: web.Application) -> list[str]:
@@ -72,6 +85,7 @@ async def sweep_once(app: web.Application, *, resync: bool = False) -> None:
             await inventory.drop_active(offer_id)
         except Exception:
             log.exception("sweep failed offer=%s", offer_id)
+    await end_due_auctions(app)
 
 
 async def run_sweeper(app: web.Application) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from server.api.order_view import iso, order_view
 from server.inventory.engine import Counters
-from server.inventory.models import Offer, Order, Product
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+from server.inventory.models import Offer, Product
 
 
 def product_view(p: Product, in_offers_available: int = 0) -> dict[str, Any]:
@@ -50,24 +46,4 @@ def offer_view(o: Offer, counters: Counters | None) -> dict[str, Any]:
     }
 
 
-def order_view(o: Order, product: Product | None = None) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "status": o.status,
-        "channel": o.channel,
-        "offer_id": o.offer_id,
-        "reservation_id": o.reservation_id,
-        "items": [
-            {
-                "product_id": o.product_id,
-                "sku": product.sku if product else None,
-                "title": product.title if product else None,
-                "quantity": o.quantity,
-                "unit_price": o.unit_price,
-            }
-        ],
-        "total": o.total,
-        "currency": o.currency,
-        "buyer": o.buyer,
-        "created_at": iso(o.created_at),
-    }
+__all__ = ["iso", "offer_view", "order_view", "product_view"]

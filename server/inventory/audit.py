@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -9,7 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.inventory.engine import Inventory
+from server.inventory.keys import order_marks_key
 from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
+
+# An extra check a feature adds to the audit (payments: no money kept for nothing): given a session
+# and the audited offer ids, it answers (problems, notes).
+AuditCheck = Callable[[AsyncSession, list[str]], Awaitable[tuple[list[str], list[str]]]]
+GAVE_BACK = ("refunded", "canceled", "cancelled")
 
 
 @dataclass
@@ -62,7 +69,9 @@ async def audit_offer(session: AsyncSession, inventory: Inventory, offer: Offer)
     if checking:  # checkouts in flight: count those whose order already committed as sold
         committed = (
             await session.execute(
-                select(func.coalesce(func.sum(Order.quantity), 0)).where(Order.reservation_id.in_(checking))
+                select(func.coalesce(func.sum(Order.quantity), 0)).where(
+                    Order.reservation_id.in_(checking), Order.status.in_(SOLD_STATUSES)
+                )
             )
         ).scalar_one()
     else:
@@ -96,11 +105,39 @@ async def audit_offer(session: AsyncSession, inventory: Inventory, offer: Offer)
         a.problems.append("Redis sold exceeds quantity")
     if a.sold_redis + int(committed) != sold_db:
         a.problems.append(f"sold in Redis ({a.sold_redis}) != sold in the database ({sold_db})")
+    a.problems += await _order_marks(session, inventory, offer.id)
     return a
 
 
+async def _order_marks(session: AsyncSession, inventory: Inventory, offer_id: str) -> list[str]:
+    """Each paid order has its units and each refunded or canceled one gave them back, as the order's
+    mark in Redis (pay.lua / unsell.lua) shows."""
+    raw = await inventory.redis.hgetall(order_marks_key(offer_id))
+    if not raw:
+        return []
+    marks = {_text(k): _text(v) for k, v in raw.items()}
+    rows = await session.execute(select(Order.id, Order.status).where(Order.id.in_(list(marks))))
+    problems = []
+    for order_id, status in rows.all():
+        mark = marks[order_id]
+        if status in SOLD_STATUSES and mark == "back":
+            problems.append(f"order {order_id} is {status} but its units were given back")
+        elif status in GAVE_BACK and mark in ("sold", "late"):
+            problems.append(f"order {order_id} is {status} but its units are still sold")
+        elif status == "pending_payment" and mark in ("sold", "late"):
+            problems.append(f"order {order_id} sold in Redis but still pending (reconciliation settles it)")
+    return problems
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 async def run_audit(
-    sessionmaker: async_sessionmaker[AsyncSession], inventory: Inventory, offer_ids: list[str] | None = None
+    sessionmaker: async_sessionmaker[AsyncSession],
+    inventory: Inventory,
+    offer_ids: list[str] | None = None,
+    checks: list[AuditCheck] | None = None,
 ) -> AuditReport:
     problems: list[str] = []
     async with sessionmaker() as session:
@@ -119,6 +156,10 @@ async def run_audit(
             ).scalar_one()
         )
         notes = [f"{flagged} platform orders found no units and await cancellation"] if flagged else []
+        for check in checks or []:
+            more, said = await check(session, [o.offer_id for o in audits])
+            problems += more
+            notes += said
     return AuditReport(audits, problems, notes)
 
 

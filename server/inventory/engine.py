@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.clock import SYSTEM_CLOCK, Clock, now_ms
 from server.errors import NotFound
-from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys
+from server.inventory.keys import ACTIVE_OFFERS, hold_offer_id, offer_keys, order_marks_key
 from server.inventory.scripts import Scripts
 
 log = logging.getLogger("liveshop.inventory")
@@ -56,6 +56,19 @@ class Claim:
     quantity: int = 0
     expires_ms: int = 0
     remaining: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayOutcome:
+    """What pay.lua did: sold (the awaiting hold), late (units taken again after the hold lapsed),
+    none (no unit left), back (the order's units were already given back) or missing; `first` is
+    False when an earlier call already decided."""
+
+    outcome: str
+    first: bool
+    offer_id: str = ""
+    counters: Counters | None = None  # set when the counters moved: announce() them after commit
+    restock: bool = False
 
 
 @dataclass
@@ -308,22 +321,65 @@ class Inventory:
             return "reservation_expired", 0
         return code, int(result[1]) if code == "ok" else 0
 
-    async def settle_checkout(self, hold_id: str, outcome: str) -> str:
-        """`sold` once the order committed, `abort` if it did not, `return` to give units back now."""
+    async def settle_checkout(self, hold_id: str, outcome: str, deadline_ms: int = 0) -> str:
+        """`sold` once the order committed, `abort` if it did not, `return` to give units back now,
+        `await` to keep the units held for the order's payment until `deadline_ms`."""
         offer_id = _offer_of(hold_id)
         keys = offer_keys(offer_id)[:4]
-        result = await self.scripts.settle_checkout(keys=keys, args=[hold_id, outcome])
+        result = await self.scripts.settle_checkout(keys=keys, args=[hold_id, outcome, deadline_ms])
         code = _s(result[0])
         if code == "ok" and outcome != "abort":
             counters = Counters(int(result[1]), int(result[2]), int(result[3]))
             await self._changed(offer_id, counters, outcome == "return")
         return code
 
+    # payments -----------------------------------------------------------------------------------
+    async def pay(self, hold_id: str, order_id: str, buyer: str, quantity: int) -> PayOutcome:
+        """A paid order's units become sold, once: its awaiting hold, or (the hold lapsed) units still
+        available. `outcome` none means no unit is left: the money goes back. Never rebuilds (the
+        caller may hold the offer's row lock): `missing` tells it to rebuild and retry."""
+        offer_id = _offer_of(hold_id)
+        keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
+        result = await self.scripts.pay(keys=keys, args=[hold_id, order_id, buyer, quantity])
+        outcome = _s(result[0])
+        if outcome == "missing":
+            return PayOutcome("missing", False, offer_id)
+        first = int(result[4]) == 1
+        counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+        return PayOutcome(
+            outcome, first, offer_id, counters if first and outcome in ("sold", "late") else None
+        )
+
+    async def unsell(
+        self, hold_id: str, order_id: str, buyer: str, quantity: int, was_sold: bool
+    ) -> PayOutcome:
+        """A refunded or canceled order's units go back, once: unsold, released, none, already or
+        missing (counters not in Redis; the caller rebuilds if the offer is still active)."""
+        offer_id = _offer_of(hold_id)
+        keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
+        args: list[Any] = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
+        result = await self.scripts.unsell(keys=keys, args=args)
+        outcome = _s(result[0])
+        if outcome in ("unsold", "released"):
+            counters = Counters(int(result[1]), int(result[2]), int(result[3]))
+            return PayOutcome(outcome, True, offer_id, counters, restock=True)
+        return PayOutcome(outcome, False, offer_id)
+
+    async def announce(self, outcome: PayOutcome) -> None:
+        """Tell listeners what pay/unsell changed; callers do it after their transaction commits, so no
+        listener runs while row locks are held."""
+        if outcome.counters is not None:
+            await self._changed(outcome.offer_id, outcome.counters, outcome.restock)
+
     # sweeping and ending -------------------------------------------------------------------------
-    async def sweep(self, offer_id: str, limit: int = 1000) -> tuple[int, list[str], dict[str, Any]]:
-        """Return expired holds. Gives (units returned, stale checkout hold ids, state)."""
+    async def sweep(
+        self, offer_id: str, limit: int = 1000, *, at_ms: int | None = None
+    ) -> tuple[int, list[str], dict[str, Any]]:
+        """Return expired holds (as of the clock, or `at_ms`). Gives (units returned, stale checkout hold
+        ids, state)."""
         keys = offer_keys(offer_id)[:4]
-        result = await self._run(self.scripts.sweep, offer_id, keys, [now_ms(self.clock), limit])
+        now = now_ms(self.clock) if at_ms is None else at_ms
+        result = await self._run(self.scripts.sweep, offer_id, keys, [now, limit])
         returned = int(result[1])
         counters = Counters(int(result[2]), int(result[3]), int(result[4]))
         state = {"status": _s(result[5]), "ends_at": int(result[6])}
@@ -367,7 +423,8 @@ class Inventory:
         return Counters(int(state["available"]), int(state["held"]), int(state["sold"]))
 
     async def holds_of(self, offer_id: str) -> dict[str, tuple[str, int, int, str]]:
-        """Every hold of an offer: hold id -> (buyer, quantity, expires_ms, "h" held | "c" checking out)."""
+        """Every hold of an offer: hold id -> (buyer, qty, expires_ms, state): "h" held, "c" checking
+        out, "p" its order awaits payment."""
         raw = await self.redis.hgetall(offer_keys(offer_id)[1])
         return {_s(k): _hold_entry(v) for k, v in raw.items()}
 

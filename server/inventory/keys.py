@@ -20,7 +20,8 @@ def offer_keys(offer_id: str) -> list[str]:
     """[state, holds, expiry, buyers, idem] for one offer.
 
     state  hash  quantity, available, held, sold, limit, status (active|ended), ends_at (ms)
-    holds  hash  hold id -> "buyer|qty|expires_ms|h" (held) or "...|c" (being checked out)
+    holds  hash  hold id -> "buyer|qty|expires_ms|h" (held), "...|c" (being checked out) or
+                 "...|p" (its order awaits payment; expires_ms is the payment deadline)
     expiry zset  hold id -> expires_ms (or the checkout deadline while checking out)
     buyers hash  buyer id -> units held + sold, for the per-buyer limit
     idem   hash  "buyer|Idempotency-Key" -> "body hash|hold id|qty|expires_ms"
@@ -37,9 +38,29 @@ def offer_keys(offer_id: str) -> list[str]:
     ]
 
 
+def order_marks_key(offer_id: str) -> str:
+    """hash order id -> "sold" | "late" | "back": what pay.lua / unsell.lua did for an order, so a
+    repeat (a redelivered webhook, a retried refund) changes nothing."""
+    return "offer:{" + offer_id + "}:orders"
+
+
 def hold_offer_id(hold_id: str) -> str | None:
     """Hold ids embed their offer id (`<offer id>.<random>`), so no lookup is needed to find its keys."""
     offer_id, sep, rest = hold_id.partition(".")
     if not sep or not rest or not valid_offer_id(offer_id) or not rest.isalnum() or len(rest) > 40:
         return None
     return offer_id
+
+
+def auction_keys(auction_id: str) -> list[str]:
+    """[state, bids, idem] for one auction, hash-tagged like an offer's keys.
+
+    state hash  status (active|ended), starting, increment, ends_at (ms), anti_snipe_ms, high (0: none),
+                high_bidder, high_bid_id, count
+    bids  list  newest first: "bid id|amount|at_ms|bidder id|nickname"
+    idem  hash  "bidder|Idempotency-Key" -> "body hash|bid id|amount|at_ms|ends_at_ms"
+    """
+    if not valid_offer_id(auction_id):
+        raise ValueError(f"invalid auction id {auction_id!r}")
+    tag = "{" + auction_id + "}"
+    return [f"auction:{tag}:state", f"auction:{tag}:bids", f"auction:{tag}:idem"]

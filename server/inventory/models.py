@@ -58,6 +58,7 @@ class Order(Base):
         UniqueConstraint("buyer_id", "idempotency_key", name="uq_orders_buyer_idem"),
         UniqueConstraint("channel", "external_id", name="uq_orders_channel_external"),
         Index("ix_orders_offer_status", "offer_id", "status"),
+        Index("ix_orders_status_created", "status", "created_at"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
@@ -73,12 +74,19 @@ class Order(Base):
     unit_price: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    # confirmed: sold and counted; cancelled: gave its units back; flagged: a platform order that found
-    # no units (to be cancelled on the platform, never silently oversold).
+    # confirmed: sold and counted (no online payment); pending_payment: units held until paid or
+    # canceled; paid -> fulfilled: sold; canceled / refunded / cancelled: gave its units back; flagged:
+    # a platform order that found no units (to be cancelled on the platform, never silently oversold).
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    # The buyer's payment as the API shows it ({provider, id, client_secret, status, deadline}), or None.
+    payment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the buyer must be told about the order's fate (e.g. refunded: sold out while paying).
+    notice: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-SOLD_STATUSES = ("confirmed",)
+SOLD_STATUSES = ("confirmed", "paid", "fulfilled")
+# Orders whose units are held (not sold) until their payment decides.
+HELD_STATUSES = ("pending_payment",)

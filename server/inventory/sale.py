@@ -12,6 +12,10 @@
 4. settle the hold as sold in Redis. If the process dies between 3 and 4, the sweeper finds the
    checkout past its deadline and settles it from PostgreSQL's answer. If 3 fails, PostgreSQL's answer
    settles it at once: sold if the order exists after all, else an ordinary hold with its first expiry.
+
+A sale that waits for its payment (`awaiting`, the payment deadline of an order created at a given
+time) writes a `pending_payment` order and `order.created` instead of `order.confirmed`, and step 4
+keeps the units held (as "p", until the deadline) instead of selling them: the payment sells them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.locks import serialized
 from server.errors import Code, DomainError, NotFound
-from server.events import ORDER_CONFIRMED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
+from server.events import ORDER_CONFIRMED, ORDER_CREATED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer, Order, Product
@@ -41,6 +45,7 @@ REFUSALS = {
 NOT_SAVED = "Your order could not be saved; your reservation still holds, please retry"
 
 MakeOrder = Callable[[Offer, Product, int], Order]  # (locked offer, its product, units held) -> order
+Deadline = Callable[[int], int]  # an order's created_at in ms -> its payment deadline in ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,7 @@ async def sell_hold(
     make_order: MakeOrder,
     *,
     events: EventBus | None = None,
+    awaiting: Deadline | None = None,
 ) -> Sale:
     """Turn a buyer's hold into a committed order, exactly once.
 
@@ -129,37 +135,59 @@ async def sell_hold(
             order = make_order(offer, product, quantity)
             session.add(order)
             await session.flush()
-            event = record_sale(session, order, product, offer.broadcast_id)
+            if awaiting is None:
+                event = record_sale(session, order, product, offer.broadcast_id)
+            else:
+                event = order_confirmed(order, product, offer.broadcast_id)
+                EventBus.record(session, ORDER_CREATED, product.sku, event)
     except BaseException as exc:
         if not marked:
             raise
-        await settle_from_database(db, inventory, hold_id)
+        await settle_from_database(db, inventory, hold_id, awaiting)
         if isinstance(exc, (SQLAlchemyError, OSError)) and not isinstance(exc, IntegrityError):
             log.warning("checkout write failed hold=%s error=%r", hold_id, exc)
             raise DomainError("service_unavailable", NOT_SAVED) from exc
         raise
     try:
-        settled = await inventory.settle_checkout(hold_id, "sold")
+        if awaiting is None:
+            settled = await inventory.settle_checkout(hold_id, "sold")
+        else:
+            deadline = awaiting(int(order.created_at.timestamp() * 1000))
+            settled = await inventory.settle_checkout(hold_id, "await", deadline)
     except Exception as exc:  # the order is committed; the sweeper settles the hold from PostgreSQL
         log.warning("hold not settled after commit hold=%s error=%r", hold_id, exc)
         settled = "unsettled"
     if settled != "ok":
         log.warning("sold hold was not in checkout hold=%s answer=%s", hold_id, settled)
-    if events is not None:
+    if events is not None and awaiting is None:
         await events.publish(ORDER_CONFIRMED, event)
     return Sale(order, product, event, settled)
 
 
 async def settle_from_database(
-    db: async_sessionmaker[AsyncSession], inventory: Inventory, hold_id: str
+    db: async_sessionmaker[AsyncSession], inventory: Inventory, hold_id: str, awaiting: Deadline | None = None
 ) -> str | None:
-    """After a failed write PostgreSQL says whether the order exists, and the hold follows: "sold" or
-    "abort". None if it could not be asked (the hold stays checking out; the sweeper decides later)."""
+    """After a failed write PostgreSQL says whether the order exists, and the hold follows: "sold",
+    "await" (an order waiting for its payment) or "abort". None if it could not be asked (the hold
+    stays checking out; the sweeper decides later)."""
     try:
         async with db() as session:
-            exists = (await session.execute(select(Order.id).where(Order.reservation_id == hold_id))).first()
-        outcome = "sold" if exists is not None else "abort"
-        await inventory.settle_checkout(hold_id, outcome)
+            row = (
+                await session.execute(
+                    select(Order.status, Order.created_at).where(Order.reservation_id == hold_id)
+                )
+            ).first()
+        if row is None:
+            outcome = "abort"
+            await inventory.settle_checkout(hold_id, outcome)
+        elif row.status == "pending_payment" and awaiting is not None:
+            outcome = "await"
+            await inventory.settle_checkout(
+                hold_id, outcome, awaiting(int(row.created_at.timestamp() * 1000))
+            )
+        else:
+            outcome = "sold"
+            await inventory.settle_checkout(hold_id, outcome)
     except Exception as exc:
         log.warning("checkout left for the sweeper hold=%s error=%r", hold_id, exc)
         return None

@@ -8,7 +8,22 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 LUA = Path(__file__).parent / "lua"
-NAMES = ("reserve", "release", "begin_checkout", "settle_checkout", "sweep", "finish", "load", "check")
+NAMES = (
+    "reserve",
+    "release",
+    "begin_checkout",
+    "settle_checkout",
+    "sweep",
+    "finish",
+    "load",
+    "check",
+    "pay",
+    "unsell",
+    "bid",
+    "auction_load",
+    "auction_close",
+    "auction_view",
+)
 
 
 def source(name: str) -> str:
@@ -26,4 +41,10 @@ class Scripts:
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
         self.load: AsyncScript = redis.register_script(source("load"))
+        self.pay: AsyncScript = redis.register_script(source("pay"))
+        self.unsell: AsyncScript = redis.register_script(source("unsell"))
         self.check: AsyncScript = redis.register_script(source("check"))
+        self.bid: AsyncScript = redis.register_script(source("bid"))
+        self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
+        self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
+        self.auction_view: AsyncScript = redis.register_script(source("auction_view"))

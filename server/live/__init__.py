@@ -14,7 +14,7 @@ from server.api.ops import READINESS
 from server.config import Settings
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
-from server.live.room import LIVE_ROOM, LiveRoom
+from server.live.room import LIVE_ROOM, LiveRoom, user_room
 from server.live.routes import router
 from server.live.transport import close_on_shutdown
 from server.live.transport import install as install_transport
@@ -67,6 +67,16 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("media", data, data["broadcast_id"])
 
     events.subscribe(topics.MEDIA_STATE, on_media)
+
+    async def on_auction(event: topics.Event) -> None:
+        if event.is_local:  # {type: started | bid | extended | ended, auction: <as GET shows it>}
+            data = {"type": event.data["type"], "auction": event.data["auction"]}
+            await room.emit("auction", data, event.data["broadcast_id"])
+            outbid = event.data.get("outbid")
+            if outbid:  # the viewer whose high bid was just beaten, alone
+                await room.emit("outbid", {"auction": event.data["auction"]}, user_room(outbid))
+
+    events.subscribe(topics.AUCTION, on_auction)
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

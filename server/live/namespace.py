@@ -16,7 +16,7 @@ from server.api.auth import TOKENS
 from server.api.validation import parse_model
 from server.errors import DomainError
 from server.live.chat import Ack, error, problem_ack
-from server.live.room import NAMESPACE, Conn, LiveRoom
+from server.live.room import NAMESPACE, Conn, LiveRoom, user_room
 from server.live.routes import ChatSettingsIn
 
 log = logging.getLogger("liveshop.live")
@@ -66,6 +66,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         if principal is None:
             raise _refused("invalid_token", "The token is invalid or expired")
         self.room.conns[sid] = Conn(principal)
+        await self.enter_room(sid, user_room(principal.id))  # notices for this viewer alone (outbid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.room.conns.pop(sid, None)

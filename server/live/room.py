@@ -38,6 +38,13 @@ from server.live.viewers import Viewers
 
 log = logging.getLogger("liveshop.live")
 NAMESPACE = "/live"
+
+
+def user_room(user_id: str) -> str:
+    """Every connection of one user is in this room: notices meant for that viewer alone."""
+    return f"user:{user_id}"
+
+
 MAX_TIMEOUT_S = 7 * 86400
 BUY_RETRY_WINDOW_S = 10  # a keyword message resent within this long without a client id claims once
 

@@ -23,18 +23,23 @@ def setup(app: web.Application, *, worker: bool = True) -> None:
     """Webhook routes and the console API; with `worker`, the delivery worker runs in this process.
 
     The configuration is read now (tests may replace `app[MIRROR].config` before the app starts)."""
+    from server.api.context import DB, EVENTS
     from server.api.metrics import METRICS
     from server.mirror import api, webhooks
+    from server.mirror.hooks import api as hooks_api
+    from server.mirror.hooks.sold_out import watch_sold_out
 
     state = MirrorState(app[SETTINGS].mirror)
     app[MIRROR] = state
     webhooks.router.install(app)
     api.router.install(app)
+    hooks_api.router.install(app)
+    sold_out_writes = watch_sold_out(app[EVENTS], app[DB])
     if METRICS in app:
         app[METRICS].registry.register(state.collector)  # type: ignore[arg-type]
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        from server.api.context import DB, INVENTORY
+        from server.api.context import INVENTORY
         from server.mirror.connectors import build_connectors
         from server.mirror.worker import Worker
 
@@ -53,6 +58,8 @@ def setup(app: web.Application, *, worker: bool = True) -> None:
         await stop_task(refresher, what="mirror status")
         if state.worker is not None:
             await bounded(state.worker.stop(), within=12, what="mirror worker")
+        if sold_out_writes:
+            await asyncio.wait(set(sold_out_writes), timeout=5)
         await bounded(state.http.close(), what="mirror http")
 
     app.cleanup_ctx.append(lifecycle)

@@ -1,4 +1,5 @@
-"""Fan-out: outbox rows become per-platform jobs, exactly once, in one transaction with the cursor.
+"""Fan-out: outbox rows become per-platform jobs and the shop's webhook deliveries, exactly once, in
+one transaction with the cursor.
 
 Outbox ids come from a sequence, and on PostgreSQL a transaction that took a lower id may commit after
 one that took a higher id. So the cursor only moves over ids that are seen and contiguous (a gap is
@@ -17,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.base import utcnow
 from server.db.outbox import OutboxEvent
-from server.events import ORDER_CONFIRMED, STOCK_CHANGED
+from server.events import ORDER_CONFIRMED, ORDER_PAID, STOCK_CHANGED
+from server.mirror.hooks.enqueue import enqueue as enqueue_webhooks
 from server.mirror.jobs import ensure_cursor, insert_for, upsert_stock
 from server.mirror.models import MirrorCursor, MirrorSeen
 
@@ -53,13 +55,16 @@ async def fan_out(
         if topic == STOCK_CHANGED and payload.get("sku"):
             for channel in channels:
                 changes[(channel, str(payload["sku"]), str(payload.get("product_id") or ""))] += 1
-        elif topic == ORDER_CONFIRMED and payload.get("channel", "liveshop") == "liveshop":
+        elif topic in (ORDER_CONFIRMED, ORDER_PAID) and payload.get("channel", "liveshop") == "liveshop":
+            # A sale is recorded on the platforms once it is final: at once without online payment,
+            # when paid with it (refunds and cancellations reach them as stock changes).
             orders.append(payload)
     for (channel, sku, product_id), count in sorted(changes.items()):
         await upsert_stock(session, channel, sku, product_id or None, count)
     for payload in orders:
         for channel in order_channels:
             await insert_for(session, channel, "order", str(payload["id"]), payload)
+    await enqueue_webhooks(session, rows)
     if rows:
         session.add_all([MirrorSeen(outbox_id=r[0]) for r in rows])
         await session.flush()

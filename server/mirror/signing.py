@@ -57,6 +57,13 @@ def meta_hub_signature(app_secret: str, raw_body: bytes) -> str:
     return "sha256=" + _hmac256(app_secret, raw_body).hex()
 
 
+def timestamped_signature(secret: str, raw_body: bytes, timestamp: int) -> str:
+    """Stripe's scheme, used for liveshop's own outbound webhooks: `t=<unix>,v1=<hex HMAC-SHA256 of
+    "<t>.<raw body>">`, so any Stripe-style verifier (the `stripe` library's included) checks it."""
+    signed = str(timestamp).encode() + b"." + raw_body
+    return f"t={timestamp},v1={_hmac256(secret, signed).hex()}"
+
+
 def same(a: str, b: str) -> bool:
     """Constant-time comparison of two signatures."""
     return hmac.compare_digest(a.encode(), b.encode())

@@ -32,6 +32,8 @@ from server.mirror import jobs
 from server.mirror.backoff import PlatformError, Rejected, Throttled, Transient, backoff_delay
 from server.mirror.connectors import build_connectors
 from server.mirror.connectors.base import Connector, PlatformOrder, StockItem
+from server.mirror.hooks import deliver as webhooks
+from server.mirror.hooks.targets import delivery_session
 from server.mirror.inbound import take_order
 from server.mirror.models import MirrorCursor, MirrorJob
 from server.mirror.outbox import fan_out
@@ -49,6 +51,12 @@ class WorkerMetrics:
         )
         self.deliveries = Counter(
             "liveshop_mirror_deliveries", "Job outcomes", ["platform", "kind", "outcome"], registry=registry
+        )
+        self.webhooks = Counter(
+            "liveshop_webhook_deliveries",
+            "Deliveries to the shop's own webhook endpoints (done, pending = will retry, dead)",
+            ["outcome"],
+            registry=registry,
         )
 
 
@@ -73,6 +81,7 @@ class Worker:
         self.connectors: dict[str, Connector] = connectors if connectors is not None else {}
         self._own_connectors = connectors is None
         self.http: aiohttp.ClientSession | None = None
+        self.hooks_http: aiohttp.ClientSession | None = None  # the shop's endpoints: public addresses only
         self._tasks: list[asyncio.Future[None]] = []
         self._stopping = asyncio.Event()
         self.passes = 0
@@ -86,6 +95,7 @@ class Worker:
         spawn("fanout", self._loop(self.fan_out_once, self.config.mirror_poll_s))
         spawn("reconcile", self._loop(self.reconcile_once, self.config.mirror_reconcile_s))
         spawn("new-products", self._loop(self.list_new_products_once, NEW_PRODUCTS_EVERY_S))
+        spawn("webhooks", self._loop(self.deliver_webhooks_once, self.config.mirror_poll_s))
         for name, conn in self.connectors.items():
             lanes = 1 if name == "meta" else self.config.mirror_concurrency
             for lane in range(lanes):
@@ -120,6 +130,9 @@ class Worker:
         self._tasks.clear()
         if self.http is not None:
             await self.http.close()
+        if self.hooks_http is not None:
+            await self.hooks_http.close()
+            self.hooks_http = None
 
     async def _loop(self, step: Callable[[], Awaitable[int]], interval: float) -> None:
         """Run a step; go again at once while it finds work, else sleep. A failing step never ends
@@ -190,6 +203,15 @@ class Worker:
         return 0
 
     # delivery ------------------------------------------------------------------------------------
+    async def deliver_webhooks_once(self) -> int:
+        """The shop's own webhook endpoints: signed events with retries (see mirror/hooks)."""
+        if self.hooks_http is None:
+            self.hooks_http = delivery_session(self.config.webhook_allow_private)
+        statuses = await webhooks.deliver_once(self.db, self.hooks_http, self.owner, self.config)
+        for status in statuses:
+            self.metrics.webhooks.labels(status).inc()
+        return len(statuses)
+
     async def deliver_once(self, conn: Connector) -> int:
         await conn.gate.wait()
         cfg = self.config

@@ -39,6 +39,8 @@ class RoomClient:
             "broadcast",
             "snapshot",
             "chat_settings",
+            "auction",
+            "outbid",
             "error",
             "reservation",
             "claimed",

@@ -78,7 +78,14 @@ async function run() {
     await sheet.getByLabel("Full name").fill("Ada Lovelace");
     await sheet.getByLabel("Email").fill("ada@example.com");
     await sheet.getByLabel("Shipping address").fill("12 Analytical St");
-    await sheet.getByRole("button", { name: /Place order/ }).click();
+    await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
+    // a shop on the payment sandbox: pay with the test card
+    const form = sheet.getByTestId("payment-element");
+    await Promise.race([form.waitFor({ timeout: T }), sheet.getByTestId("order-number").waitFor({ timeout: T })]);
+    if (await form.isVisible()) {
+      await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
+      await sheet.getByTestId("pay-button").click();
+    }
     return (await sheet.getByTestId("order-number").textContent({ timeout: T })).trim();
   });
   await sheet.getByRole("button", { name: "Back to the show" }).click().catch(() => {});

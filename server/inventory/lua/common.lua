@@ -18,8 +18,10 @@ local function return_hold(holds, expiry, buyers, hid, buyer, qty)
   return qty
 end
 
--- Return every held (not checking-out) hold whose expiry has passed; at most `limit` of them.
--- Returns the units returned and the ids of checkouts past their deadline (PostgreSQL decides those).
+-- Return every held or awaiting-payment hold whose expiry (the payment deadline for 'p') has passed;
+-- at most `limit` of them. A payment that lands later finds its units gone and is sold again only if
+-- units remain (pay.lua), else refunded. Returns the units returned and the ids of checkouts past
+-- their deadline (PostgreSQL decides those).
 local function expire_due(holds, expiry, buyers, now, limit)
   local returned = 0
   local stale = {}
@@ -30,7 +32,7 @@ local function expire_due(holds, expiry, buyers, now, limit)
       redis.call('ZREM', expiry, hid)
     else
       local buyer, qty, _, st = parse_hold(entry)
-      if st == 'h' then
+      if st == 'h' or st == 'p' then
         returned = returned + return_hold(holds, expiry, buyers, hid, buyer, qty)
       else
         stale[#stale + 1] = hid

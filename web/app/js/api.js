@@ -42,6 +42,29 @@ export async function api(method, path, { token, body, idempotencyKey } = {}) {
   return data;
 }
 
+/** A download (e.g. text/csv) with the same auth and problem+json errors as api(); resolves to a Blob. */
+export async function download(path, { token, accept }) {
+  const headers = { Accept: accept };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, { headers });
+  } catch (error) {
+    throw new ApiError(0, { code: "network", detail: String(error) });
+  }
+  if (!response.ok) {
+    const text = await response.text();
+    let problem = {};
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      problem = { detail: text.slice(0, 200) };
+    }
+    throw new ApiError(response.status, problem);
+  }
+  return response.blob();
+}
+
 /** Stored sessions: the host's login and the viewer's guest session live in localStorage. */
 export const session = {
   get(kind) {

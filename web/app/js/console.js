@@ -1,8 +1,11 @@
-// The host console: sign in, the broadcast list, and the studio page of one broadcast.
+// The host console: sign in, the broadcast list, the studio page of one broadcast, the orders desk and
+// the shop's webhooks.
 import { api, session } from "./api.js";
 import { h, fill, $, toast, field } from "./dom.js";
 import { explain } from "./format.js";
 import { studio } from "./studio.js";
+import { ordersDesk } from "./orders.js";
+import { webhooksPage } from "./webhooks.js";
 
 const app = $("#app");
 let leaveStudio = null;
@@ -13,8 +16,17 @@ function host() {
 
 function renderAccount() {
   const who = host();
+  const link = (path, label) => h("a.button.small.ghost", {
+    href: path,
+    "aria-current": location.pathname === path ? "page" : false,
+    onclick: (e) => {
+      e.preventDefault();
+      navigate(path);
+    },
+  }, label);
   fill($("#account"), who
-    ? [h("span.muted.small", who.user.email), h("button.small.ghost", { type: "button", onclick: signOut }, "Sign out")]
+    ? [link("/console", "Broadcasts"), link("/console/orders", "Orders"), link("/console/webhooks", "Webhooks"),
+      h("span.muted.small", who.user.email), h("button.small.ghost", { type: "button", onclick: signOut }, "Sign out")]
     : []);
 }
 
@@ -40,6 +52,10 @@ async function route() {
   try {
     if (match) {
       leaveStudio = await studio(app, decodeURIComponent(match[1]), who, { navigate, onAuthError: signOut });
+    } else if (location.pathname === "/console/orders") {
+      leaveStudio = await ordersDesk(app, who, { navigate });
+    } else if (location.pathname === "/console/webhooks") {
+      leaveStudio = await webhooksPage(app, who, { navigate });
     } else {
       await broadcastList(who);
     }
@@ -107,6 +123,7 @@ async function broadcastList(who) {
     h("a.title", { href: `/console/broadcasts/${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname); } }, b.title),
     h("div.row",
       h("a.button.small", { href: `/console/broadcasts/${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname); } }, b.status === "ended" ? "Summary" : "Open studio"),
+      h("a.button.small.ghost", { href: `/console/orders?broadcast_id=${encodeURIComponent(b.id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname + e.currentTarget.search); } }, "Orders"),
       h("a.button.small.ghost", { href: b.watch_url, target: "_blank", rel: "noopener" }, "Watch page ↗"),
     ),
   ));

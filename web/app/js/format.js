@@ -80,6 +80,12 @@ const MESSAGES = {
   message_too_long: "That message is too long.",
   not_joined: "Still connecting to the chat — try again in a second.",
   network: "Network problem — check your connection and retry.",
+  payment_unavailable: "The payment service is not answering. Your items stay held — try again in a moment.",
+  card_declined: "Your card was declined.",
+  payment_declined: "Your card was declined.",
+  insufficient_funds: "Your card has insufficient funds.",
+  authentication_failed: "Your bank could not confirm the payment.",
+  not_refundable: "This order cannot be refunded in its current state.",
 };
 
 /** A sentence a person can act on, for an ApiError or a room error {code, detail}. */

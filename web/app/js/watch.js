@@ -6,7 +6,7 @@ import { joinRoom } from "./room.js";
 import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
-import { buy } from "./buy.js";
+import { buy, resumeRedirect } from "./buy.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -208,8 +208,8 @@ async function onBuy(offer, quantity, button) {
   button.disabled = true;
   messages.delete(offer.id);
   try {
-    const order = await buy({ offer, product: p, quantity, token: viewer().token });
-    if (order) toast(`Order ${order.id} confirmed`, "ok", 5000);
+    const order = await buy({ offer, product: p, quantity, token: viewer().token, buyerId: viewer().user.id });
+    if (order) toast(`Order ${order.id} ${order.status === "paid" ? "paid" : "confirmed"}`, "ok", 5000);
   } catch (e) {
     if (e.status === 401) {
       session.clear("viewer");
@@ -407,6 +407,18 @@ async function poll() {
   }
 }
 
+/** Back from a provider's payment page (Toss redirects): confirm it and say how it went. */
+async function resumePayment() {
+  try {
+    const order = await resumeRedirect(viewer() && viewer().token);
+    if (!order) return;
+    if (order.status === "paid") toast(`Order ${order.id} paid`, "ok", 6000);
+    else toast(order.message || `Order ${order.id}: ${order.status}`, order.status === "declined" ? "error" : "info", 6000);
+  } catch (e) {
+    toast(explain(e), "error", 6000);
+  }
+}
+
 async function main() {
   try {
     b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`);
@@ -422,6 +434,7 @@ async function main() {
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  resumePayment();
   let last = Date.now();
   let ticks = 0;
   pollMedia();

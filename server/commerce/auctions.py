@@ -1,0 +1,456 @@
+"""Auctions: a host starts one for a unit of a product; viewers bid; the winner holds that unit.
+
+A bid is one atomic Lua step (server/inventory/lua/bid.lua) and, once accepted, a row in
+`auction_bids` before it is acknowledged: an acknowledged bid survives the loss of Redis (the state is
+rebuilt from the rows). What a Redis loss can lose: the Idempotency-Keys of refused bids (a retry is
+judged again; a refusal changed nothing) and a bid Redis accepted whose row could not be written (its
+bidder got 503, never a 201; a retry with the same key writes the row).
+
+The unit is carved out of the product's shelf stock at the start. At the end, PostgreSQL's highest
+bid wins: a one-unit offer at the winning price carries the winner's hold, so checkout sells it like
+any hold (the order total is the high bid); with no bids the unit goes back to the shelf.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.api.auth import require_host, require_user
+from server.api.context import CLOCK, DB, EVENTS, INVENTORY, SETTINGS
+from server.api.openapi import Router
+from server.api.seams import BUYER_GUARD
+from server.api.validation import idempotency_key, json_response, parse_body, path_id
+from server.broadcasts import Broadcast
+from server.clock import now_ms, utc
+from server.commerce.models import Auction, AuctionBid
+from server.commerce.offers import owned_broadcast
+from server.commerce.schemas import AuctionIn, BidIn
+from server.db.base import new_id
+from server.errors import Code, DomainError, NotFound
+from server.events import AUCTION
+from server.inventory.auctions import AuctionBook, AuctionState, BidResult
+from server.inventory.keys import valid_offer_id
+from server.inventory.models import Offer, Product
+from server.inventory.rebuild import load_args
+
+log = logging.getLogger("liveshop.commerce")
+router = Router()
+
+AUCTION_BOOK = web.AppKey("auction_book", AuctionBook)
+REFUSED = {
+    "bid_too_low": "Bid at least the minimum bid",
+    "already_high_bidder": "You already hold the high bid",
+    "auction_ended": "This auction has ended",
+    "idempotency_key_reused": "This Idempotency-Key was used with another request body",
+}
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+@dataclass
+class AuctionMeta:
+    auction: Auction
+    host_id: str
+
+
+class AuctionCache:
+    """Node-local auction rows, so a bid never waits on PostgreSQL before Redis answers."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._db = sessionmaker
+        self._items: dict[str, AuctionMeta] = {}
+
+    async def get(self, auction_id: str, *, fresh: bool = False) -> AuctionMeta:
+        meta = None if fresh else self._items.get(auction_id)
+        if meta is None:
+            if not valid_offer_id(auction_id):
+                raise NotFound("auction")
+            async with self._db() as session:
+                row = (
+                    await session.execute(
+                        select(Auction, Broadcast.host_id)
+                        .join(Broadcast, Broadcast.id == Auction.broadcast_id)
+                        .where(Auction.id == auction_id)
+                    )
+                ).first()
+            if row is None:
+                raise NotFound("auction")
+            meta = self._items[auction_id] = AuctionMeta(row[0], row[1])
+        return meta
+
+    def put(self, auction: Auction, host_id: str) -> None:
+        self._items[auction.id] = AuctionMeta(auction, host_id)
+
+
+AUCTIONS = web.AppKey("auction_cache", AuctionCache)
+
+
+def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
+    """An auction as GET shows it and room events carry it."""
+    running = state.status == "active" and now < state.ends_at_ms and a.status == "active"
+    high = state.high or None
+    high_bidder = None
+    if state.bids:
+        top = state.bids[0]
+        high_bidder = {"id": top.bidder_id, "nickname": top.nickname}
+    winner = None
+    if a.winner_id is not None:
+        winner = {"user_id": a.winner_id, "reservation_id": a.reservation_id}
+    return {
+        "id": a.id,
+        "broadcast_id": a.broadcast_id,
+        "product_id": a.product_id,
+        "status": "active" if running else "ended",
+        "currency": a.currency,
+        "starting_bid": a.starting_bid,
+        "increment": a.increment,
+        "anti_snipe_s": a.anti_snipe_s,
+        "min_bid": a.starting_bid if high is None else high + a.increment,
+        # null without a reserve price; the price itself stays the host's
+        "reserve_met": None if a.reserve_price is None else (high or 0) >= a.reserve_price,
+        "high_bid": high,
+        "high_bidder": high_bidder,
+        "bid_count": state.bid_count,
+        "bids": [
+            {
+                "id": b.id,
+                "amount": b.amount,
+                "bidder": {"id": b.bidder_id, "nickname": b.nickname},
+                "at": _iso_ms(b.at_ms),
+            }
+            for b in state.bids
+        ],
+        "ends_at": _iso_ms(state.ends_at_ms),
+        "winner": winner,
+    }
+
+
+async def _view(app: web.Application, auction: Auction) -> dict[str, Any]:
+    state = await app[AUCTION_BOOK].state(auction.id)
+    if state.status != "active" and auction.status == "active":  # ended, maybe by another node
+        auction = (await app[AUCTIONS].get(auction.id, fresh=True)).auction
+    return auction_view(auction, state, now_ms(app[CLOCK]))
+
+
+async def _publish(app: web.Application, kind: str, view: dict[str, Any], outbid: str = "") -> None:
+    data = {"type": kind, "auction": view, "broadcast_id": view["broadcast_id"], "outbid": outbid}
+    await app[EVENTS].publish(AUCTION, data)
+
+
+def database_loader(sessionmaker: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    """auction_load.lua's ARGV from PostgreSQL: the auction and every bid it acknowledged."""
+
+    async def load(auction_id: str) -> list[Any] | None:
+        async with sessionmaker() as session:
+            auction = await session.get(Auction, auction_id)
+            if auction is None:
+                return None
+            bids = (
+                (
+                    await session.execute(
+                        select(AuctionBid)
+                        .where(AuctionBid.auction_id == auction_id)
+                        .order_by(AuctionBid.amount, AuctionBid.at_ms)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        ends_at = max([_ms(auction.ends_at)] + [b.ends_at_ms for b in bids])
+        args: list[Any] = [
+            auction.status,
+            auction.starting_bid,
+            auction.increment,
+            ends_at,
+            auction.anti_snipe_s * 1000,
+            len(bids),
+        ]
+        for b in bids:
+            args += [b.id, b.amount, b.at_ms, b.bidder_id, b.nickname, b.idempotency_key or "", str(b.amount)]
+            args.append(b.ends_at_ms)
+        return args
+
+    return load
+
+
+@router.post(
+    "/api/v1/broadcasts/{id}/auctions",
+    body=AuctionIn,
+    status=201,
+    auth="host",
+    tag="auctions",
+    summary="Start an auction for one unit of a product",
+    errors=("not_found", "insufficient_stock", "broadcast_ended"),
+)
+async def create_auction(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await parse_body(request, AuctionIn)
+    broadcast_id = path_id(request)
+    app = request.app
+    now = utc(app[CLOCK])
+    async with app[DB]() as session, session.begin():
+        b = await owned_broadcast(session, broadcast_id, host.id)
+        if b.status == "ended":
+            raise DomainError("broadcast_ended", "Cannot start an auction in an ended broadcast")
+        product = await session.get(Product, body.product_id)
+        if product is None:
+            raise DomainError("not_found", "product not found", field="product_id")
+        taken = await session.execute(
+            update(Product)
+            .where(Product.id == product.id, Product.stock >= 1)
+            .values(stock=Product.stock - 1)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise DomainError(
+                "insufficient_stock", "No unit on the shelf to auction", field="product_id", available=0
+            )
+        auction = Auction(
+            id=new_id("au"),
+            broadcast_id=b.id,
+            product_id=product.id,
+            currency=product.currency,
+            starting_bid=body.starting_bid,
+            increment=body.increment,
+            anti_snipe_s=body.anti_snipe_s,
+            reserve_price=body.reserve_price,
+            status="active",
+            ends_at=now + timedelta(seconds=body.duration_s),
+        )
+        session.add(auction)
+    app[AUCTIONS].put(auction, host.id)
+    book = app[AUCTION_BOOK]
+    anti_snipe_ms = auction.anti_snipe_s * 1000
+    await book.load(
+        auction.id,
+        ["active", auction.starting_bid, auction.increment, _ms(auction.ends_at), anti_snipe_ms, 0],
+    )
+    view = await _view(app, auction)
+    await _publish(app, "started", view)
+    return json_response(view, status=201)
+
+
+@router.get(
+    "/api/v1/auctions/{id}",
+    tag="auctions",
+    summary="An auction with its bids, newest first",
+    errors=("not_found",),
+)
+async def get_auction(request: web.Request) -> web.Response:
+    meta = await request.app[AUCTIONS].get(path_id(request))
+    return json_response(await _view(request.app, meta.auction))
+
+
+@router.post(
+    "/api/v1/auctions/{id}/bids",
+    body=BidIn,
+    status=201,
+    auth="user",
+    idempotent=True,
+    tag="auctions",
+    summary="Bid on an auction",
+    errors=(
+        "not_found",
+        "bid_too_low",
+        "already_high_bidder",
+        "auction_ended",
+        "idempotency_key_reused",
+        "forbidden",
+        "banned",
+        "service_unavailable",
+    ),
+)
+async def place_bid(request: web.Request) -> web.Response:
+    app = request.app
+    bidder = require_user(request)
+    body = await parse_body(request, BidIn)
+    key = idempotency_key(request)
+    meta = await app[AUCTIONS].get(path_id(request))
+    auction = meta.auction
+    if bidder.id == meta.host_id:
+        raise DomainError("forbidden", "A host does not bid in its own auction")
+    await app[BUYER_GUARD](auction.broadcast_id, bidder.id)
+    book = app[AUCTION_BOOK]
+    result = await book.bid(auction.id, bidder.id, bidder.nickname, body.amount, new_id("bd"), key or "")
+    if result.code not in ("ok", "replay"):
+        error = DomainError(Code(result.code), REFUSED[result.code])
+        if result.code in ("bid_too_low", "already_high_bidder"):
+            error.extra["min_bid"] = result.min_bid
+        raise error
+    await _record(app[DB], auction.id, bidder.id, bidder.nickname, key, result)
+    view = await _view(app, auction)
+    if result.code == "ok":
+        await _publish(app, "extended" if result.extended else "bid", view, result.outbid)
+    headers = {"Idempotent-Replayed": "true"} if result.code == "replay" else None
+    return json_response(
+        {"id": result.bid_id, "amount": result.amount, "auction": view}, status=201, headers=headers
+    )
+
+
+async def _record(
+    db: async_sessionmaker[AsyncSession],
+    auction_id: str,
+    bidder_id: str,
+    nickname: str,
+    key: str | None,
+    result: BidResult,
+) -> None:
+    """The accepted bid's row, before the bidder hears "accepted" (a replay writes it if its first
+    attempt could not); `auction_ended` if the end came between Redis's yes and this write."""
+    row = AuctionBid(
+        id=result.bid_id,
+        auction_id=auction_id,
+        bidder_id=bidder_id,
+        nickname=nickname,
+        amount=result.amount,
+        at_ms=result.at_ms,
+        ends_at_ms=result.ends_at_ms,
+        idempotency_key=key,
+    )
+    try:
+        async with db() as session, session.begin():
+            # FOR SHARE: the end takes the row FOR UPDATE, so it waits for every bid being written
+            # and reads them all; a bid that reaches the row after the end is refused, unacknowledged.
+            status = (
+                await session.execute(
+                    select(Auction.status).where(Auction.id == auction_id).with_for_update(read=True)
+                )
+            ).scalar_one_or_none()
+            if result.code == "replay" and await session.get(AuctionBid, result.bid_id) is not None:
+                return
+            if status != "active":
+                raise DomainError("auction_ended", REFUSED["auction_ended"])
+            session.add(row)
+    except IntegrityError:
+        return  # a twin of this replay wrote it
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("bid not recorded auction=%s bid=%s error=%r", auction_id, result.bid_id, exc)
+        detail = "Your bid could not be saved; retry with the same key"
+        raise DomainError("service_unavailable", detail) from exc
+
+
+# ending --------------------------------------------------------------------------------------------
+async def end_auction(app: web.Application, auction_id: str, *, force: bool = False) -> Auction | None:
+    """End the auction if its time is up (or now, with force); None while it still runs.
+
+    Idempotent: a pass that died half-way (after the commit, before the hold) finishes the hold."""
+    closed = await app[AUCTION_BOOK].close(auction_id, force=force)
+    if not closed.ended:
+        return None
+    now = utc(app[CLOCK])
+    announce = False
+    top: AuctionBid | None = None
+    best_id = ""  # PostgreSQL's highest bid, met reserve or not
+    async with app[DB]() as session, session.begin():
+        auction = await session.get(Auction, auction_id, with_for_update=True)
+        if auction is None:
+            raise NotFound("auction")
+        if auction.status == "active":
+            announce = True
+            top = (
+                await session.execute(
+                    select(AuctionBid)
+                    .where(AuctionBid.auction_id == auction_id)
+                    .order_by(AuctionBid.amount.desc(), AuctionBid.at_ms)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            auction.status = "ended"
+            auction.ended_at = now
+            best_id = top.id if top is not None else ""
+            if top is not None and auction.reserve_price is not None and top.amount < auction.reserve_price:
+                top = None  # the reserve was not met: no sale
+            if top is None:
+                await session.execute(
+                    update(Product).where(Product.id == auction.product_id).values(stock=Product.stock + 1)
+                )
+            else:
+                offer = Offer(
+                    id=new_id("of"),
+                    broadcast_id=auction.broadcast_id,
+                    product_id=auction.product_id,
+                    price=top.amount,
+                    currency=auction.currency,
+                    quantity=1,
+                    per_buyer_limit=1,
+                    status="active",
+                    starts_at=now,
+                    # the window closes as the winner's hold expires: the unit is never up for grabs
+                    ends_at=now + timedelta(seconds=app[SETTINGS].hold_seconds + 1),
+                )
+                session.add(offer)
+                auction.winner_id, auction.winning_bid, auction.offer_id = top.bidder_id, top.amount, offer.id
+    if announce and best_id != closed.high_bid_id:
+        log.warning("auction's high bid in Redis was never recorded auction=%s", auction_id)
+        await app[AUCTION_BOOK].reset(auction_id)
+    if auction.winner_id is not None and auction.reservation_id is None:
+        await _hold_for_winner(app, auction)
+    await _refresh(app, auction)
+    if announce:
+        await _publish(app, "ended", await _view(app, auction))
+        log.info("auction ended auction=%s winner=%s", auction_id, auction.winner_id)
+    return auction
+
+
+async def _hold_for_winner(app: web.Application, auction: Auction) -> None:
+    """The winner's hold of the one unit, on the auction's offer (keyed, so a second pass replays it)."""
+    assert auction.offer_id is not None and auction.winner_id is not None
+    inventory = app[INVENTORY]
+    async with app[DB]() as session:
+        offer = await session.get(Offer, auction.offer_id)
+    assert offer is not None
+    await inventory.load(offer.id, load_args(offer, {}))
+    claim = await inventory.reserve(offer.id, auction.winner_id, 1, f"auction:{auction.id}", "1")
+    if claim.code not in ("ok", "replay"):
+        log.warning("winner's hold refused auction=%s answer=%s", auction.id, claim.code)
+        return
+    async with app[DB]() as session, session.begin():
+        await session.execute(
+            update(Auction).where(Auction.id == auction.id).values(reservation_id=claim.hold_id)
+        )
+    auction.reservation_id = claim.hold_id
+
+
+async def _refresh(app: web.Application, auction: Auction) -> None:
+    cache = app[AUCTIONS]
+    meta = await cache.get(auction.id)
+    cache.put(auction, meta.host_id)
+
+
+async def end_due_auctions(app: web.Application) -> None:
+    """The sweeper's pass over auctions: each one whose time is up (by the node's clock) ends."""
+    async with app[DB]() as session:
+        ids = list(
+            (await session.execute(select(Auction.id).where(Auction.status == "active"))).scalars().all()
+        )
+        unfinished = list(
+            (
+                await session.execute(
+                    select(Auction.id).where(
+                        Auction.status == "ended",
+                        Auction.winner_id.is_not(None),
+                        Auction.reservation_id.is_(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for auction_id in ids + unfinished:
+        try:
+            await end_auction(app, auction_id)
+        except Exception:
+            log.exception("auction end failed auction=%s", auction_id)

@@ -1,0 +1,51 @@
+"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, UTCDateTime, utcnow
+
+
+class Auction(Base):
+    __tablename__ = "auctions"
+    __table_args__ = (Index("ix_auctions_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"))
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    starting_bid: Mapped[int] = mapped_column(Integer)
+    increment: Mapped[int] = mapped_column(Integer)
+    anti_snipe_s: Mapped[int] = mapped_column(Integer)
+    reserve_price: Mapped[int | None] = mapped_column(Integer)  # no sale below it
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
+    # The first end; each bid row carries the end it set, so the live end is the latest of them.
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    winner_id: Mapped[str | None] = mapped_column(String(40))
+    winning_bid: Mapped[int | None] = mapped_column(Integer)
+    # The one-unit offer that carries the winner's hold (checkout sells it like any offer's hold).
+    offer_id: Mapped[str | None] = mapped_column(String(40))
+    reservation_id: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuctionBid(Base):
+    __tablename__ = "auction_bids"
+    __table_args__ = (
+        UniqueConstraint("auction_id", "bidder_id", "idempotency_key", name="uq_auction_bids_idem"),
+        Index("ix_auction_bids_auction_amount", "auction_id", "amount"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    auction_id: Mapped[str] = mapped_column(ForeignKey("auctions.id"))
+    bidder_id: Mapped[str] = mapped_column(String(40))
+    nickname: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    ends_at_ms: Mapped[int] = mapped_column(BigInteger)  # the auction's end once this bid was accepted
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
