@@ -663,7 +663,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse(list(argv or []))
     if shutil.which("wrk") is None:
-        print("liveshop bench claims: needs wrk (apt-get install wrk)", file=sys.stderr)
+        print("liveshop bench claims: needs wrk (scripts/install-test-deps.sh installs it)", file=sys.stderr)
         return 1
     redis_server = RedisServer()
     # The cluster comparison starts more processes; a PostgreSQL instance of its own keeps its pools off

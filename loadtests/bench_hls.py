@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_nginx:
             nginx = start_nginx(folder, base)
             if nginx is None:
-                print("  nginx is not installed (scripts/install.sh installs Debian's nginx-light)")
+                print("  nginx is not installed (scripts/install-test-deps.sh installs Debian's nginx-light)")
             else:
                 url = f"{nginx[1]}/hls/{broadcast_id}"
                 procs = [("node", node), ("nginx", nginx[0])]

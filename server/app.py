@@ -22,7 +22,6 @@ from server.commerce.comment_buy import claim_pinned
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
-from server.inventory.audit import AuditCheck
 from server.live.room import LiveRoom
 from server.services import Services
 from server.tasks import bounded
@@ -106,6 +105,6 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     app[seams.BROADCAST_SNAPSHOT] = snapshot
     app[seams.PINNED_CLAIM] = pinned_claim
     app[seams.PAYMENTS] = desk
-    audit_checks: list[AuditCheck] = [payments.money_check]
-    app[seams.AUDIT_CHECKS] = audit_checks
+    checks: list[seams.AuditCheck] = [payments.money_check]
+    app[seams.AUDIT_CHECKS] = checks
     seams.check(app)

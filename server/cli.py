@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -197,9 +198,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
+    # The benchmarks live in the checkout's loadtests/, beside the package: the console script's
+    # sys.path starts at .venv/bin, so put the checkout (and the working folder) on it.
+    for folder in (Path(__file__).resolve().parents[1], Path.cwd()):
+        if (folder / "loadtests" / "__init__.py").is_file() and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     try:
         module = importlib.import_module(f"loadtests.bench_{args.what}")
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("loadtests", f"loadtests.bench_{args.what}"):
+            raise  # a benchmark's own dependency is missing: say which
         print(f"liveshop: no benchmark named {args.what!r} (run from the project folder)", file=sys.stderr)
         return 1
     return int(module.main(args.rest) or 0)

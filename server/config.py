@@ -1,7 +1,8 @@
 """One settings object, read from LIVESHOP_* environment variables and validated at start.
 
-`Settings` holds the node's own knobs and one section per feature (`chat`, `media`, `mirror`); every
-section reads the same LIVESHOP_* names as always. Secrets are `SecretStr`: never printed or logged.
+`Settings` holds the node's own knobs and one section per feature (`chat`, `media`, `mirror`,
+`payments`); every section reads the same LIVESHOP_* names as always. Secrets are `SecretStr`: never
+printed or logged.
 """
 
 from __future__ import annotations
@@ -182,6 +183,41 @@ class MirrorSettings(BaseSettings):
         return f"{base}/admin/api/{self.shopify_api_version}/graphql.json"
 
 
+STRIPE_API = "https://api.stripe.com"
+TOSS_API = "https://api.tosspayments.com"
+
+
+class PaymentSettings(BaseSettings):
+    """Taking money: which provider (none set: orders are confirmed at once) and the payment knobs.
+
+    LIVESHOP_STRIPE_* / LIVESHOP_TOSS_*; the *_BASE_URL overrides point providers at the sandboxes."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVESHOP_", extra="ignore", frozen=True)
+
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_publishable_key: str = Field("", description="handed to the buyer's page for Stripe.js")
+    stripe_base_url: str = Field(STRIPE_API, description="the API's root without /v1")
+    toss_secret_key: SecretStr = SecretStr("")
+    toss_client_key: str = Field("", description="handed to the buyer's page for Toss's widget")
+    toss_base_url: str = TOSS_API
+    payment_seconds: int = Field(600, ge=30, le=7 * 86400, description="how long an order waits to be paid")
+    payment_timeout_s: float = Field(10.0, gt=0, le=120, description="one provider call's time limit")
+    payment_reconcile_s: float = Field(15.0, gt=0, le=3600, description="how often pending ones are checked")
+    payment_stale_s: float = Field(
+        60.0, ge=0, le=86400, description="a pending payment this old is asked about at the provider"
+    )
+
+    @property
+    def provider(self) -> str | None:
+        """stripe, toss or None (Stripe wins if both are set)."""
+        if self.stripe_secret_key.get_secret_value():
+            return "stripe"
+        if self.toss_secret_key.get_secret_value():
+            return "toss"
+        return None
+
+
 class Settings(BaseSettings):
     """Every knob of a liveshop node. Unset means the embedded default (SQLite + in-process Redis)."""
 
@@ -222,6 +258,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     mirror: MirrorSettings = Field(default_factory=MirrorSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -270,6 +307,7 @@ PREFIXES = {
     "ChatSettings": "LIVESHOP_CHAT_",
     "MediaSettings": "LIVESHOP_",
     "MirrorSettings": "LIVESHOP_",
+    "PaymentSettings": "LIVESHOP_",
 }
 
 

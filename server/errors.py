@@ -108,6 +108,12 @@ CodeName = Literal[
     "not_refundable",
     "payments_off",
     "internal_error",
+    "payment_unavailable",
+    "payment_declined",
+    "payment_mismatch",
+    "not_payable",
+    "not_refundable",
+    "payments_off",
 ]
 
 # The short human title of each code (the problem's `title`, and the default detail).

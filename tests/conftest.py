@@ -117,3 +117,34 @@ async def own_clock_node(
     app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
     yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
     await server.close()
+
+
+# Kinds the quick loop (`make test-quick`: -m "not browser and not media and not slow") leaves out;
+# the full suite, CI's command, runs them all. Files mark themselves too; this names the rest.
+_KINDS: dict[str, tuple[str, ...]] = {
+    "browser": ("tests/web/test_browser.py", "tests/web/test_hls_browser.py", "tests/media/test_browser.py"),
+    "media": ("tests/media/",),
+    "slow": (
+        "tests/loadtests/",  # Locust runs and deployments of child processes
+        "tests/live/test_two_processes.py",
+        "tests/live/test_js_client.py",
+        "tests/live/test_resilience.py",  # stops and restarts Redis
+        "tests/mirror/test_worker_crash.py",
+        "tests/mirror/test_spike.py",
+        "tests/mirror/test_contracts.py",
+        "tests/test_rush.py",
+        "tests/test_inventory_stateful.py",
+        "tests/test_redis_loss.py",
+        "tests/test_redis_fence.py",
+        "tests/test_cli_bench.py",  # console-script child processes
+    ),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        for kind, paths in _KINDS.items():
+            if any(where.startswith(p) for p in paths):
+                item.add_marker(getattr(pytest.mark, kind))

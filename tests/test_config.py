@@ -9,13 +9,14 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from server.config import ChatSettings, MediaSettings, MirrorSettings, Settings, describe
+from server.config import ChatSettings, MediaSettings, MirrorSettings, PaymentSettings, Settings, describe
 from tests.services import ROOT
 
 SECTIONS: dict[str, type[BaseSettings]] = {
     "chat": ChatSettings,
     "media": MediaSettings,
     "mirror": MirrorSettings,
+    "payments": PaymentSettings,
 }
 
 

@@ -12,9 +12,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from server.inventory.audit import (
-    AuditCheck,  # an extra check a feature adds (payments: no money kept for nothing)
-)
+from server.inventory.audit import AuditCheck  # an extra audit check a feature adds
 
 
 class BuyerGuard(Protocol):

@@ -342,7 +342,7 @@ class Inventory:
         keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
         result = await self.scripts.pay(keys=keys, args=[hold_id, order_id, buyer, quantity])
         outcome = _s(result[0])
-        if outcome == "missing":
+        if outcome in UNTRUSTED:  # the caller rebuilds (outside its lock) and tries again
             return PayOutcome("missing", False, offer_id)
         first = int(result[4]) == 1
         counters = Counters(int(result[1]), int(result[2]), int(result[3]))
@@ -357,9 +357,9 @@ class Inventory:
         missing (counters not in Redis; the caller rebuilds if the offer is still active)."""
         offer_id = _offer_of(hold_id)
         keys = [*offer_keys(offer_id)[:4], order_marks_key(offer_id)]
-        args: list[Any] = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
+        args: list[str | int] = [hold_id, order_id, buyer, quantity, "1" if was_sold else "0"]
         result = await self.scripts.unsell(keys=keys, args=args)
-        outcome = _s(result[0])
+        outcome = "missing" if _s(result[0]) in UNTRUSTED else _s(result[0])
         if outcome in ("unsold", "released"):
             counters = Counters(int(result[1]), int(result[2]), int(result[3]))
             return PayOutcome(outcome, True, offer_id, counters, restock=True)

@@ -1,4 +1,4 @@
-"""Each platform's signature, exactly as documented (see ../shared/platform-apis.md). Pure functions,
+"""Each platform's signature, exactly as documented (see docs/platform-apis.md). Pure functions,
 shared by the connectors, the webhook checks and the sandboxes."""
 
 from __future__ import annotations

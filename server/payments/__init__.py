@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import DB, EVENTS, INVENTORY
+from server.api.context import CLOCK, DB, EVENTS, INVENTORY, SETTINGS
 from server.payments.audit import money_check
 from server.payments.checkout import PaymentDesk
-from server.payments.config import PaymentSettings, get_payment_settings
+from server.payments.config import PaymentSettings
 from server.payments.ledger import Ledger
 from server.payments.reconcile import Reconciler
 from server.payments.state import PAYMENTS_STATE, PaymentsState
+from server.tasks import bounded, stop_task
 
 __all__ = ["PAYMENTS_STATE", "PaymentSettings", "money_check", "setup"]
 
@@ -27,10 +27,10 @@ def setup(
     from server.payments import routes, testcard, webhooks
     from server.payments.providers import build_provider
 
-    config = config or get_payment_settings()
+    config = config or app[SETTINGS].payments
     desk = PaymentDesk(app[DB], config)
     ledger = Ledger(app[DB], app[INVENTORY], app[EVENTS], None)
-    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config))
+    state = PaymentsState(config, desk, ledger, Reconciler(app[DB], ledger, config, app[CLOCK]))
     app[PAYMENTS_STATE] = state
     webhooks.router.install(app)
     routes.router.install(app)
@@ -43,12 +43,9 @@ def setup(
         if reconcile and provider is not None:
             task = asyncio.create_task(state.reconciler.run(), name="payments-reconcile")
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task, what="payments reconciliation")
         if provider is not None:
-            await provider.close()
+            await bounded(provider.close(), what="payment provider client")
 
     app.cleanup_ctx.append(lifecycle)
     return desk

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.payments.config import PaymentSettings
 from server.payments.sandbox import Running, serve
 from server.payments.sandbox import stripe as stripe_box
 from server.payments.state import PAYMENTS_STATE
@@ -23,7 +24,7 @@ def wire_demo_payments(app: web.Application, node_url: str) -> bool:
         running = await serve(stripe_box.make_app(webhook_url=node_url + "/api/v1/webhooks/stripe"))
         app[SANDBOX] = running
         values = {k.removeprefix("LIVESHOP_").lower(): v for k, v in stripe_box.env(running.url).items()}
-        state.configure(state.config.model_copy(update=values))
+        state.configure(PaymentSettings(**{**state.config.model_dump(), **values}))
         yield
         await running.close()
 

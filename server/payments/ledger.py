@@ -158,7 +158,7 @@ class Ledger:
             try:
                 out: Outcome = await step(*args)
             except _Rebuild as need:
-                await self.inventory.counters(need.offer_id)
+                await self.inventory.ensure_trusted(need.offer_id)
                 continue
             except IntegrityError:  # a twin delivery of the same event committed first
                 return Outcome("duplicate")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.base import utcnow
+from server.clock import SYSTEM_CLOCK, Clock
 from server.inventory.models import Order
 from server.payments.config import PaymentSettings
 from server.payments.ledger import LIVE, NOTICE_UNPAID, Ledger
@@ -24,8 +24,15 @@ BATCH = 200
 
 
 class Reconciler:
-    def __init__(self, db: async_sessionmaker[AsyncSession], ledger: Ledger, config: PaymentSettings) -> None:
+    def __init__(
+        self,
+        db: async_sessionmaker[AsyncSession],
+        ledger: Ledger,
+        config: PaymentSettings,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.db = db
+        self.clock = clock
         self.ledger = ledger
         self.config = config
         self.stats = {"asked": 0, "settled": 0, "canceled": 0, "refunds": 0}
@@ -57,8 +64,8 @@ class Reconciler:
         return (await self.ledger.canceled(name, None, order_id, None, notice)).outcome
 
     async def once(self, now: datetime | None = None) -> dict[str, int]:
-        """One pass; `now` is injectable so tests move time without waiting for it."""
-        now = now or utcnow()
+        """One pass, as of the node's clock (or `now`)."""
+        now = now or datetime.fromtimestamp(self.clock.time(), UTC)
         await self._refunds()
         stale = now - timedelta(seconds=self.config.payment_stale_s)
         async with self.db() as session:

@@ -31,11 +31,13 @@ TIMEOUT_S = 10.0
 def on_sandbox(config: PaymentSettings) -> bool:
     """A sandbox: the provider's URL is not the real API and its key is a test key."""
     if config.provider == "stripe":
-        return config.stripe_base_url.rstrip("/") != STRIPE_API and config.stripe_secret_key.startswith(
-            "sk_test_"
-        )
+        return config.stripe_base_url.rstrip(
+            "/"
+        ) != STRIPE_API and config.stripe_secret_key.get_secret_value().startswith("sk_test_")
     if config.provider == "toss":
-        return config.toss_base_url.rstrip("/") != TOSS_API and config.toss_secret_key.startswith("test_")
+        return config.toss_base_url.rstrip(
+            "/"
+        ) != TOSS_API and config.toss_secret_key.get_secret_value().startswith("test_")
     return False
 
 

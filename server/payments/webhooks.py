@@ -53,7 +53,8 @@ def bad_signature() -> DomainError:
 async def stripe_webhook(request: web.Request) -> web.Response:
     state = request.app[PAYMENTS_STATE]
     raw = await request.read()
-    if not stripe_verified(state.config.stripe_webhook_secret, raw, request.headers.get("Stripe-Signature")):
+    secret = state.config.stripe_webhook_secret.get_secret_value()
+    if not stripe_verified(secret, raw, request.headers.get("Stripe-Signature")):
         log.warning("stripe webhook refused: bad signature")
         raise bad_signature()
     data = decode_json(raw)

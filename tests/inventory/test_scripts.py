@@ -16,7 +16,8 @@ def test_a_script_is_the_shared_helpers_then_its_own_documented_body(name: str) 
     common = (LUA / "common.lua").read_text()
     assert text.startswith(common)
     own = text[len(common) :]
-    header = own.lstrip().splitlines()[:6]
+    lines = own.lstrip().splitlines()
+    header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("--"))]  # leading comments
     assert any(line.startswith("-- KEYS:") for line in header), header
     assert any(line.startswith("-- ARGV:") for line in header), header
 

@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.media, pytest.mark.browser]
 HERE = Path(__file__).parent
 RUNNER = HERE / "browser" / "run.mjs"
 MISSING = (
-    "needs node and Debian chromium (scripts/install.sh installs them)"
+    "needs node and Debian chromium (scripts/install-test-deps.sh installs them)"
     if not shutil.which("node") or not Path("/usr/bin/chromium").exists()
-    else "run `npm install` in tests/media/browser (scripts/install.sh does)"
+    else "run `npm install` in tests/media/browser (scripts/install-test-deps.sh does)"
     if not (HERE / "browser" / "node_modules" / "playwright-core").exists()
     else ""
 )

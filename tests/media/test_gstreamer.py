@@ -29,7 +29,7 @@ def _gstreamer_missing() -> str:
     try:
         subprocess.run([SYSTEM_PYTHON, "-c", probe], check=True, capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
-        return "GStreamer webrtcbin via python3-gi is not installed (scripts/install.sh installs it)"
+        return "GStreamer webrtcbin via python3-gi is missing (scripts/install-test-deps.sh installs it)"
     return ""
 
 

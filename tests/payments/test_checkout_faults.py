@@ -175,3 +175,31 @@ async def test_toss_confirms_the_widgets_payment_key_in_won(
     toss_payment = toss_sandbox.app[toss_box.TOSS].payments[key]
     assert toss_payment["status"] == "CANCELED" and toss_payment["cancels"][0]["cancelAmount"] == 15000
     assert (await audit(toss_node, shop.host, shop.offer["id"]))["ok"]
+
+
+async def test_a_toss_confirm_whose_answer_was_lost_is_settled_by_reconciliation(
+    toss_node: Node, toss_sandbox: Running, http: aiohttp.ClientSession
+) -> None:
+    import base64
+
+    from server.payments import PAYMENTS_STATE
+
+    shop = await open_shop(toss_node, 1, price=9900, currency="KRW")
+    token, r = await buy(toss_node, shop)
+    async with http.post(
+        toss_sandbox.url + "/_sandbox/pay", json={"orderId": r.body["id"], "amount": 9900}
+    ) as resp:
+        key = (await resp.json())["paymentKey"]
+    # The node's confirm reached Toss, which took the money, and the node died before its commit:
+    auth = "Basic " + base64.b64encode(f"{toss_box.SECRET_KEY}:".encode()).decode()
+    body = {"paymentKey": key, "orderId": r.body["id"], "amount": 9900}
+    async with http.post(
+        toss_sandbox.url + "/v1/payments/confirm", json=body, headers={"Authorization": auth}
+    ) as resp:
+        assert resp.status == 200
+    assert (await order_of(toss_node, token, r.body["id"]))["status"] == "pending_payment"
+    await toss_node.app[PAYMENTS_STATE].reconciler.once()
+    assert (await order_of(toss_node, token, r.body["id"]))["status"] == "paid"
+    await toss_node.app[PAYMENTS_STATE].reconciler.once()
+    assert (await offer_of(toss_node, shop.offer["id"]))["sold"] == 1
+    assert (await audit(toss_node, shop.host, shop.offer["id"]))["ok"]

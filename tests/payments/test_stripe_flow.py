@@ -111,3 +111,49 @@ async def test_the_host_refunds_a_paid_order_and_the_units_return(
     )
     report = await audit(stripe_node, shop.host, shop.offer["id"])
     assert report["ok"], report
+
+
+async def test_paid_refunded_and_fulfilled_orders_reach_the_outbox_for_the_mirror(
+    stripe_node: Node, stripe: Running, http: aiohttp.ClientSession
+) -> None:
+    from sqlalchemy import select
+
+    from server.api.context import DB
+    from server.db.outbox import OutboxEvent
+
+    shop = await open_shop(stripe_node, 3)
+    _, first = await buy(stripe_node, shop)
+    _, second = await buy(stripe_node, shop)
+    for r in (first, second):
+        await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
+    await settle(http, stripe)
+    api = stripe_node.api
+    assert (
+        await api.call("POST", f"/api/v1/orders/{first.body['id']}/refund", token=shop.host)
+    ).status == 200
+    assert (
+        await api.call("POST", f"/api/v1/orders/{second.body['id']}/fulfil", token=shop.host)
+    ).status == 200
+    async with stripe_node.app[DB]() as session:
+        rows = (
+            await session.execute(
+                select(OutboxEvent.topic, OutboxEvent.payload).where(OutboxEvent.key == shop.product["sku"])
+            )
+        ).all()
+    topics = [(t, p.get("id")) for t, p in rows if t.startswith("order.")]
+    assert sorted(topics) == sorted(
+        [
+            ("order.created", first.body["id"]),
+            ("order.created", second.body["id"]),
+            ("order.paid", first.body["id"]),
+            ("order.paid", second.body["id"]),
+            ("order.refunded", first.body["id"]),
+            ("order.fulfilled", second.body["id"]),
+        ]
+    )
+    paid = [p for t, p in rows if t == "order.paid"]
+    assert all(
+        p["items"][0]["unit_price"] == 2500 and "client_secret" not in (p["payment"] or {}) for p in paid
+    )
+    stock_changes = [t for t, _ in rows if t == "stock.changed"]
+    assert len(stock_changes) == 4  # the offer taking its units, two sales, one refund: platforms follow each

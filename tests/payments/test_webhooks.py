@@ -159,6 +159,7 @@ async def test_a_buyer_paying_twice_gets_the_second_payment_back(
     shop = await open_shop(stripe_node, 1, price=1200)
     token, r = await buy(stripe_node, shop)
     await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
+    await settle(http, stripe)  # the first payment is in before the second
     # A second PaymentIntent for the same order (say, a second tab), paid as well.
     sk = {"Authorization": f"Bearer {stripe_box.SECRET_KEY}"}
     form = {"amount": "1200", "currency": "usd", "metadata[order_id]": r.body["id"]}
@@ -219,3 +220,42 @@ async def test_an_order_never_paid_is_canceled_at_its_deadline_and_the_units_ret
     assert status == 400  # a canceled PaymentIntent takes no money
     async with stripe_node.app[DB]() as session:
         assert (await session.get(Order, r.body["id"])).status == "canceled"
+
+
+async def test_a_payment_after_the_offer_ended_is_refunded_and_the_units_stay_on_the_shelf(
+    stripe_node: Node, stripe: Running, http: aiohttp.ClientSession
+) -> None:
+    shop = await open_shop(stripe_node, 2)
+    token, r = await buy(stripe_node, shop)
+    ended = await stripe_node.api.call("POST", f"/api/v1/offers/{shop.offer['id']}/end", token=shop.host)
+    assert ended.status == 200, ended.body
+    await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
+    await settle(http, stripe)
+    order = await order_of(stripe_node, token, r.body["id"])
+    assert order["status"] == "refunded" and order["notice"]
+    assert r.body["payment"]["id"] in {
+        x["payment_intent"] for x in stripe.app[stripe_box.STRIPE].refunds.values()
+    }
+    products = (await stripe_node.api.call("GET", "/api/v1/products")).body["items"]
+    assert [p["stock"] for p in products if p["id"] == shop.product["id"]] == [shop.product["stock"]]
+    assert (await audit(stripe_node, shop.host, shop.offer["id"]))["ok"]
+
+
+async def test_refunding_after_the_offer_ended_puts_the_units_back_on_the_products_shelf(
+    stripe_node: Node, stripe: Running, http: aiohttp.ClientSession
+) -> None:
+    shop = await open_shop(stripe_node, 2)
+    _, r = await buy(stripe_node, shop)
+    await sandbox_pay(http, stripe, r.body["payment"]["client_secret"], "4242424242424242")
+    await settle(http, stripe)
+    assert (
+        await stripe_node.api.call("POST", f"/api/v1/offers/{shop.offer['id']}/end", token=shop.host)
+    ).status == 200
+    products = (await stripe_node.api.call("GET", "/api/v1/products")).body["items"]
+    assert [p["stock"] for p in products if p["id"] == shop.product["id"]] == [shop.product["stock"] - 1]
+    refund = await stripe_node.api.call("POST", f"/api/v1/orders/{r.body['id']}/refund", token=shop.host)
+    assert refund.status == 200 and refund.body["status"] == "refunded"
+    products = (await stripe_node.api.call("GET", "/api/v1/products")).body["items"]
+    assert [p["stock"] for p in products if p["id"] == shop.product["id"]] == [shop.product["stock"]]
+    report = await audit(stripe_node, shop.host, shop.offer["id"])
+    assert report["ok"], report

@@ -30,7 +30,7 @@ PLAYWRIGHT = ROOT / "web" / "node_modules" / "playwright-core"
 
 
 def missing() -> str | None:
-    """What the browser tests need and this machine lacks (scripts/install.sh provides all of it)."""
+    """What the browser tests need and this machine lacks (scripts/install-test-deps.sh provides it)."""
     if shutil.which("node") is None:
         return "node is not installed"
     if not CHROMIUM.exists():

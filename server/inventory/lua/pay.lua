@@ -1,12 +1,13 @@
 -- A payment succeeded: its order's units become sold, exactly once per order.
+-- KEYS: state, holds, expiry, buyers, marks (order id -> 'sold' | 'late' | 'back')
+-- ARGV: hold_id, order_id, buyer, qty
+-- Returns {'missing'} | {'stale'} | {'sold' | 'late' | 'none' | 'back', available, held, sold, first_time (1|0)}
 -- The hold awaiting payment ('p', or 'c' if the node died before marking it) is sold; if the hold is
 -- gone (its deadline passed), units still available on an active offer are sold instead ('late');
 -- otherwise nothing is taken and the caller refunds ('none'). A repeat answers the first outcome.
--- KEYS: state, holds, expiry, buyers, marks (order id -> 'sold' | 'late' | 'back')
--- ARGV: hold_id, order_id, buyer, qty
--- Returns {'missing'} | {'sold' | 'late' | 'none' | 'back', available, held, sold, first_time (1|0)}
 local state, holds, expiry, buyers, marks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local hid, oid, buyer, qty = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local prev = redis.call('HGET', marks, oid)
 if prev then

@@ -1,13 +1,14 @@
 -- An order is refunded or canceled: its units go back, exactly once per order.
+-- KEYS: state, holds, expiry, buyers, marks
+-- ARGV: hold_id, order_id, buyer, qty, was_sold ('1' | '0')
+-- Returns {'missing'} | {'stale'} | {'unsold' | 'released' | 'none' | 'already', available, held, sold}
 -- Sold units (marked by pay.lua, or `was_sold` when PostgreSQL counts the order as sold) return to the
 -- offer's available units while it is active, or to `returned` (the product's shelf) once it ended,
 -- and the order is marked 'back'; a hold still awaiting payment is simply returned (unmarked: a
 -- payment that lands later may still buy units that remain).
--- KEYS: state, holds, expiry, buyers, marks
--- ARGV: hold_id, order_id, buyer, qty, was_sold ('1' | '0')
--- Returns {'missing'} | {'unsold' | 'released' | 'none' | 'already', available, held, sold}
 local state, holds, expiry, buyers, marks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if redis.call('EXISTS', state) == 0 then return {'missing'} end
+local fenced = fence(state)
+if fenced then return {fenced} end
 local hid, oid, buyer, qty = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local prev = redis.call('HGET', marks, oid)
 local outcome = 'none'

@@ -65,7 +65,7 @@ class StripeProvider:
             timeout=aiohttp.ClientTimeout(total=settings.payment_timeout_s),
         )
         self.client = stripe.StripeClient(
-            settings.stripe_secret_key,
+            settings.stripe_secret_key.get_secret_value(),
             base_addresses={"api": settings.stripe_base_url.rstrip("/")},
             http_client=stripe.AIOHTTPClient(session=self._session, timeout=None),
             max_network_retries=0,

@@ -43,7 +43,7 @@ class TossProvider:
     def __init__(self, settings: PaymentSettings) -> None:
         self.base = settings.toss_base_url.rstrip("/")
         self.timeout = settings.payment_timeout_s
-        auth = base64.b64encode(f"{settings.toss_secret_key}:".encode()).decode()
+        auth = base64.b64encode(f"{settings.toss_secret_key.get_secret_value()}:".encode()).decode()
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=200),
             timeout=aiohttp.ClientTimeout(total=settings.payment_timeout_s),

@@ -14,7 +14,6 @@ Test cards (number or PaymentMethod id), as Stripe documents them:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import secrets
@@ -27,6 +26,7 @@ from aiohttp import web
 
 from server.payments.sandbox.common import FAULTS, Faults, fault_middleware, nested, set_faults
 from server.payments.signing import stripe_signature
+from server.tasks import stop_task
 
 SECRET_KEY = "sk_test_sandbox_liveshop"
 PUBLISHABLE_KEY = "pk_test_sandbox_liveshop"
@@ -59,7 +59,7 @@ class Stripe:
     events: list[dict[str, Any]] = field(default_factory=list)
     hooks: Hooks = field(default_factory=Hooks)
     calls: dict[str, int] = field(default_factory=dict)
-    pending: set[asyncio.Task[Any]] = field(default_factory=set)
+    pending: set[asyncio.Task[int]] = field(default_factory=set)
     acked: dict[str, float] = field(default_factory=dict)  # pi -> wall time its success was acknowledged
     http: aiohttp.ClientSession | None = None
 
@@ -511,9 +511,7 @@ def make_app(latency_s: float = 0.0, webhook_url: str = "") -> web.Application:
         )
         yield
         for task in list(app[STRIPE].pending):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task, within=2.0, what="sandbox webhook delivery")
         http = app[STRIPE].http
         if http is not None:
             await http.close()

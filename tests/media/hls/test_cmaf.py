@@ -49,7 +49,7 @@ def ffprobe(path: Path | str) -> dict[str, int]:
     """Frames ffprobe decodes per codec (the independent check that the bytes are real video)."""
     binary = shutil.which("ffprobe")
     if binary is None:
-        pytest.fail("ffprobe is missing: scripts/install.sh installs Debian's ffmpeg for the tests")
+        pytest.fail("ffprobe is missing: scripts/install-test-deps.sh installs Debian's ffmpeg for the tests")
     out = subprocess.run(
         [
             binary,

@@ -1,4 +1,4 @@
-// The REST API of ../shared/API.md over fetch: JSON in, JSON out, problem+json errors as ApiError.
+// The REST API of docs/api.md over fetch: JSON in, JSON out, problem+json errors as ApiError.
 import { setServerTime } from "./format.js";
 
 export class ApiError extends Error {
