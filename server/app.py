@@ -20,6 +20,7 @@ from server.api.ratelimit import LIMITER, Limiter, make_storage
 from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
+from server.commerce.comment_buy import claim_pinned
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
@@ -102,9 +103,15 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     async def snapshot(broadcast_id: str) -> dict[str, Any]:
         return await broadcast_snapshot(app, broadcast_id)
 
+    async def pinned_claim(
+        broadcast_id: str, user_id: str, quantity: int, key: str
+    ) -> tuple[dict[str, Any], bool] | None:
+        return await claim_pinned(app, broadcast_id, user_id, quantity, key)
+
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.BROADCAST_SNAPSHOT] = snapshot
+    app[seams.PINNED_CLAIM] = pinned_claim
     app[seams.PAYMENTS] = desk
     checks: list[seams.AuditCheck] = [payments.money_check]
     app[seams.AUDIT_CHECKS] = checks

@@ -34,6 +34,20 @@ class BroadcastSnapshot(Protocol):
     async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
 
 
+class PinnedClaim(Protocol):
+    """Comment-to-buy: claim `quantity` units of the pinned product's active offer for a user, exactly as
+    POST /api/v1/offers/{id}/reservations would (same checks, same inventory call, same error codes).
+
+    Returns None when the pinned product has no active offer (the message is plain chat), else the hold
+    as the HTTP 201 body shows it and whether it is a replay of an earlier claim with the same key;
+    raises DomainError (sold_out, limit_exceeded, offer_ended, banned, ...) when the claim is refused.
+    """
+
+    async def __call__(
+        self, broadcast_id: str, user_id: str, quantity: int, idempotency_key: str, /
+    ) -> tuple[dict[str, Any], bool] | None: ...
+
+
 class CheckoutPayments(Protocol):
     """What checkout asks of the payments feature: whether the shop takes money online, and each
     order's payment."""
@@ -57,6 +71,7 @@ class CheckoutPayments(Protocol):
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
+PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
 
@@ -64,6 +79,7 @@ SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
     "viewer_count": VIEWER_COUNT,
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
+    "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,
     "audit_checks": AUDIT_CHECKS,
 }

@@ -20,6 +20,7 @@ from server.clock import now_ms
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
 from server.errors import Code, DomainError, LimitExceeded, NotFound
+from server.inventory.engine import Claim
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer
 
@@ -73,8 +74,39 @@ async def reserve(request: web.Request) -> web.Response:
     offer = meta.offer
     # Trusted load generators skip the network checks (and the digest that names their network).
     network = None if is_trusted_client(request) else client_network(request)
-    await app[BUYER_GUARD](offer.broadcast_id, buyer.id, network)
-    if offer.verified_only and not buyer.verified:
+    claim = await claim_units(
+        app, offer, buyer.id, quantity, key or "", network=network, verified=bool(buyer.verified)
+    )
+    if claim is None:  # fresh guest sessions from one network do not add up to more than its share
+        detail = "Your network has claimed its share of this offer"
+        return problem_response(DomainError("limit_exceeded", detail, remaining=0), request.path)
+    if claim.code == "sold_out" and claim.remaining == 0:
+        return _sold_out(request.path)
+    if claim.code in ("ok", "replay"):
+        headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
+        return json_response(claim_view(app, offer, claim), status=201, headers=headers)
+    # Returned rather than raised (the same problem+json the middleware would render): after a
+    # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
+    # costs more than the answer itself.
+    return problem_response(claim_error(claim), request.path)
+
+
+async def claim_units(
+    app: web.Application,
+    offer: Offer,
+    buyer_id: str,
+    quantity: int,
+    key: str,
+    *,
+    network: str | None = None,
+    verified: bool = False,
+) -> Claim | None:
+    """The claim as every buying path makes it (the API, comment-to-buy): the ban check (the person and
+    their network), verified-buyers-only offers, the per-buyer limit, the per-network share, one
+    inventory call. Raises for the checks; None when the network's share is used up; else the
+    inventory's answer as a Claim."""
+    await app[BUYER_GUARD](offer.broadcast_id, buyer_id, network)
+    if offer.verified_only and not verified:
         raise DomainError("verification_required", "Verify your email (POST /api/v1/auth/verify) to buy this")
     # With a key, Redis judges first whether the key was used for another body (the contract's order).
     if quantity > offer.per_buyer_limit and not key:
@@ -88,28 +120,24 @@ async def reserve(request: web.Request) -> web.Response:
     if shared is not None:
         cap = address_cap(offer, app[SETTINGS].claim_share_per_address)
         if not await inventory.take_share(offer.id, shared, quantity, cap):
-            # Fresh guest sessions from one network do not add up to more than its share.
-            detail = "Your network has claimed its share of this offer"
-            return problem_response(DomainError("limit_exceeded", detail, remaining=0), request.path)
-    claim = await inventory.reserve(offer.id, buyer.id, quantity, key or "", str(quantity))
+            return None
+    claim = await inventory.reserve(offer.id, buyer_id, quantity, key, str(quantity))
     if shared is not None and claim.code != "ok":
         await inventory.return_share(offer.id, shared, quantity)
-    if claim.code == "sold_out" and claim.remaining == 0:
-        return _sold_out(request.path)
-    if claim.code in ("ok", "replay"):
-        headers = {"Idempotent-Replayed": "true"} if claim.code == "replay" else None
-        return json_response(
-            hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms, now_ms(app[CLOCK])),
-            status=201,
-            headers=headers,
-        )
+    return claim
+
+
+def claim_view(app: web.Application, offer: Offer, claim: Claim) -> dict[str, Any]:
+    """An accepted claim's hold, as the 201 body shows it."""
+    return hold_view(claim.hold_id, offer.id, claim.quantity, claim.expires_ms, now_ms(app[CLOCK]))
+
+
+def claim_error(claim: Claim) -> DomainError:
+    """A refused claim as the domain error every path reports."""
     error = DomainError(Code(claim.code), CLAIM_ERRORS[claim.code])
     if claim.code in ("sold_out", "limit_exceeded"):
         error.extra["remaining"] = claim.remaining
-    # Returned rather than raised (the same problem+json the middleware would render): after a
-    # sell-out nearly every claim ends here, and unwinding an exception through the middlewares
-    # costs more than the answer itself.
-    return problem_response(error, request.path)
+    return error
 
 
 def address_cap(offer: Offer, share: float) -> int:

@@ -10,6 +10,7 @@ from server.commerce import (
     audit,
     broadcasts,
     catalog,
+    comment_buy,
     desk,
     offers,
     orders,
@@ -24,6 +25,7 @@ from server.inventory.auctions import AuctionBook
 def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
+    comment_buy.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book

@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.base import utcnow
+from server.errors import DomainError
 from server.live import keys
 from server.live.models import ChatMessage
 from server.live.spawn import spawn
@@ -39,6 +40,14 @@ Ack = dict[str, Any]
 
 def error(code: str, detail: str, **extra: Any) -> Ack:
     return {"error": {"code": code, "detail": detail, **extra}}
+
+
+def problem_ack(exc: DomainError) -> Ack:
+    """A domain error as a socket.io answer: its code, detail, field and plain extras."""
+    extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)}
+    if exc.field:
+        extra["field"] = exc.field
+    return error(exc.code, exc.detail, **extra)
 
 
 @dataclass

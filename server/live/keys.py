@@ -25,3 +25,9 @@ def viewers(broadcast_id: str) -> str:
 def slow_mode(broadcast_id: str, user_id: str) -> str:
     """string with a TTL: this user may not chat again until it expires (slow mode)."""
     return _tag(broadcast_id) + ":slow:" + user_id
+
+
+def buy_message(broadcast_id: str, user_id: str, digest: str) -> str:
+    """string with a TTL: the id of the first buy-keyword message with this text from this user, so a
+    retried message without a client id claims under the same idempotency key (comment-to-buy)."""
+    return _tag(broadcast_id) + ":buy:" + user_id + ":" + digest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class ChatSettings(Base):
     broadcast_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     slow_mode_s: Mapped[int] = mapped_column(Integer, default=0)
     blocked_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    buy_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)  # the host's, beside the built-in
+    announce_claims: Mapped[bool] = mapped_column(Boolean, default=False)  # the room sees "Ada claimed 2"
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

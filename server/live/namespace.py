@@ -16,18 +16,11 @@ from server.api.auth import authenticate
 from server.api.clients import client_network, is_trusted_client
 from server.api.validation import parse_model
 from server.errors import DomainError
-from server.live.chat import Ack, error
+from server.live.chat import Ack, error, problem_ack
 from server.live.room import NAMESPACE, Conn, LiveRoom, user_room
 from server.live.routes import ChatSettingsIn
 
 log = logging.getLogger("liveshop.live")
-
-
-def _problem(exc: DomainError) -> Ack:
-    extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)}
-    if exc.field:
-        extra["field"] = exc.field
-    return error(exc.code, exc.detail, **extra)
 
 
 def _refused(code: str, detail: str) -> Refused:
@@ -57,7 +50,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         except Refused:
             raise
         except DomainError as exc:
-            return _problem(exc)
+            return problem_ack(exc)
         except Exception as exc:
             if event == "connect":
                 raise _refused("service_unavailable", "Try again shortly") from exc
@@ -138,8 +131,11 @@ class LiveNamespace(socketio.AsyncNamespace):
             return error("unauthorized", "Connect with a token first")
         text = data.get("text") if isinstance(data, dict) else None
         if not isinstance(text, str):
-            return error("validation_error", "Send {text: string}", field="text")
-        return await self.room.send_chat(conn, text)
+            return error("validation_error", "Send {text: string, client_id?: string}", field="text")
+        client_id = data.get("client_id") if isinstance(data, dict) else None
+        if client_id is not None and not (isinstance(client_id, str) and 0 < len(client_id) <= 64):
+            return error("validation_error", "client_id: a string of 1 to 64 characters", field="client_id")
+        return await self.room.send_chat(conn, text, sid=sid, client_id=client_id)
 
     async def on_moderate(self, sid: str, data: Any = None) -> Ack:
         conn = self.room.conns.get(sid)
@@ -162,5 +158,5 @@ class LiveNamespace(socketio.AsyncNamespace):
         if broadcast_id is None:
             return error("not_joined", "Join the broadcast (or name broadcast_id) first")
         body = parse_model(ChatSettingsIn, {k: v for k, v in data.items() if k != "broadcast_id"})
-        view = await self.room.update_settings(conn.user, broadcast_id, body.slow_mode_s, body.blocked_words)
+        view = await self.room.update_settings(conn.user, broadcast_id, body.change())
         return {"ok": True, **view}

@@ -36,6 +36,8 @@ class Policy:
     slow_mode_s: int = 0
     blocked_words: list[str] = field(default_factory=list)
     matcher: re.Pattern[str] | None = None
+    buy_keywords: list[str] = field(default_factory=list)  # the host's own, beside the built-in ones
+    announce_claims: bool = False
     bans: set[str] = field(default_factory=set)
     timeouts: dict[str, float] = field(default_factory=dict)  # user id -> until (epoch seconds)
     loaded_at: float = 0.0
@@ -56,7 +58,7 @@ class Policy:
         return user.is_host and bool(self.shop_id) and user.shop_id == self.shop_id
 
     def settings_view(self) -> dict[str, object]:
-        return {"slow_mode_s": self.slow_mode_s, "blocked_words": list(self.blocked_words)}
+        return settings_view(self.slow_mode_s, self.blocked_words, self.buy_keywords, self.announce_claims)
 
 
 MAX_POLICIES = 10_000  # broadcasts a node keeps policies for (least recently used go first)
@@ -146,6 +148,8 @@ class Policies:
             slow_mode_s=settings.slow_mode_s if settings else 0,
             blocked_words=words,
             matcher=blocked_matcher(words),
+            buy_keywords=list(settings.buy_keywords or []) if settings else [],
+            announce_claims=bool(settings.announce_claims) if settings else False,
             loaded_at=loaded_at,
         )
         for r in rows:
@@ -156,17 +160,43 @@ class Policies:
         return policy
 
 
-async def save_settings(
-    session: AsyncSession, broadcast_id: str, slow_mode_s: int | None, blocked_words: list[str] | None
-) -> ChatSettings:
+def settings_view(
+    slow_mode_s: int, blocked_words: list[str], buy_keywords: list[str], announce_claims: bool
+) -> dict[str, object]:
+    """The chat settings as the host reads them (REST and the socket.io `settings` ack)."""
+    return {
+        "slow_mode_s": slow_mode_s,
+        "blocked_words": list(blocked_words),
+        "buy_keywords": list(buy_keywords),
+        "announce_claims": announce_claims,
+    }
+
+
+@dataclass
+class SettingsChange:
+    """What the host changes; None leaves a setting as it is."""
+
+    slow_mode_s: int | None = None
+    blocked_words: list[str] | None = None
+    buy_keywords: list[str] | None = None
+    announce_claims: bool | None = None
+
+
+async def save_settings(session: AsyncSession, broadcast_id: str, change: SettingsChange) -> ChatSettings:
     row = await session.get(ChatSettings, broadcast_id, with_for_update=True)
     if row is None:
-        row = ChatSettings(broadcast_id=broadcast_id, slow_mode_s=0, blocked_words=[])
+        row = ChatSettings(
+            broadcast_id=broadcast_id, slow_mode_s=0, blocked_words=[], buy_keywords=[], announce_claims=False
+        )
         session.add(row)
-    if slow_mode_s is not None:
-        row.slow_mode_s = slow_mode_s
-    if blocked_words is not None:
-        row.blocked_words = blocked_words
+    if change.slow_mode_s is not None:
+        row.slow_mode_s = change.slow_mode_s
+    if change.blocked_words is not None:
+        row.blocked_words = change.blocked_words
+    if change.buy_keywords is not None:
+        row.buy_keywords = change.buy_keywords
+    if change.announce_claims is not None:
+        row.announce_claims = change.announce_claims
     return row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,17 +17,26 @@ from sqlalchemy import select
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
 from server.api.models import User
-from server.api.seams import BROADCAST_SNAPSHOT
+from server.api.seams import BROADCAST_SNAPSHOT, PINNED_CLAIM
 from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
-from server.live.chat import Ack, Chat, error
+from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
 from server.live.manager import Bus
 from server.live.models import ModerationAction
-from server.live.policy import REFRESH_S, Policies, Policy, lift, restrict, save_settings
-from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, clean_words, normalise
+from server.live.policy import (
+    REFRESH_S,
+    Policies,
+    Policy,
+    SettingsChange,
+    lift,
+    restrict,
+    save_settings,
+    settings_view,
+)
+from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, buy_quantity, clean_words, normalise
 from server.live.viewers import Viewers
 
 log = logging.getLogger("liveshop.live")
@@ -42,6 +52,7 @@ MAX_BUCKETS = 200_000  # chat rate buckets kept (one per recent chatter)
 JOIN_BURST = 5.0
 JOIN_RATE_PER_S = 0.5
 MAX_TIMEOUT_S = 7 * 86400
+BUY_RETRY_WINDOW_S = 10  # a keyword message resent within this long without a client id claims once
 
 
 @dataclass
@@ -188,7 +199,12 @@ class LiveRoom:
         }
 
     # chat --------------------------------------------------------------------------------------
-    async def send_chat(self, conn: Conn, raw: str) -> Ack:
+    async def send_chat(
+        self, conn: Conn, raw: str, *, sid: str | None = None, client_id: str | None = None
+    ) -> Ack:
+        """Deliver a chat message; one that is a buy keyword also claims the pinned offer for its sender
+        (the `reservation` or `error` event goes to `sid` alone). `client_id` names the message across
+        the client's retries."""
         broadcast_id = conn.broadcast_id
         if broadcast_id is None:
             return error("not_joined", "Join a broadcast first")
@@ -243,7 +259,75 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
-        return await self.chat.submit(broadcast_id, message)
+        quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
+        if quantity is None or sid is None:
+            return await self.chat.submit(broadcast_id, message)
+        ack, _ = await asyncio.gather(
+            self.chat.submit(broadcast_id, message),
+            self._claim(
+                sid,
+                policy,
+                user,
+                quantity,
+                await self._buy_key(broadcast_id, user.id, text, message["id"], client_id),
+            ),
+        )
+        return ack
+
+    # comment-to-buy ----------------------------------------------------------------------------
+    async def _buy_key(
+        self, broadcast_id: str, user_id: str, text: str, message_id: str, client_id: str | None
+    ) -> str:
+        """The claim's idempotency key: the client's message id when it sends one; otherwise the first
+        message with the same normalised text from this user in the last BUY_RETRY_WINDOW_S names it."""
+        if client_id is not None:
+            return "chat:" + client_id
+        digest = hashlib.sha256(text.casefold().encode()).hexdigest()[:16]
+        key = keys.buy_message(broadcast_id, user_id, digest)
+        redis = self.app[REDIS]
+        if await redis.set(key, message_id, nx=True, ex=BUY_RETRY_WINDOW_S):
+            return "chat:" + message_id
+        first = await redis.get(key)
+        return "chat:" + (first.decode() if isinstance(first, bytes) else str(first or message_id))
+
+    async def _claim(self, sid: str, policy: Policy, user: Principal, quantity: int, key: str) -> None:
+        """Claim through the seam and tell the sender alone; the room hears of new claims if the host
+        chose so. Never raises: the chat message is delivered whatever the claim's outcome."""
+        try:
+            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user.id, quantity, key)
+        except DomainError as exc:
+            await self.emit_to(sid, "error", problem_ack(exc)["error"])
+            return
+        except Exception as exc:
+            log.warning("comment-to-buy claim failed broadcast=%s error=%r", policy.broadcast_id, exc)
+            await self.emit_to(
+                sid,
+                "error",
+                error(
+                    "service_unavailable", "Buying is briefly unavailable; retry shortly", retry_after_ms=1000
+                )["error"],
+            )
+            return
+        if claimed is None:
+            return  # nothing pinned is on offer: the message was plain chat
+        hold, replayed = claimed
+        await self.emit_to(sid, "reservation", hold)
+        if policy.announce_claims and not replayed:
+            await self.emit(
+                "claimed",
+                {
+                    "broadcast_id": policy.broadcast_id,
+                    "user": {"id": user.id, "nickname": user.nickname},
+                    "quantity": hold["quantity"],
+                    "offer_id": hold["offer_id"],
+                    "text": f"{user.nickname} claimed {hold['quantity']}",
+                },
+                policy.broadcast_id,
+            )
+
+    async def emit_to(self, sid: str, event: str, data: Any) -> None:
+        """To one connection of this process."""
+        await self.sio.emit(event, data, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
     # host actions ------------------------------------------------------------------------------
     async def host_policy(self, broadcast_id: str, user: Principal) -> Policy:
@@ -339,15 +423,17 @@ class LiveRoom:
             )
 
     async def update_settings(
-        self, user: Principal, broadcast_id: str, slow_mode_s: int | None, blocked_words: list[str] | None
+        self, user: Principal, broadcast_id: str, change: SettingsChange
     ) -> dict[str, Any]:
         await self.host_policy(broadcast_id, user)
-        words = clean_words(blocked_words) if blocked_words is not None else None
-        if words is not None:
-            blocked_matcher(words)  # compiles, or raises before anything is stored
+        if change.blocked_words is not None:
+            change.blocked_words = clean_words(change.blocked_words)
+            blocked_matcher(change.blocked_words)  # compiles, or raises before anything is stored
+        if change.buy_keywords is not None:
+            change.buy_keywords = clean_words(change.buy_keywords)
         async with self.app[DB]() as session, session.begin():
-            row = await save_settings(session, broadcast_id, slow_mode_s, words)
-            view = {"slow_mode_s": row.slow_mode_s, "blocked_words": list(row.blocked_words)}
+            row = await save_settings(session, broadcast_id, change)
+            view = settings_view(row.slow_mode_s, row.blocked_words, row.buy_keywords, row.announce_claims)
             session.add(
                 ModerationAction(broadcast_id=broadcast_id, actor_id=user.id, action="settings", details=view)
             )

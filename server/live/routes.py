@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
@@ -11,7 +13,9 @@ from server.api.context import DB
 from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body, path_id
 from server.live.models import ModerationAction
+from server.live.policy import SettingsChange
 from server.live.room import LIVE_ROOM
+from server.live.text import MAX_BUY_KEYWORDS
 
 router = Router()
 
@@ -19,6 +23,15 @@ router = Router()
 class ChatSettingsIn(Body):
     slow_mode_s: int | None = Field(None, ge=0, le=3600, description="0 turns slow mode off")
     blocked_words: list[str] | None = Field(None, max_length=500, description="whole words, any case")
+    buy_keywords: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        None,
+        max_length=MAX_BUY_KEYWORDS,
+        description="comment-to-buy: the host's own keywords, claiming like buy, sold, kup and 구매",
+    )
+    announce_claims: bool | None = Field(None, description='comment-to-buy: the room sees "Ada claimed 2"')
+
+    def change(self) -> SettingsChange:
+        return SettingsChange(self.slow_mode_s, self.blocked_words, self.buy_keywords, self.announce_claims)
 
 
 @router.get(
@@ -46,7 +59,7 @@ async def put_settings(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, ChatSettingsIn)
     room = request.app[LIVE_ROOM]
-    view = await room.update_settings(host, path_id(request), body.slow_mode_s, body.blocked_words)
+    view = await room.update_settings(host, path_id(request), body.change())
     return json_response(view)
 
 

@@ -47,3 +47,27 @@ def blocked_matcher(words: list[str]) -> re.Pattern[str] | None:
         return None
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+BUY_KEYWORDS = ("buy", "sold", "kup", "구매")
+MAX_BUY_KEYWORDS = 20
+_QUANTITY = re.compile(r"(?:\s*[x×]\s*|\s+)(\d{1,6})")
+
+
+def buy_quantity(text: str, extra_keywords: list[str] | tuple[str, ...] = ()) -> int | None:
+    """Comment-to-buy: the quantity when the whole (normalised) message is a buy keyword with an optional
+    quantity after it ("buy", "SOLD 2", "kup x3"); None for anything else, so "I will buy it later" is chat.
+
+    Keywords compare case-blind (casefold); the host's own keywords count as well as the built-in ones.
+    """
+    folded = text.casefold()
+    for keyword in (*BUY_KEYWORDS, *extra_keywords):
+        if not folded.startswith(keyword):
+            continue
+        rest = folded[len(keyword) :]
+        if not rest:
+            return 1
+        match = _QUANTITY.fullmatch(rest)
+        if match is not None:
+            return int(match.group(1))
+    return None

@@ -42,6 +42,8 @@ class RoomClient:
             "auction",
             "outbid",
             "error",
+            "reservation",
+            "claimed",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)
 

@@ -52,7 +52,12 @@ async def test_limits_answer_with_clear_errors_and_the_connection_stays_usable(
         token=room.host,
         json={"slow_mode_s": 30, "blocked_words": ["Darn"]},
     )
-    assert r.status == 200 and r.body == {"slow_mode_s": 30, "blocked_words": ["darn"]}, r.body
+    assert r.status == 200 and r.body == {
+        "slow_mode_s": 30,
+        "blocked_words": ["darn"],
+        "buy_keywords": [],
+        "announce_claims": False,
+    }, r.body
     clock.advance(2.1)  # the bucket refills (1 message per second)
     assert (await viewer.call("chat", {"text": "oh DARN it"}))["error"]["code"] == "blocked_word"
     assert (await viewer.call("chat", {"text": "darning socks is fine"}))["ok"]

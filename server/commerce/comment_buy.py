@@ -1,0 +1,123 @@
+"""Comment-to-buy, commerce's half: find the pinned product's active offer and claim it as the API would.
+
+The live room recognises a buy keyword in chat and asks through the `pinned_claim` seam; this module
+answers. Which offer is "the pinned one" is cached per broadcast for at most PINNED_TTL_S (a chat flood
+of keywords costs one PostgreSQL read per broadcast per TTL, shared by concurrent callers); a pin, an
+offer start or an offer end on this node drops the entry at once, on other nodes it ages out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.api.context import CLOCK, DB, EVENTS
+from server.broadcasts import Broadcast
+from server.clock import Clock, utc
+from server.commerce.offers import OFFERS
+from server.commerce.reservations import QUANTITY_MAX, QUANTITY_MIN, claim_error, claim_units, claim_view
+from server.errors import DomainError
+from server.events import OFFER_ENDED, OFFER_STARTED, PINNED, Event
+from server.inventory.models import Offer
+
+PINNED_TTL_S = 1.0
+
+
+@dataclass
+class _Entry:
+    offer_id: str | None
+    loaded_at: float
+
+
+class PinnedOffers:
+    """broadcast id -> the id of the pinned product's active offer (or None), briefly cached."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._db = sessionmaker
+        self._clock = clock
+        self._items: dict[str, _Entry] = {}
+        self._loading: dict[str, asyncio.Future[str | None]] = {}
+
+    async def get(self, broadcast_id: str) -> str | None:
+        entry = self._items.get(broadcast_id)
+        if entry is not None and self._clock.monotonic() - entry.loaded_at < PINNED_TTL_S:
+            return entry.offer_id
+        pending = self._loading.get(broadcast_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._loading[broadcast_id] = future
+        try:
+            loaded_at = self._clock.monotonic()
+            offer_id = await self._load(broadcast_id)
+            self._items[broadcast_id] = _Entry(offer_id, loaded_at)
+            future.set_result(offer_id)
+            return offer_id
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(broadcast_id, None)
+
+    def forget(self, broadcast_id: str) -> None:
+        self._items.pop(broadcast_id, None)
+
+    async def _load(self, broadcast_id: str) -> str | None:
+        async with self._db() as session:
+            return (
+                await session.execute(
+                    select(Offer.id)
+                    .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+                    .where(
+                        Broadcast.id == broadcast_id,
+                        Broadcast.status != "ended",
+                        Offer.product_id == Broadcast.pinned_product_id,
+                        Offer.status == "active",
+                        Offer.ends_at > utc(self._clock),
+                    )
+                    .order_by(Offer.starts_at.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+
+
+PINNED_OFFERS = web.AppKey("pinned_offers", PinnedOffers)
+
+
+async def claim_pinned(
+    app: web.Application, broadcast_id: str, user_id: str, quantity: int, key: str
+) -> tuple[dict[str, Any], bool] | None:
+    """The `pinned_claim` seam: None when nothing pinned is on offer, else the hold (and whether it is
+    a replay); a refused claim raises the same DomainError the API answers with."""
+    offer_id = await app[PINNED_OFFERS].get(broadcast_id)
+    if offer_id is None:
+        return None
+    if not QUANTITY_MIN <= quantity <= QUANTITY_MAX:
+        raise DomainError(
+            "validation_error", f"quantity: from {QUANTITY_MIN} to {QUANTITY_MAX}", field="quantity"
+        )
+    offer = (await app[OFFERS].get(offer_id)).offer
+    claim = await claim_units(app, offer, user_id, quantity, key)
+    if claim is None:  # no network is given for chat claims, so there is no share to run out of
+        raise DomainError("limit_exceeded", "Your network has claimed its share of this offer", remaining=0)
+    if claim.code in ("ok", "replay"):
+        return claim_view(app, offer, claim), claim.code == "replay"
+    raise claim_error(claim)
+
+
+def setup(app: web.Application) -> None:
+    cache = app[PINNED_OFFERS] = PinnedOffers(app[DB], app[CLOCK])
+
+    def drop(event: Event) -> None:
+        broadcast_id = event.data.get("broadcast_id")
+        if isinstance(broadcast_id, str):
+            cache.forget(broadcast_id)
+
+    for topic in (PINNED, OFFER_STARTED, OFFER_ENDED):
+        app[EVENTS].subscribe(topic, drop)
