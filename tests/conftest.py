@@ -133,10 +133,10 @@ _KINDS: dict[str, tuple[str, ...]] = {
         "tests/mirror/test_worker_crash.py",
         "tests/mirror/test_spike.py",
         "tests/mirror/test_contracts.py",
-        "tests/test_rush.py",
-        "tests/test_inventory_stateful.py",
-        "tests/test_redis_loss.py",
-        "tests/test_redis_fence.py",
+        "tests/inventory/test_rush.py",
+        "tests/inventory/test_inventory_stateful.py",
+        "tests/inventory/test_redis_loss.py",
+        "tests/inventory/test_redis_fence.py",
         "tests/test_cli_bench.py",  # console-script child processes
     ),
 }
