@@ -12,7 +12,8 @@ from server.api.auth import require_host
 from server.api.context import DB
 from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body, path_id
-from server.live.models import ModerationAction
+from server.errors import DomainError
+from server.live.models import ChatMessage, ModerationAction
 from server.live.policy import SettingsChange
 from server.live.room import LIVE_ROOM
 from server.live.text import MAX_BUY_KEYWORDS
@@ -101,3 +102,42 @@ async def moderation_log(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+@router.get(
+    "/api/v1/broadcasts/{id}/chat",
+    tag="live",
+    summary="The broadcast's chat as it was delivered (deleted messages left out), oldest first",
+    errors=("bad_request",),
+)
+async def chat_archive(request: web.Request) -> web.Response:
+    """The chat archive, for the replay (played in step with the video) and for anyone who missed it.
+
+    Pages of up to 500 by `since_ms` (exclusive): pass the last `ts` seen to get the next page."""
+    broadcast_id = path_id(request)
+    since = request.query.get("since_ms", "0")
+    if not since.isdigit() or len(since) > 15:
+        raise DomainError("bad_request", "since_ms must be milliseconds since the epoch", field="since_ms")
+    async with request.app[DB]() as session:
+        rows = (
+            await session.execute(
+                select(ChatMessage)
+                .where(
+                    ChatMessage.broadcast_id == broadcast_id,
+                    ChatMessage.ts > int(since),
+                    ChatMessage.deleted_at.is_(None),
+                )
+                .order_by(ChatMessage.ts, ChatMessage.id)
+                .limit(500)
+            )
+        ).scalars()
+        items = [
+            {
+                "id": m.id,
+                "text": m.text,
+                "ts": m.ts,
+                "user": {"id": m.user_id, "nickname": m.nickname, "role": m.role},
+            }
+            for m in rows
+        ]
+    return json_response({"items": items})

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from loadtests.media_clients import Publisher
 from tests.api_client import Api
+from tests.live.conftest import RoomClient
 from tests.media.hls.test_cmaf import ffprobe
 
 pytestmark = pytest.mark.media
@@ -89,6 +90,10 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
         )
         assert pin.status == 200
         await until_playlist(http, playlist_url, rf'X-LIVESHOP-TYPE="offer",X-LIVESHOP-ID="{offer["id"]}"')
+        talker = await RoomClient(base, await api.guest("replay-talker")).connect()
+        await talker.join(bid)
+        assert (await talker.call("chat", {"text": "is it cotton?"}))["ok"]
+        await talker.sio.disconnect()
 
         # the publisher drops and another one returns at another size
         await first.stop(delete=False)
@@ -116,6 +121,14 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
     assert ("offer", offer["id"]) in kinds and ("pin", product["id"]) in kinds
     at = {item["type"]: item["at_s"] for item in replay.body["timeline"]}
     assert 0 < at["offer"] <= at["pin"] <= replay.body["duration_s"]
+    # the chat replays in step: its messages map into the recording through the stretches of video
+    chat = await api.call("GET", f"/api/v1/broadcasts/{bid}/chat")
+    said = next(m for m in chat.body["items"] if m["text"] == "is it cotton?")
+    periods = replay.body["periods"]
+    assert len(periods) == 2 and periods[0]["at_s"] == 0 and periods[1]["at_s"] > 0
+    start = max((p for p in periods if p["started_at_ms"] <= said["ts"]), key=lambda p: p["at_s"])
+    said_at = start["at_s"] + (said["ts"] - start["started_at_ms"]) / 1000
+    assert at["offer"] <= said_at <= replay.body["duration_s"]
     replay_url = base + urlsplit(replay.body["playlist_url"]).path  # the node's public URL names 8080
     status, vod, _ = await text(http, replay_url)
     assert status == 200 and vod.rstrip().endswith("#EXT-X-ENDLIST")
@@ -173,3 +186,12 @@ async def test_blocking_reload_with_bad_or_far_future_numbers_is_a_clear_400(
                 assert (await resp.json())["code"] == "bad_request"
     finally:
         await publisher.stop()
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1e9", "9" * 20])
+async def test_the_chat_archive_refuses_a_bad_page_mark_clearly(
+    http: aiohttp.ClientSession, base: str, since: str
+) -> None:
+    async with http.get(f"{base}/api/v1/broadcasts/bc_any/chat", params={"since_ms": since}) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["code"] == "bad_request"

@@ -65,8 +65,19 @@ class Recorder:
     def write_playlist(self, broadcast_id: str, text: str, *, final: bool = True) -> None:
         self._write(broadcast_id, REPLAY_PLAYLIST if final else ".recording.m3u8", text.encode())
 
-    def write_timeline(self, broadcast_id: str, timeline: list[dict[str, Any]], duration_s: float) -> None:
-        body = {"duration_s": round(duration_s, 3), "timeline": timeline, "ended_at": time.time()}
+    def write_timeline(
+        self,
+        broadcast_id: str,
+        timeline: list[dict[str, Any]],
+        duration_s: float,
+        periods: list[tuple[float, float]],
+    ) -> None:
+        body = {
+            "duration_s": round(duration_s, 3),
+            "timeline": timeline,
+            "periods": [{"at_s": at, "wall": wall} for at, wall in periods],
+            "ended_at": time.time(),
+        }
         self._write(broadcast_id, TIMELINE, json.dumps(body).encode())
 
     def drain(self, timeout: float = 10.0) -> None:

@@ -65,5 +65,11 @@ async def replay(request: web.Request) -> web.Response:
             "poster_url": f"{base}/hls/{broadcast_id}/poster.jpg",
             "duration_s": facts["duration_s"],
             "timeline": facts["timeline"],
+            # where each stretch of video starts in the recording and on the wall clock (ms since the
+            # epoch): a chat message's `ts` maps into the recording through the stretch it fell in
+            "periods": [
+                {"at_s": p["at_s"], "started_at_ms": int(p["wall"] * 1000)} for p in facts.get("periods", [])
+            ],
+            "chat_url": f"{base}/api/v1/broadcasts/{broadcast_id}/chat",
         }
     )

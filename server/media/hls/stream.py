@@ -45,6 +45,9 @@ class HlsStream:
         self.recorded: list[Segment] = []  # every complete segment (their bytes live in the recorder)
         self.inits: dict[int, bytes] = {}
         self.ranges: list[DateRange] = []
+        # (seconds into the recording, wall clock then) at each publisher's start: maps wall time
+        # (chat messages) to the recording's time across the gaps when the host was away
+        self.periods: list[tuple[float, float]] = []
         self.ended = False
         self.poster: bytes | None = None
         self.request_keyframe: Callable[[], None] = lambda: None
@@ -106,7 +109,7 @@ class HlsStream:
         self.flush()
         self.ended = True
         self.recorder.write_playlist(self.broadcast_id, self.replay_playlist())
-        self.recorder.write_timeline(self.broadcast_id, self.timeline(), self.duration_s)
+        self.recorder.write_timeline(self.broadcast_id, self.timeline(), self.duration_s, self.periods)
         self._notify()
 
     def _start_muxer(self, size: tuple[int, int], with_audio: bool) -> CmafMuxer:
@@ -115,6 +118,7 @@ class HlsStream:
         self._muxer = muxer
         self._muxer_wall0 = self.wall()
         self._muxer_start_s = self.duration_s
+        self.periods.append((round(self._muxer_start_s, 3), self._muxer_wall0))
         return muxer
 
     def _add(self, fragments: list[Fragment], muxer: CmafMuxer | None = None) -> None:

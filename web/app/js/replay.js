@@ -11,6 +11,29 @@ const app = document.getElementById("app");
 const video = h("video", { controls: true, playsInline: true, "aria-label": "Replay video", "data-testid": "replay-video" });
 const list = h("ol.timeline", { "aria-label": "Products in this replay", "data-testid": "timeline" });
 const now = h("p.muted.small", { "aria-live": "polite", "data-testid": "now-showing" });
+const chatList = h("ol.chat-replay", { "aria-label": "Chat, as it happened", "data-testid": "chat-replay" });
+
+/** Seconds into the recording of a wall-clock moment (ms), through the stretch of video it fell in. */
+function mediaTime(periods, ms) {
+  let at = null;
+  for (const p of periods) if (p.started_at_ms <= ms) at = p.at_s + (ms - p.started_at_ms) / 1000;
+  return at;
+}
+
+async function loadChat(replay) {
+  const messages = [];
+  let since = 0;
+  for (let page = 0; page < 40; page += 1) {
+    const reply = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}/chat?since_ms=${since}`);
+    messages.push(...reply.items);
+    if (reply.items.length < 500) break;
+    since = reply.items[reply.items.length - 1].ts;
+  }
+  return messages
+    .map((m) => ({ ...m, at: mediaTime(replay.periods || [], m.ts) }))
+    .filter((m) => m.at !== null)
+    .map((m) => ({ ...m, row: h("li", { "data-at": String(m.at) }, h("b", m.user.nickname), " ", m.text) }));
+}
 
 async function describe(item) {
   if (item.type === "pin") {
@@ -45,7 +68,14 @@ async function render() {
     return;
   }
   video.poster = new URL(replay.poster_url, location.href).pathname;
-  fill(app, h("section.stage", video), h("section.panel", h("h2", "In this show"), now, list));
+  fill(
+    app,
+    h("section.stage", video),
+    h("section.panel", h("h2", "In this show"), now, list),
+    h("section.panel", h("h2", "Chat"), chatList),
+  );
+  const chat = await loadChat(replay).catch(() => []);
+  let shownCount = -1;
   const rows = await Promise.all(
     replay.timeline.map(async (item) => {
       let info;
@@ -79,6 +109,12 @@ async function render() {
     const current = rows.filter((r) => r.item.at_s <= video.currentTime + 0.25).pop();
     for (const r of rows) r.row.classList.toggle("current", r === current);
     now.textContent = current ? `Now showing: ${current.info.title}` : "";
+    // the chat replays in step: every message up to the playhead, as the room saw it
+    const shown = chat.filter((m) => m.at <= video.currentTime);
+    if (shown.length !== shownCount) {
+      shownCount = shown.length;
+      fill(chatList, ...shown.slice(-50).map((m) => m.row));
+    }
   });
   playHls(video, new URL(replay.playlist_url, location.href).pathname, () => {});
 }
