@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from loadtests.media_clients import Publisher
 from tests.api_client import Api
+from tests.conftest import new_host
 from tests.live.conftest import RoomClient
 from tests.media.hls.test_cmaf import ffprobe
 
@@ -135,6 +136,23 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and "#EXT-X-DISCONTINUITY" in vod
     frames = await asyncio.to_thread(ffprobe, replay_url)  # the node answers ffprobe on this loop
     assert frames["h264"] >= 60
+
+    # the host hides the replay: gone for the public (API, playlist, segments), still there for the shop
+    other_shop = await new_host(node[0], api)
+    hide = {"published": False}
+    assert (
+        await api.call("PUT", f"/api/v1/broadcasts/{bid}/replay", token=other_shop, json=hide)
+    ).status == 404
+    assert (await api.call("PUT", f"/api/v1/broadcasts/{bid}/replay", token=host, json=hide)).status == 200
+    hidden = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")
+    assert (hidden.status, hidden.body["code"]) == (404, "no_replay")
+    assert (await text(http, replay_url))[0] == 404
+    assert (await text(http, f"{base}/hls/{bid}/s0.m4s"))[0] == 404
+    staff = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay", token=host)
+    assert staff.status == 200 and staff.body["published"] is False
+    shown = await api.call("PUT", f"/api/v1/broadcasts/{bid}/replay", token=host, json={"published": True})
+    assert shown.status == 200
+    assert (await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")).body["published"] is True
 
 
 @pytest.mark.parametrize(

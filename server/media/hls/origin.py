@@ -81,6 +81,8 @@ def _broadcast_id(request: web.Request) -> str:
 async def serve_playlist(origin: HlsOrigin, request: web.Request) -> web.Response:
     broadcast_id = _broadcast_id(request)
     stream = origin.streams.get(broadcast_id)
+    if (stream is None or stream.ended) and origin.recorder.hidden(broadcast_id):
+        raise NotFound("live video")
     if stream is None:
         recorded = origin.recorder.read(broadcast_id, REPLAY_PLAYLIST)
         if recorded is None:
@@ -116,6 +118,9 @@ async def serve_file(origin: HlsOrigin, request: web.Request) -> web.Response:
     broadcast_id = _broadcast_id(request)
     name = request.match_info["name"]
     if not FILE_NAME.match(name):
+        raise NotFound("file")
+    stream = origin.streams.get(broadcast_id)
+    if (stream is None or stream.ended) and origin.recorder.hidden(broadcast_id):
         raise NotFound("file")
     data = _live_bytes(origin.streams.get(broadcast_id), name)
     if data is None:

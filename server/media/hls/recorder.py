@@ -24,6 +24,7 @@ FILE_NAME = re.compile(r"^(?:init\d{1,6}\.mp4|s\d{1,9}\.m4s|p\d{1,9}\.\d{1,3}\.m
 REPLAY_PLAYLIST = "replay.m3u8"
 TIMELINE = "timeline.json"
 POSTER = "poster.jpg"
+HIDDEN = "hidden"  # present: the host hid the replay
 
 
 class Recorder:
@@ -79,6 +80,21 @@ class Recorder:
             "ended_at": time.time(),
         }
         self._write(broadcast_id, TIMELINE, json.dumps(body).encode())
+
+    def set_hidden(self, broadcast_id: str, hidden: bool) -> None:
+        """The host publishes (the default) or hides a replay; hidden ones answer 404 to the public."""
+        folder = self.folder(broadcast_id)
+        if folder is None:
+            return
+        if hidden:
+            self._write(broadcast_id, HIDDEN, b"1")
+        else:
+            self.drain()
+            (folder / HIDDEN).unlink(missing_ok=True)
+
+    def hidden(self, broadcast_id: str) -> bool:
+        folder = self.folder(broadcast_id)
+        return folder is not None and (folder / HIDDEN).exists()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Waits until every write so far is on disk (shutdown, tests)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from server.api.auth import optional_user, require_host
 from server.api.context import DB, SETTINGS
 from server.api.openapi import Router
+from server.api.validation import Body, json_response, parse_body
 from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
 from server.media.hls.origin import HlsOrigin, serve_file, serve_playlist
@@ -51,10 +53,19 @@ async def replay(request: web.Request) -> web.Response:
     if not BROADCAST_ID.match(broadcast_id):
         raise NotFound("broadcast")
     async with request.app[DB]() as session:
-        status = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
-    if status is None:
+        row = (
+            await session.execute(
+                select(Broadcast.status, Broadcast.shop_id).where(Broadcast.id == broadcast_id)
+            )
+        ).first()
+    if row is None:
         raise NotFound("broadcast")
-    facts = request.app[ORIGIN].recorder.replay(broadcast_id) if status == "ended" else None
+    status, shop_id = row
+    recorder = request.app[ORIGIN].recorder
+    viewer = optional_user(request)
+    staff = viewer is not None and viewer.is_host and viewer.shop_id == shop_id
+    hidden = recorder.hidden(broadcast_id)
+    facts = recorder.replay(broadcast_id) if status == "ended" and (staff or not hidden) else None
     if facts is None:
         raise DomainError("no_replay", "This broadcast has no replay (yet)")
     base = request.app[SETTINGS].base_url
@@ -71,5 +82,34 @@ async def replay(request: web.Request) -> web.Response:
                 {"at_s": p["at_s"], "started_at_ms": int(p["wall"] * 1000)} for p in facts.get("periods", [])
             ],
             "chat_url": f"{base}/api/v1/broadcasts/{broadcast_id}/chat",
+            "published": not hidden,
         }
     )
+
+
+class ReplayIn(Body):
+    published: bool
+
+
+@router.put(
+    "/api/v1/broadcasts/{id}/replay",
+    body=ReplayIn,
+    auth="host",
+    tag="media",
+    summary="Publish or hide the replay of one of my shop's broadcasts",
+    errors=("not_found", "validation_error"),
+)
+async def publish_replay(request: web.Request) -> web.Response:
+    """{published: false} hides the replay (its API, playlist and segments answer 404 to everyone but
+    the shop's staff); {published: true} shows it again."""
+    host = require_host(request)
+    body = await parse_body(request, ReplayIn)
+    broadcast_id = request.match_info["id"]
+    if not BROADCAST_ID.match(broadcast_id):
+        raise NotFound("broadcast")
+    async with request.app[DB]() as session:
+        shop_id = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == broadcast_id))
+    if shop_id is None or shop_id != host.shop_id:
+        raise NotFound("broadcast")  # another shop's broadcast is nobody's business
+    request.app[ORIGIN].recorder.set_hidden(broadcast_id, not body.published)
+    return json_response({"broadcast_id": broadcast_id, "published": body.published})
