@@ -11,11 +11,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import RedisError
+from sqlalchemy import select
 
-from server.api.auth import bearer, optional_user
+from server.api.auth import bearer, optional_user, require_host
 from server.api.clients import client_network
-from server.api.context import DB, SETTINGS
+from server.api.context import DB, REDIS, SETTINGS
 from server.api.openapi import Router
+from server.api.validation import Body, json_response, parse_body, path_id
 from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
 from server.media import ice
@@ -286,8 +289,53 @@ async def media_state(request: web.Request) -> web.Response:
         "viewers": len(hub.viewers(broadcast_id)),
         "source_size": list(fanout.source_size) if fanout and fanout.source_size else None,
         "codecs": sorted(fanout.encoders) if fanout else [],
+        # the host's "large audience" switch: every watch page plays HLS (through the CDN) instead of WHEP
+        "large_audience": await large_audience(request.app, broadcast_id),
+        "hls_url": f"/hls/{broadcast_id}/index.m3u8",
     }
     return web.json_response(body)
+
+
+def large_audience_key(broadcast_id: str) -> str:
+    """Redis: "1" while the host wants every viewer on HLS (shared by every node)."""
+    return f"media:{{{broadcast_id}}}:large_audience"
+
+
+async def large_audience(app: web.Application, broadcast_id: str) -> bool:
+    if len(broadcast_id) > 80:
+        return False
+    try:
+        return bool(await app[REDIS].get(large_audience_key(broadcast_id)))
+    except RedisError:  # a hint for the page; WHEP keeps working without it
+        return False
+
+
+class DeliveryIn(Body):
+    large_audience: bool
+
+
+@router.put(
+    "/api/v1/broadcasts/{id}/delivery",
+    body=DeliveryIn,
+    auth="host",
+    tag="media",
+    summary="Large audience on or off: every watch page plays HLS through the CDN instead of WebRTC",
+    errors=("not_found", "validation_error"),
+)
+async def set_delivery(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await parse_body(request, DeliveryIn)
+    broadcast_id = path_id(request)
+    async with request.app[DB]() as session:
+        shop_id = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == broadcast_id))
+    if shop_id is None or shop_id != host.shop_id:
+        raise NotFound("broadcast")
+    key = large_audience_key(broadcast_id)
+    if body.large_audience:
+        await request.app[REDIS].set(key, "1", ex=7 * 86400)
+    else:
+        await request.app[REDIS].delete(key)
+    return json_response({"broadcast_id": broadcast_id, "large_audience": body.large_audience})
 
 
 def install(app: web.Application) -> None:

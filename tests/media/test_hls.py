@@ -16,6 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from loadtests.media_clients import Publisher
+from server.api.context import REDIS
+from server.media.routes import large_audience_key
 from tests.api_client import Api
 from tests.conftest import new_host
 from tests.live.conftest import RoomClient
@@ -213,3 +215,21 @@ async def test_the_chat_archive_refuses_a_bad_page_mark_clearly(
     async with http.get(f"{base}/api/v1/broadcasts/bc_any/chat", params={"since_ms": since}) as resp:
         assert resp.status == 400
         assert (await resp.json())["code"] == "bad_request"
+
+
+async def test_the_large_audience_switch_lives_in_redis_for_every_node_and_only_its_shop_may_flip_it(
+    api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    broadcast = await api.broadcast(host, "Big show")
+    path = f"/api/v1/broadcasts/{broadcast['id']}/delivery"
+    state = f"/api/v1/media/{broadcast['id']}"
+    assert (await api.call("GET", state)).body["large_audience"] is False
+    other = await new_host(node[0], api)
+    assert (await api.call("PUT", path, token=other, json={"large_audience": True})).status == 404
+    assert (await api.call("PUT", path, token=host, json={"large_audience": "yes please"})).status == 422
+    assert (await api.call("PUT", path, token=host, json={"large_audience": True})).status == 200
+    on = (await api.call("GET", state)).body
+    assert on["large_audience"] is True and on["hls_url"] == f"/hls/{broadcast['id']}/index.m3u8"
+    assert await node[0][REDIS].get(large_audience_key(broadcast["id"])) == b"1"  # what other nodes read
+    assert (await api.call("PUT", path, token=host, json={"large_audience": False})).status == 200
+    assert (await api.call("GET", state)).body["large_audience"] is False

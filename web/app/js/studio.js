@@ -99,6 +99,20 @@ export async function studio(root, id, who, { navigate }) {
   }
 
   const dash = dashboard({ id, token });
+  // "Large audience": every viewer plays HLS through the CDN (a few seconds behind) instead of WebRTC.
+  const largeBox = h("input", { type: "checkbox", id: "large-audience", "data-testid": "large-audience" });
+  const largeAudience = h("div.row", largeBox, h("label", { for: "large-audience" }, "Large audience (viewers play HLS through the CDN)"));
+  api("GET", `/api/v1/media/${encodeURIComponent(id)}`).then((m) => { largeBox.checked = Boolean(m.large_audience); }).catch(() => {});
+  largeBox.addEventListener("change", async () => {
+    try {
+      await api("PUT", `/api/v1/broadcasts/${encodeURIComponent(id)}/delivery`, { token, body: { large_audience: largeBox.checked } });
+      toast(largeBox.checked ? "Viewers move to HLS" : "Viewers stay on WebRTC");
+    } catch (error) {
+      largeBox.checked = !largeBox.checked;
+      toast(explain(error), "error");
+    }
+  });
+
   const shop = catalogPanels({
     id,
     token,
@@ -133,7 +147,7 @@ export async function studio(root, id, who, { navigate }) {
         h("section.panel.stack", { "aria-labelledby": "cam-h" },
           h("h2#cam-h", "Camera"), previewBox,
           h("div.grid-2", h("div.field", h("label", { for: "cam" }, "Camera"), Object.assign(cameraSelect, { id: "cam" })), h("div.field", h("label", { for: "mic" }, "Microphone"), Object.assign(micSelect, { id: "mic" }))),
-          mediaNote),
+          mediaNote, largeAudience),
         obs,
         dash.panel),
       h("div.col", shop.offersPanel, shop.catalogPanel),

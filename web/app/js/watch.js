@@ -84,6 +84,8 @@ async function pollMedia() {
     // the host is back: a fresh WHEP session picks the new source up at once
     const stalled = Date.now() - lastFrameAt > 2500;
     if (before !== "publishing" && mediaState === "publishing" && player && stalled) player.restart();
+    // the host turned "large audience" on: everyone moves to HLS through the CDN
+    if (reply.large_audience && player && stage.dataset.delivery !== "hls" && hlsPlayable(video)) startPlayer("hls");
     showVideoState();
   } catch {
     /* media state is a hint; the WHEP connection state still shows */
