@@ -76,7 +76,8 @@ def build_app(
 
     app.cleanup_ctx.append(seams.checked_at_start)
     app.cleanup_ctx.append(lifecycle)
-    headers.setup(app, settings.frame_ancestors)
+    provider_apis = (settings.payments.stripe_base_url, settings.payments.toss_base_url)
+    headers.setup(app, settings.frame_ancestors, provider_apis)
     ops.setup(app)
     auth.setup(app)
     commerce.setup(app, sweeper=background)

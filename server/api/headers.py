@@ -8,6 +8,8 @@ and no other site may frame a page (clickjacking a "buy" button).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 PAYMENT_SCRIPTS = ("https://js.stripe.com", "https://js.tosspayments.com")
@@ -15,8 +17,15 @@ PAYMENT_FRAMES = ("https://js.stripe.com", "https://hooks.stripe.com", "https://
 PAYMENT_CONNECT = ("https://api.stripe.com", "https://*.tosspayments.com")
 
 
-def page_policy(frame_ancestors: str = "'none'") -> str:
-    """The Content-Security-Policy of the HTML pages and their scripts."""
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, for a CSP source list (None when it has none)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def page_policy(frame_ancestors: str = "'none'", connect: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy of the HTML pages and their scripts. `connect` adds the payment
+    provider's API when it is not the provider's own (a sandbox that the provider's script talks to)."""
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", *PAYMENT_SCRIPTS],
@@ -24,7 +33,7 @@ def page_policy(frame_ancestors: str = "'none'") -> str:
         "img-src": ["'self'", "data:", "blob:", "https:"],
         "media-src": ["'self'", "blob:"],
         "worker-src": ["'self'", "blob:"],  # hls.js transmuxes in a worker made from a blob
-        "connect-src": ["'self'", "ws:", "wss:", *PAYMENT_CONNECT],
+        "connect-src": ["'self'", "ws:", "wss:", *PAYMENT_CONNECT, *connect],
         "frame-src": [*PAYMENT_FRAMES],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
@@ -44,9 +53,10 @@ COMMON = {
 }
 
 
-def setup(app: web.Application, frame_ancestors: str = "'none'") -> None:
+def setup(app: web.Application, frame_ancestors: str = "'none'", provider_urls: tuple[str, ...] = ()) -> None:
     """Every response of the app gets the headers (static files and problem+json included)."""
-    page = page_policy(frame_ancestors)
+    extra = tuple(o for o in (origin_of(u) for u in provider_urls) if o and o not in PAYMENT_CONNECT)
+    page = page_policy(frame_ancestors, extra)
     common = dict(COMMON)
     if frame_ancestors == "'none'":
         common["X-Frame-Options"] = "DENY"  # for browsers that predate frame-ancestors

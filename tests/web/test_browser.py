@@ -48,9 +48,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def shop(pg_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
+def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
     """A demo shop on real services, in its own process, as ops would run it."""
-    node = ServerProcess(server_env(pg_database.url, redis_server.url), args=("--demo",))
+    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
     node.start()
     yield node
     node.stop()
@@ -146,10 +146,10 @@ async def test_host_goes_live_and_viewers_buy_until_sold_out_in_a_real_browser(s
 
 
 @pytest.fixture(scope="module")
-def short_holds(pg_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
+def short_holds(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
     """A node whose holds last 10 s, so a browser can watch one run out."""
     env = server_env(
-        pg_database.url, redis_server.url, LIVESHOP_HOLD_SECONDS="10", LIVESHOP_SWEEP_INTERVAL_S="0.5"
+        shop_database.url, redis_server.url, LIVESHOP_HOLD_SECONDS="10", LIVESHOP_SWEEP_INTERVAL_S="0.5"
     )
     node = ServerProcess(env, args=("--demo",))
     node.start()

@@ -44,7 +44,9 @@ class PayingShop:
 
 
 @pytest.fixture(scope="module")
-async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) -> AsyncIterator[PayingShop]:
+async def paying_shop(
+    shop_database: PostgresDatabase, redis_server: RedisServer
+) -> AsyncIterator[PayingShop]:
     box = await serve(stripe_box.make_app())
     receiver = Receiver()
 
@@ -71,7 +73,7 @@ async def paying_shop(pg_database: PostgresDatabase, redis_server: RedisServer) 
     hooks = await serve(hooks_app)
     receiver.url = hooks.url
     env = server_env(
-        pg_database.url,
+        shop_database.url,
         redis_server.url,
         **stripe_box.env(box.url),
         LIVESHOP_DB_POOL_SIZE="4",  # the machine's PostgreSQL is shared with other suites
@@ -191,10 +193,12 @@ async def test_a_viewer_pays_with_the_test_card_and_the_host_refunds_it_in_the_o
 
 
 @pytest.fixture(scope="module")
-async def toss_shop(pg_database: PostgresDatabase, redis_server: RedisServer) -> AsyncIterator[ServerProcess]:
+async def toss_shop(
+    shop_database: PostgresDatabase, redis_server: RedisServer
+) -> AsyncIterator[ServerProcess]:
     """A shop that takes money through Toss Payments (its sandbox, over real HTTP)."""
     box = await serve(toss_box.make_app())
-    env = server_env(pg_database.url, redis_server.url, LIVESHOP_DB_POOL_SIZE="4", **toss_box.env(box.url))
+    env = server_env(shop_database.url, redis_server.url, LIVESHOP_DB_POOL_SIZE="4", **toss_box.env(box.url))
     node = ServerProcess(env, args=("--demo",))
     await asyncio.to_thread(node.start)
     yield node
