@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from server.api.auth import optional_user, require_host
 from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
+from server.api.models import Shop
 from server.api.openapi import Router
 from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.schemas import BroadcastIn, PinIn
+from server.commerce.shop import shop_locale
 from server.commerce.views import product_view
 from server.db.base import new_id
 from server.errors import DomainError, NotFound
@@ -41,6 +43,7 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
         if b is None:
             raise NotFound("broadcast")
         pinned = await session.get(Product, b.pinned_product_id) if b.pinned_product_id else None
+        shop = await session.get(Shop, b.shop_id) if b.shop_id else None
         offers = (
             (
                 await session.execute(
@@ -59,6 +62,7 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
         "viewers": await app[VIEWER_COUNT](broadcast_id),
         "pinned": product_view(pinned) if pinned else None,
         "offers": [await view_of(inventory, o) for o in offers],
+        "shop": shop_locale(shop),  # the page's language when the browser asks for none of ours
     }
 
 

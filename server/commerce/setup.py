@@ -16,6 +16,7 @@ from server.commerce import (
     orders,
     privacy,
     reservations,
+    shop,
     stats,
 )
 from server.commerce.sweeper import sweeper_context
@@ -32,7 +33,8 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats, privacy):
+    routed = (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats, privacy, shop)
+    for module in routed:
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)

@@ -259,7 +259,7 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
-        quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
+        quantity = None if is_host else buy_quantity(text, policy.all_buy_keywords())
         if quantity is None or sid is None:
             return await self.chat.submit(broadcast_id, message)
         ack, _ = await asyncio.gather(
