@@ -66,6 +66,9 @@ def setup(app: web.Application, frame_ancestors: str = "'none'", provider_urls: 
         for name, value in common.items():
             headers.setdefault(name, value)
         is_page = headers.get("Content-Type", "").startswith("text/html") or request.path.startswith("/app/")
+        # A 304 to a page's revalidation has no Content-Type, and the browser keeps the 304's headers
+        # for the cached page: it must carry the page's policy, or a reload finds scripts blocked.
+        is_page = is_page or (response.status == 304 and "text/html" in request.headers.get("Accept", ""))
         headers.setdefault("Content-Security-Policy", page if is_page else API_POLICY)
 
     app.on_response_prepare.append(add_security_headers)

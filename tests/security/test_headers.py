@@ -48,3 +48,16 @@ async def test_errors_and_login_failures_carry_them_too(api: Api) -> None:
     assert reply.status == 401
     assert "frame-ancestors" in reply.headers["Content-Security-Policy"]
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_page_revalidated_with_304_keeps_the_pages_policy(api: Api) -> None:
+    """Browsers keep a 304's headers for the cached page: an API policy there blocks every script."""
+    first = await api.call("GET", "/console", headers={"Accept": "text/html"})
+    again = await api.call(
+        "GET",
+        "/console",
+        headers={"Accept": "text/html", "If-Modified-Since": first.headers["Last-Modified"]},
+    )
+    assert again.status == 304, again.status
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in again.headers["Content-Security-Policy"]

@@ -1,4 +1,6 @@
 // A small SVG line chart for the live dashboard: a few series over the last N samples.
+import { t } from "./i18n.js";
+
 const NS = "http://www.w3.org/2000/svg";
 
 export function lineChart(series, { width = 360, height = 120 } = {}) {
@@ -6,7 +8,7 @@ export function lineChart(series, { width = 360, height = 120 } = {}) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `Chart of ${series.map((s) => s.label).join(" and ")} over time`);
+  svg.setAttribute("aria-label", t("dash.chart_label", { series: series.map((s) => s.label).join(" · ") }));
   svg.setAttribute("preserveAspectRatio", "none");
   const data = series.map(() => []);
   const max = 60;

@@ -1,7 +1,8 @@
 // The host's live dashboard: viewers, chat rate, units sold, revenue, conversion; a chart; the summary.
 import { api } from "./api.js";
 import { h, fill } from "./dom.js";
-import { money, clock } from "./format.js";
+import { money, clock, percent, timeOfDay } from "./format.js";
+import { t } from "./i18n.js";
 import { lineChart } from "./chart.js";
 
 export function dashboard(ctx) {
@@ -12,18 +13,18 @@ export function dashboard(ctx) {
     return h("div.stat", cells[key], h("span", label));
   };
   const chart = lineChart([
-    { label: "viewers", color: "#7aa7ff" },
-    { label: "units sold", color: "#2fd37a" },
+    { label: t("dash.viewers"), color: "#7aa7ff" },
+    { label: t("dash.units_sold"), color: "#2fd37a" },
   ]);
   const latest = h("ol.small.muted", { style: { margin: 0, paddingLeft: "1.2rem" } });
   const panel = h("section.panel.stack", { "aria-labelledby": "dash-h" },
-    h("h2#dash-h", "Live dashboard"),
+    h("h2#dash-h", t("dash.title")),
     h("div.stats",
-      stat("viewers", "viewers"), stat("chat", "chat / min"), stat("units", "units sold"),
-      stat("revenue", "revenue"), stat("conversion", "conversion")),
+      stat("viewers", t("dash.viewers")), stat("chat", t("dash.chat_per_min")), stat("units", t("dash.units_sold")),
+      stat("revenue", t("dash.revenue")), stat("conversion", t("dash.conversion"))),
     chart.el,
-    h("div.legend", h("span", h("i", { style: { background: "#7aa7ff" } }), "viewers"), h("span", h("i", { style: { background: "#2fd37a" } }), "units sold")),
-    h("details", h("summary.muted.small", "Latest orders"), latest),
+    h("div.legend", h("span", h("i", { style: { background: "#7aa7ff" } }), t("dash.viewers")), h("span", h("i", { style: { background: "#2fd37a" } }), t("dash.units_sold"))),
+    h("details", h("summary.muted.small", t("dash.latest_orders")), latest),
   );
 
   function chatRate() {
@@ -35,7 +36,7 @@ export function dashboard(ctx) {
 
   function conversion() {
     const buyers = values.stats ? values.stats.buyers : 0;
-    return values.peak ? `${Math.min(100, (100 * buyers) / values.peak).toFixed(1)}%` : "–";
+    return values.peak ? percent(Math.min(1, buyers / values.peak)) : "–";
   }
 
   function render() {
@@ -45,9 +46,9 @@ export function dashboard(ctx) {
     cells.units.textContent = s ? s.units_sold : 0;
     cells.revenue.textContent = s ? money(s.revenue, s.currency) : money(0);
     cells.conversion.textContent = conversion();
-    cells.conversion.title = "buyers / peak viewers";
+    cells.conversion.title = t("dash.conversion_hint");
     if (s) {
-      fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${new Date(o.created_at).toLocaleTimeString()}`)));
+      fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${timeOfDay(o.created_at)}`)));
     }
   }
 
@@ -82,11 +83,11 @@ export function dashboard(ctx) {
     },
     /** Live chat messages (count toward the rate) or history from a snapshot (only the total). */
     chat(messages, live = true) {
-      const t = Date.now();
+      const at = Date.now();
       for (const m of messages) {
         if (m.id && values.chatIds.has(m.id)) continue;
         if (m.id) values.chatIds.add(m.id);
-        if (live) values.chatTimes.push(t);
+        if (live) values.chatTimes.push(at);
       }
       render();
     },
@@ -100,11 +101,11 @@ export function dashboard(ctx) {
       const seconds = broadcast.started_at && broadcast.ended_at ? (Date.parse(broadcast.ended_at) - Date.parse(broadcast.started_at)) / 1000 : 0;
       const item = (label, value) => h("div.stat", h("b", value), h("span", label));
       return h("section.panel.stack", { "aria-labelledby": "summary-h", "data-testid": "summary" },
-        h("h2#summary-h", "Broadcast summary"),
+        h("h2#summary-h", t("dash.summary")),
         h("div.stats",
-          item("duration", clock(seconds)), item("peak viewers", values.peak), item("orders", s.orders),
-          item("buyers", s.buyers), item("units sold", s.units_sold), item("revenue", money(s.revenue, s.currency)),
-          item("conversion", conversion()), item("chat messages", values.chatIds.size)),
+          item(t("dash.duration"), clock(seconds)), item(t("dash.peak_viewers"), values.peak), item(t("dash.orders"), s.orders),
+          item(t("dash.buyers"), s.buyers), item(t("dash.units_sold"), s.units_sold), item(t("dash.revenue"), money(s.revenue, s.currency)),
+          item(t("dash.conversion"), conversion()), item(t("dash.chat_messages"), values.chatIds.size)),
       );
     },
   };
