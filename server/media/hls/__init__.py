@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,11 +12,11 @@ from server.api.context import CLOCK as NODE_CLOCK
 from server.api.context import EVENTS, REDIS
 from server.config import MediaSettings
 from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
-from server.media.hls.clock import HlsMediaClock
+from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
-from server.tasks import stop_task
+from server.tasks import HOURLY_S, repeating
 
 CLOCK = web.AppKey("hls_media_clock", HlsMediaClock)
 
@@ -62,25 +61,21 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     app[EVENTS].subscribe(OFFER_STARTED, on_offer)
     app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
 
-    async def retention() -> None:
-        while True:
-            removed = await asyncio.to_thread(
-                origin.recorder.delete_older_than, settings.replay_retention_days
-            )
-            if removed:
-                log.info("recordings deleted by retention count=%d", len(removed))
-            await asyncio.sleep(3600)
+    async def retention(_app: web.Application) -> None:
+        removed = await asyncio.to_thread(origin.recorder.delete_older_than, settings.replay_retention_days)
+        if removed:
+            log.info("recordings deleted by retention count=%d", len(removed))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(retention()) if settings.replay_retention_days > 0 else None
-        anchors = asyncio.create_task(clock.publish_anchors(), name="hls-media-clock")
         yield
-        await stop_task(anchors, what="media clock anchors")
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await asyncio.to_thread(origin.close)
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def anchors(_app: web.Application) -> None:
+        await clock.write_anchors()
+
+    app.cleanup_ctx.append(repeating(anchors, ANCHOR_EVERY_S, what="media clock anchors"))
+    if settings.replay_retention_days > 0:  # 0 keeps recordings
+        app.cleanup_ctx.append(repeating(retention, HOURLY_S, what="replay retention"))
     return origin

@@ -8,7 +8,6 @@ few seconds old; an older anchor means nobody is publishing, and nothing is stam
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -73,12 +72,6 @@ class HlsMediaClock:
             return None
         at_s, media_ms = float(anchor["at_s"]) + since, float(anchor["media_ms"]) + since * 1000
         return MediaMoment(round(at_s, 3), round(media_ms))
-
-    async def publish_anchors(self) -> None:
-        """The background loop: this node's anchors every ANCHOR_EVERY_S."""
-        while True:
-            await asyncio.sleep(ANCHOR_EVERY_S)
-            await self.write_anchors()
 
     async def write_anchors(self) -> int:
         """One SET per live stream of this node; how many were written."""
