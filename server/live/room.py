@@ -181,6 +181,7 @@ class LiveRoom:
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
+        pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
@@ -192,6 +193,7 @@ class LiveRoom:
         return {
             "broadcast": view,
             "pinned": pinned,
+            "pins": pins,
             "offers": offers,
             "recent_chat": recent,
             "viewers": viewers,
