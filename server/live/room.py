@@ -183,6 +183,7 @@ class LiveRoom:
         pinned = view.pop("pinned", None)
         pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
+        coupons = view.pop("coupons", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
         try:
@@ -195,6 +196,7 @@ class LiveRoom:
             "pinned": pinned,
             "pins": pins,
             "offers": offers,
+            "coupons": coupons,
             "recent_chat": recent,
             "viewers": viewers,
             "ended": view.get("status") == "ended",
