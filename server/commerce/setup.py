@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from server.api.context import CLOCK, DB, REDIS, SETTINGS
@@ -22,6 +24,7 @@ from server.commerce import (
 )
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
+from server.tasks import HOURLY_S, repeating
 
 
 def setup(app: web.Application, *, sweeper: bool = True) -> None:
@@ -51,4 +54,6 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
-        app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_order_address_days))
+        if (days := app[SETTINGS].retention_order_address_days) > 0:  # 0 keeps addresses
+            step = functools.partial(privacy.prune_addresses_now, days=days)
+            app.cleanup_ctx.append(repeating(step, HOURLY_S, what="address retention"))
