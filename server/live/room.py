@@ -181,7 +181,9 @@ class LiveRoom:
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
+        pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
+        coupons = view.pop("coupons", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
         try:
@@ -192,7 +194,9 @@ class LiveRoom:
         return {
             "broadcast": view,
             "pinned": pinned,
+            "pins": pins,
             "offers": offers,
+            "coupons": coupons,
             "recent_chat": recent,
             "viewers": viewers,
             "ended": view.get("status") == "ended",

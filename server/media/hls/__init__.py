@@ -45,8 +45,13 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
             stream.mark(kind, item_id)
 
     async def on_pinned(event: Event) -> None:
-        product = event.data.get("product") or {}
-        mark(event.data.get("broadcast_id"), "pin", product.get("id"))
+        # With several pins the moment is the newly pinned product's; an unpin marks nothing.
+        change = event.data.get("change") or {
+            "action": "pin",
+            "product_id": (event.data.get("product") or {}).get("id"),
+        }
+        if change.get("action") == "pin":
+            mark(event.data.get("broadcast_id"), "pin", change.get("product_id"))
 
     async def on_offer(event: Event) -> None:
         offer = event.data.get("offer") or {}
