@@ -93,7 +93,10 @@ async def s3_node(
 
 @pytest.mark.skipif(bool(MISSING), reason=MISSING or "ok")
 async def test_a_gstreamer_broadcast_is_recorded_to_the_bucket_replayed_from_it_and_deleted_by_retention(
-    s3_node: tuple[web.Application, TestServer, ShiftedClock], http: aiohttp.ClientSession, s3: str
+    s3_node: tuple[web.Application, TestServer, ShiftedClock],
+    http: aiohttp.ClientSession,
+    s3: str,
+    settings: Settings,
 ) -> None:
     app, server, clock = s3_node
     base = str(server.make_url("")).rstrip("/")
@@ -127,7 +130,7 @@ async def test_a_gstreamer_broadcast_is_recorded_to_the_bucket_replayed_from_it_
     assert recorder.stats["failed"] == recorder.stats["dropped"] == 0
 
     # the replay is served from the bucket: a fresh node (nothing of it in memory) answers it
-    async for other, other_server, _ in _node(_store_settings(_settings_of(app), s3)):
+    async for _, other_server, _ in _node(_store_settings(settings, s3)):
         other_base = str(other_server.make_url("")).rstrip("/")
         replay = await Api(http, other_base).call("GET", f"/api/v1/broadcasts/{bid}/replay")
         assert replay.status == 200, replay.body
@@ -144,12 +147,6 @@ async def test_a_gstreamer_broadcast_is_recorded_to_the_bucket_replayed_from_it_
     assert _keys(s3, f"recordings/{bid}/") == []
     gone = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")
     assert (gone.status, gone.body["code"]) == (404, "no_replay")
-
-
-def _settings_of(app: web.Application) -> Settings:
-    from server.api.context import SETTINGS
-
-    return app[SETTINGS]
 
 
 class _Silent:
@@ -226,8 +223,9 @@ async def test_a_store_that_refuses_or_hangs_costs_the_recording_never_the_live_
                     if resp.status == 503:
                         assert resp.headers["Retry-After"] == "2"
                         assert (await resp.json())["code"] == "service_unavailable"
-            hide = await api.call("PUT", f"/api/v1/broadcasts/{bid}/replay", token=host, json={"published": False})
-            assert hide.status == 503, hide.body
+            hide = {"published": False}
+            hidden = await api.call("PUT", f"/api/v1/broadcasts/{bid}/replay", token=host, json=hide)
+            assert hidden.status == 503, hidden.body
     finally:
         if silent is not None:
             silent.close()
