@@ -63,6 +63,8 @@ class Code(StrEnum):
     NOT_PAYABLE = "not_payable"
     NOT_REFUNDABLE = "not_refundable"
     PAYMENTS_OFF = "payments_off"
+    # the sale report (its CSV or JSON)
+    NOT_ACCEPTABLE = "not_acceptable"
 
 
 # The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
@@ -120,6 +122,7 @@ CodeName = Literal[
     "not_payable",
     "not_refundable",
     "payments_off",
+    "not_acceptable",
 ]
 
 # The short human title of each code (the problem's `title`, and the default detail).
@@ -171,6 +174,7 @@ TITLES: dict[Code, str] = {
     Code.NOT_PAYABLE: "This order takes no payment now",
     Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
     Code.PAYMENTS_OFF: "This shop takes no online payment",
+    Code.NOT_ACCEPTABLE: "No representation the Accept header allows",
 }
 
 

@@ -15,6 +15,7 @@ from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.offers import end_offer, owned_broadcast, view_of
+from server.commerce.report import fold_report
 from server.commerce.schemas import BroadcastIn, PinIn
 from server.commerce.views import product_view
 from server.db.base import new_id
@@ -159,6 +160,7 @@ async def end_broadcast(request: web.Request) -> web.Response:
     for offer_id in active:
         await end_offer(request.app, offer_id)
     b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
+    await fold_report(request.app, broadcast_id)
     return json_response(host_view(b, request.app[SETTINGS].base_url))
 
 

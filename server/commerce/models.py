@@ -1,10 +1,12 @@
-"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here)."""
+"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here), and
+each broadcast's final report."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -49,3 +51,14 @@ class AuctionBid(Base):
     at_ms: Mapped[int] = mapped_column(BigInteger)
     ends_at_ms: Mapped[int] = mapped_column(BigInteger)  # the auction's end once this bid was accepted
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class BroadcastReport(Base):
+    """A broadcast's audience and claim counters as Redis had them when it ended (Redis forgets; the
+    report after the show must not). Order figures are always computed from the orders themselves."""
+
+    __tablename__ = "broadcast_reports"
+
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

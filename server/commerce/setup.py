@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.context import CLOCK, DB, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, EVENTS, REDIS, SETTINGS
 from server.commerce import (
     auctions,
     audit,
@@ -15,9 +15,11 @@ from server.commerce import (
     offers,
     orders,
     privacy,
+    report,
     reservations,
     stats,
 )
+from server.commerce.measure import SALE_MEASURE, SaleMeasure
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
 
@@ -30,9 +32,23 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
+    app[SALE_MEASURE] = SaleMeasure(app[REDIS], app[CLOCK])
+    app[SALE_MEASURE].watch(app[EVENTS])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats, privacy):
+    for module in (
+        catalog,
+        broadcasts,
+        reservations,
+        offers,
+        orders,
+        auctions,
+        desk,
+        audit,
+        stats,
+        report,
+        privacy,
+    ):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
