@@ -76,6 +76,9 @@ class SaleMeasure:
             offer_id = offer.get("id")
             if offer.get("available") != 0 or offer.get("status") != "active":
                 return
+            # an offer being ended reads available 0 too, with its unsold units gone back to the shelf
+            if int(offer.get("held", 0)) + int(offer.get("sold", 0)) < int(offer.get("quantity", 1)):
+                return
             if not isinstance(broadcast_id, str) or not isinstance(offer_id, str):
                 return
             if offer_id in self._sold_out:

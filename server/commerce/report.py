@@ -144,14 +144,14 @@ async def build_report(app: web.Application, b: Broadcast) -> dict[str, Any]:
                     Order.offer_id,
                     Order.source,
                     Order.channel,
-                    Order.status.in_(SOLD_STATUSES),
+                    Order.status,
                     func.count(Order.id),
                     func.coalesce(func.sum(Order.quantity), 0),
                     func.coalesce(func.sum(Order.total), 0),
                 )
                 .join(Offer, Offer.id == Order.offer_id)
                 .where(in_broadcast, Order.status.not_in(NOT_ORDERS))
-                .group_by(Order.offer_id, Order.source, Order.channel, Order.status.in_(SOLD_STATUSES))
+                .group_by(Order.offer_id, Order.source, Order.channel, Order.status)
             )
         ).all()
         ordered_buyers, paid_buyers = (
@@ -172,7 +172,8 @@ async def build_report(app: web.Application, b: Broadcast) -> dict[str, Any]:
     per_offer: dict[str, dict[str, int]] = {}
     per_source: dict[str, dict[str, int]] = {}
     totals = dict(empty)
-    for offer_id, source, channel, sold, n, units, revenue in groups:
+    for offer_id, source, channel, status, n, units, revenue in groups:
+        sold = status in SOLD_STATUSES
         name = str(source or (channel if channel != "liveshop" else attribution.DIRECT))
         for bucket in (
             per_offer.setdefault(str(offer_id), dict(empty)),
