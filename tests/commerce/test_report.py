@@ -136,7 +136,7 @@ async def test_the_report_adds_up_to_what_viewers_did(
     tokens = [await api.guest(f"viewer{i}") for i in range(1, 7)]
     viewers = [await RoomClient(node.url, t).connect() for t in tokens]
     v1, v2, v3, v4, v5, v6 = viewers
-    t1, t2, t3, t4, t5, t6 = tokens
+    t1, _, t3, t4, t5, t6 = tokens
     attribution = {
         v1: {"utm_source": "tiktok", "utm_campaign": "spring"},
         v2: {"utm_source": "TikTok", "utm_medium": "social"},
