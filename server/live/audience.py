@@ -12,6 +12,7 @@ broadcast's end (the measure closes there), a small overcount that is written do
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ log = logging.getLogger("liveshop.live")
 SCRIPT = (Path(__file__).parent / "audience.lua").read_text()
 MAX_SOURCES = 50  # distinct attribution sources counted per broadcast; later ones count only as viewers
 TTL_MS = 30 * 86400 * 1000  # long after any show: the report is folded into PostgreSQL at its end
+
+
+_VIEWER_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def viewer_of(user_id: str, viewer_key: Any) -> str:
+    """Who counts as one unique viewer: the watch page's own key when it sends one (it keeps it across the
+    quiet guest session it watches with and the named one it buys with), else the account."""
+    if isinstance(viewer_key, str) and _VIEWER_KEY.match(viewer_key):
+        return "k:" + viewer_key
+    return "u:" + user_id
 
 
 class Audience:
@@ -52,8 +64,9 @@ class Audience:
         except Exception as exc:
             log.warning("audience not recorded op=%s broadcast=%s error=%r", op, broadcast_id, exc)
 
-    async def joined(self, broadcast_id: str, user_id: str, attribution: Attribution) -> None:
-        await self._change("join", broadcast_id, user_id, attribution.source)
+    async def joined(self, broadcast_id: str, viewer: str, attribution: Attribution) -> None:
+        """`viewer`: viewer_of(...), what the unique counts count."""
+        await self._change("join", broadcast_id, viewer, attribution.source)
 
     async def left(self, broadcast_id: str) -> None:
         await self._change("leave", broadcast_id)

@@ -17,6 +17,7 @@ from server.api.auth import authenticate
 from server.api.clients import client_network, is_trusted_client
 from server.api.validation import parse_model
 from server.errors import DomainError
+from server.live.audience import viewer_of
 from server.live.chat import Ack, error, problem_ack
 from server.live.room import NAMESPACE, Conn, LiveRoom, user_room
 from server.live.routes import ChatSettingsIn
@@ -100,8 +101,12 @@ class LiveNamespace(socketio.AsyncNamespace):
         await self.enter_room(sid, broadcast_id)
         if not conn.is_room_host:
             self.room.viewers.joined(broadcast_id)
-            source = from_payload(data.get("attribution") if isinstance(data, dict) else None)
-            await self.room.audience.joined(broadcast_id, conn.user.id, source)
+            extra = data if isinstance(data, dict) else {}
+            await self.room.audience.joined(
+                broadcast_id,
+                viewer_of(conn.user.id, extra.get("viewer_key")),
+                from_payload(extra.get("attribution")),
+            )
             snapshot["viewers"] = await self.room.viewers.count(broadcast_id)
         snapshot["me"] = {
             **conn.user.public(),

@@ -48,6 +48,21 @@ export function attribution() {
   return current;
 }
 
+/** A random key this browser keeps (localStorage): the report counts a viewer once although the page
+ * watches with a quiet guest session and buys with a named one. */
+export function viewerKey() {
+  try {
+    let key = localStorage.getItem("liveshop.viewer-key");
+    if (!key) {
+      key = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem("liveshop.viewer-key", key);
+    }
+    return key;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Headers for a reservation or checkout request: {} when the viewer came from nowhere in particular. */
 export function attributionHeaders() {
   if (!current) return {};
