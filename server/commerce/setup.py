@@ -13,9 +13,11 @@ from server.commerce import (
     broadcasts,
     catalog,
     comment_buy,
+    coupons,
     desk,
     offers,
     orders,
+    pins,
     privacy,
     reservations,
     stats,
@@ -29,13 +31,26 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
     comment_buy.setup(app)
+    coupons.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
-    for module in (catalog, broadcasts, reservations, offers, orders, auctions, desk, audit, stats, privacy):
+    for module in (
+        catalog,
+        broadcasts,
+        pins,
+        reservations,
+        offers,
+        orders,
+        auctions,
+        desk,
+        audit,
+        stats,
+        privacy,
+    ):
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)

@@ -53,6 +53,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     events.subscribe(topics.OFFER_STOCK, room.feed.on_offer_stock)
     events.subscribe(topics.OFFER_ENDED, room.feed.on_offer_ended)
     events.subscribe(topics.PINNED, room.feed.on_pinned)
+    events.subscribe(topics.COUPON, room.feed.on_coupon)
     app[INVENTORY].on_change(room.feed.on_stock_change)
 
     async def on_status(event: topics.Event) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
 from server.api.models import User
-from server.api.seams import BROADCAST_SNAPSHOT, PINNED_CLAIM
+from server.api.seams import BROADCAST_SNAPSHOT, MEDIA_CLOCK, PINNED_CLAIM
 from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
@@ -181,7 +181,9 @@ class LiveRoom:
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
+        pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
+        coupons = view.pop("coupons", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
         try:
@@ -192,7 +194,9 @@ class LiveRoom:
         return {
             "broadcast": view,
             "pinned": pinned,
+            "pins": pins,
             "offers": offers,
+            "coupons": coupons,
             "recent_chat": recent,
             "viewers": viewers,
             "ended": view.get("status") == "ended",
@@ -259,6 +263,9 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
+        moment = await self.app[MEDIA_CLOCK](broadcast_id)
+        if moment is not None:  # where the video was when the room got it: the replay shows it there
+            message["at_s"] = moment.at_s
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
             return await self.chat.submit(broadcast_id, message)

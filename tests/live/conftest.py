@@ -47,6 +47,7 @@ class RoomClient:
             "error",
             "reservation",
             "claimed",
+            "coupon",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)
 
