@@ -1,5 +1,5 @@
-"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here), and
-each broadcast's final report."""
+"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here), live
+coupons, pins, and each broadcast's final sale report."""
 
 from __future__ import annotations
 
@@ -51,6 +51,37 @@ class AuctionBid(Base):
     at_ms: Mapped[int] = mapped_column(BigInteger)
     ends_at_ms: Mapped[int] = mapped_column(BigInteger)  # the auction's end once this bid was accepted
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class Coupon(Base):
+    """A live coupon: a code for one broadcast, percent or amount off, capped in all and per buyer."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (Index("ix_coupons_broadcast_code", "broadcast_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"))
+    code: Mapped[str] = mapped_column(String(32))  # upper case; one active per broadcast
+    percent_off: Mapped[int | None] = mapped_column(Integer)  # 1..100, or
+    amount_off: Mapped[int | None] = mapped_column(Integer)  # minor units of `currency`
+    currency: Mapped[str | None] = mapped_column(String(3))
+    max_uses: Mapped[int] = mapped_column(Integer)
+    max_per_buyer: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BroadcastPin(Base):
+    """One of up to three products pinned in a broadcast; the highest `seq` is the most recent pin."""
+
+    __tablename__ = "broadcast_pins"
+
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class BroadcastReport(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from server.api.context import CLOCK, DB, EVENTS, REDIS, SETTINGS
@@ -11,9 +13,11 @@ from server.commerce import (
     broadcasts,
     catalog,
     comment_buy,
+    coupons,
     desk,
     offers,
     orders,
+    pins,
     privacy,
     report,
     reservations,
@@ -22,12 +26,14 @@ from server.commerce import (
 from server.commerce.measure import SALE_MEASURE, SaleMeasure
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
+from server.tasks import HOURLY_S, repeating
 
 
 def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
     comment_buy.setup(app)
+    coupons.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
@@ -39,6 +45,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     for module in (
         catalog,
         broadcasts,
+        pins,
         reservations,
         offers,
         orders,
@@ -52,4 +59,6 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         module.router.install(app)
     if sweeper:
         app.cleanup_ctx.append(sweeper_context)
-        app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_order_address_days))
+        if (days := app[SETTINGS].retention_order_address_days) > 0:  # 0 keeps addresses
+            step = functools.partial(privacy.prune_addresses_now, days=days)
+            app.cleanup_ctx.append(repeating(step, HOURLY_S, what="address retention"))
