@@ -57,3 +57,34 @@ class AuctionBid(Base):
     # The bidder's max behind this bid (private; None for a plain bid), and a later raise of it.
     max_amount: Mapped[int | None] = mapped_column(Integer)
     raised_max: Mapped[int | None] = mapped_column(Integer)
+
+
+class Coupon(Base):
+    """A live coupon: a code for one broadcast, percent or amount off, capped in all and per buyer."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (Index("ix_coupons_broadcast_code", "broadcast_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"))
+    code: Mapped[str] = mapped_column(String(32))  # upper case; one active per broadcast
+    percent_off: Mapped[int | None] = mapped_column(Integer)  # 1..100, or
+    amount_off: Mapped[int | None] = mapped_column(Integer)  # minor units of `currency`
+    currency: Mapped[str | None] = mapped_column(String(3))
+    max_uses: Mapped[int] = mapped_column(Integer)
+    max_per_buyer: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BroadcastPin(Base):
+    """One of up to three products pinned in a broadcast; the highest `seq` is the most recent pin."""
+
+    __tablename__ = "broadcast_pins"
+
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -181,7 +181,9 @@ class LiveRoom:
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
+        pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
+        coupons = view.pop("coupons", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
         try:
@@ -192,7 +194,9 @@ class LiveRoom:
         return {
             "broadcast": view,
             "pinned": pinned,
+            "pins": pins,
             "offers": offers,
+            "coupons": coupons,
             "recent_chat": recent,
             "viewers": viewers,
             "ended": view.get("status") == "ended",
@@ -294,7 +298,9 @@ class LiveRoom:
         """Claim through the seam and tell the sender alone; the room hears of new claims if the host
         chose so. Never raises: the chat message is delivered whatever the claim's outcome."""
         try:
-            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user.id, quantity, key)
+            conn = self.conns.get(sid)
+            network = conn.network if conn is not None else None
+            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user, quantity, key, network)
         except DomainError as exc:
             await self.emit_to(sid, "error", problem_ack(exc)["error"])
             return

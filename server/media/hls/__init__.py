@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,6 +14,7 @@ from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
+from server.tasks import HOURLY_S, repeating
 
 log = logging.getLogger("liveshop.media")
 
@@ -38,8 +38,13 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
             stream.mark(kind, item_id)
 
     async def on_pinned(event: Event) -> None:
-        product = event.data.get("product") or {}
-        mark(event.data.get("broadcast_id"), "pin", product.get("id"))
+        # With several pins the moment is the newly pinned product's; an unpin marks nothing.
+        change = event.data.get("change") or {
+            "action": "pin",
+            "product_id": (event.data.get("product") or {}).get("id"),
+        }
+        if change.get("action") == "pin":
+            mark(event.data.get("broadcast_id"), "pin", change.get("product_id"))
 
     async def on_offer(event: Event) -> None:
         offer = event.data.get("offer") or {}
@@ -54,23 +59,16 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     app[EVENTS].subscribe(OFFER_STARTED, on_offer)
     app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
 
-    async def retention() -> None:
-        while True:
-            removed = await asyncio.to_thread(
-                origin.recorder.delete_older_than, settings.replay_retention_days
-            )
-            if removed:
-                log.info("recordings deleted by retention count=%d", len(removed))
-            await asyncio.sleep(3600)
+    async def retention(_app: web.Application) -> None:
+        removed = await asyncio.to_thread(origin.recorder.delete_older_than, settings.replay_retention_days)
+        if removed:
+            log.info("recordings deleted by retention count=%d", len(removed))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(retention()) if settings.replay_retention_days > 0 else None
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await asyncio.to_thread(origin.close)
 
     app.cleanup_ctx.append(lifecycle)
+    if settings.replay_retention_days > 0:  # 0 keeps recordings
+        app.cleanup_ctx.append(repeating(retention, HOURLY_S, what="replay retention"))
     return origin
