@@ -117,4 +117,5 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     app[seams.PAYMENTS] = desk
     checks: list[seams.AuditCheck] = [payments.money_check]
     app[seams.AUDIT_CHECKS] = checks
+    app[seams.MEDIA_CLOCK] = media.media_clock(app)
     seams.check(app)

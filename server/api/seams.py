@@ -8,7 +8,7 @@ rather than silently skipping the check a seam guards.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aiohttp import web
 
@@ -70,12 +70,28 @@ class CheckoutPayments(Protocol):
         ...
 
 
+class MediaMoment(NamedTuple):
+    """A moment on a broadcast's video: seconds into its recording, and the wall-clock stamp (epoch ms)
+    that its HLS playlists (PROGRAM-DATE-TIME) and its RTCP sender reports give that frame."""
+
+    at_s: float
+    media_ms: int
+
+
+class MediaClock(Protocol):
+    """Where a broadcast's video is now, or None while nothing is published: chat messages and room
+    events carry it, so replays and viewers place them on the video rather than on the wall clock."""
+
+    async def __call__(self, broadcast_id: str, /) -> MediaMoment | None: ...
+
+
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
+MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
@@ -84,6 +100,7 @@ SEAMS: dict[str, web.AppKey[Any]] = {
     "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,
     "audit_checks": AUDIT_CHECKS,
+    "media_clock": MEDIA_CLOCK,
 }
 
 

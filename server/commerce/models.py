@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -22,6 +23,10 @@ class Auction(Base):
     increment: Mapped[int] = mapped_column(Integer)
     anti_snipe_s: Mapped[int] = mapped_column(Integer)
     reserve_price: Mapped[int | None] = mapped_column(Integer)  # no sale below it
+    # After the main time, how long the auction waits for the one bid that decides it (None: off).
+    sudden_death_s: Mapped[int | None] = mapped_column(Integer)
+    # Winners who did not pay in time, oldest first: each is passed over for the second-chance offer.
+    passed_over: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | ended
     # The first end; each bid row carries the end it set, so the live end is the latest of them.
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -49,6 +54,9 @@ class AuctionBid(Base):
     at_ms: Mapped[int] = mapped_column(BigInteger)
     ends_at_ms: Mapped[int] = mapped_column(BigInteger)  # the auction's end once this bid was accepted
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # The bidder's max behind this bid (private; None for a plain bid), and a later raise of it.
+    max_amount: Mapped[int | None] = mapped_column(Integer)
+    raised_max: Mapped[int | None] = mapped_column(Integer)
 
 
 class Coupon(Base):

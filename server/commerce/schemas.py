@@ -112,7 +112,20 @@ class AuctionIn(Body):
     duration_s: int = Field(ge=5, le=24 * 3600)
     anti_snipe_s: int = Field(0, ge=0, le=3600, description="a bid this close to the end extends it")
     reserve_price: int | None = Field(None, ge=1, le=MAX_PRICE, description="no sale below it (kept private)")
+    sudden_death_s: int | None = Field(
+        None,
+        ge=1,
+        le=3600,
+        description="sudden death: no extensions; after the main time the first accepted bid within "
+        "this many seconds wins at once (none: the last high bid wins)",
+    )
 
 
 class BidIn(Body):
-    amount: int = Field(ge=1, le=MAX_PRICE, description="in the product's currency, minor units")
+    """A plain bid (`amount`) or a max bid (`max_amount`: the server bids for the viewer, one step
+    at a time, up to it); exactly one of the two."""
+
+    amount: int | None = Field(None, ge=1, le=MAX_PRICE, description="in the product's currency, minor units")
+    max_amount: int | None = Field(
+        None, ge=1, le=MAX_PRICE, description="the most the server may bid for you (private to you)"
+    )

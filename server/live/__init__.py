@@ -83,6 +83,9 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             outbid = event.data.get("outbid")
             if outbid:  # the viewer whose high bid was just beaten, alone
                 await room.emit("outbid", {"auction": event.data["auction"]}, user_room(outbid))
+            chance = event.data.get("second_chance")
+            if chance:  # the runner-up, alone: the unit is theirs at their last bid (their own hold)
+                await room.emit("second_chance", {"auction": event.data["auction"]}, user_room(chance))
 
     events.subscribe(topics.AUCTION, on_auction)
     router.install(app)

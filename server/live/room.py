@@ -17,7 +17,7 @@ from sqlalchemy import select
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
 from server.api.models import User
-from server.api.seams import BROADCAST_SNAPSHOT, PINNED_CLAIM
+from server.api.seams import BROADCAST_SNAPSHOT, MEDIA_CLOCK, PINNED_CLAIM
 from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
@@ -263,6 +263,9 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
+        moment = await self.app[MEDIA_CLOCK](broadcast_id)
+        if moment is not None:  # where the video was when the room got it: the replay shows it there
+            message["at_s"] = moment.at_s
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
             return await self.chat.submit(broadcast_id, message)

@@ -44,6 +44,7 @@ class RoomClient:
             "chat_settings",
             "auction",
             "outbid",
+            "second_chance",
             "error",
             "reservation",
             "claimed",

@@ -8,28 +8,35 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.api.context import EVENTS
+from server.api.context import CLOCK as NODE_CLOCK
+from server.api.context import EVENTS, REDIS
 from server.config import MediaSettings
 from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
+from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
 from server.tasks import HOURLY_S, repeating
 
+CLOCK = web.AppKey("hls_media_clock", HlsMediaClock)
+
 log = logging.getLogger("liveshop.media")
 
-__all__ = ["ORIGIN", "HlsOrigin", "setup"]
+__all__ = ["CLOCK", "ORIGIN", "HlsMediaClock", "HlsOrigin", "setup"]
 
 
 def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     """The origin, its routes, the moments it marks, and the retention sweep."""
+    wall = app[NODE_CLOCK].time
     origin = HlsOrigin(
-        Recorder(recordings_root(settings.recordings_dir)),
+        Recorder(recordings_root(settings.recordings_dir), now=wall),
         part_s=settings.hls_part_s,
         segment_s=settings.hls_segment_s,
         window=settings.hls_window_segments,
+        wall=wall,
     )
     app[ORIGIN] = origin
+    clock = app[CLOCK] = HlsMediaClock(origin, app[REDIS])
     router.install(app)
 
     def mark(broadcast_id: str | None, kind: str, item_id: str | None) -> None:
@@ -69,6 +76,11 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
         await asyncio.to_thread(origin.close)
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def anchors(_app: web.Application) -> None:
+        await clock.write_anchors()
+
+    app.cleanup_ctx.append(repeating(anchors, ANCHOR_EVERY_S, what="media clock anchors"))
     if settings.replay_retention_days > 0:  # 0 keeps recordings
         app.cleanup_ctx.append(repeating(retention, HOURLY_S, what="replay retention"))
     return origin
