@@ -35,6 +35,9 @@ class ChatSettings(BaseSettings):
     history_cap: int = Field(200, ge=50, le=10_000, description="Recent messages kept in Redis")
     stock_interval_ms: int = Field(250, ge=50, le=5000, description="At most one stock update per offer")
     viewers_interval_s: float = Field(1.0, ge=0.2, le=60)
+    report_sample_s: float = Field(
+        10.0, ge=1, le=3600, description="The sale report's time buckets: viewers and chat per bucket"
+    )
     ws_compress: bool = Field(False, description="Offer permessage-deflate on socket.io websockets")
 
 
