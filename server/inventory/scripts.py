@@ -23,6 +23,10 @@ NAMES = (
     "auction_load",
     "auction_close",
     "auction_view",
+    "coupon_redeem",
+    "coupon_return",
+    "coupon_load",
+    "coupon_view",
 )
 
 
@@ -48,3 +52,7 @@ class Scripts:
         self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
         self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
         self.auction_view: AsyncScript = redis.register_script(source("auction_view"))
+        self.coupon_redeem: AsyncScript = redis.register_script(source("coupon_redeem"))
+        self.coupon_return: AsyncScript = redis.register_script(source("coupon_return"))
+        self.coupon_load: AsyncScript = redis.register_script(source("coupon_load"))
+        self.coupon_view: AsyncScript = redis.register_script(source("coupon_view"))

@@ -7,6 +7,7 @@ import { t, languageSwitch, onLanguageChange, setShopLanguage } from "./i18n.js"
 import { shopSettings } from "./shop.js";
 import { studio } from "./studio.js";
 import { ordersDesk } from "./orders.js";
+import { reportPage } from "./report.js";
 import { webhooksPage } from "./webhooks.js";
 
 const app = $("#app");
@@ -55,8 +56,11 @@ async function route({ relabel = false } = {}) {
   const who = host();
   if (!who) return signIn();
   const match = location.pathname.match(/^\/console\/broadcasts\/([^/]+)$/);
+  const reportOf = location.pathname.match(/^\/console\/broadcasts\/([^/]+)\/report$/);
   try {
-    if (match) {
+    if (reportOf) {
+      leaveStudio = await reportPage(app, decodeURIComponent(reportOf[1]), who, { navigate });
+    } else if (match) {
       leaveStudio = await studio(app, decodeURIComponent(match[1]), who, { navigate, onAuthError: signOut });
     } else if (location.pathname === "/console/orders") {
       leaveStudio = await ordersDesk(app, who, { navigate });

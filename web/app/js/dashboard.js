@@ -1,40 +1,50 @@
-// The host's live dashboard: viewers, chat rate, units sold, revenue, conversion; a chart; the summary.
+// The host's live dashboard: viewers, chat rate, units sold, revenue, conversion; a chart (uPlot); the
+// live funnel and revenue per source from the sale report; after the show, the full report.
 import { api } from "./api.js";
 import { h, fill } from "./dom.js";
 import { money, clock, percent, timeOfDay } from "./format.js";
 import { t } from "./i18n.js";
-import { lineChart } from "./chart.js";
+import { timeChart } from "./charts.js";
+import { fetchReport, reportPanel } from "./report.js";
+
+const REPORT_EVERY_MS = 15_000;
 
 export function dashboard(ctx) {
-  const values = { viewers: 0, peak: 0, chatTimes: [], chatIds: new Set(), stats: null };
+  const values = { viewers: 0, peak: 0, chatTimes: [], chatIds: new Set(), stats: null, report: null };
   const cells = {};
   const stat = (key, label) => {
     cells[key] = h("b", { "data-testid": `stat-${key}` }, "0");
     return h("div.stat", cells[key], h("span", label));
   };
-  const chart = lineChart([
+  const chart = timeChart([
     { label: t("dash.viewers"), color: "#7aa7ff" },
-    { label: t("dash.units_sold"), color: "#2fd37a" },
-  ]);
+    { label: t("dash.units_sold"), color: "#2fd37a", axis: "right" },
+  ], { height: 140, max: 1200 });
   const latest = h("ol.small.muted", { style: { margin: 0, paddingLeft: "1.2rem" } });
+  const funnel = h("p.small.muted", { "data-testid": "live-funnel" }, "");
+  const sources = h("ul.small.muted", { "data-testid": "live-sources", style: { margin: 0, paddingLeft: "1.2rem" } });
+  const reportLink = h("a.button.small.ghost", { href: `/console/broadcasts/${encodeURIComponent(ctx.id)}/report`, "data-testid": "report-link" }, t("dash.sale_report"));
   const panel = h("section.panel.stack", { "aria-labelledby": "dash-h" },
-    h("h2#dash-h", t("dash.title")),
+    h("div.row.spread", h("h2#dash-h", { style: { margin: 0 } }, t("dash.title")), reportLink),
     h("div.stats",
       stat("viewers", t("dash.viewers")), stat("chat", t("dash.chat_per_min")), stat("units", t("dash.units_sold")),
       stat("revenue", t("dash.revenue")), stat("conversion", t("dash.conversion"))),
     chart.el,
-    h("div.legend", h("span", h("i", { style: { background: "#7aa7ff" } }), t("dash.viewers")), h("span", h("i", { style: { background: "#2fd37a" } }), t("dash.units_sold"))),
+    funnel,
+    h("details", h("summary.muted.small", t("dash.revenue_per_source")), sources),
     h("details", h("summary.muted.small", t("dash.latest_orders")), latest),
   );
 
   function chatRate() {
     if (values.serverRate !== undefined && Date.now() - values.serverRateAt < 15_000) return Math.round(values.serverRate);
     const cutoff = Date.now() - 60_000;
-    values.chatTimes = values.chatTimes.filter((t) => t > cutoff);
+    values.chatTimes = values.chatTimes.filter((when) => when > cutoff);
     return values.chatTimes.length;
   }
 
   function conversion() {
+    const r = values.report;
+    if (r && r.funnel.viewers) return percent(r.conversion.paid_of_viewers);
     const buyers = values.stats ? values.stats.buyers : 0;
     return values.peak ? percent(Math.min(1, buyers / values.peak)) : "–";
   }
@@ -49,6 +59,12 @@ export function dashboard(ctx) {
     cells.conversion.title = t("dash.conversion_hint");
     if (s) {
       fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${timeOfDay(o.created_at)}`)));
+    }
+    const r = values.report;
+    if (r) {
+      const f = r.funnel;
+      funnel.textContent = t("dash.funnel", { viewers: f.viewers, reserved: f.reserved, ordered: f.ordered, paid: f.paid, peak: r.audience.peak_viewers, average: r.audience.average_viewers, watch_time: clock(r.audience.watch_time_s) });
+      fill(sources, r.sources.map((x) => h("li", { dataset: { source: x.source } }, t("dash.source_line", { source: x.source, count: x.orders, revenue: money(x.revenue, r.currency), viewers: x.viewers }))));
     }
   }
 
@@ -65,6 +81,17 @@ export function dashboard(ctx) {
         inflight = null;
       });
     return inflight;
+  }
+
+  let reportAt = 0;
+  async function refreshReport() {
+    reportAt = Date.now();
+    try {
+      values.report = await fetchReport(ctx.id, ctx.token);
+      render();
+    } catch {
+      /* the next sample tries again */
+    }
   }
 
   return {
@@ -92,21 +119,25 @@ export function dashboard(ctx) {
       render();
     },
     sample() {
-      chart.push([values.viewers, values.stats ? values.stats.units_sold : 0]);
+      chart.push(Date.now() / 1000, [values.viewers, values.stats ? values.stats.units_sold : 0]);
+      if (Date.now() - reportAt > REPORT_EVERY_MS) refreshReport();
       render();
     },
-    /** The end-of-show panel: how the broadcast did. */
+    /** The end-of-show panel: how the broadcast did, then the full sale report once it is loaded. */
     summary(broadcast) {
       const s = values.stats || { orders: 0, buyers: 0, units_sold: 0, revenue: 0, currency: "USD" };
       const seconds = broadcast.started_at && broadcast.ended_at ? (Date.parse(broadcast.ended_at) - Date.parse(broadcast.started_at)) / 1000 : 0;
       const item = (label, value) => h("div.stat", h("b", value), h("span", label));
-      return h("section.panel.stack", { "aria-labelledby": "summary-h", "data-testid": "summary" },
-        h("h2#summary-h", t("dash.summary")),
-        h("div.stats",
-          item(t("dash.duration"), clock(seconds)), item(t("dash.peak_viewers"), values.peak), item(t("dash.orders"), s.orders),
-          item(t("dash.buyers"), s.buyers), item(t("dash.units_sold"), s.units_sold), item(t("dash.revenue"), money(s.revenue, s.currency)),
-          item(t("dash.conversion"), conversion()), item(t("dash.chat_messages"), values.chatIds.size)),
-      );
+      const full = h("div");
+      fetchReport(ctx.id, ctx.token).then((r) => fill(full, reportPanel(r, ctx))).catch(() => {});
+      return h("div.stack", { "data-testid": "summary" },
+        h("section.panel.stack", { "aria-labelledby": "summary-h" },
+          h("h2#summary-h", t("dash.summary")),
+          h("div.stats",
+            item(t("dash.duration"), clock(seconds)), item(t("dash.peak_viewers"), values.peak), item(t("dash.orders"), s.orders),
+            item(t("dash.buyers"), s.buyers), item(t("dash.units_sold"), s.units_sold), item(t("dash.revenue"), money(s.revenue, s.currency)),
+            item(t("dash.conversion"), conversion()), item(t("dash.chat_messages"), values.chatIds.size))),
+        full);
     },
   };
 }
