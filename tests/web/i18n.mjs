@@ -125,7 +125,7 @@ async function consoleIn(language) {
   await check(`console ${language}: studio labels, prices per locale${language === "pl" ? " and Polish plurals (1/2/5)" : ""}`, async () => {
     await page.goto(`/console/broadcasts/${encodeURIComponent(info.broadcast_id)}`);
     await page.getByRole("button", { name: want.goLive }).waitFor({ timeout: T });
-    await page.getByRole("heading", { name: want.products }).waitFor({ timeout: T });
+    expectText(await page.locator("#catalog-h").textContent(), want.products, "the catalog's heading");
     const row = (p) => page.locator(`.product-row[data-sku="${p.sku}"] .meta`);
     await row(info.krw).waitFor({ timeout: T });
     expectText(await row(info.krw).textContent(), want.krw, "KRW price");
