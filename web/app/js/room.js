@@ -40,7 +40,7 @@ export function joinRoom(broadcastId, token, handlers) {
     state.joined = false;
     emit("status", "reconnecting");
   });
-  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "snapshot", "chat_settings", "media"]) {
+  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "snapshot", "chat_settings", "media", "coupon"]) {
     socket.on(name, (data) => emit(name, data));
   }
 
