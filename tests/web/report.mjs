@@ -96,7 +96,7 @@ async function run() {
       const report = await rest("GET", `/api/v1/broadcasts/${b.id}/report`, host);
       const tiktok = report.sources.find((s) => s.source === "tiktok");
       const direct = report.sources.find((s) => s.source === "direct");
-      if (tiktok && tiktok.orders === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
+      if (tiktok && tiktok.orders === 1 && tiktok.reserved === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
         && direct && direct.viewers >= 1 && direct.orders === 0) return JSON.stringify(tiktok);
       if (Date.now() > deadline) throw new Error(JSON.stringify(report.sources));
       await new Promise((r) => setTimeout(r, 300));
@@ -116,8 +116,8 @@ async function run() {
     const text = (await row.textContent()).replace(/\s+/g, " ");
     if (!/^TikTok/.test(text.trim())) throw new Error(text);
     const cells = await row.locator("td").allTextContents();
-    if (cells[1] !== "1" || cells[2] !== "1" || cells[3] !== "1") throw new Error(`viewers/orders/paid: ${cells}`);
-    if (/^\D*0([.,]00)?$/.test(cells[4].trim())) throw new Error(`revenue ${cells[4]}`);
+    if (cells.slice(1, 5).join() !== "1,1,1,1") throw new Error(`viewers/reserved/orders/paid: ${cells}`);
+    if (/^\D*0([.,]00)?$/.test(cells[5].trim())) throw new Error(`revenue ${cells[5]}`);
     await console_.locator('[data-testid="report"] .uplot canvas').first().waitFor({ timeout: T });
     return cells.join(" | ");
   });
