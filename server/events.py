@@ -34,6 +34,9 @@ OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop t
 AUCTION = (
     "auction"  # {type: started|bid|extended|ended, auction: {...} as GET shows it, broadcast_id, outbid}
 )
+# {type: started|entries|closed|drawn|canceled, giveaway: {...} as the room shows it, broadcast_id,
+#  winner_id (drawn only: that viewer alone is told), order_id (drawn only)}
+GIVEAWAY = "giveaway"
 PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}

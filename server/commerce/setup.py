@@ -12,6 +12,7 @@ from server.commerce import (
     catalog,
     comment_buy,
     desk,
+    giveaways,
     offers,
     orders,
     privacy,
@@ -26,6 +27,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
     comment_buy.setup(app)
+    giveaways.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book

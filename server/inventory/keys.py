@@ -71,3 +71,15 @@ def auction_keys(auction_id: str) -> list[str]:
         raise ValueError(f"invalid auction id {auction_id!r}")
     tag = "{" + auction_id + "}"
     return [f"auction:{tag}:state", f"auction:{tag}:bids", f"auction:{tag}:idem"]
+
+
+def giveaway_keys(giveaway_id: str) -> list[str]:
+    """[state, entrants] for one giveaway, hash-tagged like an offer's keys.
+
+    state    hash  status (open|closed), seq (entries so far), epoch (the Redis process that wrote it)
+    entrants hash  user id -> entry number (1, 2, ...: the order of arrival)
+    """
+    if not valid_offer_id(giveaway_id):
+        raise ValueError(f"invalid giveaway id {giveaway_id!r}")
+    tag = "{" + giveaway_id + "}"
+    return [f"giveaway:{tag}:state", f"giveaway:{tag}:entrants"]

@@ -24,6 +24,7 @@ from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
+from server.live.giveaway import keyword_entry
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import (
@@ -36,6 +37,7 @@ from server.live.policy import (
     save_settings,
     settings_view,
 )
+from server.live.spawn import spawn
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, buy_quantity, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -259,6 +261,8 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
+        if not is_host and sid is not None:  # the keyword of an open giveaway enters its sender
+            spawn(keyword_entry(self, sid, broadcast_id, user, text))
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
             return await self.chat.submit(broadcast_id, message)
