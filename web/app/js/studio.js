@@ -8,6 +8,7 @@ import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
+import { giveawayStudio } from "./giveaway.js";
 
 function copyRow(label, value, secret = false) {
   const code = h("code", { "aria-label": label }, secret ? "•".repeat(24) : value);
@@ -127,6 +128,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
 
+  const giveaway = giveawayStudio({ id, token });
   const summaryBox = h("div");
   const controls = h("div.row", liveButton, endButton);
   const obs = h("details.panel", h("summary", h("b", "Stream from OBS instead")),
@@ -150,7 +152,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, giveaway.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", "Chat settings"), settingsForm))));
@@ -350,6 +352,7 @@ export async function studio(root, id, who, { navigate }) {
       showSettings(snap.chat_settings);
     },
   });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to the live room…");
 
   applySnapshot(b);
@@ -376,6 +379,7 @@ export async function studio(root, id, who, { navigate }) {
 
   return () => {
     timers.forEach(clearInterval);
+    giveaway.stop();
     if (room) room.close();
     if (publisher) publisher.stop();
     if (stream) stream.getTracks().forEach((t) => t.stop());

@@ -7,6 +7,7 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { giveawayCard } from "./giveaway.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -35,6 +36,7 @@ const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1,
 const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
 const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
+const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().user, token: () => viewer() && viewer().token, ensureUser: () => ensureUser() });
 
 function toggleSound() {
   video.muted = !video.muted;
@@ -397,6 +399,7 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
 }
@@ -430,12 +433,13 @@ async function main() {
   }
   fill(app,
     h("div.main-col", stage, bannerBox),
-    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+    h("div.side-col", pinnedBox, giveaway.el, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  giveaway.refresh();
   resumePayment();
   let last = Date.now();
   let ticks = 0;
