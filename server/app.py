@@ -12,12 +12,12 @@ from aiohttp import web
 
 from server import live, media, mirror, models, payments, webui
 from server.api import auth, headers, ops, seams
-from server.api.auth import Principal
 from server.api.clients import CLIENTS, ClientPolicy, parse_networks
 from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
 from server.api.ratelimit import LIMITER, Limiter, make_storage
+from server.api.tokens import Principal
 from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
@@ -107,9 +107,9 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
         return await broadcast_snapshot(app, broadcast_id)
 
     async def pinned_claim(
-        broadcast_id: str, user_id: str, quantity: int, key: str
+        broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
     ) -> tuple[dict[str, Any], bool] | None:
-        return await claim_pinned(app, broadcast_id, user_id, quantity, key)
+        return await claim_pinned(app, broadcast_id, buyer, quantity, key, network)
 
     async def giveaway_keyword(broadcast_id: str, user: Principal, text: str) -> dict[str, Any] | None:
         return await enter_by_keyword(app, broadcast_id, user, text)
@@ -122,4 +122,5 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     app[seams.GIVEAWAY_KEYWORD] = giveaway_keyword
     checks: list[seams.AuditCheck] = [payments.money_check]
     app[seams.AUDIT_CHECKS] = checks
+    app[seams.MEDIA_CLOCK] = media.media_clock(app)
     seams.check(app)

@@ -69,6 +69,14 @@ class Code(StrEnum):
     NOT_PAYABLE = "not_payable"
     NOT_REFUNDABLE = "not_refundable"
     PAYMENTS_OFF = "payments_off"
+    # live coupons and pins (v1.1)
+    COUPON_UNKNOWN = "coupon_unknown"
+    COUPON_EXPIRED = "coupon_expired"
+    COUPON_USED_UP = "coupon_used_up"
+    COUPON_LIMIT_EXCEEDED = "coupon_limit_exceeded"
+    COUPON_NOT_APPLICABLE = "coupon_not_applicable"
+    COUPON_EXISTS = "coupon_exists"
+    PINS_FULL = "pins_full"
 
 
 # The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
@@ -131,6 +139,13 @@ CodeName = Literal[
     "not_payable",
     "not_refundable",
     "payments_off",
+    "coupon_unknown",
+    "coupon_expired",
+    "coupon_used_up",
+    "coupon_limit_exceeded",
+    "coupon_not_applicable",
+    "coupon_exists",
+    "pins_full",
 ]
 
 # The short human title of each code (the problem's `title`, and the default detail).
@@ -187,6 +202,13 @@ TITLES: dict[Code, str] = {
     Code.NOT_PAYABLE: "This order takes no payment now",
     Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
     Code.PAYMENTS_OFF: "This shop takes no online payment",
+    Code.COUPON_UNKNOWN: "No such coupon",
+    Code.COUPON_EXPIRED: "The coupon has expired",
+    Code.COUPON_USED_UP: "The coupon has been used up",
+    Code.COUPON_LIMIT_EXCEEDED: "You have used this coupon as often as it allows",
+    Code.COUPON_NOT_APPLICABLE: "The coupon is not for this broadcast or currency",
+    Code.COUPON_EXISTS: "A coupon with this code is running in this broadcast",
+    Code.PINS_FULL: "Three products are pinned already; unpin one first",
 }
 
 

@@ -37,7 +37,10 @@ AUCTION = (
 # {type: started|entries|closed|drawn|canceled, giveaway: {...} as the room shows it, broadcast_id,
 #  winner_id (drawn only: that viewer alone is told), order_id (drawn only)}
 GIVEAWAY = "giveaway"
-PINNED = "broadcast.pinned"  # {broadcast_id, product: {...} | None}
+# {broadcast_id, product: the most recent pin | None, pins: [product, ...] newest first, change: {action:
+# "pin"|"unpin"|"clear", product_id}}
+PINNED = "broadcast.pinned"
+COUPON = "coupon"  # {type: announced|ended, coupon: {...} as the host's list shows it, broadcast_id}
 BROADCAST_STATUS = "broadcast.status"  # {broadcast: {...}}
 MEDIA_STATE = "media.state"  # {broadcast_id, state: "publishing" | "reconnecting" | "stopped"}
 ORDER_CONFIRMED = "order.confirmed"  # durable: OrderConfirmed, whichever channel sold it

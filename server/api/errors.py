@@ -75,6 +75,13 @@ STATUS: dict[Code, int] = {
     Code.NOT_PAYABLE: 409,
     Code.NOT_REFUNDABLE: 409,
     Code.PAYMENTS_OFF: 409,
+    Code.COUPON_UNKNOWN: 404,
+    Code.COUPON_EXPIRED: 410,
+    Code.COUPON_USED_UP: 409,
+    Code.COUPON_LIMIT_EXCEEDED: 409,
+    Code.COUPON_NOT_APPLICABLE: 422,
+    Code.COUPON_EXISTS: 409,
+    Code.PINS_FULL: 409,
 }
 _unmapped = set(Code) - STATUS.keys()
 if _unmapped:

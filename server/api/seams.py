@@ -8,7 +8,7 @@ rather than silently skipping the check a seam guards.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aiohttp import web
 
@@ -39,13 +39,14 @@ class PinnedClaim(Protocol):
     """Comment-to-buy: claim `quantity` units of the pinned product's active offer for a user, exactly as
     POST /api/v1/offers/{id}/reservations would (same checks, same inventory call, same error codes).
 
+    `network` is the sender's network key (None for trusted clients): its share applies as over HTTP.
     Returns None when the pinned product has no active offer (the message is plain chat), else the hold
     as the HTTP 201 body shows it and whether it is a replay of an earlier claim with the same key;
     raises DomainError (sold_out, limit_exceeded, offer_ended, banned, ...) when the claim is refused.
     """
 
     async def __call__(
-        self, broadcast_id: str, user_id: str, quantity: int, idempotency_key: str, /
+        self, broadcast_id: str, buyer: Principal, quantity: int, idempotency_key: str, network: str | None, /
     ) -> tuple[dict[str, Any], bool] | None: ...
 
 
@@ -77,6 +78,21 @@ class CheckoutPayments(Protocol):
         ...
 
 
+class MediaMoment(NamedTuple):
+    """A moment on a broadcast's video: seconds into its recording, and the wall-clock stamp (epoch ms)
+    that its HLS playlists (PROGRAM-DATE-TIME) and its RTCP sender reports give that frame."""
+
+    at_s: float
+    media_ms: int
+
+
+class MediaClock(Protocol):
+    """Where a broadcast's video is now, or None while nothing is published: chat messages and room
+    events carry it, so replays and viewers place them on the video rather than on the wall clock."""
+
+    async def __call__(self, broadcast_id: str, /) -> MediaMoment | None: ...
+
+
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
@@ -84,6 +100,7 @@ PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
 GIVEAWAY_KEYWORD = web.AppKey[GiveawayKeyword]("giveaway_keyword")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
+MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
@@ -93,6 +110,7 @@ SEAMS: dict[str, web.AppKey[Any]] = {
     "payments": PAYMENTS,
     "giveaway_keyword": GIVEAWAY_KEYWORD,
     "audit_checks": AUDIT_CHECKS,
+    "media_clock": MEDIA_CLOCK,
 }
 
 

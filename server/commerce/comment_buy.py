@@ -1,5 +1,8 @@
 """Comment-to-buy, commerce's half: find the pinned product's active offer and claim it as the API would.
 
+With several pins (up to three), a keyword claims the offer of the most recent pin that has an active
+offer (a product with two running offers: the one started last); a pin without an offer is skipped.
+
 The live room recognises a buy keyword in chat and asks through the `pinned_claim` seam; this module
 answers. Which offer is "the pinned one" is cached per broadcast for at most PINNED_TTL_S (a chat flood
 of keywords costs one PostgreSQL read per broadcast per TTL, shared by concurrent callers); a pin, an
@@ -17,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.context import CLOCK, DB, EVENTS
+from server.api.tokens import Principal
 from server.broadcasts import Broadcast
 from server.clock import Clock, utc
+from server.commerce.models import BroadcastPin
 from server.commerce.offers import OFFERS
 from server.commerce.reservations import QUANTITY_MAX, QUANTITY_MIN, claim_error, claim_units, claim_view
 from server.errors import DomainError
@@ -74,14 +79,18 @@ class PinnedOffers:
                 await session.execute(
                     select(Offer.id)
                     .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+                    .join(
+                        BroadcastPin,
+                        (BroadcastPin.broadcast_id == Broadcast.id)
+                        & (BroadcastPin.product_id == Offer.product_id),
+                    )
                     .where(
                         Broadcast.id == broadcast_id,
                         Broadcast.status != "ended",
-                        Offer.product_id == Broadcast.pinned_product_id,
                         Offer.status == "active",
                         Offer.ends_at > utc(self._clock),
                     )
-                    .order_by(Offer.starts_at.desc())
+                    .order_by(BroadcastPin.seq.desc(), Offer.starts_at.desc())
                     .limit(1)
                 )
             ).scalar_one_or_none()
@@ -91,7 +100,7 @@ PINNED_OFFERS = web.AppKey("pinned_offers", PinnedOffers)
 
 
 async def claim_pinned(
-    app: web.Application, broadcast_id: str, user_id: str, quantity: int, key: str
+    app: web.Application, broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
 ) -> tuple[dict[str, Any], bool] | None:
     """The `pinned_claim` seam: None when nothing pinned is on offer, else the hold (and whether it is
     a replay); a refused claim raises the same DomainError the API answers with."""
@@ -103,8 +112,8 @@ async def claim_pinned(
             "validation_error", f"quantity: from {QUANTITY_MIN} to {QUANTITY_MAX}", field="quantity"
         )
     offer = (await app[OFFERS].get(offer_id)).offer
-    claim = await claim_units(app, offer, user_id, quantity, key)
-    if claim is None:  # no network is given for chat claims, so there is no share to run out of
+    claim = await claim_units(app, offer, buyer.id, quantity, key, network=network, verified=buyer.verified)
+    if claim is None:  # the sender's network has claimed its share, as over HTTP
         raise DomainError("limit_exceeded", "Your network has claimed its share of this offer", remaining=0)
     if claim.code in ("ok", "replay"):
         return claim_view(app, offer, claim), claim.code == "replay"

@@ -25,6 +25,10 @@ NAMES = (
     "auction_view",
     "giveaway_enter",
     "giveaway_load",
+    "coupon_redeem",
+    "coupon_return",
+    "coupon_load",
+    "coupon_view",
 )
 
 
@@ -52,3 +56,7 @@ class Scripts:
         self.auction_view: AsyncScript = redis.register_script(source("auction_view"))
         self.giveaway_enter: AsyncScript = redis.register_script(source("giveaway_enter"))
         self.giveaway_load: AsyncScript = redis.register_script(source("giveaway_load"))
+        self.coupon_redeem: AsyncScript = redis.register_script(source("coupon_redeem"))
+        self.coupon_return: AsyncScript = redis.register_script(source("coupon_return"))
+        self.coupon_load: AsyncScript = redis.register_script(source("coupon_load"))
+        self.coupon_view: AsyncScript = redis.register_script(source("coupon_view"))

@@ -35,6 +35,12 @@ def on_giveaway(room: LiveRoom, user_room: str):  # type: ignore[no-untyped-def]
     return handle
 
 
+def could_enter(text: str) -> bool:
+    """A cheap first look before any task or lookup: a giveaway keyword message is one short word."""
+    stripped = text.strip()
+    return 0 < len(stripped) <= 40 and not any(c.isspace() for c in stripped)
+
+
 async def keyword_entry(room: LiveRoom, sid: str, broadcast_id: str, user: Principal, text: str) -> None:
     """A chat message that is an open giveaway's keyword enters its sender; only the sender hears
     how it went (`giveaway_entry` or `error`). Never raises: the chat message stands either way."""

@@ -17,14 +17,14 @@ from sqlalchemy import select
 from server.api.auth import Principal
 from server.api.context import CLOCK, DB, INVENTORY, REDIS, SETTINGS
 from server.api.models import User
-from server.api.seams import BROADCAST_SNAPSHOT, PINNED_CLAIM
+from server.api.seams import BROADCAST_SNAPSHOT, MEDIA_CLOCK, PINNED_CLAIM
 from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
 from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
-from server.live.giveaway import keyword_entry
+from server.live.giveaway import could_enter, keyword_entry
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import (
@@ -183,7 +183,9 @@ class LiveRoom:
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))
         pinned = view.pop("pinned", None)
+        pins = view.pop("pins", [pinned] if pinned else [])
         offers = view.pop("offers", [])
+        coupons = view.pop("coupons", [])
         viewers = view.pop("viewers", 0)
         self.feed.remember(offers)
         try:
@@ -194,7 +196,9 @@ class LiveRoom:
         return {
             "broadcast": view,
             "pinned": pinned,
+            "pins": pins,
             "offers": offers,
+            "coupons": coupons,
             "recent_chat": recent,
             "viewers": viewers,
             "ended": view.get("status") == "ended",
@@ -261,8 +265,11 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
-        if not is_host and sid is not None:  # the keyword of an open giveaway enters its sender
+        if not is_host and sid is not None and could_enter(text):  # a giveaway's keyword enters
             spawn(keyword_entry(self, sid, broadcast_id, user, text))
+        moment = await self.app[MEDIA_CLOCK](broadcast_id)
+        if moment is not None:  # where the video was when the room got it: the replay shows it there
+            message["at_s"] = moment.at_s
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
             return await self.chat.submit(broadcast_id, message)
@@ -298,7 +305,9 @@ class LiveRoom:
         """Claim through the seam and tell the sender alone; the room hears of new claims if the host
         chose so. Never raises: the chat message is delivered whatever the claim's outcome."""
         try:
-            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user.id, quantity, key)
+            conn = self.conns.get(sid)
+            network = conn.network if conn is not None else None
+            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user, quantity, key, network)
         except DomainError as exc:
             await self.emit_to(sid, "error", problem_ack(exc)["error"])
             return

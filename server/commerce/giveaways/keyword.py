@@ -10,6 +10,7 @@ node drops the entry at once, on other nodes it ages out. The whole message must
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from server.clock import Clock
 from server.commerce.giveaways.models import Giveaway
 from server.commerce.giveaways.service import COUNTS, enter
 from server.events import GIVEAWAY, Event
+
+log = logging.getLogger("liveshop.commerce")
 
 KEYWORD_TTL_S = 1.0
 KEYWORD_PATTERN = r"^[\w#@-]{1,32}$"  # one word: letters, digits, _ # @ -
@@ -94,9 +97,15 @@ OPEN_KEYWORDS = web.AppKey("giveaway_keywords", OpenKeywords)
 async def enter_by_keyword(
     app: web.Application, broadcast_id: str, user: Principal, text: str
 ) -> dict[str, Any] | None:
-    """The `giveaway_keyword` seam: None when the message is no open giveaway's keyword, else the
-    entry (as POST .../entries answers it); a refused entry raises the DomainError the API answers."""
-    for giveaway_id, keyword in await app[OPEN_KEYWORDS].get(broadcast_id):
+    """The `giveaway_keyword` seam: None when the message is no open giveaway's keyword (or the lookup
+    failed: it stays plain chat), else the entry (as POST .../entries answers it); a refused entry
+    raises the DomainError the API answers."""
+    try:
+        keywords = await app[OPEN_KEYWORDS].get(broadcast_id)
+    except Exception as exc:  # chat must not fail, nor answer with errors, because this lookup did
+        log.warning("giveaway keywords unavailable broadcast=%s error=%r", broadcast_id, exc)
+        return None
+    for giveaway_id, keyword in keywords:
         if matches(text, keyword):
             entered = await enter(app, user, giveaway_id, "chat")
             if entered.new:

@@ -8,6 +8,8 @@ part, so a CDN can collapse thousands of waiting players into one origin request
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -30,8 +32,18 @@ ENDED_PLAYLIST = "public, max-age=300"
 class HlsOrigin:
     """The node's live HLS streams and its recordings."""
 
-    def __init__(self, recorder: Recorder, *, part_s: float, segment_s: float, window: int) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        part_s: float,
+        segment_s: float,
+        window: int,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.recorder = recorder
+        # the node's clock: chat stamps, offer windows and these playlists' dates must agree
+        self.wall = wall
         self.part_s = part_s
         self.segment_s = segment_s
         self.window = window
@@ -46,6 +58,7 @@ class HlsOrigin:
                 segment_s=self.segment_s,
                 window=self.window,
                 recorder=self.recorder,
+                wall=self.wall,
             )
         return found
 

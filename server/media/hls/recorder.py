@@ -10,6 +10,7 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ HIDDEN = "hidden"  # present: the host hid the replay
 class Recorder:
     """Writes recordings under `root` and reads them back for the origin and the replay API."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, now: Callable[[], float] = time.time) -> None:
         self.root = root
+        self.now = now  # the node's clock: retention ages recordings by it
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liveshop-recorder")
         self._last: Future[None] | None = None
 
@@ -77,7 +79,7 @@ class Recorder:
             "duration_s": round(duration_s, 3),
             "timeline": timeline,
             "periods": [{"at_s": at, "wall": wall} for at, wall in periods],
-            "ended_at": time.time(),
+            "ended_at": self.now(),
         }
         self._write(broadcast_id, TIMELINE, json.dumps(body).encode())
 
@@ -128,13 +130,13 @@ class Recorder:
 
     def delete_older_than(self, days: float) -> list[str]:
         """Retention: removes recordings that ended more than `days` ago; returns their ids."""
-        cutoff = time.time() - days * 86400
+        cutoff = self.now() - days * 86400
         removed: list[str] = []
         if not self.root.exists():
             return removed
         for folder in self.root.iterdir():
             facts = self.replay(folder.name)
-            if facts is not None and float(facts.get("ended_at", time.time())) < cutoff:
+            if facts is not None and float(facts.get("ended_at", self.now())) < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
         return removed

@@ -13,7 +13,8 @@ const list = h("ol.timeline", { "aria-label": "Products in this replay", "data-t
 const now = h("p.muted.small", { "aria-live": "polite", "data-testid": "now-showing" });
 const chatList = h("ol.chat-replay", { "aria-label": "Chat, as it happened", "data-testid": "chat-replay" });
 
-/** Seconds into the recording of a wall-clock moment (ms), through the stretch of video it fell in. */
+/** Seconds into the recording of a wall-clock moment (ms), through the stretch of video it fell in
+ * (only for messages stamped before the node stamped each with its moment on the video, `at_s`). */
 function mediaTime(periods, ms) {
   let at = null;
   for (const p of periods) if (p.started_at_ms <= ms) at = p.at_s + (ms - p.started_at_ms) / 1000;
@@ -30,7 +31,7 @@ async function loadChat(replay) {
     since = reply.items[reply.items.length - 1].ts;
   }
   return messages
-    .map((m) => ({ ...m, at: mediaTime(replay.periods || [], m.ts) }))
+    .map((m) => ({ ...m, at: typeof m.at_s === "number" ? m.at_s : mediaTime(replay.periods || [], m.ts) }))
     .filter((m) => m.at !== null)
     .map((m) => ({ ...m, row: h("li", { "data-at": String(m.at) }, h("b", m.user.nickname), " ", m.text) }));
 }
