@@ -116,6 +116,7 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
 
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count
+    app[seams.AUDIENCE] = room.audience.figures
     app[seams.BROADCAST_SNAPSHOT] = snapshot
     app[seams.PINNED_CLAIM] = pinned_claim
     app[seams.PAYMENTS] = desk

@@ -69,6 +69,8 @@ class Code(StrEnum):
     NOT_PAYABLE = "not_payable"
     NOT_REFUNDABLE = "not_refundable"
     PAYMENTS_OFF = "payments_off"
+    # the sale report (its CSV or JSON)
+    NOT_ACCEPTABLE = "not_acceptable"
     # live coupons and pins (v1.1)
     COUPON_UNKNOWN = "coupon_unknown"
     COUPON_EXPIRED = "coupon_expired"
@@ -139,6 +141,7 @@ CodeName = Literal[
     "not_payable",
     "not_refundable",
     "payments_off",
+    "not_acceptable",
     "coupon_unknown",
     "coupon_expired",
     "coupon_used_up",
@@ -202,6 +205,7 @@ TITLES: dict[Code, str] = {
     Code.NOT_PAYABLE: "This order takes no payment now",
     Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
     Code.PAYMENTS_OFF: "This shop takes no online payment",
+    Code.NOT_ACCEPTABLE: "No representation the Accept header allows",
     Code.COUPON_UNKNOWN: "No such coupon",
     Code.COUPON_EXPIRED: "The coupon has expired",
     Code.COUPON_USED_UP: "The coupon has been used up",

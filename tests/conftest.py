@@ -123,7 +123,12 @@ async def own_clock_node(
 # Kinds the quick loop (`make test-quick`: -m "not browser and not media and not slow") leaves out;
 # the full suite, CI's command, runs them all. Files mark themselves too; this names the rest.
 _KINDS: dict[str, tuple[str, ...]] = {
-    "browser": ("tests/web/test_browser.py", "tests/web/test_hls_browser.py", "tests/media/test_browser.py"),
+    "browser": (
+        "tests/web/test_browser.py",
+        "tests/web/test_hls_browser.py",
+        "tests/web/test_report_browser.py",
+        "tests/media/test_browser.py",
+    ),
     "media": ("tests/media/",),
     "slow": (
         "tests/loadtests/",  # Locust runs and deployments of child processes

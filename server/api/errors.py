@@ -75,6 +75,7 @@ STATUS: dict[Code, int] = {
     Code.NOT_PAYABLE: 409,
     Code.NOT_REFUNDABLE: 409,
     Code.PAYMENTS_OFF: 409,
+    Code.NOT_ACCEPTABLE: 406,
     Code.COUPON_UNKNOWN: 404,
     Code.COUPON_EXPIRED: 410,
     Code.COUPON_USED_UP: 409,

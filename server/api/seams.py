@@ -29,6 +29,13 @@ class ViewerCount(Protocol):
     async def __call__(self, broadcast_id: str, /) -> int: ...
 
 
+class AudienceFigures(Protocol):
+    """A broadcast's audience for the sale report, on every node: peak/average/unique viewers, watch time,
+    chat messages and chatters, viewers per attribution source, and the time series (live/audience.py)."""
+
+    async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
+
+
 class BroadcastSnapshot(Protocol):
     """A broadcast as the API shows it, with its pinned product, offers and viewer count."""
 
@@ -95,6 +102,7 @@ class MediaClock(Protocol):
 
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
+AUDIENCE = web.AppKey[AudienceFigures]("audience")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
@@ -105,6 +113,7 @@ MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
     "viewer_count": VIEWER_COUNT,
+    "audience": AUDIENCE,
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
     "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,

@@ -17,6 +17,7 @@ from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.coupons import active_coupons
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.pins import pinned_products
+from server.commerce.report import fold_report
 from server.commerce.schemas import BroadcastIn
 from server.commerce.views import product_view
 from server.db.base import new_id
@@ -163,4 +164,5 @@ async def end_broadcast(request: web.Request) -> web.Response:
     for offer_id in active:
         await end_offer(request.app, offer_id)
     b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
+    await fold_report(request.app, broadcast_id)
     return json_response(host_view(b, request.app[SETTINGS].base_url))

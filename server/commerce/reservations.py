@@ -17,6 +17,7 @@ from server.api.openapi import Router
 from server.api.seams import BUYER_GUARD
 from server.api.validation import idempotency_key, json_response, parse_model, path_id, read_json
 from server.clock import now_ms
+from server.commerce.measure import SALE_MEASURE
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import ReservationIn
 from server.errors import Code, DomainError, LimitExceeded, NotFound
@@ -124,6 +125,8 @@ async def claim_units(
     claim = await inventory.reserve(offer.id, buyer_id, quantity, key, str(quantity))
     if shared is not None and claim.code != "ok":
         await inventory.return_share(offer.id, shared, quantity)
+    if claim.code == "ok":  # a new hold (a replay is not): the report's "viewers who reserved"
+        await app[SALE_MEASURE].reserved(offer.broadcast_id, buyer_id)
     return claim
 
 
@@ -218,9 +221,11 @@ async def get_reservation(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.Response:
     buyer = require_user(request)
     hold_id = path_id(request)
-    _hold_offer(hold_id)
+    offer_id = _hold_offer(hold_id)
     code = await request.app[INVENTORY].release(hold_id, buyer.id)
     if code == "ok":
+        meta = request.app[OFFERS].peek(offer_id) or await request.app[OFFERS].get(offer_id)
+        await request.app[SALE_MEASURE].released(meta.offer.broadcast_id)
         return web.Response(status=204)
     if code == "checkout_in_progress":
         raise DomainError("checkout_in_progress")

@@ -6,7 +6,7 @@ import functools
 
 from aiohttp import web
 
-from server.api.context import CLOCK, DB, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, EVENTS, REDIS, SETTINGS
 from server.commerce import (
     auctions,
     audit,
@@ -20,9 +20,11 @@ from server.commerce import (
     orders,
     pins,
     privacy,
+    report,
     reservations,
     stats,
 )
+from server.commerce.measure import SALE_MEASURE, SaleMeasure
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
 from server.tasks import HOURLY_S, repeating
@@ -38,6 +40,8 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
+    app[SALE_MEASURE] = SaleMeasure(app[REDIS], app[CLOCK])
+    app[SALE_MEASURE].watch(app[EVENTS])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
     for module in (
@@ -51,6 +55,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         desk,
         audit,
         stats,
+        report,
         privacy,
     ):
         module.router.install(app)

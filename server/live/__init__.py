@@ -65,6 +65,16 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+
+    async def on_status_measure(event: topics.Event) -> None:
+        if event.is_local:  # the node that made the change writes it (the measure is in Redis)
+            broadcast = event.data["broadcast"]
+            if broadcast["status"] == "live":
+                await room.audience.started(broadcast["id"])
+            elif broadcast["status"] == "ended":
+                await room.audience.ended(broadcast["id"])
+
+    events.subscribe(topics.BROADCAST_STATUS, on_status_measure)
     events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
     if (days := app[SETTINGS].retention_chat_days) > 0:  # 0 keeps chat
         step = functools.partial(privacy.prune_chat_now, days=days)

@@ -22,6 +22,7 @@ from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
+from server.live.audience import Audience
 from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
 from server.live.giveaway import could_enter, keyword_entry
@@ -111,6 +112,7 @@ class LiveRoom:
             interval_s=self.cfg.viewers_interval_s,
             clock=self.clock,
         )
+        self.audience = Audience(app[REDIS], self.clock, sample_s=self.cfg.report_sample_s)
         self.feed = Feed(
             app[INVENTORY],
             app[DB],
@@ -272,17 +274,20 @@ class LiveRoom:
             message["at_s"] = moment.at_s
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
-            return await self.chat.submit(broadcast_id, message)
-        ack, _ = await asyncio.gather(
-            self.chat.submit(broadcast_id, message),
-            self._claim(
-                sid,
-                policy,
-                user,
-                quantity,
-                await self._buy_key(broadcast_id, user.id, text, message["id"], client_id),
-            ),
-        )
+            ack = await self.chat.submit(broadcast_id, message)
+        else:
+            ack, _ = await asyncio.gather(
+                self.chat.submit(broadcast_id, message),
+                self._claim(
+                    sid,
+                    policy,
+                    user,
+                    quantity,
+                    await self._buy_key(broadcast_id, user.id, text, message["id"], client_id),
+                ),
+            )
+        if not is_host and "ok" in ack:  # the report counts the audience's messages, not the host's
+            await self.audience.chatted(broadcast_id, user.id)
         return ack
 
     # comment-to-buy ----------------------------------------------------------------------------

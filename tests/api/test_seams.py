@@ -39,6 +39,7 @@ def test_only_app_py_fills_a_seam() -> None:
     assert names == {
         "BUYER_GUARD",
         "VIEWER_COUNT",
+        "AUDIENCE",
         "BROADCAST_SNAPSHOT",
         "PAYMENTS",
         "AUDIT_CHECKS",
