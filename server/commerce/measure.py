@@ -49,14 +49,18 @@ class SaleMeasure:
         self._sold_out: dict[str, None] = {}
 
     async def reserved(self, broadcast_id: str, buyer_id: str) -> None:
-        """A claim got its hold (one pipelined round trip). Never raises: the hold stands regardless."""
+        """A claim got its hold (one pipelined round trip of two commands; the keys get their lifetime
+        with the broadcast's first hold). Never raises: the hold stands regardless."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.pfadd(reservers_key(broadcast_id), buyer_id)
                 pipe.hincrby(counts_key(broadcast_id), "holds", 1)
-                pipe.expire(reservers_key(broadcast_id), TTL_S)
-                pipe.expire(counts_key(broadcast_id), TTL_S)
-                await pipe.execute()
+                _, holds = await pipe.execute()
+            if holds == 1:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.expire(reservers_key(broadcast_id), TTL_S)
+                    pipe.expire(counts_key(broadcast_id), TTL_S)
+                    await pipe.execute()
         except Exception as exc:
             log.warning("reservation not counted broadcast=%s error=%r", broadcast_id, exc)
 

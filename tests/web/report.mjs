@@ -12,7 +12,9 @@ const { chromium } = require("playwright-core");
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
 );
-const BASE = args.base;
+const BASE = args.base || "http://127.0.0.1:8080";
+args.email = args.email || "host@demo.liveshop";
+args.password = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
 const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 const checks = [];
