@@ -13,6 +13,7 @@ def setup(app: web.Application) -> None:
     book = EntryBook(app[REDIS])
     book.set_loader(service.database_loader(app[DB]))
     app[service.ENTRY_BOOK] = book
+    app[service.GIVEAWAYS] = service.GiveawayCache(app[DB])
     app[service.COUNTS] = service.CountAnnouncer(app)
     keyword.setup(app)
     routes.router.install(app)
