@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import Principal
@@ -28,10 +28,11 @@ from server.broadcasts import Broadcast
 from server.clock import utc
 from server.commerce.giveaways import fairness
 from server.commerce.giveaways.models import Giveaway, GiveawayEntry
+from server.commerce.giveaways.writer import EntryWriter, Row
 from server.db.base import new_id
 from server.errors import CodeName, DomainError, NotFound
 from server.events import GIVEAWAY
-from server.inventory.giveaways import Entry, EntryBook
+from server.inventory.giveaways import EntryBook
 from server.inventory.keys import valid_offer_id
 from server.inventory.models import SOLD_STATUSES, Offer, Order, Product
 from server.inventory.rebuild import load_args
@@ -86,6 +87,7 @@ class GiveawayCache:
 
 
 GIVEAWAYS = web.AppKey("giveaway_cache", GiveawayCache)
+ENTRY_WRITER = web.AppKey("giveaway_entry_writer", EntryWriter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,50 +277,8 @@ async def enter(app: web.Application, user: Principal, giveaway_id: str, via: st
     entry = await app[ENTRY_BOOK].enter(g.id, user.id)
     if entry.code == "closed":
         raise refused("closed")
-    seq, new = await _record(app[DB], g.id, user, entry, via)
+    seq, new = await app[ENTRY_WRITER].write(g.id, Row(user.id, user.nickname, entry.seq, via))
     return Entered(g, seq, new)
-
-
-async def _record(
-    db: async_sessionmaker[AsyncSession], giveaway_id: str, user: Principal, entry: Entry, via: str
-) -> tuple[int, bool]:
-    """The entry's row before the entrant hears "entered" (a repeat writes it if its first attempt
-    could not); `giveaway_closed` if the close came between Redis's yes and this write. One
-    transaction: a new entry costs the share lock and the insert."""
-    try:
-        async with db() as session, session.begin():
-            # FOR SHARE: the close takes the row FOR UPDATE, so it waits for this entry and counts it.
-            status = (
-                await session.execute(
-                    select(Giveaway.status).where(Giveaway.id == giveaway_id).with_for_update(read=True)
-                )
-            ).scalar_one_or_none()
-            if entry.code == "replay":
-                seen = await _seq(session, giveaway_id, user.id)
-                if seen is not None:
-                    return seen, False
-            if status != "open":
-                raise refused(status)
-            session.add(
-                GiveawayEntry(
-                    id=new_id("ge"),
-                    giveaway_id=giveaway_id,
-                    user_id=user.id,
-                    nickname=user.nickname[:64],
-                    seq=entry.seq,
-                    via=via,
-                )
-            )
-            return entry.seq, True
-    except IntegrityError:  # a twin of this entry wrote it first
-        async with db() as session:
-            seen = await _seq(session, giveaway_id, user.id)
-        if seen is None:
-            raise DomainError("service_unavailable", "Your entry could not be saved; please retry") from None
-        return seen, False
-    except (SQLAlchemyError, OSError) as exc:
-        log.warning("entry not recorded giveaway=%s error=%r", giveaway_id, exc)
-        raise DomainError("service_unavailable", "Your entry could not be saved; please retry") from exc
 
 
 async def _seq(session: AsyncSession, giveaway_id: str, user_id: str) -> int | None:
