@@ -271,16 +271,16 @@ async def test_the_report_adds_up_to_what_viewers_did(
     sources = {s["source"]: s for s in got["sources"]}
     assert set(sources) == {"tiktok", "instagram", "direct"}
     assert sources["tiktok"] == {
-        "source": "tiktok", "viewers": 2, "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "tiktok", "viewers": 2, "reserved": 1,
+        "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["instagram"] == {
-        "source": "instagram", "viewers": 1, "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "instagram", "viewers": 1, "reserved": 1,
+        "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["direct"] == {
-        "source": "direct", "viewers": 3, "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0,
-        "share_of_revenue": 0.0,
+        "source": "direct", "viewers": 3, "reserved": 3,
+        "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0, "share_of_revenue": 0.0,
     }  # fmt: skip
     # one point per 10 s bucket from 0 to 200: the most viewers at once in it, and its messages
     assert [p["viewers"] for p in got["samples"]] == [3, 5, 6, 6, 5, 4, 4] + [3] * 14
