@@ -51,8 +51,11 @@ export function reportPanel(report, { id, token }) {
   const top = Math.max(1, f.viewers);
   const funnel = h("ol.funnel", { "data-testid": "report-funnel", "aria-label": t("report.funnel_label") },
     steps.map(([label, n]) => h("li", h("span.small", `${label}: ${n}`), h("i", { style: { width: `${Math.max(2, (100 * n) / top)}%` } }))));
-  const chart = timeChart([{ label: t("dash.viewers"), color: "#7aa7ff" }, { label: t("dash.chat_messages"), color: "#f5b342", axis: "right", bars: true }], { height: 150 });
-  const samples = report.samples || [];
+  const chart = timeChart([{ label: t("dash.viewers"), color: "#7aa7ff", step: true }, { label: t("dash.chat_messages"), color: "#f5b342", axis: "right", bars: true }], { height: 150 });
+  const samples = (report.samples || []).slice();
+  // the line runs on to now (or the end) at its last value: a show shorter than one bucket still draws
+  const last = samples[samples.length - 1];
+  if (last && a.until_ms > last.t) samples.push({ t: a.until_ms, viewers: last.viewers, chat: 0 });
   const name = sourceName;
   const panel = h("section.panel.stack.report", { "aria-labelledby": "report-h", "data-testid": "report", "data-report": report.report },
     h("div.row.spread",
@@ -68,7 +71,7 @@ export function reportPanel(report, { id, token }) {
     funnel,
     chart.el,
     table(t("dash.revenue_per_source"), "report-sources", [
-      [t("report.col.source"), (r) => name(r.source)], [t("report.col.viewers"), (r) => r.viewers], [t("report.col.orders"), (r) => r.orders], [t("report.col.paid"), (r) => r.paid_orders],
+      [t("report.col.source"), (r) => name(r.source)], [t("report.col.viewers"), (r) => r.viewers], [t("report.col.reserved"), (r) => r.reserved], [t("report.col.orders"), (r) => r.orders], [t("report.col.paid"), (r) => r.paid_orders],
       [t("report.col.revenue"), (r) => money(r.revenue, cur)], [t("report.col.share"), (r) => pct(r.share_of_revenue)],
     ], report.sources, "source"),
     table(t("report.per_product"), "report-products", [

@@ -9,6 +9,7 @@ import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
+import { giveawayStudio } from "./giveaway.js";
 import { pinnedSet, pinsOf } from "./pins.js";
 import { couponsPanel } from "./coupons.js";
 
@@ -135,6 +136,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
 
+  const giveaway = giveawayStudio({ id, token });
   const pinBox = pinnedSet({ id, token, pins: () => pins, setPins, ended: () => b.status === "ended" });
   const couponBox = couponsPanel({ id, token, ended: () => b.status === "ended", currency: () => (pins[0] || shop.products()[0] || {}).currency || "USD" });
   function setPins(list) {
@@ -166,7 +168,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", t("studio.live_chat")), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", t("studio.chat_settings")), settingsForm))));
@@ -368,6 +370,7 @@ export async function studio(root, id, who, { navigate }) {
       showSettings(snap.chat_settings);
     },
   });
+  giveaway.attach(room);
   chat.setEnabled(false, t("chat.connecting"));
 
   applySnapshot(b);
@@ -401,6 +404,7 @@ export async function studio(root, id, who, { navigate }) {
 
   return ({ relabel = false } = {}) => {
     timers.forEach(clearInterval);
+    giveaway.stop();
     if (room) room.close();
     if (relabel && (stream || publisher)) {
       onAir = { id, stream, publisher }; // the same studio comes back at once, in the new language
