@@ -27,21 +27,35 @@ const badge = h("span.badge", { "data-testid": "live-badge" });
 const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
 const titleEl = h("span.title");
 const stateBox = h("div.state", { role: "status" });
-const sound = h("button", { type: "button", "aria-pressed": "false", "aria-label": "Sound on", onclick: toggleSound }, icon("muted"), "Tap for sound");
+// The video starts muted (browsers only autoplay silent video): one clear button, and a tap on the picture, turn the sound on.
+const SOUND = { off: "Tap to unmute", on: "Mute" };
+const sound = h("button.sound-button", { type: "button", dataset: { muted: "true", testid: "sound" }, onclick: toggleSound }, icon("muted"), SOUND.off);
 const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume", style: { width: "90px" }, oninput: () => {
   video.volume = Number(volume.value);
   if (video.muted && video.volume > 0) toggleSound();
 } });
 const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
+video.addEventListener("click", () => {
+  if (video.muted) toggleSound();
+});
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
 const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
+
+// ---- layout slots ----------------------------------------------------------------------------
+// Modules mount their parts into these named slots (css/watch.css places them): on a phone they lie
+// over the full-screen video, the offers and the product card in thumb reach; on a desktop they are
+// the column beside the video.
+const slots = {
+  offers: h("div.slot.slot-offers", { dataset: { slot: "offers" } }, bannerBox), // flash offers, coupons, auction controls
+  product: h("div.slot.slot-product", { dataset: { slot: "product" } }, pinnedBox), // the pinned card, a pins carousel
+  rail: h("div.slot.slot-rail", { dataset: { slot: "rail" }, role: "group", "aria-label": "Show actions" }), // round buttons: giveaway, share
+};
 
 function toggleSound() {
   video.muted = !video.muted;
   if (!video.muted && video.volume === 0) video.volume = volume.value = 0.8;
-  sound.setAttribute("aria-pressed", String(!video.muted));
-  sound.setAttribute("aria-label", video.muted ? "Sound on" : "Mute");
-  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? "Tap for sound" : "Mute");
+  sound.dataset.muted = String(video.muted);
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? SOUND.off : SOUND.on);
   video.play().catch(() => {});
 }
 
@@ -339,7 +353,7 @@ function applySnapshot(snap) {
   if (Array.isArray(snap.recent_chat)) chat.add(snap.recent_chat);
 }
 
-const slowNote = h("p.muted.small", { hidden: true, style: { margin: 0 } });
+const slowNote = h("p.muted.small.slow-note", { hidden: true, style: { margin: 0 } });
 const chat = chatPanel({
   label: "Chat message",
   ensureUser,
@@ -429,8 +443,9 @@ async function main() {
     return;
   }
   fill(app,
-    h("div.main-col", stage, bannerBox),
-    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+    h("div.main-col", stage, slots.offers),
+    h("div.side-col", slots.product, slots.rail,
+      h("section.panel.stack.chat-panel", { "aria-labelledby": "chat-h", dataset: { slot: "chat" } }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
