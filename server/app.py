@@ -17,6 +17,7 @@ from server.api.context import CLOCK, DB, ENGINE, EVENTS, INVENTORY, REDIS, SETT
 from server.api.errors import problem_middleware
 from server.api.metrics import METRICS, Metrics, metrics_middleware
 from server.api.ratelimit import LIMITER, Limiter, make_storage
+from server.api.tokens import Principal
 from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
@@ -105,9 +106,9 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
         return await broadcast_snapshot(app, broadcast_id)
 
     async def pinned_claim(
-        broadcast_id: str, user_id: str, quantity: int, key: str
+        broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
     ) -> tuple[dict[str, Any], bool] | None:
-        return await claim_pinned(app, broadcast_id, user_id, quantity, key)
+        return await claim_pinned(app, broadcast_id, buyer, quantity, key, network)
 
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.context import CLOCK, DB, EVENTS
+from server.api.tokens import Principal
 from server.broadcasts import Broadcast
 from server.clock import Clock, utc
 from server.commerce.offers import OFFERS
@@ -91,7 +92,7 @@ PINNED_OFFERS = web.AppKey("pinned_offers", PinnedOffers)
 
 
 async def claim_pinned(
-    app: web.Application, broadcast_id: str, user_id: str, quantity: int, key: str
+    app: web.Application, broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
 ) -> tuple[dict[str, Any], bool] | None:
     """The `pinned_claim` seam: None when nothing pinned is on offer, else the hold (and whether it is
     a replay); a refused claim raises the same DomainError the API answers with."""
@@ -103,8 +104,8 @@ async def claim_pinned(
             "validation_error", f"quantity: from {QUANTITY_MIN} to {QUANTITY_MAX}", field="quantity"
         )
     offer = (await app[OFFERS].get(offer_id)).offer
-    claim = await claim_units(app, offer, user_id, quantity, key)
-    if claim is None:  # no network is given for chat claims, so there is no share to run out of
+    claim = await claim_units(app, offer, buyer.id, quantity, key, network=network, verified=buyer.verified)
+    if claim is None:  # the sender's network has claimed its share, as over HTTP
         raise DomainError("limit_exceeded", "Your network has claimed its share of this offer", remaining=0)
     if claim.code in ("ok", "replay"):
         return claim_view(app, offer, claim), claim.code == "replay"

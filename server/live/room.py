@@ -294,7 +294,9 @@ class LiveRoom:
         """Claim through the seam and tell the sender alone; the room hears of new claims if the host
         chose so. Never raises: the chat message is delivered whatever the claim's outcome."""
         try:
-            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user.id, quantity, key)
+            conn = self.conns.get(sid)
+            network = conn.network if conn is not None else None
+            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user, quantity, key, network)
         except DomainError as exc:
             await self.emit_to(sid, "error", problem_ack(exc)["error"])
             return

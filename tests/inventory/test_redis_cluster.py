@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-import aiohttp
 import pytest
 import redis
 from redis.crc import key_slot
@@ -26,15 +25,6 @@ MAX_OFFERS = 30
 
 
 @pytest.fixture(scope="module")
-def private_pg() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL of this module alone: two nodes' pools never crowd the shared one."""
-    pg = PrivatePostgres()
-    pg.start()
-    yield pg
-    pg.destroy()
-
-
-@pytest.fixture(scope="module")
 def cluster() -> Iterator[ClusterSet]:
     topology = ClusterSet(masters=3)
     yield topology
@@ -42,19 +32,11 @@ def cluster() -> Iterator[ClusterSet]:
 
 
 @pytest.fixture(scope="module")
-def cluster_nodes(private_pg: PrivatePostgres, cluster: ClusterSet) -> Iterator[list[ServerProcess]]:
+def nodes(private_pg: PrivatePostgres, cluster: ClusterSet) -> Iterator[list[ServerProcess]]:
     nodes = start_nodes(private_pg.url, cluster.url)
     yield nodes
     for node in nodes:
         node.stop()
-
-
-@pytest.fixture(scope="module")
-async def apis(cluster_nodes: list[ServerProcess]) -> AsyncIterator[list[Api]]:
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=20)
-    ) as http:
-        yield [Api(http, node.url) for node in cluster_nodes]
 
 
 def shard_of(cluster: ClusterSet, key: str) -> int:
@@ -67,15 +49,15 @@ def shard_of(cluster: ClusterSet, key: str) -> int:
 
 
 async def test_cluster_rush_on_offers_over_every_shard_keeps_the_books_and_events_cross_nodes(
-    apis: list[Api], cluster_nodes: list[ServerProcess], private_pg: PrivatePostgres, cluster: ClusterSet
+    apis: list[Api], nodes: list[ServerProcess], private_pg: PrivatePostgres, cluster: ClusterSet
 ) -> None:
     a, b = apis
     host = await host_token(a, private_pg.url, cluster.url)
     product = await a.product(host, stock=UNITS * MAX_OFFERS)
     broadcast = await a.broadcast(host)
     assert (await a.call("POST", f"/api/v1/broadcasts/{broadcast['id']}/start", token=host)).status == 200
-    watcher = await RoomClient(cluster_nodes[1].url, await b.guest("watcher-b")).connect()
-    talker = await RoomClient(cluster_nodes[0].url, await a.guest("talker-a")).connect()
+    watcher = await RoomClient(nodes[1].url, await b.guest("watcher-b")).connect()
+    talker = await RoomClient(nodes[0].url, await a.guest("talker-a")).connect()
     try:
         await watcher.join(broadcast["id"])
         await talker.join(broadcast["id"])

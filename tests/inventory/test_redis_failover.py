@@ -4,9 +4,8 @@ sold twice, every confirmed order keeps its units, and both nodes serve claims a
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-import aiohttp
 import pytest
 
 from tests.api_client import Api
@@ -29,15 +28,6 @@ BUYERS = 1500
 
 
 @pytest.fixture(scope="module")
-def private_pg() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL of this module alone: two nodes' pools never crowd the shared one."""
-    pg = PrivatePostgres()
-    pg.start()
-    yield pg
-    pg.destroy()
-
-
-@pytest.fixture(scope="module")
 def sentinel_set() -> Iterator[SentinelSet]:
     topology = SentinelSet(down_after_ms=1000, failover_timeout_ms=3000)
     try:
@@ -48,19 +38,11 @@ def sentinel_set() -> Iterator[SentinelSet]:
 
 
 @pytest.fixture(scope="module")
-def sentinel_nodes(private_pg: PrivatePostgres, sentinel_set: SentinelSet) -> Iterator[list[ServerProcess]]:
+def nodes(private_pg: PrivatePostgres, sentinel_set: SentinelSet) -> Iterator[list[ServerProcess]]:
     nodes = start_nodes(private_pg.url, sentinel_set.url)
     yield nodes
     for node in nodes:
         node.stop()
-
-
-@pytest.fixture(scope="module")
-async def apis(sentinel_nodes: list[ServerProcess]) -> AsyncIterator[list[Api]]:
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=20)
-    ) as http:
-        yield [Api(http, node.url) for node in sentinel_nodes]
 
 
 async def test_sentinel_failover_that_loses_writes_mid_rush_oversells_nothing(

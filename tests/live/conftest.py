@@ -24,10 +24,13 @@ NS = "/live"
 class RoomClient:
     """One viewer (or host) connection that records every event it receives."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, http_session: aiohttp.ClientSession | None = None) -> None:
+        """`http_session`: the sockets' own session (one bound to a source address, say)."""
         self.url = url
         self.token = token
-        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+        self.sio = socketio.AsyncClient(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, http_session=http_session
+        )
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Event()
         for name in (

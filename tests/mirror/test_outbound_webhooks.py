@@ -16,7 +16,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
+from server.api.auth import create_host
 from server.api.context import DB, INVENTORY
+from server.api.models import Membership
 from server.config import MirrorSettings
 from server.events import ORDER_PAID, EventBus
 from server.mirror.hooks import deliver
@@ -158,6 +160,52 @@ async def test_orders_and_sold_out_reach_the_shops_endpoint_signed_as_stripe_sig
         verified(tampered, ep["secret"])
     log = await deliveries(mapi, mhost, ep["id"])
     assert {d["status"] for d in log} == {"done"} and all(d["log"][-1]["status"] == 200 for d in log)
+
+
+async def test_an_endpoint_is_the_shops_every_host_of_the_shop_manages_it_and_it_hears_their_sales(
+    mirror_node: App, mapi: Api, receiver: Receiver, hooks_worker: Worker
+) -> None:
+    """Endpoints belong to the shop: one host adds it, another host of the same shop lists and
+    removes it, and a sale on the second host's broadcast reaches it."""
+    app = mirror_node[0]
+    tag = uuid.uuid4().hex[:8]
+    owner = await create_host(app[DB], f"owner-{tag}@example.com", "host-password-1")
+    await create_host(
+        app[DB], f"staff-{tag}@example.com", "host-password-1", shop_id=await _shop_of(app, owner.id)
+    )
+    owner_token = await mapi.login(f"owner-{tag}@example.com", "host-password-1")
+    staff_token = await mapi.login(f"staff-{tag}@example.com", "host-password-1")
+    ep = await endpoint(mapi, owner_token, receiver.url + "/shop-erp", events=["order.created"])
+    listed = await mapi.call("GET", "/api/v1/webhook-endpoints", token=staff_token)
+    assert [e["id"] for e in listed.body["items"]] == [ep["id"]]
+
+    product = await mapi.product(staff_token, stock=5)
+    b = await mapi.broadcast(staff_token)
+    offer = await mapi.offer(staff_token, b["id"], product["id"], quantity=5)
+    assert await buy(mapi, viewer_token(app), offer["id"]) == 1
+
+    async def heard() -> bool:
+        return len(receiver.at("/shop-erp")) == 1
+
+    await eventually(heard, within=15)
+    assert verified(receiver.at("/shop-erp")[0], ep["secret"])["data"]["object"]["offer_id"] == offer["id"]
+    assert len(await deliveries(mapi, staff_token, ep["id"])) == 1
+    # another shop neither sees nor removes it; a host of this shop does
+    other = await new_host(app, mapi)
+    assert (await mapi.call("GET", "/api/v1/webhook-endpoints", token=other)).body["items"] == []
+    gone = await mapi.call("DELETE", f"/api/v1/webhook-endpoints/{ep['id']}", token=other)
+    assert gone.status == 404 and gone.code == "not_found"
+    assert (
+        await mapi.call("DELETE", f"/api/v1/webhook-endpoints/{ep['id']}", token=staff_token)
+    ).status == 204
+    assert (await mapi.call("GET", "/api/v1/webhook-endpoints", token=owner_token)).body["items"] == []
+
+
+async def _shop_of(app: web.Application, user_id: str) -> str:
+    async with app[DB]() as session:
+        membership = await session.get(Membership, user_id)
+        assert membership is not None
+        return membership.shop_id
 
 
 async def test_an_endpoint_answering_500_is_retried_until_it_takes_the_event(

@@ -112,6 +112,49 @@ async def test_two_hundred_buyers_from_fifty_addresses_each_get_their_unit(
     assert statuses.count(201) == 200, statuses
 
 
+async def test_a_script_typing_buy_from_one_address_holds_no_more_than_its_share_either(
+    open_node: tuple[web.Application, str],
+) -> None:
+    """Comment-to-buy claims as the API does: the per-network share holds for chat claims too."""
+    app, base = open_node
+    host, offer = await _sale(app, base, quantity=100, per_buyer_limit=5)
+    async with _from("127.0.0.1") as http:
+        pinned = await Api(http, base).call(
+            "PUT",
+            f"/api/v1/broadcasts/{offer['broadcast_id']}/pin",
+            token=host,
+            json={"product_id": offer["product_id"]},
+        )
+        assert pinned.status == 200, pinned.body
+    bots: list[RoomClient] = []
+    deadline = time.monotonic() + SCRIPT_SECONDS
+    async with _from("127.0.0.3") as http:
+        api = Api(http, base)
+        try:
+            for i in range(8):
+                if time.monotonic() > deadline:
+                    break
+                guest = await _guest(api, f"chatbot{i}")
+                if guest.status != 201:
+                    continue
+                bot = RoomClient(base, guest.body["token"], http_session=http)
+                bots.append(await bot.connect())
+                await bot.join(offer["broadcast_id"])
+                ack = await bot.call("chat", {"text": "buy 5"})
+                assert ack.get("ok") is True, ack
+                await bot.wait(lambda b=bot: b.events["reservation"] or b.events["error"], what="an answer")
+            state = (await api.call("GET", f"/api/v1/offers/{offer['id']}")).body
+        finally:
+            await asyncio.wait(
+                [asyncio.ensure_future(b.close()) for b in bots] or [asyncio.sleep(0)], timeout=5
+            )
+    held = sum(r["quantity"] for b in bots for r in b.events["reservation"])
+    refused = [e["code"] for b in bots for e in b.events["error"]]
+    assert len(bots) >= 3, "the script got at least three guests"
+    assert held <= 10 and state["held"] + state["sold"] == held, (held, state)
+    assert refused and set(refused) == {"limit_exceeded"}, refused
+
+
 async def test_a_ban_holds_the_person_through_a_new_guest_token(
     open_node: tuple[web.Application, str],
 ) -> None:

@@ -23,7 +23,7 @@ from server.mirror.hooks.targets import private_target
 from server.mirror.state import MIRROR
 
 router = Router()
-MAX_ENDPOINTS = 20  # per host
+MAX_ENDPOINTS = 20  # per shop
 STATUSES = ("pending", "done", "dead")
 
 
@@ -83,9 +83,10 @@ def delivery_view(d: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-async def _own_endpoint(session: Any, host_id: str, endpoint_id: str) -> WebhookEndpoint:
+async def _own_endpoint(session: Any, shop_id: str | None, endpoint_id: str) -> WebhookEndpoint:
+    """The endpoint, if it is this shop's (another shop's is not found)."""
     ep = await session.get(WebhookEndpoint, endpoint_id)
-    if ep is None or ep.host_id != host_id:
+    if ep is None or ep.shop_id != shop_id:
         raise NotFound("webhook endpoint")
     return ep
 
@@ -110,12 +111,13 @@ async def create_endpoint(request: web.Request) -> web.Response:
         )
     async with request.app[DB]() as session, session.begin():
         count = (
-            await session.execute(select(func.count()).where(WebhookEndpoint.host_id == host.id))
+            await session.execute(select(func.count()).where(WebhookEndpoint.shop_id == host.shop_id))
         ).scalar_one()
         if count >= MAX_ENDPOINTS:
             raise DomainError("conflict", f"At most {MAX_ENDPOINTS} webhook endpoints per shop")
         ep = WebhookEndpoint(
             id=new_id("we"),
+            shop_id=host.shop_id,
             host_id=host.id,
             url=body.url,
             description=body.description,
@@ -141,7 +143,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
             (
                 await session.execute(
                     select(WebhookEndpoint)
-                    .where(WebhookEndpoint.host_id == host.id)
+                    .where(WebhookEndpoint.shop_id == host.shop_id)
                     .order_by(WebhookEndpoint.created_at)
                 )
             )
@@ -171,7 +173,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 async def delete_endpoint(request: web.Request) -> web.Response:
     host = require_host(request)
     async with request.app[DB]() as session, session.begin():
-        ep = await _own_endpoint(session, host.id, path_id(request))
+        ep = await _own_endpoint(session, host.shop_id, path_id(request))
         await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == ep.id))
         await session.delete(ep)
     return web.Response(status=204)
@@ -190,7 +192,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES:
         raise DomainError("validation_error", f"status: one of {', '.join(STATUSES)}", field="status")
     async with request.app[DB]() as session:
-        ep = await _own_endpoint(session, host.id, path_id(request))
+        ep = await _own_endpoint(session, host.shop_id, path_id(request))
         query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == ep.id)
         if status:
             query = query.where(WebhookDelivery.status == status)
@@ -214,7 +216,7 @@ async def replay(request: web.Request) -> web.Response:
         d = await session.get(WebhookDelivery, int(raw), with_for_update=True)
         if d is None:
             raise NotFound("webhook delivery")
-        await _own_endpoint(session, host.id, d.endpoint_id)
+        await _own_endpoint(session, host.shop_id, d.endpoint_id)
         if d.status == "pending":
             raise DomainError("conflict", "This delivery is already on its way")
         await replay_delivery(session, d)

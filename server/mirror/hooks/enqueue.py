@@ -27,16 +27,24 @@ async def enqueue(session: AsyncSession, rows: Sequence[Any]) -> int:
             wanted.append((event_type, obj))
     if not wanted or not await _any_endpoint(session):
         return 0
-    hosts = await _hosts(session, wanted)
-    endpoints = (await session.execute(select(WebhookEndpoint))).scalars().all()
-    by_host: dict[str, list[WebhookEndpoint]] = {}
+    shops = await _shops(session, wanted)
+    endpoints = (
+        (
+            await session.execute(
+                select(WebhookEndpoint).where(WebhookEndpoint.shop_id.in_(set(shops.values())))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_shop: dict[str, list[WebhookEndpoint]] = {}
     for ep in endpoints:
-        by_host.setdefault(ep.host_id, []).append(ep)
+        by_shop.setdefault(ep.shop_id, []).append(ep)
     now = utcnow()
     values = []
     for event_type, obj in wanted:
-        host = hosts.get(_offer_of(event_type, obj))
-        for ep in by_host.get(host or "", []):
+        shop = shops.get(_offer_of(event_type, obj))
+        for ep in by_shop.get(shop or "", []):
             if "*" not in ep.events and event_type not in ep.events:
                 continue
             body = envelope(event_type, obj, int(now.timestamp()))
@@ -72,14 +80,14 @@ def _offer_of(event_type: str, obj: dict[str, Any]) -> str:
     return str(obj["id"] if event_type.startswith("offer.") else obj.get("offer_id") or "")
 
 
-async def _hosts(session: AsyncSession, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
-    """offer id -> the host whose broadcast sells it: that shop's endpoints hear about it."""
+async def _shops(session: AsyncSession, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """offer id -> the shop whose broadcast sells it: that shop's endpoints hear about it."""
     offers = {_offer_of(t, obj) for t, obj in wanted} - {""}
     if not offers:
         return {}
     rows = await session.execute(
-        select(Offer.id, Broadcast.host_id)
+        select(Offer.id, Broadcast.shop_id)
         .join(Broadcast, Broadcast.id == Offer.broadcast_id)
         .where(Offer.id.in_(offers))
     )
-    return {offer_id: host_id for offer_id, host_id in rows.all()}
+    return {offer_id: shop_id for offer_id, shop_id in rows.all()}

@@ -12,12 +12,17 @@ from server.db.base import Base, UTCDateTime, utcnow
 
 
 class WebhookEndpoint(Base):
-    """A URL of one host's shop that hears the events it subscribed to, signed with its own secret."""
+    """A URL of one shop that hears the events it subscribed to, signed with its own secret. Every
+    host of the shop sees and manages it; `host_id` only records who added it."""
 
     __tablename__ = "webhook_endpoints"
-    __table_args__ = (Index("ix_webhook_endpoints_host", "host_id"),)
+    __table_args__ = (
+        Index("ix_webhook_endpoints_host", "host_id"),
+        Index("ix_webhook_endpoints_shop", "shop_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(40))
     host_id: Mapped[str] = mapped_column(String(40))
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
