@@ -6,6 +6,7 @@ import { explain } from "./format.js";
 import { studio } from "./studio.js";
 import { ordersDesk } from "./orders.js";
 import { webhooksPage } from "./webhooks.js";
+import { installApp } from "./pwa.js";
 
 const app = $("#app");
 let leaveStudio = null;
@@ -134,4 +135,5 @@ async function broadcastList(who) {
 }
 
 window.addEventListener("popstate", route);
+installApp();
 route();

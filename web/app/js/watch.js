@@ -7,6 +7,7 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { installApp, isOffline } from "./pwa.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -25,7 +26,7 @@ const viewer = () => session.get("viewer");
 const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": "Live video", "data-testid": "video" });
 const badge = h("span.badge", { "data-testid": "live-badge" });
 const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
-const titleEl = h("span.title");
+const titleEl = h("h1.title");
 const stateBox = h("div.state", { role: "status" });
 // The video starts muted (browsers only autoplay silent video): one clear button, and a tap on the picture, turn the sound on.
 const SOUND = { off: "Tap to unmute", on: "Mute" };
@@ -35,8 +36,8 @@ const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1,
   if (video.muted && video.volume > 0) toggleSound();
 } });
 const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
-video.addEventListener("click", () => {
-  if (video.muted) toggleSound();
+stage.addEventListener("click", (event) => {
+  if (video.muted && !event.target.closest("button, input, a")) toggleSound(); // a tap on the picture
 });
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
 const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
@@ -310,7 +311,7 @@ function renderPinned() {
   pinnedBox.hidden = false;
   const o = activeOfferFor(pinned.id);
   refill(pinnedBox,
-    h("h3", "Featured now"),
+    h("h2.eyebrow", "Featured now"),
     h("div.pinned-card",
       h("img", { src: pinned.image_url || "", alt: "" }),
       h("div.stack",
@@ -439,7 +440,13 @@ async function main() {
   try {
     b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`);
   } catch (e) {
-    fill(app, h("section.panel", { style: { margin: "2rem auto", maxWidth: "420px" } }, h("h1", "Broadcast not found"), h("p.muted", explain(e))));
+    const offline = isOffline(e);
+    // offline: the shell opened from the service worker; the show loads once the network is back
+    if (offline) addEventListener("online", () => location.reload(), { once: true });
+    fill(app, h("section.panel.load-error", { "data-testid": "load-error" },
+      h("h1", offline ? "You are offline" : "Broadcast not found"),
+      h("p.muted", offline ? "The show opens as soon as you are back online." : explain(e)),
+      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, "Try again") : null));
     return;
   }
   fill(app,
@@ -469,4 +476,5 @@ async function main() {
   }, 1000);
 }
 
+installApp({ start: location.pathname });
 main();
