@@ -66,11 +66,13 @@ def setup(app: web.Application, frame_ancestors: str = "'none'", provider_urls: 
         headers = response.headers
         for name, value in common.items():
             headers.setdefault(name, value)
-        # the service worker's own policy governs what it may fetch: the pages' one
+        # The service worker's own policy governs what it may fetch: the pages' one. A 304 has no
+        # Content-Type, yet the browser takes its headers over for the page it keeps: the page's too.
         is_page = (
             headers.get("Content-Type", "").startswith("text/html")
             or request.path.startswith("/app/")
             or request.path == "/sw.js"
+            or (response.status == 304 and not request.path.startswith("/api/"))
         )
         headers.setdefault("Content-Security-Policy", page if is_page else API_POLICY)
 

@@ -39,3 +39,24 @@ export function installApp({ start } = {}) {
 export function isOffline(error) {
   return !navigator.onLine || (error && (error.status === 0 || error.code === "network"));
 }
+
+/** Calls `then` once the node answers again (the online event alone is not always told, nor true). */
+export function whenOnline(then, everyMs = 3000) {
+  let done = false;
+  const probe = async () => {
+    if (done) return;
+    try {
+      const reply = await fetch("/healthz", { cache: "no-store" });
+      if (reply.ok) {
+        done = true;
+        then();
+        return;
+      }
+    } catch {
+      /* still offline */
+    }
+    setTimeout(probe, everyMs);
+  };
+  addEventListener("online", probe);
+  setTimeout(probe, everyMs);
+}

@@ -7,7 +7,7 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
-import { installApp, isOffline } from "./pwa.js";
+import { installApp, isOffline, whenOnline } from "./pwa.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -442,7 +442,7 @@ async function main() {
   } catch (e) {
     const offline = isOffline(e);
     // offline: the shell opened from the service worker; the show loads once the network is back
-    if (offline) addEventListener("online", () => location.reload(), { once: true });
+    if (offline) whenOnline(() => location.reload());
     fill(app, h("section.panel.load-error", { "data-testid": "load-error" },
       h("h1", offline ? "You are offline" : "Broadcast not found"),
       h("p.muted", offline ? "The show opens as soon as you are back online." : explain(e)),
