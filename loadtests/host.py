@@ -11,6 +11,8 @@ from locust import FastHttpUser, constant, tag, task
 from loadtests import context
 from loadtests.outcomes import expected
 
+MAX_PINS = 3
+
 
 class Host(FastHttpUser):
     """Exactly one per run (fixed_count): the schedule counts from the moment it starts."""
@@ -30,6 +32,8 @@ class Host(FastHttpUser):
         self.pins = itertools.cycle(products or [None])
         self.spares = itertools.cycle(self.run.spare_products or [None])
         self.launched: list[str] = []
+        # The room shows up to three pins: the oldest goes before a fourth comes (prepare pinned the first).
+        self.pinned: list[str] = [self.run.offers[0]["product_id"]] if self.run.offers else []
 
     @tag("host")
     @task
@@ -49,6 +53,16 @@ class Host(FastHttpUser):
     def pin(self, product_id: str | None) -> None:
         if product_id is None:
             return
+        if product_id in self.pinned:
+            self.pinned.remove(product_id)
+        elif len(self.pinned) >= MAX_PINS:
+            oldest = self.pinned.pop(0)
+            self.client.delete(
+                f"/api/v1/broadcasts/{self.run.broadcast_id}/pins/{oldest}",
+                headers=self.headers,
+                name="host: unpin",
+            )
+        self.pinned.append(product_id)
         with self.client.put(
             f"/api/v1/broadcasts/{self.run.broadcast_id}/pin",
             json={"product_id": product_id},

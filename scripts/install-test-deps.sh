@@ -16,6 +16,7 @@ command -v ffprobe >/dev/null || need_apt+=(ffmpeg)  # the HLS tests decode what
 command -v nginx >/dev/null || need_apt+=(nginx-light)  # bench hls: the CDN stand-in in front of the origin
 command -v chromium >/dev/null || need_apt+=(chromium)  # browser tests (web and media)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # a test checks docker-compose.yml with `docker-compose config`
 # media interop test: GStreamer webrtcbin driven from python3-gi
 dpkg -s gstreamer1.0-nice gir1.2-nice-0.1 >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi

@@ -20,7 +20,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 mkdir -p "$out"
-for script in flow phone; do  # phone.mjs: the watch page at 390x844, its checkout sheet and landscape
+# phone.mjs: the watch page at 390x844, its checkout sheet and landscape; report.mjs: the sale's report
+for script in flow phone report; do
   node "tests/web/$script.mjs" --base "http://127.0.0.1:$port" --screenshots "$out" >"$tmp/report.json" || {
     cat "$tmp/report.json" >&2
     exit 1

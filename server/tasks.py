@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+from aiohttp import web
 
 log = logging.getLogger("liveshop.tasks")
 
 RECANCEL_S = 0.1  # how long one cancel() is given before it is repeated
+HOURLY_S = 3600.0  # retention passes
 
 
 async def stop_task(task: asyncio.Task[Any] | None, *, within: float = 5.0, what: str = "") -> bool:
@@ -49,3 +52,26 @@ async def bounded(step: Awaitable[Any], *, within: float = 5.0, what: str = "") 
         log.warning("shutdown step failed step=%s error=%r", what, task.exception())
         return False
     return True
+
+
+def repeating(
+    step: Callable[[web.Application], Awaitable[Any]], interval_s: float, *, what: str
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that runs `step(app)` now and every `interval_s` after: a failing pass is
+    logged and the next one retries (a database away for a while must not end the loop for good),
+    and shutdown stops it with `stop_task`, in bounded time."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await step(app)
+                except Exception as exc:
+                    log.warning("periodic pass failed task=%s error=%r", what, exc)
+                await asyncio.sleep(interval_s)
+
+        task = asyncio.create_task(loop(), name=what)
+        yield
+        await stop_task(task, what=what)
+
+    return context

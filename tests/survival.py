@@ -155,6 +155,20 @@ async def buy(apis: list[Api], first: int, offer_id: str, token: str, log: RushL
             return
 
 
+def rush(
+    apis: list[Api], offer_id: str, tokens: list[str], log: RushLog, deadline: float, concurrency: int = 60
+) -> asyncio.Future[list[None]]:
+    """Every buyer in `tokens` claims and checks out one unit through the nodes, `concurrency` at a
+    time, until `deadline`; the test injects its fault while this runs, then awaits it."""
+    sem = asyncio.Semaphore(concurrency)
+
+    async def buyer(i: int, token: str) -> None:
+        async with sem:
+            await buy(apis, i, offer_id, token, log, deadline)
+
+    return asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
+
+
 async def orders_of(database_url: str, offer_id: str) -> dict[str, int]:
     """order id -> quantity, as PostgreSQL has them."""
     from server.config import Settings
@@ -273,13 +287,7 @@ async def failover_rush(
     probes = await guests(b, len(apis))
     log = RushLog()
     deadline = time.monotonic() + 60
-    sem = asyncio.Semaphore(60)
-
-    async def buyer(i: int, token: str) -> None:
-        async with sem:
-            await buy(apis, i, offer["id"], token, log, deadline)
-
-    rush = asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
+    buying = rush(apis, offer["id"], tokens, log, deadline)
     if await log.wait_confirmed(cut_at, deadline) < cut_at:
         raise AssertionError("the rush ended before the fault")
     before = len(log.confirmed)
@@ -290,6 +298,6 @@ async def failover_rush(
         *(first_claim_served(api, probe["id"], t, killed + 60) for api, t in zip(apis, probes, strict=True))
     )
     promoted = await promotion
-    await rush
+    await buying
     lost = redis.Redis(port=topology.replica.port).get("failover:last-write") != marker.encode()
     return FailoverRun(offer["id"], probe["id"], log, before, at_kill, killed, list(served), promoted, lost)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from server.tasks import bounded, stop_task
+from aiohttp import web
+
+from server.tasks import bounded, repeating, stop_task
 
 
 async def test_a_task_that_swallows_a_cancel_is_cancelled_again_until_it_ends() -> None:
@@ -53,3 +56,24 @@ async def test_a_step_that_hangs_is_bounded_and_a_failing_one_is_reported() -> N
         raise RuntimeError("boom")
 
     assert await bounded(fails(), within=1) is False
+
+
+async def test_a_periodic_pass_that_fails_is_retried_and_the_loop_stops_at_shutdown() -> None:
+    passes: list[int] = []
+    third = asyncio.Event()
+
+    async def step(_app: web.Application) -> None:
+        passes.append(len(passes))
+        if len(passes) == 3:
+            third.set()
+        if len(passes) == 1:
+            raise RuntimeError("the database is away")
+
+    context = repeating(step, 0.01, what="test pass")(web.Application())
+    await anext(context)
+    await asyncio.wait_for(third.wait(), 5)  # the failure did not end the loop
+    with contextlib.suppress(StopAsyncIteration):
+        await anext(context)
+    stopped_at = len(passes)
+    await asyncio.sleep(0.05)
+    assert len(passes) == stopped_at  # no pass after shutdown

@@ -49,6 +49,11 @@ STATUS: dict[Code, int] = {
     Code.BID_TOO_LOW: 409,
     Code.ALREADY_HIGH_BIDDER: 409,
     Code.AUCTION_ENDED: 410,
+    Code.GIVEAWAY_CLOSED: 409,
+    Code.GIVEAWAY_OPEN: 409,
+    Code.GIVEAWAY_DRAWN: 409,
+    Code.NO_ENTRANTS: 409,
+    Code.BUYERS_ONLY: 403,
     Code.RESERVATION_EXPIRED: 410,
     Code.NO_REPLAY: 404,
     Code.IDEMPOTENCY_KEY_REUSED: 422,
@@ -70,6 +75,14 @@ STATUS: dict[Code, int] = {
     Code.NOT_PAYABLE: 409,
     Code.NOT_REFUNDABLE: 409,
     Code.PAYMENTS_OFF: 409,
+    Code.NOT_ACCEPTABLE: 406,
+    Code.COUPON_UNKNOWN: 404,
+    Code.COUPON_EXPIRED: 410,
+    Code.COUPON_USED_UP: 409,
+    Code.COUPON_LIMIT_EXCEEDED: 409,
+    Code.COUPON_NOT_APPLICABLE: 422,
+    Code.COUPON_EXISTS: 409,
+    Code.PINS_FULL: 409,
 }
 _unmapped = set(Code) - STATUS.keys()
 if _unmapped:

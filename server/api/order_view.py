@@ -34,6 +34,9 @@ def order_view(o: Order, product: Product | None = None, *, secret: bool = True)
                 "unit_price": o.unit_price,
             }
         ],
+        "subtotal": o.total + (o.discount or 0),
+        "discount": o.discount or 0,
+        "coupon": o.coupon_code,
         "total": o.total,
         "currency": o.currency,
         "buyer": o.buyer,

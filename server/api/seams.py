@@ -8,7 +8,7 @@ rather than silently skipping the check a seam guards.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aiohttp import web
 
@@ -27,6 +27,13 @@ class ViewerCount(Protocol):
     """How many viewers a broadcast has, on every node."""
 
     async def __call__(self, broadcast_id: str, /) -> int: ...
+
+
+class AudienceFigures(Protocol):
+    """A broadcast's audience for the sale report, on every node: peak/average/unique viewers, watch time,
+    chat messages and chatters, viewers per attribution source, and the time series (live/audience.py)."""
+
+    async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
 
 
 class BroadcastSnapshot(Protocol):
@@ -50,6 +57,14 @@ class PinnedClaim(Protocol):
     ) -> tuple[dict[str, Any], bool] | None: ...
 
 
+class GiveawayKeyword(Protocol):
+    """Entering from chat: None when the message is not exactly an open giveaway's keyword in this
+    broadcast (plain chat), else the entry as POST /api/v1/giveaways/{id}/entries answers it; raises
+    DomainError (giveaway_closed, buyers_only, banned, ...) when the entry is refused."""
+
+    async def __call__(self, broadcast_id: str, user: Principal, text: str, /) -> dict[str, Any] | None: ...
+
+
 class CheckoutPayments(Protocol):
     """What checkout asks of the payments feature: whether the shop takes money online, and each
     order's payment."""
@@ -70,20 +85,41 @@ class CheckoutPayments(Protocol):
         ...
 
 
+class MediaMoment(NamedTuple):
+    """A moment on a broadcast's video: seconds into its recording, and the wall-clock stamp (epoch ms)
+    that its HLS playlists (PROGRAM-DATE-TIME) and its RTCP sender reports give that frame."""
+
+    at_s: float
+    media_ms: int
+
+
+class MediaClock(Protocol):
+    """Where a broadcast's video is now, or None while nothing is published: chat messages and room
+    events carry it, so replays and viewers place them on the video rather than on the wall clock."""
+
+    async def __call__(self, broadcast_id: str, /) -> MediaMoment | None: ...
+
+
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
+AUDIENCE = web.AppKey[AudienceFigures]("audience")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
+GIVEAWAY_KEYWORD = web.AppKey[GiveawayKeyword]("giveaway_keyword")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
+MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
     "viewer_count": VIEWER_COUNT,
+    "audience": AUDIENCE,
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
     "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,
+    "giveaway_keyword": GIVEAWAY_KEYWORD,
     "audit_checks": AUDIT_CHECKS,
+    "media_clock": MEDIA_CLOCK,
 }
 
 

@@ -36,9 +36,9 @@ from server.commerce.schemas import AuctionIn, BidIn
 from server.db.base import new_id
 from server.errors import Code, DomainError, NotFound
 from server.events import AUCTION
-from server.inventory.auctions import AuctionBook, AuctionState, BidResult
+from server.inventory.auctions import AuctionBook, AuctionState, BidResult, body_hash
 from server.inventory.keys import valid_offer_id
-from server.inventory.models import Offer, Product
+from server.inventory.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order, Product
 from server.inventory.rebuild import load_args
 
 log = logging.getLogger("liveshop.commerce")
@@ -101,7 +101,8 @@ AUCTIONS = web.AppKey("auction_cache", AuctionCache)
 
 def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
     """An auction as GET shows it and room events carry it."""
-    running = state.status == "active" and now < state.ends_at_ms and a.status == "active"
+    closes_at = state.ends_at_ms + state.sudden_ms
+    running = state.status == "active" and not state.decided and now < closes_at and a.status == "active"
     high = state.high or None
     high_bidder = None
     if state.bids:
@@ -109,7 +110,13 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
         high_bidder = {"id": top.bidder_id, "nickname": top.nickname}
     winner = None
     if a.winner_id is not None:
-        winner = {"user_id": a.winner_id, "reservation_id": a.reservation_id}
+        winner = {
+            "user_id": a.winner_id,
+            "reservation_id": a.reservation_id,
+            "amount": a.winning_bid,
+            # the winner before did not pay in time: this one holds the second-chance offer
+            "second_chance": bool(a.passed_over),
+        }
     return {
         "id": a.id,
         "broadcast_id": a.broadcast_id,
@@ -119,6 +126,9 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
         "starting_bid": a.starting_bid,
         "increment": a.increment,
         "anti_snipe_s": a.anti_snipe_s,
+        # sudden death: after `ends_at` the first accepted bid before `closes_at` wins at once
+        "sudden_death_s": a.sudden_death_s,
+        "sudden_death": running and a.sudden_death_s is not None and now >= state.ends_at_ms,
         "min_bid": a.starting_bid if high is None else high + a.increment,
         # null without a reserve price; the price itself stays the host's
         "reserve_met": None if a.reserve_price is None else (high or 0) >= a.reserve_price,
@@ -135,6 +145,7 @@ def auction_view(a: Auction, state: AuctionState, now: int) -> dict[str, Any]:
             for b in state.bids
         ],
         "ends_at": _iso_ms(state.ends_at_ms),
+        "closes_at": _iso_ms(closes_at),
         "winner": winner,
     }
 
@@ -146,8 +157,12 @@ async def _view(app: web.Application, auction: Auction) -> dict[str, Any]:
     return auction_view(auction, state, now_ms(app[CLOCK]))
 
 
-async def _publish(app: web.Application, kind: str, view: dict[str, Any], outbid: str = "") -> None:
+async def _publish(
+    app: web.Application, kind: str, view: dict[str, Any], outbid: str = "", second_chance: str = ""
+) -> None:
     data = {"type": kind, "auction": view, "broadcast_id": view["broadcast_id"], "outbid": outbid}
+    if second_chance:
+        data["second_chance"] = second_chance
     await app[EVENTS].publish(AUCTION, data)
 
 
@@ -177,11 +192,13 @@ def database_loader(sessionmaker: async_sessionmaker[AsyncSession]):  # type: ig
             auction.increment,
             ends_at,
             auction.anti_snipe_s * 1000,
+            (auction.sudden_death_s or 0) * 1000,
             len(bids),
         ]
         for b in bids:
-            args += [b.id, b.amount, b.at_ms, b.bidder_id, b.nickname, b.idempotency_key or "", str(b.amount)]
-            args.append(b.ends_at_ms)
+            fingerprint = body_hash(0 if b.max_amount else b.amount, b.max_amount or 0)
+            args += [b.id, b.amount, b.at_ms, b.bidder_id, b.nickname, b.idempotency_key or "", fingerprint]
+            args += [b.ends_at_ms, b.raised_max or b.max_amount or b.amount]
         return args
 
     return load
@@ -199,6 +216,9 @@ def database_loader(sessionmaker: async_sessionmaker[AsyncSession]):  # type: ig
 async def create_auction(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, AuctionIn)
+    if body.sudden_death_s is not None and body.anti_snipe_s:
+        detail = "A sudden-death auction never extends its time: leave anti_snipe_s at 0"
+        raise DomainError("validation_error", detail, field="anti_snipe_s")
     broadcast_id = path_id(request)
     app = request.app
     now = utc(app[CLOCK])
@@ -227,17 +247,17 @@ async def create_auction(request: web.Request) -> web.Response:
             increment=body.increment,
             anti_snipe_s=body.anti_snipe_s,
             reserve_price=body.reserve_price,
+            sudden_death_s=body.sudden_death_s,
+            passed_over=[],
             status="active",
             ends_at=now + timedelta(seconds=body.duration_s),
         )
         session.add(auction)
     app[AUCTIONS].put(auction, host.id)
     book = app[AUCTION_BOOK]
-    anti_snipe_ms = auction.anti_snipe_s * 1000
-    await book.load(
-        auction.id,
-        ["active", auction.starting_bid, auction.increment, _ms(auction.ends_at), anti_snipe_ms, 0],
-    )
+    anti_snipe_ms, sudden_ms = auction.anti_snipe_s * 1000, (auction.sudden_death_s or 0) * 1000
+    first = ["active", auction.starting_bid, auction.increment, _ms(auction.ends_at), anti_snipe_ms]
+    await book.load(auction.id, [*first, sudden_ms, 0])
     view = await _view(app, auction)
     await _publish(app, "started", view)
     return json_response(view, status=201)
@@ -261,7 +281,7 @@ async def get_auction(request: web.Request) -> web.Response:
     auth="user",
     idempotent=True,
     tag="auctions",
-    summary="Bid on an auction",
+    summary="Bid on an auction: a plain bid, or a max bid the server bids with up to the max",
     errors=(
         "not_found",
         "bid_too_low",
@@ -277,6 +297,9 @@ async def place_bid(request: web.Request) -> web.Response:
     app = request.app
     bidder = require_user(request)
     body = await parse_body(request, BidIn)
+    if (body.amount is None) == (body.max_amount is None):
+        detail = "Give either amount (a bid) or max_amount (the most the server may bid for you)"
+        raise DomainError("validation_error", detail, field="amount")
     key = idempotency_key(request)
     meta = await app[AUCTIONS].get(path_id(request))
     auction = meta.auction
@@ -284,41 +307,66 @@ async def place_bid(request: web.Request) -> web.Response:
         raise DomainError("forbidden", "A host does not bid in its own auction")
     await app[BUYER_GUARD](auction.broadcast_id, bidder.id)
     book = app[AUCTION_BOOK]
-    result = await book.bid(auction.id, bidder.id, bidder.nickname, body.amount, new_id("bd"), key or "")
-    if result.code not in ("ok", "replay"):
+    result = await book.bid(
+        auction.id,
+        bidder.id,
+        bidder.nickname,
+        body.amount or 0,
+        new_id("bd"),
+        key or "",
+        max_amount=body.max_amount or 0,
+    )
+    if result.code not in ("ok", "replay", "raised"):
         error = DomainError(Code(result.code), REFUSED[result.code])
         if result.code in ("bid_too_low", "already_high_bidder"):
             error.extra["min_bid"] = result.min_bid
         raise error
-    await _record(app[DB], auction.id, bidder.id, bidder.nickname, key, result)
+    await _record(app[DB], auction.id, bidder.id, key, result)
+    if result.decided:  # the sudden death's deciding bid is written: it ends the auction now
+        await _publish(app, "bid", await _view(app, auction), result.outbid)
+        await end_auction(app, auction.id, force=True)
     view = await _view(app, auction)
-    if result.code == "ok":
+    if result.code == "ok" and not result.decided:
         await _publish(app, "extended" if result.extended else "bid", view, result.outbid)
     headers = {"Idempotent-Replayed": "true"} if result.code == "replay" else None
-    return json_response(
-        {"id": result.bid_id, "amount": result.amount, "auction": view}, status=201, headers=headers
-    )
+    return json_response(bid_answer(result, view), status=201, headers=headers)
+
+
+def bid_answer(result: BidResult, view: dict[str, Any]) -> dict[str, Any]:
+    """The bidder's own answer: their bid (id null when the step recorded none of theirs: a raised
+    max, or a max of the high bidder's that beat theirs), whether they lead, and their own max."""
+    own = result.leading and not result.raised
+    return {
+        "id": result.bid_id if own else None,
+        "amount": result.amount if own else None,
+        "leading": result.leading,
+        "max_amount": result.your_max or None,
+        "auction": view,
+    }
 
 
 async def _record(
     db: async_sessionmaker[AsyncSession],
     auction_id: str,
-    bidder_id: str,
-    nickname: str,
+    requester: str,
     key: str | None,
     result: BidResult,
 ) -> None:
-    """The accepted bid's row, before the bidder hears "accepted" (a replay writes it if its first
-    attempt could not); `auction_ended` if the end came between Redis's yes and this write."""
+    """The accepted bid's row (or a raised max), before the bidder hears "accepted" (a replay writes
+    it if its first attempt could not); `auction_ended` if the end came between Redis's yes and this
+    write. A bid the server placed for the high bidder's max is theirs, without the requester's key."""
     row = AuctionBid(
         id=result.bid_id,
         auction_id=auction_id,
-        bidder_id=bidder_id,
-        nickname=nickname,
+        bidder_id=result.bidder,
+        nickname=result.nickname,
         amount=result.amount,
         at_ms=result.at_ms,
         ends_at_ms=result.ends_at_ms,
-        idempotency_key=key,
+        idempotency_key=key if result.leading else None,
+        # a plain bid's max is its amount (None); a max bid's, or the high bidder's behind a bid the
+        # server placed for them, is kept (private) for the rebuild
+        max_amount=result.your_max or (None if result.leading else result.bidder_max) or None,
     )
     try:
         async with db() as session, session.begin():
@@ -329,7 +377,12 @@ async def _record(
                     select(Auction.status).where(Auction.id == auction_id).with_for_update(read=True)
                 )
             ).scalar_one_or_none()
-            if result.code == "replay" and await session.get(AuctionBid, result.bid_id) is not None:
+            existing = await session.get(AuctionBid, result.bid_id) if result.code != "ok" else None
+            if existing is not None:
+                if result.raised and existing.bidder_id == requester:
+                    held = existing.raised_max or existing.max_amount or existing.amount
+                    if result.your_max > held and status == "active":
+                        existing.raised_max = result.your_max  # the raise, durable before its answer
                 return
             if status != "active":
                 raise DomainError("auction_ended", REFUSED["auction_ended"])
@@ -378,19 +431,7 @@ async def end_auction(app: web.Application, auction_id: str, *, force: bool = Fa
                     update(Product).where(Product.id == auction.product_id).values(stock=Product.stock + 1)
                 )
             else:
-                offer = Offer(
-                    id=new_id("of"),
-                    broadcast_id=auction.broadcast_id,
-                    product_id=auction.product_id,
-                    price=top.amount,
-                    currency=auction.currency,
-                    quantity=1,
-                    per_buyer_limit=1,
-                    status="active",
-                    starts_at=now,
-                    # the window closes as the winner's hold expires: the unit is never up for grabs
-                    ends_at=now + timedelta(seconds=app[SETTINGS].hold_seconds + 1),
-                )
+                offer = _winner_offer(app, auction, top.amount, now)
                 session.add(offer)
                 auction.winner_id, auction.winning_bid, auction.offer_id = top.bidder_id, top.amount, offer.id
     if announce and best_id != closed.high_bid_id:
@@ -413,7 +454,9 @@ async def _hold_for_winner(app: web.Application, auction: Auction) -> None:
         offer = await session.get(Offer, auction.offer_id)
     assert offer is not None
     await inventory.load(offer.id, load_args(offer, {}))
-    claim = await inventory.reserve(offer.id, auction.winner_id, 1, f"auction:{auction.id}", "1")
+    rounds = len(auction.passed_over or [])  # each second chance is its own hold, its own key
+    hold_key = f"auction:{auction.id}" + (f":{rounds}" if rounds else "")
+    claim = await inventory.reserve(offer.id, auction.winner_id, 1, hold_key, "1")
     if claim.code not in ("ok", "replay"):
         log.warning("winner's hold refused auction=%s answer=%s", auction.id, claim.code)
         return
@@ -430,8 +473,88 @@ async def _refresh(app: web.Application, auction: Auction) -> None:
     cache.put(auction, meta.host_id)
 
 
+# the second chance ----------------------------------------------------------------------------------
+async def unpaid_auctions(session: AsyncSession) -> list[str]:
+    """Ended auctions whose winner's offer ended (the hold expired) with no order for it."""
+    ordered = select(Order.offer_id).where(
+        Order.offer_id == Auction.offer_id, Order.status.in_(SOLD_STATUSES + HELD_STATUSES)
+    )
+    rows = await session.execute(
+        select(Auction.id)
+        .join(Offer, Offer.id == Auction.offer_id)
+        .where(Auction.status == "ended", Offer.status == "ended", ~ordered.exists())
+    )
+    return list(rows.scalars().all())
+
+
+async def offer_second_chance(app: web.Application, auction_id: str) -> Auction | None:
+    """The winner did not pay in time: the runner-up (the highest bidder not yet passed over, at
+    their own highest bid, if it meets the reserve) holds the unit, and hears it alone; with no
+    runner-up the unit stays on the shelf (the ended offer returned it) and the auction has no winner.
+    Idempotent: under the auction's row lock, only while its current winner's offer ended unsold."""
+    now = utc(app[CLOCK])
+    async with app[DB]() as session, session.begin():
+        auction = await session.get(Auction, auction_id, with_for_update=True)
+        if auction is None or auction.winner_id is None or auction_id not in await unpaid_auctions(session):
+            return None
+        passed = [*(auction.passed_over or []), auction.winner_id]
+        runner: AuctionBid | None = (
+            await session.execute(
+                select(AuctionBid)
+                .where(AuctionBid.auction_id == auction_id, AuctionBid.bidder_id.not_in(passed))
+                .order_by(AuctionBid.amount.desc(), AuctionBid.at_ms)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if runner is not None and auction.reserve_price is not None and runner.amount < auction.reserve_price:
+            runner = None
+        taken = 0
+        if runner is not None:  # the unit the ended offer gave back to the shelf
+            taken = (
+                await session.execute(
+                    update(Product)
+                    .where(Product.id == auction.product_id, Product.stock >= 1)
+                    .values(stock=Product.stock - 1)
+                )
+            ).rowcount  # type: ignore[attr-defined]
+        auction.passed_over = passed
+        auction.reservation_id = None
+        if runner is None or taken != 1:
+            auction.winner_id = auction.winning_bid = auction.offer_id = None
+        else:
+            offer = _winner_offer(app, auction, runner.amount, now)
+            session.add(offer)
+            auction.winner_id, auction.winning_bid = runner.bidder_id, runner.amount
+            auction.offer_id = offer.id
+    if auction.winner_id is not None:
+        await _hold_for_winner(app, auction)
+    await _refresh(app, auction)
+    view = await _view(app, auction)
+    await _publish(app, "second_chance", view, second_chance=auction.winner_id or "")
+    log.info("second chance auction=%s runner_up=%s passed=%s", auction_id, auction.winner_id, passed)
+    return auction
+
+
+def _winner_offer(app: web.Application, auction: Auction, price: int, now: datetime) -> Offer:
+    """The one-unit offer at the winning price that carries the winner's hold; its window closes as
+    the hold expires, so the unit is never up for grabs."""
+    return Offer(
+        id=new_id("of"),
+        broadcast_id=auction.broadcast_id,
+        product_id=auction.product_id,
+        price=price,
+        currency=auction.currency,
+        quantity=1,
+        per_buyer_limit=1,
+        status="active",
+        starts_at=now,
+        ends_at=now + timedelta(seconds=app[SETTINGS].hold_seconds + 1),
+    )
+
+
 async def end_due_auctions(app: web.Application) -> None:
-    """The sweeper's pass over auctions: each one whose time is up (by the node's clock) ends."""
+    """The sweeper's pass over auctions: each one whose time is up (by the node's clock) ends, and
+    each whose winner let the hold expire offers the unit to the runner-up."""
     async with app[DB]() as session:
         ids = list(
             (await session.execute(select(Auction.id).where(Auction.status == "active"))).scalars().all()
@@ -449,8 +572,14 @@ async def end_due_auctions(app: web.Application) -> None:
             .scalars()
             .all()
         )
+        unpaid = await unpaid_auctions(session)
     for auction_id in ids + unfinished:
         try:
             await end_auction(app, auction_id)
         except Exception:
             log.exception("auction end failed auction=%s", auction_id)
+    for auction_id in unpaid:
+        try:
+            await offer_second_chance(app, auction_id)
+        except Exception:
+            log.exception("second chance failed auction=%s", auction_id)

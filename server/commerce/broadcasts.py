@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -14,14 +15,17 @@ from server.api.openapi import Router
 from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import Broadcast, broadcast_public, set_status
+from server.commerce.coupons import active_coupons
 from server.commerce.offers import end_offer, owned_broadcast, view_of
-from server.commerce.schemas import BroadcastIn, PinIn
+from server.commerce.pins import pinned_products
+from server.commerce.report import fold_report
+from server.commerce.schemas import BroadcastIn
 from server.commerce.views import product_view
 from server.db.base import new_id
-from server.errors import DomainError, NotFound
-from server.events import PINNED
-from server.inventory.models import Offer, Product
+from server.errors import NotFound
+from server.inventory.models import Offer
 
+log = logging.getLogger("liveshop.commerce")
 router = Router()
 
 
@@ -35,12 +39,13 @@ def host_view(b: Broadcast, base_url: str) -> dict[str, Any]:
 
 
 async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[str, Any]:
-    """The broadcast as a viewer joining now sees it: status, pinned product, offers, viewers."""
+    """The broadcast as a viewer joining now sees it: status, pinned products (`pins`, the most recent
+    first; `pinned`, v1's field, is the most recent), offers, running coupons, viewers."""
     async with app[DB]() as session:
         b = await session.get(Broadcast, broadcast_id)
         if b is None:
             raise NotFound("broadcast")
-        pinned = await session.get(Product, b.pinned_product_id) if b.pinned_product_id else None
+        pins = await pinned_products(session, broadcast_id)
         offers = (
             (
                 await session.execute(
@@ -57,8 +62,10 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
     return {
         **broadcast_public(b, app[SETTINGS].base_url),
         "viewers": await app[VIEWER_COUNT](broadcast_id),
-        "pinned": product_view(pinned) if pinned else None,
+        "pinned": product_view(pins[0]) if pins else None,
+        "pins": [product_view(p) for p in pins],
         "offers": [await view_of(inventory, o) for o in offers],
+        "coupons": await active_coupons(app, broadcast_id),
     }
 
 
@@ -159,42 +166,8 @@ async def end_broadcast(request: web.Request) -> web.Response:
     for offer_id in active:
         await end_offer(request.app, offer_id)
     b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
+    try:
+        await fold_report(request.app, broadcast_id)
+    except Exception as exc:  # the broadcast has ended regardless; the report folds on its next read
+        log.warning("report not folded at the end broadcast=%s error=%r", broadcast_id, exc)
     return json_response(host_view(b, request.app[SETTINGS].base_url))
-
-
-async def _pin(request: web.Request, product_id: str | None) -> web.Response:
-    host = require_host(request)
-    async with request.app[DB]() as session, session.begin():
-        b = await owned_broadcast(session, path_id(request), host, lock=True)
-        if b.status == "ended":
-            raise DomainError("broadcast_ended")
-        product = None
-        if product_id is not None:
-            product = await session.get(Product, product_id)
-            if product is None or product.shop_id != b.shop_id:
-                raise DomainError("not_found", "product not found", field="product_id")
-        b.pinned_product_id = product_id
-    view = product_view(product) if product else None
-    await request.app[EVENTS].publish(PINNED, {"broadcast_id": b.id, "product": view})
-    return json_response({"broadcast_id": b.id, "pinned": view})
-
-
-@router.put(
-    "/api/v1/broadcasts/{id}/pin",
-    body=PinIn,
-    auth="host",
-    tag="broadcasts",
-    summary="Pin a product in the room",
-    errors=("not_found", "broadcast_ended"),
-)
-async def pin(request: web.Request) -> web.Response:
-    require_host(request)
-    body = await parse_body(request, PinIn)
-    return await _pin(request, body.product_id)
-
-
-@router.delete(
-    "/api/v1/broadcasts/{id}/pin", auth="host", tag="broadcasts", summary="Unpin", errors=("not_found",)
-)
-async def unpin(request: web.Request) -> web.Response:
-    return await _pin(request, None)

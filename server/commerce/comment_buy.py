@@ -1,5 +1,8 @@
 """Comment-to-buy, commerce's half: find the pinned product's active offer and claim it as the API would.
 
+With several pins (up to three), a keyword claims the offer of the most recent pin that has an active
+offer (a product with two running offers: the one started last); a pin without an offer is skipped.
+
 The live room recognises a buy keyword in chat and asks through the `pinned_claim` seam; this module
 answers. Which offer is "the pinned one" is cached per broadcast for at most PINNED_TTL_S (a chat flood
 of keywords costs one PostgreSQL read per broadcast per TTL, shared by concurrent callers); a pin, an
@@ -20,6 +23,7 @@ from server.api.context import CLOCK, DB, EVENTS
 from server.api.tokens import Principal
 from server.broadcasts import Broadcast
 from server.clock import Clock, utc
+from server.commerce.models import BroadcastPin
 from server.commerce.offers import OFFERS
 from server.commerce.reservations import QUANTITY_MAX, QUANTITY_MIN, claim_error, claim_units, claim_view
 from server.errors import DomainError
@@ -75,14 +79,18 @@ class PinnedOffers:
                 await session.execute(
                     select(Offer.id)
                     .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+                    .join(
+                        BroadcastPin,
+                        (BroadcastPin.broadcast_id == Broadcast.id)
+                        & (BroadcastPin.product_id == Offer.product_id),
+                    )
                     .where(
                         Broadcast.id == broadcast_id,
                         Broadcast.status != "ended",
-                        Offer.product_id == Broadcast.pinned_product_id,
                         Offer.status == "active",
                         Offer.ends_at > utc(self._clock),
                     )
-                    .order_by(Offer.starts_at.desc())
+                    .order_by(BroadcastPin.seq.desc(), Offer.starts_at.desc())
                     .limit(1)
                 )
             ).scalar_one_or_none()

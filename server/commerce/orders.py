@@ -18,18 +18,21 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from server.api import attribution
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.seams import PAYMENTS
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
+from server.commerce.coupons import COUPON_BOOK, coupon_terms
+from server.commerce.offers import OFFERS
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
 from server.db.base import new_id
 from server.errors import DomainError, NotFound
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer, Order, Product
-from server.inventory.sale import REFUSALS, sell_hold
+from server.inventory.sale import REFUSALS, CouponUse, sell_hold
 
 log = logging.getLogger("liveshop.commerce")
 router = Router()
@@ -97,6 +100,11 @@ async def _render(request: web.Request, order: Order, status: int) -> web.Respon
         "conflict",
         "service_unavailable",
         "payment_unavailable",
+        "coupon_unknown",
+        "coupon_expired",
+        "coupon_used_up",
+        "coupon_limit_exceeded",
+        "coupon_not_applicable",
     ),
 )
 async def checkout(request: web.Request) -> web.Response:
@@ -112,6 +120,12 @@ async def checkout(request: web.Request) -> web.Response:
     if previous is not None:
         return await _render(request, previous, 201)
     seam = _payments(request)
+    came_from = attribution.from_header(request.headers.get(attribution.HEADER))
+    coupon = None
+    if body.coupon is not None:  # refused here (unknown, ended, not this broadcast's): the hold stays
+        offer = (await request.app[OFFERS].get(offer_id)).offer
+        terms = await coupon_terms(request.app, body.coupon, offer)
+        coupon = CouponUse(request.app[COUPON_BOOK], terms)
 
     def make_order(offer: Offer, product: Product, quantity: int) -> Order:
         return Order(
@@ -130,6 +144,7 @@ async def checkout(request: web.Request) -> web.Response:
             status="pending_payment" if seam is not None else "confirmed",
             idempotency_key=key,
             request_hash=digest,
+            **came_from.columns(),
         )
 
     try:
@@ -141,6 +156,7 @@ async def checkout(request: web.Request) -> web.Response:
             make_order,
             events=request.app[EVENTS],
             awaiting=seam.deadline_ms if seam is not None else None,
+            coupon=coupon,
         )
     except DomainError as exc:
         if exc.code in REFUSALS:
@@ -161,7 +177,7 @@ async def checkout(request: web.Request) -> web.Response:
             return await _render(request, previous, 201)
         raise
     view = order_view(sale.order, sale.product)
-    if seam is not None:
+    if seam is not None and sale.order.status == "pending_payment":  # a coupon may leave nothing to pay
         view["payment"] = await seam.open(sale.order.id, sale.order)  # outside every transaction and lock
     return json_response(view, status=201)
 

@@ -6,9 +6,7 @@ Retention prunes what nobody asked about: order addresses older than LIVESHOP_RE
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,23 +142,6 @@ async def prune_order_addresses(sessionmaker: async_sessionmaker[AsyncSession], 
     return pruned
 
 
-def retention_context(
-    days: int, interval_s: float = 3600.0
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A background pass each hour: addresses older than `days` are pruned (0 keeps them)."""
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await prune_order_addresses(app[DB], utc(app[CLOCK]) - timedelta(days=days))
-                except Exception as exc:  # the database may be away; the next pass retries
-                    log.warning("retention pass failed error=%r", exc)
-                await asyncio.sleep(interval_s)
-
-        task = asyncio.create_task(loop(), name="retention") if days > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-
-    return context
+async def prune_addresses_now(app: web.Application, days: int) -> int:
+    """One retention pass: addresses of orders older than `days` are pruned."""
+    return await prune_order_addresses(app[DB], utc(app[CLOCK]) - timedelta(days=days))

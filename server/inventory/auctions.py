@@ -32,6 +32,9 @@ AuctionLoader = Callable[[str], Awaitable[list[Any] | None]]
 # How many of the newest accepted bids a view carries: every accepted bid answers with the view and
 # reaches the room with it, so a long auction must not make each answer longer than the last.
 BIDS_SHOWN = 100
+# A decided sudden death is ended by its deciding bid's own request, once the bid's row is written; the
+# sweeper ends it only this long after (the request died), so it never refuses the deciding bid's row.
+DECIDED_GRACE_MS = 2000
 
 
 class AuctionMissing(NotFound):
@@ -41,8 +44,12 @@ class AuctionMissing(NotFound):
 
 @dataclass(frozen=True, slots=True)
 class BidResult:
-    """One bid's outcome. `code`: ok, replay, bid_too_low, already_high_bidder, auction_ended or
-    idempotency_key_reused; `min_bid` is set for the two refusals that name it."""
+    """One bid's outcome. `code`: ok, replay, raised (the high bidder's max went up; `bid_id` is the
+    standing high bid), bid_too_low, already_high_bidder, auction_ended or idempotency_key_reused;
+    `min_bid` is set for the two refusals that name it.
+
+    The recorded bid may be the high bidder's, placed by the server for their max (`leading` False:
+    the requester's max did not beat it); `bidder`/`nickname` name whose bid it is."""
 
     code: str
     bid_id: str = ""
@@ -52,6 +59,13 @@ class BidResult:
     extended: bool = False
     min_bid: int = 0
     outbid: str = ""  # the bidder whose high bid this one beat
+    bidder: str = ""
+    nickname: str = ""
+    leading: bool = True
+    your_max: int = 0  # the requester's live max (private to them), 0 for none
+    decided: bool = False  # this bid decided a sudden death
+    raised: bool = False  # no bid: the high bidder raised their max (also on its replay)
+    bidder_max: int = 0  # the recorded bid's bidder's max (server-side only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,8 @@ class AuctionState:
     high_bidder: str
     bid_count: int
     bids: list[BidEntry]  # the newest BIDS_SHOWN, newest first
+    sudden_ms: int = 0  # the sudden-death window after ends_at, 0 for none
+    decided: bool = False  # a sudden death's deciding bid came
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,17 +145,40 @@ class AuctionBook:
         return list(result)
 
     async def bid(
-        self, auction_id: str, bidder: str, nickname: str, amount: int, bid_id: str, idem_key: str = ""
+        self,
+        auction_id: str,
+        bidder: str,
+        nickname: str,
+        amount: int,
+        bid_id: str,
+        idem_key: str = "",
+        *,
+        max_amount: int = 0,
     ) -> BidResult:
-        """Check and accept (or refuse) one bid, atomically, on the node's clock."""
+        """Check and accept (or refuse) one bid, atomically, on the node's clock: a plain bid of
+        `amount`, or (amount 0) a max bid the server bids with up to `max_amount`."""
         self.stats["bids"] += 1
-        args = [now_ms(self.clock), bidder, nickname, amount, bid_id, idem_key, str(amount)]
+        args = [now_ms(self.clock), bidder, nickname, amount, bid_id, idem_key]
+        args += [body_hash(amount, max_amount), max_amount]
         r = await self._run(self.scripts.bid, auction_id, auction_keys(auction_id), args)
         code = _s(r[0])
-        if code == "ok":
-            return BidResult(code, _s(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]) == 1, outbid=_s(r[6]))
-        if code == "replay":
-            return BidResult(code, _s(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        if code in ("ok", "replay", "raised"):
+            return BidResult(
+                code,
+                _s(r[1]),
+                int(r[2]),
+                int(r[3]),
+                int(r[4]),
+                int(r[5]) == 1,
+                outbid=_s(r[6]),
+                bidder=_s(r[7]),
+                nickname=_s(r[8]),
+                leading=int(r[9]) >= 1,
+                raised=int(r[9]) == 2,
+                your_max=int(r[10]),
+                decided=int(r[11]) == 1,
+                bidder_max=int(r[12]),
+            )
         if code in ("bid_too_low", "already_high_bidder"):
             return BidResult(code, min_bid=int(r[1]))
         return BidResult(code)
@@ -147,9 +186,8 @@ class AuctionBook:
     async def close(self, auction_id: str, *, force: bool = False) -> Closed:
         """End the auction in Redis if its time is up (or now, with force): bids are refused after."""
         keys = auction_keys(auction_id)[:1]
-        r = await self._run(
-            self.scripts.auction_close, auction_id, keys, [now_ms(self.clock), "1" if force else "0"]
-        )
+        args = [now_ms(self.clock), "1" if force else "0", DECIDED_GRACE_MS]
+        r = await self._run(self.scripts.auction_close, auction_id, keys, args)
         if _s(r[0]) == "open":
             return Closed(False, int(r[1]))
         return Closed(True, 0, int(r[1]), _s(r[2]), _s(r[3]))
@@ -158,8 +196,16 @@ class AuctionBook:
         """The live state with the newest accepted bids first (rebuilt first if Redis lost it)."""
         keys = auction_keys(auction_id)[:2]
         r = await self._run(self.scripts.auction_view, auction_id, keys, [BIDS_SHOWN])
-        bids = [_entry(b) for b in r[6:]]
-        return AuctionState(_s(r[1]), int(r[2]), int(r[3]), _s(r[4]), int(r[5]), bids)
+        bids = [_entry(b) for b in r[8:]]
+        return AuctionState(
+            _s(r[1]), int(r[2]), int(r[3]), _s(r[4]), int(r[5]), bids, int(r[6]), int(r[7]) == 1
+        )
+
+
+def body_hash(amount: int, max_amount: int) -> str:
+    """A bid request's fingerprint for its Idempotency-Key (a plain bid's is its amount, as before
+    max bids; auction_load rebuilds both kinds from a row)."""
+    return f"max{max_amount}" if max_amount else str(amount)
 
 
 def _entry(raw: Any) -> BidEntry:

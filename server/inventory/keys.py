@@ -71,3 +71,28 @@ def auction_keys(auction_id: str) -> list[str]:
         raise ValueError(f"invalid auction id {auction_id!r}")
     tag = "{" + auction_id + "}"
     return [f"auction:{tag}:state", f"auction:{tag}:bids", f"auction:{tag}:idem"]
+
+
+def giveaway_keys(giveaway_id: str) -> list[str]:
+    """[state, entrants] for one giveaway, hash-tagged like an offer's keys.
+
+    state    hash  status (open|closed), seq (entries so far), epoch (the Redis process that wrote it)
+    entrants hash  user id -> entry number (1, 2, ...: the order of arrival)
+    """
+    if not valid_offer_id(giveaway_id):
+        raise ValueError(f"invalid giveaway id {giveaway_id!r}")
+    tag = "{" + giveaway_id + "}"
+    return [f"giveaway:{tag}:state", f"giveaway:{tag}:entrants"]
+
+
+def coupon_keys(coupon_id: str) -> list[str]:
+    """[state, buyers, uses] for one live coupon, hash-tagged per coupon (one cluster slot).
+
+    state  hash  max_uses, per_buyer, expires_at (ms), status (active|ended), used, epoch
+    buyers hash  buyer id -> redemptions held by that buyer
+    uses   hash  use id (the hold being checked out) -> buyer id: one redemption each, given back by id
+    """
+    if not valid_offer_id(coupon_id):
+        raise ValueError(f"invalid coupon id {coupon_id!r}")
+    tag = "{" + coupon_id + "}"
+    return [f"coupon:{tag}:state", f"coupon:{tag}:buyers", f"coupon:{tag}:uses"]

@@ -89,6 +89,10 @@ class Order(Base):
     unit_price: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    # A live coupon's share: `total` is already net of `discount` (quantity * unit_price - discount).
+    coupon_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    coupon_code: Mapped[str | None] = mapped_column(String(32))
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # confirmed: sold and counted (no online payment); pending_payment: units held until paid or
     # canceled; paid -> fulfilled: sold; canceled / refunded / cancelled: gave its units back; flagged:
     # a platform order that found no units (to be cancelled on the platform, never silently oversold).
@@ -99,6 +103,12 @@ class Order(Base):
     notice: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Where the buyer came from (server/api/attribution.py): the report's revenue per source.
+    source: Mapped[str | None] = mapped_column(String(40))
+    utm_source: Mapped[str | None] = mapped_column(String(40))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    referrer: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -13,6 +13,11 @@
    checkout past its deadline and settles it from PostgreSQL's answer. If 3 fails, PostgreSQL's answer
    settles it at once: sold if the order exists after all, else an ordinary hold with its first expiry.
 
+A sale with a live coupon redeems it in step 2, once the hold is marked (one checkout of a hold at a
+time, so the redemption, keyed by the hold, is this checkout's alone), and prices the order net of the
+discount; if the order is not written after all, the redemption is given back. An order the coupon
+brings to zero waits for no payment: it is confirmed at once.
+
 A sale that waits for its payment (`awaiting`, the payment deadline of an order created at a given
 time) writes a `pending_payment` order and `order.created` instead of `order.confirmed`, and step 4
 keeps the units held (as "p", until the deadline) instead of selling them: the payment sells them.
@@ -31,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db.locks import serialized
 from server.errors import Code, DomainError, NotFound
 from server.events import ORDER_CONFIRMED, ORDER_CREATED, STOCK_CHANGED, EventBus, OrderConfirmed, OrderLine
+from server.inventory.coupons import CouponBook, CouponTerms, refusal
 from server.inventory.engine import Inventory
 from server.inventory.keys import hold_offer_id
 from server.inventory.models import Offer, Order, Product
@@ -46,6 +52,14 @@ NOT_SAVED = "Your order could not be saved; your reservation still holds, please
 
 MakeOrder = Callable[[Offer, Product, int], Order]  # (locked offer, its product, units held) -> order
 Deadline = Callable[[int], int]  # an order's created_at in ms -> its payment deadline in ms
+
+
+@dataclass(frozen=True, slots=True)
+class CouponUse:
+    """A coupon the buyer asked for at checkout: its terms and the book that counts it."""
+
+    book: CouponBook
+    terms: CouponTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,7 @@ async def sell_hold(
     *,
     events: EventBus | None = None,
     awaiting: Deadline | None = None,
+    coupon: CouponUse | None = None,
 ) -> Sale:
     """Turn a buyer's hold into a committed order, exactly once.
 
@@ -119,6 +134,7 @@ async def sell_hold(
     # (under it the rebuild would wait for this very sale), so a hold that survived can be sold.
     await inventory.ensure_trusted(offer_id)
     marked = False
+    redeemed = False
     try:
         # twins of one checkout queue here: a retry sees its twin's order, not a half-written one
         async with serialized(db, f"sell:{hold_id}") as session:
@@ -132,7 +148,18 @@ async def sell_hold(
             if code != "ok":
                 raise DomainError(Code(code), REFUSALS[code])
             marked = True
+            if coupon is not None:
+                use = await coupon.book.redeem(coupon.terms.id, hold_id, buyer)
+                if use.code not in ("ok", "replay"):
+                    raise refusal(use.code)
+                redeemed = True
             order = make_order(offer, product, quantity)
+            if coupon is not None:
+                order.discount = coupon.terms.discount(order.total)
+                order.total -= order.discount
+                order.coupon_id, order.coupon_code = coupon.terms.id, coupon.terms.code
+                if order.total == 0 and awaiting is not None:  # nothing to pay: sold now
+                    order.status, awaiting = "confirmed", None
             session.add(order)
             await session.flush()
             if awaiting is None:
@@ -143,7 +170,9 @@ async def sell_hold(
     except BaseException as exc:
         if not marked:
             raise
-        await settle_from_database(db, inventory, hold_id, awaiting)
+        outcome = await settle_from_database(db, inventory, hold_id, awaiting)
+        if redeemed and coupon is not None and outcome == "abort":
+            await give_back_quietly(coupon.book, coupon.terms.id, hold_id)
         if isinstance(exc, (SQLAlchemyError, OSError)) and not isinstance(exc, IntegrityError):
             log.warning("checkout write failed hold=%s error=%r", hold_id, exc)
             raise DomainError("service_unavailable", NOT_SAVED) from exc
@@ -162,6 +191,15 @@ async def sell_hold(
     if events is not None and awaiting is None:
         await events.publish(ORDER_CONFIRMED, event)
     return Sale(order, product, event, settled)
+
+
+async def give_back_quietly(book: CouponBook, coupon_id: str, use_id: str) -> None:
+    """Return a redemption whose order never was (or was canceled). If Redis does not answer, the use
+    stays counted: the coupon sells one fewer, never one more than its cap."""
+    try:
+        await book.give_back(coupon_id, use_id)
+    except Exception as exc:
+        log.warning("coupon use not given back coupon=%s use=%s error=%r", coupon_id, use_id, exc)
 
 
 async def settle_from_database(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,13 +14,14 @@ from server.api.context import EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
 from server.live import privacy
+from server.live.giveaway import on_giveaway
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom, user_room
 from server.live.routes import router
 from server.live.transport import close_on_shutdown
 from server.live.transport import install as install_transport
-from server.tasks import bounded
+from server.tasks import HOURLY_S, bounded, repeating
 
 CHANNEL = "liveshop:socketio"
 log = logging.getLogger("liveshop.live")
@@ -52,6 +54,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     events.subscribe(topics.OFFER_STOCK, room.feed.on_offer_stock)
     events.subscribe(topics.OFFER_ENDED, room.feed.on_offer_ended)
     events.subscribe(topics.PINNED, room.feed.on_pinned)
+    events.subscribe(topics.COUPON, room.feed.on_coupon)
     app[INVENTORY].on_change(room.feed.on_stock_change)
 
     async def on_status(event: topics.Event) -> None:
@@ -62,8 +65,20 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+
+    async def on_status_measure(event: topics.Event) -> None:
+        if event.is_local:  # the node that made the change writes it (the measure is in Redis)
+            broadcast = event.data["broadcast"]
+            if broadcast["status"] == "live":
+                await room.audience.started(broadcast["id"])
+            elif broadcast["status"] == "ended":
+                await room.audience.ended(broadcast["id"])
+
+    events.subscribe(topics.BROADCAST_STATUS, on_status_measure)
     events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
-    app.cleanup_ctx.append(privacy.retention_context(app[SETTINGS].retention_chat_days))
+    if (days := app[SETTINGS].retention_chat_days) > 0:  # 0 keeps chat
+        step = functools.partial(privacy.prune_chat_now, days=days)
+        app.cleanup_ctx.append(repeating(step, HOURLY_S, what="chat retention"))
 
     async def on_media(event: topics.Event) -> None:
         if event.is_local:  # the encoder's state: publishing | reconnecting | stopped
@@ -79,8 +94,12 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             outbid = event.data.get("outbid")
             if outbid:  # the viewer whose high bid was just beaten, alone
                 await room.emit("outbid", {"auction": event.data["auction"]}, user_room(outbid))
+            chance = event.data.get("second_chance")
+            if chance:  # the runner-up, alone: the unit is theirs at their last bid (their own hold)
+                await room.emit("second_chance", {"auction": event.data["auction"]}, user_room(chance))
 
     events.subscribe(topics.AUCTION, on_auction)
+    events.subscribe(topics.GIVEAWAY, on_giveaway(room, user_room("{}")))
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

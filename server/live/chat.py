@@ -248,6 +248,7 @@ def _row(broadcast_id: str, m: dict[str, Any]) -> dict[str, Any]:
         "role": user["role"],
         "text": m["text"],
         "ts": m["ts"],
+        "at_s": m.get("at_s"),
     }
 
 
@@ -258,6 +259,8 @@ def _message(r: ChatMessage) -> dict[str, Any]:
         "ts": r.ts,
         "user": {"id": r.user_id, "nickname": r.nickname, "role": r.role},
     }
+    if r.at_s is not None:
+        out["at_s"] = r.at_s
     if r.role == "host":
         out["badge"] = "host"
     return out

@@ -76,8 +76,19 @@ class Feed:
 
     async def on_pinned(self, event: Event) -> None:
         if event.is_local:
-            data = {"broadcast_id": event.data["broadcast_id"], "product": event.data.get("product")}
+            product = event.data.get("product")
+            data = {
+                "broadcast_id": event.data["broadcast_id"],
+                "product": product,  # v1: the most recent pin
+                "pins": event.data.get("pins", [product] if product else []),
+                "change": event.data.get("change"),
+            }
             await self._emit("pinned", data, event.data["broadcast_id"])
+
+    async def on_coupon(self, event: Event) -> None:
+        if event.is_local:
+            data = {"type": event.data["type"], "coupon": event.data["coupon"]}
+            await self._emit("coupon", data, event.data["broadcast_id"])
 
     def remember(self, offers: list[dict[str, Any]]) -> None:
         """Offer views seen in a snapshot: the base for later stock updates."""

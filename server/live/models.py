@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UTCDateTime, utcnow
@@ -24,6 +24,8 @@ class ChatMessage(Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     ts: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch, as sent to clients
+    # seconds into the broadcast's recording when the room got it (None: no video was being published)
+    at_s: Mapped[float | None] = mapped_column(Float)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

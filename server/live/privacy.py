@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -46,21 +45,6 @@ def on_person_erased(app: web.Application) -> Callable[[Event], Awaitable[None]]
     return handle
 
 
-def retention_context(
-    days: int, interval_s: float = 3600.0
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    await prune_chat(app[DB], utc(app[CLOCK]) - timedelta(days=days))
-                except Exception as exc:
-                    log.warning("chat retention pass failed error=%r", exc)
-                await asyncio.sleep(interval_s)
-
-        task = asyncio.create_task(loop(), name="chat-retention") if days > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-
-    return context
+async def prune_chat_now(app: web.Application, days: int) -> int:
+    """One retention pass: chat older than `days` is deleted."""
+    return await prune_chat(app[DB], utc(app[CLOCK]) - timedelta(days=days))

@@ -137,6 +137,7 @@ async def chat_archive(request: web.Request) -> web.Response:
                 "text": m.text,
                 "ts": m.ts,
                 "user": {"id": m.user_id, "nickname": m.nickname, "role": m.role},
+                **({"at_s": m.at_s} if m.at_s is not None else {}),
             }
             for m in rows
         ]

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.api.context import DB, EVENTS, SETTINGS
+from server.api.seams import MediaClock
 from server.broadcasts import Broadcast, set_status
 from server.config import MediaSettings
 from server.errors import DomainError
 from server.events import BROADCAST_STATUS, MEDIA_STATE, Event
 from server.media import hls, ice
+from server.media.hls.clock import no_media_clock
 from server.media.routes import HUB, install
 from server.media.sessions import MediaHub
 from server.signing_secret import is_loopback
@@ -21,7 +23,12 @@ from server.tasks import bounded, stop_task
 
 log = logging.getLogger("liveshop.media")
 
-__all__ = ["HUB", "MediaHub", "MediaSettings", "setup"]
+__all__ = ["HUB", "MediaHub", "MediaSettings", "media_clock", "setup"]
+
+
+def media_clock(app: web.Application) -> MediaClock:
+    """The MEDIA_CLOCK seam: the LL-HLS media timeline when HLS is on, else nothing to stamp with."""
+    return app[hls.CLOCK] if hls.CLOCK in app else no_media_clock
 
 
 def setup(app: web.Application, settings: MediaSettings | None = None) -> None:

@@ -377,7 +377,7 @@ async def test_a_bid_redis_took_just_before_the_end_but_written_after_it_is_refu
     ended = await end_auction(app, aid, force=True)
     assert ended is not None and ended.winning_bid == 1000
     with pytest.raises(DomainError) as refused:
-        await _record(app[DB], aid, "us_late", "Late", None, late)
+        await _record(app[DB], aid, "us_late", None, late)
     assert refused.value.code == "auction_ended"
     view = await _get(api, aid)
     assert view["high_bid"] == 1000 and [b["amount"] for b in view["bids"]] == [1000]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.api_client import Api
 from tests.services import RedisServer, ServerProcess
-from tests.survival import RushLog, buy, guests, host_token, orders_of, settled_audit, start_nodes
+from tests.survival import RushLog, guests, host_token, orders_of, rush, settled_audit, start_nodes
 from tests.topologies import PrivatePostgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -72,20 +72,14 @@ async def test_postgres_restart_mid_sale_loses_no_confirmed_order_and_oversells_
         offer, tokens = await _sale(apis[0], private_pg.url, private_redis.url, QUANTITY * 3)
         log = RushLog()
         deadline = time.monotonic() + 75
-        sem = asyncio.Semaphore(60)
-
-        async def buyer(i: int, token: str) -> None:
-            async with sem:
-                await buy(apis, i, offer["id"], token, log, deadline)
-
-        rush = asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
+        buying = rush(apis, offer["id"], tokens, log, deadline)
         assert await log.wait_confirmed(50, deadline) >= 50, "the rush ended before the fault"
         before = len(log.confirmed)
         in_flight = sum(log.checking_out.values())
         down = time.monotonic()
         await asyncio.to_thread(private_pg.restart, 1.0)
         up = time.monotonic()
-        await rush
+        await buying
         sold = await _books_hold(private_pg.url, private_redis.url, offer["id"], log)
         assert sold == len(log.confirmed) == QUANTITY  # three buyers per unit: everything sells
         print(
@@ -107,13 +101,7 @@ async def test_node_killed_mid_checkout_loses_no_confirmed_order_and_its_holds_c
         offer, tokens = await _sale(apis[1], private_pg.url, private_redis.url, QUANTITY * 3)
         log = RushLog()
         deadline = time.monotonic() + 90
-        sem = asyncio.Semaphore(60)
-
-        async def buyer(i: int, token: str) -> None:
-            async with sem:
-                await buy(apis, i, offer["id"], token, log, deadline)
-
-        rush = asyncio.gather(*(buyer(i, t) for i, t in enumerate(tokens)))
+        buying = rush(apis, offer["id"], tokens, log, deadline)
         assert await log.wait_confirmed(50, deadline) >= 50, "the rush ended before the fault"
         victim = nodes[0]
         in_flight = log.checking_out[apis[0].base]
@@ -122,7 +110,7 @@ async def test_node_killed_mid_checkout_loses_no_confirmed_order_and_its_holds_c
         victim.proc.wait(10)
         victim.proc = None
         killed = time.monotonic()
-        await rush
+        await buying
         took = time.monotonic() - killed
         sold = await _books_hold(private_pg.url, private_redis.url, offer["id"], log)
         assert sold == len(log.confirmed) == QUANTITY

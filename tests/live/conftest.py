@@ -44,9 +44,11 @@ class RoomClient:
             "chat_settings",
             "auction",
             "outbid",
+            "second_chance",
             "error",
             "reservation",
             "claimed",
+            "coupon",
         ):
             self.sio.on(name, self._recorder(name), namespace=NS)
 

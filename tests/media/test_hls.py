@@ -92,10 +92,12 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
             "PUT", f"/api/v1/broadcasts/{bid}/pin", token=host, json={"product_id": product["id"]}
         )
         assert pin.status == 200
+        pinned_at = time.monotonic()
         await until_playlist(http, playlist_url, rf'X-LIVESHOP-TYPE="offer",X-LIVESHOP-ID="{offer["id"]}"')
         talker = await RoomClient(base, await api.guest("replay-talker")).connect()
         await talker.join(bid)
         assert (await talker.call("chat", {"text": "is it cotton?"}))["ok"]
+        chat_after_pin_s = time.monotonic() - pinned_at
         await talker.sio.disconnect()
 
         # the publisher drops and another one returns at another size
@@ -124,16 +126,15 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
     assert ("offer", offer["id"]) in kinds and ("pin", product["id"]) in kinds
     at = {item["type"]: item["at_s"] for item in replay.body["timeline"]}
     assert 0 < at["offer"] <= at["pin"] <= replay.body["duration_s"]
-    # the chat replays in step: its messages map into the recording through the stretches of video
+    # the chat replays in step: each message carries where the video was when the room got it, on the
+    # same media timeline as the pins and offers (said after the pin, before the publisher dropped)
     chat = await api.call("GET", f"/api/v1/broadcasts/{bid}/chat")
     said = next(m for m in chat.body["items"] if m["text"] == "is it cotton?")
     periods = replay.body["periods"]
     assert len(periods) == 2 and periods[0]["at_s"] == 0 and periods[1]["at_s"] > 0
-    start = max((p for p in periods if p["started_at_ms"] <= said["ts"]), key=lambda p: p["at_s"])
-    said_at = start["at_s"] + (said["ts"] - start["started_at_ms"]) / 1000
-    # the replay page places it through the stretch it fell in (seconds from the replay's start);
-    # how closely wall time tracks video time over a stretch is not pinned down yet (issue 15's note)
-    assert said_at > 0
+    assert at["pin"] <= said["at_s"] <= periods[1]["at_s"], (at, said, periods)
+    # and no later than the video had got when the message was acknowledged
+    assert said["at_s"] - at["pin"] <= chat_after_pin_s + 0.1, (at, said, chat_after_pin_s)
     replay_url = base + urlsplit(replay.body["playlist_url"]).path  # the node's public URL names 8080
     status, vod, _ = await text(http, replay_url)
     assert status == 200 and vod.rstrip().endswith("#EXT-X-ENDLIST")

@@ -3,33 +3,67 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import Counter
 
-from server.api.context import EVENTS
+from server.api.context import CLOCK as NODE_CLOCK
+from server.api.context import EVENTS, REDIS
+from server.api.metrics import METRICS
 from server.config import MediaSettings
 from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
+from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
+from server.media.hls.store import DirectoryStore, RecordingStore, S3Store, s3_client
+from server.tasks import HOURLY_S, repeating
+
+CLOCK = web.AppKey("hls_media_clock", HlsMediaClock)
 
 log = logging.getLogger("liveshop.media")
 
-__all__ = ["ORIGIN", "HlsOrigin", "setup"]
+__all__ = ["CLOCK", "ORIGIN", "HlsMediaClock", "HlsOrigin", "setup"]
+
+
+def recording_store(settings: MediaSettings) -> RecordingStore:
+    """LIVESHOP_RECORDINGS_URL=s3://bucket/prefix picks the object store; else the directory."""
+    if settings.recordings_url:
+        client = s3_client(
+            settings.recordings_s3_endpoint,
+            settings.recordings_s3_region,
+            settings.recordings_s3_access_key.get_secret_value(),
+            settings.recordings_s3_secret_key.get_secret_value(),
+            settings.recordings_s3_timeout_s,
+        )
+        return S3Store(settings.recordings_url, client)
+    return DirectoryStore(recordings_root(settings.recordings_dir))
 
 
 def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     """The origin, its routes, the moments it marks, and the retention sweep."""
+    wall = app[NODE_CLOCK].time
+    recorder = Recorder(recording_store(settings), now=wall)
+    if METRICS in app:
+        writes = Counter(
+            "liveshop_recording_writes",
+            "Recording writes to the store, by result (written, failed, dropped)",
+            ["result"],
+            registry=app[METRICS].registry,
+        )
+        recorder.on_stats = lambda result: writes.labels(result).inc()
+    log.info("recordings store=%s", recorder.store.where)
     origin = HlsOrigin(
-        Recorder(recordings_root(settings.recordings_dir)),
+        recorder,
         part_s=settings.hls_part_s,
         segment_s=settings.hls_segment_s,
         window=settings.hls_window_segments,
+        wall=wall,
     )
     app[ORIGIN] = origin
+    clock = app[CLOCK] = HlsMediaClock(origin, app[REDIS])
     router.install(app)
 
     def mark(broadcast_id: str | None, kind: str, item_id: str | None) -> None:
@@ -38,8 +72,13 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
             stream.mark(kind, item_id)
 
     async def on_pinned(event: Event) -> None:
-        product = event.data.get("product") or {}
-        mark(event.data.get("broadcast_id"), "pin", product.get("id"))
+        # With several pins the moment is the newly pinned product's; an unpin marks nothing.
+        change = event.data.get("change") or {
+            "action": "pin",
+            "product_id": (event.data.get("product") or {}).get("id"),
+        }
+        if change.get("action") == "pin":
+            mark(event.data.get("broadcast_id"), "pin", change.get("product_id"))
 
     async def on_offer(event: Event) -> None:
         offer = event.data.get("offer") or {}
@@ -54,23 +93,21 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     app[EVENTS].subscribe(OFFER_STARTED, on_offer)
     app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
 
-    async def retention() -> None:
-        while True:
-            removed = await asyncio.to_thread(
-                origin.recorder.delete_older_than, settings.replay_retention_days
-            )
-            if removed:
-                log.info("recordings deleted by retention count=%d", len(removed))
-            await asyncio.sleep(3600)
+    async def retention(_app: web.Application) -> None:
+        removed = await asyncio.to_thread(origin.recorder.delete_older_than, settings.replay_retention_days)
+        if removed:
+            log.info("recordings deleted by retention count=%d", len(removed))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(retention()) if settings.replay_retention_days > 0 else None
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await asyncio.to_thread(origin.close)
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def anchors(_app: web.Application) -> None:
+        await clock.write_anchors()
+
+    app.cleanup_ctx.append(repeating(anchors, ANCHOR_EVERY_S, what="media clock anchors"))
+    if settings.replay_retention_days > 0:  # 0 keeps recordings
+        app.cleanup_ctx.append(repeating(retention, HOURLY_S, what="replay retention"))
     return origin

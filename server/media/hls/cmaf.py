@@ -182,6 +182,7 @@ class CmafMuxer:
         self._last_dts = {"video": -1, "audio": -1}
         self._timescale = VIDEO_CLOCK
         self._video_track_id = 1
+        self.newest_s = 0.0  # the newest video frame's time (s from the first keyframe)
 
     def mux_video(self, packet: av.Packet) -> list[Fragment]:
         if self._base_video is None:
@@ -201,6 +202,8 @@ class CmafMuxer:
         if pts <= self._last_dts[kind]:  # never backwards, or the muxer refuses the stream
             return []
         self._last_dts[kind] = pts
+        if kind == "video":
+            self.newest_s = pts / VIDEO_CLOCK
         copy = av.Packet(bytes(packet))
         copy.pts = copy.dts = pts
         copy.time_base = stream.time_base or Fraction(1, VIDEO_CLOCK if kind == "video" else AUDIO_RATE)

@@ -57,7 +57,6 @@ class HlsStream:
         self._map_id = -1
         self._next_msn = 0
         self._discontinuity = False
-        self._last_part_at = 0.0
         self._changed = asyncio.Event()
         self._poster_at = -1e9
 
@@ -148,7 +147,6 @@ class HlsStream:
         open_segment.parts.append(
             Part(len(open_segment.parts), fragment.duration_s, fragment.independent, fragment.data)
         )
-        self._last_part_at = time.monotonic()
         if open_segment.duration_s + self.part_s >= self.segment_s:
             self.request_keyframe()  # so the next part can open the next segment on time
 
@@ -168,24 +166,44 @@ class HlsStream:
     # reads ---------------------------------------------------------------------------------------
 
     @property
+    def live(self) -> bool:
+        """A publisher is sending (its packets are being packaged)."""
+        return self._muxer is not None and not self.ended
+
+    @property
     def duration_s(self) -> float:
         return sum(s.duration_s for s in self.recorded) + sum(
             s.duration_s for s in self.window if not s.complete
         )
 
     def position_s(self) -> float:
-        """Where the video is now, in seconds from the start of the recording."""
-        since = min(time.monotonic() - self._last_part_at, self.part_s) if self._muxer is not None else 0.0
-        return self.duration_s + max(0.0, since)
+        """Where the video is now, in seconds from the start of the recording: the newest frame the
+        node has packaged (its own media timeline, not the wall clock, which parts from it whenever
+        encoding falls behind or a publisher's last frames are lost)."""
+        muxer = self._muxer
+        if muxer is None:
+            return self.duration_s
+        return max(self.duration_s, self._muxer_start_s + muxer.newest_s)
+
+    def moment(self) -> tuple[float, datetime]:
+        """Now on the media timeline: (seconds into the recording, its program date time, i.e. the
+        wall-clock stamp the playlists give that frame). A WebRTC viewer compares the second with the
+        capture time its browser derives from RTCP sender reports; an HLS viewer with the playhead."""
+        at_s = self.position_s()
+        if self._muxer is None:
+            return at_s, datetime.fromtimestamp(self.wall(), UTC)
+        offset = at_s - self._muxer_start_s
+        return at_s, datetime.fromtimestamp(self._muxer_wall0, UTC) + timedelta(seconds=offset)
 
     def mark(self, kind: str, item_id: str) -> DateRange:
         """A pin, offer or auction happened now: it gets the video's current moment."""
+        at_s, wall = self.moment()
         moment = DateRange(
             id=f"{kind}-{item_id}-{len(self.ranges)}",
             kind=kind,
             item_id=item_id,
-            at_s=round(self.position_s(), 3),
-            wall=datetime.fromtimestamp(self.wall(), UTC),
+            at_s=round(at_s, 3),
+            wall=wall,
         )
         self.ranges.append(moment)
         return moment

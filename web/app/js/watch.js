@@ -7,12 +7,15 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { giveawayCard } from "./giveaway.js";
+import { pinsCarousel, pinsOf } from "./pins.js";
+import { couponBanner } from "./coupons.js";
 import { installApp, isOffline, whenOnline } from "./pwa.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
 let b = null;
-let pinned = null;
+let pins = []; // the pinned products, the most recent first
 const offers = new Map();
 let room = null;
 let roomJoined = false;
@@ -40,15 +43,17 @@ stage.addEventListener("click", (event) => {
   if (video.muted && !event.target.closest("button, input, a")) toggleSound(); // a tap on the picture
 });
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
-const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
+const carousel = pinsCarousel({ offerFor: (productId) => activeOfferFor(productId), buyControls: (...a) => buyControls(...a), refill: (...a) => refill(...a) });
+const coupons = couponBanner();
+const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().user, token: () => viewer() && viewer().token, ensureUser: () => ensureUser() });
 
 // ---- layout slots ----------------------------------------------------------------------------
 // Modules mount their parts into these named slots (css/watch.css places them): on a phone they lie
 // over the full-screen video, the offers and the product card in thumb reach; on a desktop they are
 // the column beside the video.
 const slots = {
-  offers: h("div.slot.slot-offers", { dataset: { slot: "offers" } }, bannerBox), // flash offers, coupons, auction controls
-  product: h("div.slot.slot-product", { dataset: { slot: "product" } }, pinnedBox), // the pinned card, a pins carousel
+  offers: h("div.slot.slot-offers", { dataset: { slot: "offers" } }, coupons.el, bannerBox), // coupons, flash offers, auction controls
+  product: h("div.slot.slot-product", { dataset: { slot: "product" } }, carousel.el, giveaway.el), // the pins carousel, the giveaway
   rail: h("div.slot.slot-rail", { dataset: { slot: "rail" }, role: "group", "aria-label": "Show actions" }), // round buttons: giveaway, share
 };
 
@@ -304,25 +309,7 @@ async function renderOffers() {
 }
 
 function renderPinned() {
-  if (!pinned) {
-    pinnedBox.hidden = true;
-    return;
-  }
-  pinnedBox.hidden = false;
-  const o = activeOfferFor(pinned.id);
-  refill(pinnedBox,
-    h("h2.eyebrow", "Featured now"),
-    h("div.pinned-card",
-      h("img", { src: pinned.image_url || "", alt: "" }),
-      h("div.stack",
-        h("b", { "data-testid": "pinned-title" }, pinned.title),
-        h("div",
-          h("span.price", money(o ? o.price : pinned.price, pinned.currency)),
-          o && pinned.price > o.price ? h("span.muted", { style: { textDecoration: "line-through", marginLeft: ".4rem" } }, money(pinned.price, pinned.currency)) : null),
-        pinned.description ? h("p.muted.small", { style: { margin: 0 } }, pinned.description) : null,
-        o ? buyControls(o, "Buy", "pinned") : h("div.stack",
-          h("button", { type: "button", disabled: true, "aria-describedby": "no-offer" }, "Buy"),
-          h("p.muted.small#no-offer", { style: { margin: 0 } }, "Not on sale yet — the host will open an offer live. Stay tuned!")))));
+  carousel.render(pins);
 }
 
 function updateOffer(o) {
@@ -340,11 +327,12 @@ function applySnapshot(snap) {
     renderHead();
     if (changed) syncPlayer();
   }
-  if ("pinned" in snap) {
-    pinned = snap.pinned;
-    if (pinned) rememberProduct(pinned);
+  if ("pins" in snap || "pinned" in snap) {
+    pins = pinsOf(snap);
+    pins.forEach(rememberProduct);
     renderPinned();
   }
+  if (Array.isArray(snap.coupons)) coupons.update(snap);
   if (Array.isArray(snap.offers)) {
     for (const o of snap.offers) offers.set(o.id, o);
     renderOffers();
@@ -401,9 +389,11 @@ async function connectRoom() {
     },
     chat_settings: (data) => applyMe(null, data),
     pinned(data) {
-      const product = data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data;
-      gate.hold(product && product.id, () => applySnapshot({ pinned: product }));
+      const list = pinsOf(data);
+      const added = data && data.change ? data.change.action === "pin" && data.change.product_id : list[0] && list[0].id;
+      gate.hold(added || null, () => applySnapshot({ pins: list }));
     },
+    coupon: (data) => coupons.update(data),
     offer(data) {
       const offer = data.offer || data;
       gate.hold(offer.id, () => updateOffer(offer));
@@ -412,6 +402,7 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
 }
@@ -458,6 +449,7 @@ async function main() {
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  giveaway.refresh();
   resumePayment();
   let last = Date.now();
   let ticks = 0;
@@ -468,6 +460,7 @@ async function main() {
       el.textContent = clock(left);
       if (left <= 0) renderOffers();
     }
+    coupons.tick();
     if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
       last = Date.now();
