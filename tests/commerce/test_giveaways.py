@@ -238,3 +238,30 @@ async def test_nobody_entered_the_draw_refuses_and_a_cancel_restocks_the_unit(no
     assert (await _act(api, host, gid, "draw")).code == "giveaway_closed"
     listed = await api.call("GET", f"/api/v1/broadcasts/{broadcast['id']}/giveaways")
     assert [i["id"] for i in listed.body["items"]] == [gid]
+
+
+async def test_a_close_during_a_rush_freezes_exactly_the_acknowledged_entries(node: Node, api: Api) -> None:
+    """Entries in flight when the host closes: each is either acknowledged and in the frozen list, or
+    refused with giveaway_closed and not in it; the hash covers exactly the acknowledged ones."""
+    app, _ = node
+    host = await new_host(app, api)
+    product = await api.product(host, stock=1)
+    broadcast = await api.broadcast(host)
+    gid = (await _start(api, host, broadcast["id"], product["id"])).body["id"]
+    people = [await api.guest(f"r{i}") for i in range(150)]
+
+    async def close_midway() -> Reply:
+        await asyncio.sleep(0.05)
+        return await _act(api, host, gid, "close")
+
+    *replies, closed = await asyncio.wait_for(
+        asyncio.gather(*(_enter(api, t, gid) for t in people), close_midway()), 60
+    )
+    assert closed.status == 200, closed.body
+    acknowledged = {r.body["user_id"] for r in replies if r.status == 201}
+    refused = [r for r in replies if r.status != 201]
+    assert all((r.status, r.code) == (409, "giveaway_closed") for r in refused), [r.body for r in refused]
+    frozen = [e["user_id"] for e in closed.body["entrants"]]
+    assert set(frozen) == acknowledged and len(frozen) == len(acknowledged)
+    assert closed.body["entrants_hash"] == fairness.entrants_hash(frozen)
+    assert (await _get(api, gid))["entrants"] == closed.body["entrants"]
