@@ -151,7 +151,7 @@ export function catalogPanels(ctx) {
         h("div.title", p.title),
         h("div.muted.small", `${money(p.price, p.currency)} · ${t("catalog.in_stock", { count: p.stock })} · ${p.sku}`)),
       h("div.actions",
-        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": t(pinnedIds.has(p.id) ? "catalog.unpin_what" : "catalog.pin_what", { title: p.title }), disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? t("catalog.pinned") : t("catalog.pin")),
+        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": t(pinnedIds.has(p.id) ? "catalog.unpin_what" : "catalog.pin_what", { title: p.title }), disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? t("pins.unpin") : t("catalog.pin")),
         h("button.small", { type: "button", "aria-label": t("catalog.offer_what", { title: p.title }), disabled: ended || running.has(p.id) || p.stock < 1, title: running.has(p.id) ? t("error.offer_active") : "", onclick: () => launch(p) }, t("catalog.offer")),
         h("button.small.ghost", { type: "button", "aria-label": t("catalog.edit_title", { title: p.title }), onclick: () => editProduct(p) }, t("common.edit")),
       ),

@@ -10,7 +10,8 @@ const MAX_LINES = 200;
  * -> {el, add(messages), remove(id), system(text), setEnabled(bool, why)}
  */
 export function chatPanel({ send, moderate, ensureUser, hostId, label = t("chat.message") }) {
-  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": t("chat.messages"), "data-testid": "chat-log" });
+  // focusable, so a keyboard can scroll back through it (axe: scrollable-region-focusable)
+  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": t("chat.messages"), tabindex: 0, "data-testid": "chat-log" });
   const input = h("input", { type: "text", maxlength: 500, placeholder: t("chat.placeholder"), "aria-label": label, autocomplete: "off" });
   const button = h("button.primary", { type: "submit" }, t("chat.send"));
   const error = h("p.error-text.small", { role: "alert", hidden: true });

@@ -9,6 +9,7 @@ import { studio } from "./studio.js";
 import { ordersDesk } from "./orders.js";
 import { reportPage } from "./report.js";
 import { webhooksPage } from "./webhooks.js";
+import { installApp } from "./pwa.js";
 
 const app = $("#app");
 let leaveStudio = null;
@@ -159,4 +160,5 @@ async function shopLanguage() {
 $(".topbar").insertBefore(languageSwitch(), $("#account"));
 onLanguageChange(() => route({ relabel: true }));
 window.addEventListener("popstate", () => route());
+installApp();
 route().then(shopLanguage);
