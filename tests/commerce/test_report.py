@@ -203,6 +203,13 @@ async def test_the_report_adds_up_to_what_viewers_did(
         ):
             r = await api.call("GET", f"/api/v1/orders/{order_id}", token=token)
             assert r.body["status"] == want, r.body
+        desk = await api.call(
+            "GET", f"/api/v1/orders?broadcast_id={b['id']}", token=host, headers={"Accept": "text/csv"}
+        )
+        by_order = {row["id"]: row["source"] for row in csv.DictReader(io.StringIO(desk.body))}
+        assert by_order == {
+            paid[0]: "tiktok", paid[1]: "instagram", unpaid["id"]: "tiktok", order_v5["id"]: "direct"
+        }  # fmt: skip
 
         live = (await report(node, host, b["id"])).body
         assert live["report"] == "live" and live["status"] == "live"
@@ -271,16 +278,16 @@ async def test_the_report_adds_up_to_what_viewers_did(
     sources = {s["source"]: s for s in got["sources"]}
     assert set(sources) == {"tiktok", "instagram", "direct"}
     assert sources["tiktok"] == {
-        "source": "tiktok", "viewers": 2, "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "tiktok", "viewers": 2, "reserved": 1,
+        "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["instagram"] == {
-        "source": "instagram", "viewers": 1, "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "instagram", "viewers": 1, "reserved": 1,
+        "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["direct"] == {
-        "source": "direct", "viewers": 3, "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0,
-        "share_of_revenue": 0.0,
+        "source": "direct", "viewers": 3, "reserved": 3,
+        "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0, "share_of_revenue": 0.0,
     }  # fmt: skip
     # one point per 10 s bucket from 0 to 200: the most viewers at once in it, and its messages
     assert [p["viewers"] for p in got["samples"]] == [3, 5, 6, 6, 5, 4, 4] + [3] * 14

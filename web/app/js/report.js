@@ -68,7 +68,7 @@ export function reportPanel(report, { id, token }) {
     funnel,
     chart.el,
     table("Revenue per source", "report-sources", [
-      ["Source", (r) => name(r.source)], ["Viewers", (r) => r.viewers], ["Orders", (r) => r.orders], ["Paid", (r) => r.paid_orders],
+      ["Source", (r) => name(r.source)], ["Viewers", (r) => r.viewers], ["Reserved", (r) => r.reserved], ["Orders", (r) => r.orders], ["Paid", (r) => r.paid_orders],
       ["Revenue", (r) => money(r.revenue, cur)], ["Share", (r) => pct(r.share_of_revenue)],
     ], report.sources, "source"),
     table("Per product", "report-products", [
