@@ -15,6 +15,7 @@ command -v wrk >/dev/null || need_apt+=(wrk)  # the claims benchmark's load gene
 command -v ffprobe >/dev/null || need_apt+=(ffmpeg)  # the HLS tests decode what the origin serves
 command -v nginx >/dev/null || need_apt+=(nginx-light)  # bench hls: the CDN stand-in in front of the origin
 command -v chromium >/dev/null || need_apt+=(chromium)  # browser tests (web and media)
+dpkg -s fonts-nanum >/dev/null 2>&1 || need_apt+=(fonts-nanum)  # Korean glyphs for the ko pages' browser test and screenshots
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # a test checks docker-compose.yml with `docker-compose config`
 # media interop test: GStreamer webrtcbin driven from python3-gi

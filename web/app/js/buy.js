@@ -3,6 +3,7 @@
 import { api, newKey, session } from "./api.js";
 import { h, fill, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
+import { t, tn } from "./i18n.js";
 import { discountFor, knownCoupons } from "./coupons.js";
 
 const SETTLED = ["paid", "fulfilled", "confirmed"];
@@ -59,7 +60,7 @@ function checkout({ offer, product, reservation, token, buyerId }) {
   let orderKey = newKey();
   const remembered = session.get("buyer") || {};
   const config = paymentConfig();
-  return modal("Checkout", (close) => {
+  return modal(t("buy.checkout"), (close) => {
     const body = h("div.checkout.stack", { "data-testid": "checkout" });
     const finish = (value) => {
       stopPoll = true;
@@ -98,7 +99,7 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       payer = null;
       fill(body,
         h("p.notice.error", { role: "alert", "data-testid": "pay-expired" }, explain({ code: "reservation_expired" })),
-        h("div.row", h("button.primary", { type: "button", onclick: retry }, "Try again"), h("button", { type: "button", onclick: () => finish(null) }, "Close")));
+        h("div.row", h("button.primary", { type: "button", onclick: retry }, t("buy.try_again")), h("button", { type: "button", onclick: () => finish(null) }, t("common.close"))));
     };
 
     async function form() {
@@ -116,14 +117,14 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const priced = () => {
         const off = coupon.value.trim() ? discountFor(coupon.value, subtotal, offer.currency) : null;
         const total = money(subtotal - (off || 0), offer.currency);
-        saving.textContent = off ? `Coupon −${money(off, offer.currency)} · total ${total}` : coupon.value.trim() ? "The discount is applied when you place the order." : "";
-        place.textContent = online ? `Continue to payment · ${total}` : `Place order · ${total}`;
+        saving.textContent = off ? t("buy.coupon_saving", { off: money(off, offer.currency), total }) : coupon.value.trim() ? t("buy.coupon_at_order") : "";
+        place.textContent = online ? t("buy.continue_to_payment", { total }) : t("buy.place_order", { total });
       };
       coupon.addEventListener("input", priced);
       priced();
       fill(body,
         productLine(reservation.quantity),
-        h("p.notice", { "aria-live": "off" }, "Held for you for ", hold, ". Complete your order before it runs out."),
+        h("p.notice", { "aria-live": "off" }, tn("buy.held_for", { time: hold })),
         h("form.stack", {
           onsubmit: async (event) => {
             event.preventDefault();
@@ -146,8 +147,8 @@ function checkout({ offer, product, reservation, token, buyerId }) {
               place.disabled = false;
             }
           },
-        }, field("Full name", name), field("Email", email), field("Shipping address", address), field("Coupon code", coupon), saving, error, place,
-        h("button.ghost", { type: "button", onclick: releaseAndClose }, "Cancel and release")));
+        }, field(t("buy.full_name"), name), field(t("buy.email"), email), field(t("buy.address"), address), field(t("buy.coupon_code"), coupon), saving, error, place,
+        h("button.ghost", { type: "button", onclick: releaseAndClose }, t("buy.cancel_release"))));
       name.focus();
     }
 
@@ -158,7 +159,7 @@ function checkout({ offer, product, reservation, token, buyerId }) {
         done = false;
         await form();
       } catch (e) {
-        fill(body, h("p.notice.error", { role: "alert" }, explain(e)), h("button", { type: "button", onclick: () => finish(null) }, "Close"));
+        fill(body, h("p.notice.error", { role: "alert" }, explain(e)), h("button", { type: "button", onclick: () => finish(null) }, t("common.close")));
       }
     }
 
@@ -169,12 +170,12 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const slot = h("div.pay-box");
       const error = h("p.notice.error", { role: "alert", hidden: true, "data-testid": "pay-error" });
       const challengeBox = h("div", { hidden: true });
-      const payButton = h("button.primary", { type: "button", "data-testid": "pay-button" }, `Pay ${money(order.total, order.currency)}`);
+      const payButton = h("button.primary", { type: "button", "data-testid": "pay-button" }, t("buy.pay", { amount: money(order.total, order.currency) }));
       const hold = countdown(() => deadlineOf(current, reservation), () => paymentExpired(current));
       fill(body,
         productLine(order.items.reduce((n, i) => n + i.quantity, 0)),
-        order.discount ? h("p.small", { "data-testid": "order-discount" }, `Coupon ${order.coupon}: −${money(order.discount, order.currency)}`) : null,
-        h("p.notice", { "aria-live": "off" }, "Your items are held for ", hold, " while you pay."),
+        order.discount ? h("p.small", { "data-testid": "order-discount" }, t("buy.coupon_line", { code: order.coupon, off: money(order.discount, order.currency) })) : null,
+        h("p.notice", { "aria-live": "off" }, tn("buy.held_while_paying", { time: hold })),
         slot, challengeBox, error, state, payButton);
       const setState = (name, text, spinner = false) => {
         state.dataset.state = name;
@@ -185,9 +186,9 @@ function checkout({ offer, product, reservation, token, buyerId }) {
         payer = await paymentForm(slot, { order, token, buyerId });
       } catch (e) {
         setState("error", "");
-        error.textContent = `The payment form could not load (${e.message}). Your items stay held; retry in a moment.`;
+        error.textContent = t("buy.form_failed", { reason: e.message });
         error.hidden = false;
-        payButton.textContent = "Retry";
+        payButton.textContent = t("buy.retry");
         payButton.onclick = () => pay(current);
         return;
       }
@@ -195,27 +196,27 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const outcome = async (result) => {
         if (result.status === "succeeded" || result.status === "processing" || result.status === "paid") {
           payButton.hidden = true;
-          setState("confirming", "Payment accepted — confirming your order…", true);
+          setState("confirming", t("buy.accepted_confirming"), true);
           return awaitPaid(order, (o) => {
             current = o;
           });
         }
         if (result.status === "requires_action") return challenge(result);
-        if (result.status === "redirecting") return setState("paying", "Opening the payment page…", true);
+        if (result.status === "redirecting") return setState("paying", t("buy.opening_payment_page"), true);
         // declined (or failed): the order and its hold stay; the buyer tries another card
         setState("declined", "");
-        error.textContent = `${result.message || "Your card was declined."} Try another card — your items are still held.`;
+        error.textContent = t("buy.declined_retry", { reason: result.message || t("error.card_declined") });
         error.hidden = false;
         payButton.disabled = false;
-        payButton.textContent = `Pay ${money(order.total, order.currency)}`;
+        payButton.textContent = t("buy.pay", { amount: money(order.total, order.currency) });
       };
 
       async function challenge(result) {
-        setState("challenge", "Your bank asks you to confirm this payment (3-D Secure).");
+        setState("challenge", t("buy.bank_confirm"));
         payButton.hidden = true;
         const answer = async (what) => {
           for (const b of challengeBox.querySelectorAll("button")) b.disabled = true;
-          setState("paying", "Checking with your bank…", true);
+          setState("paying", t("buy.checking_bank"), true);
           try {
             const next = await payer.challenge(what);
             challengeBox.hidden = true;
@@ -228,17 +229,17 @@ function checkout({ offer, product, reservation, token, buyerId }) {
         };
         fill(challengeBox, h("div.challenge.stack", { "data-testid": "challenge" },
           h("b", "3-D Secure"),
-          h("p.small", result.message || `Confirm ${money(order.total, order.currency)} to ${document.title.replace(/^LIVE · /, "").split(" · ")[0]}.`),
+          h("p.small", result.message || t("buy.confirm_to", { amount: money(order.total, order.currency), shop: document.title.split(" · ").slice(-2, -1)[0] || "liveshop" })),
           h("div.row",
-            h("button.primary", { type: "button", onclick: () => answer("approve") }, "Complete authentication"),
-            h("button", { type: "button", onclick: () => answer("fail") }, "Fail authentication"))));
+            h("button.primary", { type: "button", onclick: () => answer("approve") }, t("buy.complete_auth")),
+            h("button", { type: "button", onclick: () => answer("fail") }, t("buy.fail_auth")))));
         challengeBox.hidden = false;
       }
 
       payButton.onclick = async () => {
         payButton.disabled = true;
         error.hidden = true;
-        setState("paying", "Paying…", true);
+        setState("paying", t("buy.paying"), true);
         let result;
         try {
           result = await payer.confirm();
@@ -261,7 +262,7 @@ function checkout({ offer, product, reservation, token, buyerId }) {
         if (!told && Date.now() - started > 8000) {
           told = true; // the provider's webhook is late: reconciliation asks it within a minute or two
           const state = body.querySelector('[data-testid="pay-state"]');
-          if (state) state.append(h("div.muted.small", "Your bank has accepted it and the shop is still waiting to hear; this can take a minute. Your payment is safe: a payment for units no longer there is refunded in full."));
+          if (state) state.append(h("div.muted.small", t("buy.webhook_late")));
         }
         try {
           const o = await api("GET", `/api/v1/orders/${encodeURIComponent(order.id)}`, { token });
@@ -281,18 +282,18 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       if (payer) payer.destroy();
       payer = null;
       fill(body,
-        h("p.notice.error", { role: "alert", "data-testid": "pay-expired" }, "Time ran out before the payment went through: your items went back on sale. If money was taken it is refunded at once."),
-        h("p.muted.small", "Order ", h("code", order.id)),
-        h("div.row", h("button.primary", { type: "button", onclick: () => { done = false; retry(); } }, "Try again"), h("button", { type: "button", onclick: () => finish(null) }, "Close")));
+        h("p.notice.error", { role: "alert", "data-testid": "pay-expired" }, t("buy.payment_time_ran_out")),
+        h("p.muted.small", t("buy.order"), " ", h("code", order.id)),
+        h("div.row", h("button.primary", { type: "button", onclick: () => { done = false; retry(); } }, t("buy.try_again")), h("button", { type: "button", onclick: () => finish(null) }, t("common.close"))));
     }
 
     function undone(order) {
       clearInterval(timer);
       fill(body, h("div.stack", { "data-testid": "order-undone" },
-        h("h2", order.status === "refunded" ? "Payment refunded" : "Order canceled"),
-        h("p", order.notice || (order.status === "refunded" ? "Your money is on its way back." : "No money was taken.")),
-        h("p.muted.small", "Order ", h("code", order.id)),
-        h("button.primary", { type: "button", onclick: () => finish(null) }, "Back to the show")));
+        h("h2", order.status === "refunded" ? t("buy.refunded_title") : t("buy.canceled_title")),
+        h("p", order.notice || (order.status === "refunded" ? t("buy.refunded_body") : t("buy.canceled_body"))),
+        h("p.muted.small", t("buy.order"), " ", h("code", order.id)),
+        h("button.primary", { type: "button", onclick: () => finish(null) }, t("buy.back_to_show"))));
     }
 
     function confirmation(order) {
@@ -302,12 +303,12 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const paid = order.status === "paid" || order.status === "fulfilled";
       fill(body, h("div.confirm.stack", { "data-testid": "confirmation", dataset: { status: order.status } },
         h("div.big", { "aria-hidden": "true" }, icon("check")),
-        h("h2", paid ? "Paid — order confirmed" : "Order confirmed"),
-        h("p", "Order number ", h("span.order-no", { "data-testid": "order-number" }, order.id)),
+        h("h2", paid ? t("buy.paid_confirmed") : t("buy.confirmed")),
+        h("p", t("buy.order_number"), " ", h("span.order-no", { "data-testid": "order-number" }, order.id)),
         h("p.muted", `${order.items.map((i) => `${i.quantity} × ${i.title || product.title}`).join(", ")} · `, h("span", { "data-testid": "order-total" }, money(order.total, order.currency))),
-        order.discount ? h("p.small", { "data-testid": "order-discount" }, `Coupon ${order.coupon}: −${money(order.discount, order.currency)} (was ${money(order.subtotal, order.currency)})`) : null,
-        h("p.muted.small", `A receipt goes to ${order.buyer && order.buyer.email ? order.buyer.email : "your email"}.`),
-        h("button.primary", { type: "button", onclick: () => finish(order) }, "Back to the show")));
+        order.discount ? h("p.small", { "data-testid": "order-discount" }, t("buy.coupon_line_was", { code: order.coupon, off: money(order.discount, order.currency), was: money(order.subtotal, order.currency) })) : null,
+        h("p.muted.small", t("buy.receipt_to", { email: order.buyer && order.buyer.email ? order.buyer.email : t("buy.your_email") })),
+        h("button.primary", { type: "button", onclick: () => finish(order) }, t("buy.back_to_show"))));
     }
 
     form();
@@ -332,6 +333,6 @@ export async function resumeRedirect(token) {
   const clean = new URL(location.href);
   for (const k of ["pay", "paymentKey", "orderId", "amount", "paymentType", "code", "message"]) clean.searchParams.delete(k);
   history.replaceState({}, "", clean.toString());
-  if (!params.get("paymentKey")) return { id: orderId, status: "declined", message: params.get("message") || "The payment was not completed." };
+  if (!params.get("paymentKey")) return { id: orderId, status: "declined", message: params.get("message") || t("buy.not_completed") };
   return api("POST", `/api/v1/orders/${encodeURIComponent(orderId)}/payment`, { token, body: { payment_key: params.get("paymentKey") } });
 }

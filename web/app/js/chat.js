@@ -81,6 +81,13 @@ export function chatPanel({ send, moderate, ensureUser, hostId, label = t("chat.
       log.append(h("li.system", text));
       log.scrollTop = log.scrollHeight;
     },
+    /** After a switch of language: the box's labels again (`why`: the disabled box's reason, if any). */
+    relabel(newLabel, why = "") {
+      log.setAttribute("aria-label", t("chat.messages"));
+      input.setAttribute("aria-label", newLabel || label);
+      input.placeholder = input.disabled && why ? why : t("chat.placeholder");
+      button.textContent = t("chat.send");
+    },
     setEnabled(enabled, why = "") {
       input.disabled = !enabled;
       button.disabled = !enabled;

@@ -53,6 +53,7 @@ export function couponBanner() {
   }
   return {
     el: box,
+    render,
     update(data) {
       learnCoupons(data);
       render();

@@ -123,6 +123,24 @@ export function t(key, vars = {}) {
   });
 }
 
+/**
+ * Like t(), for a sentence with an element in it (a live countdown, a link): returns the pieces to pass
+ * as h() children. tn("buy.held_for", { time: countdownEl }) -> ["Held for you for ", countdownEl, ". ..."]
+ */
+export function tn(key, vars = {}) {
+  const nodes = {};
+  const plain = {};
+  for (const [name, value] of Object.entries(vars)) {
+    if (value instanceof Node) nodes[name] = value;
+    else plain[name] = value;
+  }
+  const text = t(key, plain);
+  return text.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
+    const name = piece.slice(1, -1);
+    return piece.startsWith("{") && name in nodes ? nodes[name] : piece;
+  });
+}
+
 /** Whether a catalog has the key (in this language or English): for optional wording such as codes. */
 export function has(key) {
   return lookup(key) !== key;

@@ -1,18 +1,16 @@
 // The installable web app: the offline shell's service worker, the manifest's start page, and a notice
 // while the device is offline (the shell still opens; the show and the API need the network).
 import { h } from "./dom.js";
-
-export const TEXT = {
-  offline: "You are offline. The page comes back by itself when your connection does.",
-};
+import { t } from "./i18n.js";
 
 let notice = null;
 
 function showOffline(offline) {
   if (!notice) {
-    notice = h("p.notice.offline-note", { role: "status", "data-testid": "offline-notice", hidden: true }, TEXT.offline);
+    notice = h("p.notice.offline-note", { role: "status", "data-testid": "offline-notice", hidden: true }, t("offline.notice"));
     document.body.append(notice);
   }
+  notice.textContent = t("offline.notice");
   notice.hidden = !offline;
 }
 

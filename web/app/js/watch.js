@@ -2,6 +2,7 @@
 import { api, guestSession, session, product as getProduct, rememberProduct } from "./api.js";
 import { h, fill, $, toast, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
+import { t, languageSwitch, onLanguageChange, setShopLanguage } from "./i18n.js";
 import { joinRoom } from "./room.js";
 import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
@@ -26,19 +27,20 @@ const messages = new Map(); // offer id -> last error message shown next to its 
 const viewer = () => session.get("viewer");
 
 // ---- the stage -------------------------------------------------------------------------------
-const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": "Live video", "data-testid": "video" });
+const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": t("watch.video"), "data-testid": "video" });
 const badge = h("span.badge", { "data-testid": "live-badge" });
-const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
+const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": t("watch.viewers") });
 const titleEl = h("h1.title");
 const stateBox = h("div.state", { role: "status" });
 // The video starts muted (browsers only autoplay silent video): one clear button, and a tap on the picture, turn the sound on.
-const SOUND = { off: "Tap to unmute", on: "Mute" };
-const sound = h("button.sound-button", { type: "button", dataset: { muted: "true", testid: "sound" }, onclick: toggleSound }, icon("muted"), SOUND.off);
-const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume", style: { width: "90px" }, oninput: () => {
+const SOUND = { off: () => t("watch.tap_to_unmute"), on: () => t("watch.mute") };
+const sound = h("button.sound-button", { type: "button", dataset: { muted: "true", testid: "sound" }, onclick: toggleSound }, icon("muted"), SOUND.off());
+const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": t("watch.volume"), style: { width: "90px" }, oninput: () => {
   video.volume = Number(volume.value);
   if (video.muted && video.volume > 0) toggleSound();
 } });
-const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
+const langSwitch = languageSwitch();
+const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl, langSwitch), stateBox, h("div.controls", volume, sound));
 stage.addEventListener("click", (event) => {
   if (video.muted && !event.target.closest("button, input, a")) toggleSound(); // a tap on the picture
 });
@@ -54,30 +56,32 @@ const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().
 const slots = {
   offers: h("div.slot.slot-offers", { dataset: { slot: "offers" } }, coupons.el, bannerBox), // coupons, flash offers, auction controls
   product: h("div.slot.slot-product", { dataset: { slot: "product" } }, carousel.el, giveaway.el), // the pins carousel, the giveaway
-  rail: h("div.slot.slot-rail", { dataset: { slot: "rail" }, role: "group", "aria-label": "Show actions" }), // round buttons: giveaway, share
+  rail: h("div.slot.slot-rail", { dataset: { slot: "rail" }, role: "group", "aria-label": t("watch.show_actions") }), // round buttons: giveaway, share
 };
 
 function toggleSound() {
   video.muted = !video.muted;
   if (!video.muted && video.volume === 0) video.volume = volume.value = 0.8;
   sound.dataset.muted = String(video.muted);
-  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? SOUND.off : SOUND.on);
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? SOUND.off() : SOUND.on());
   video.play().catch(() => {});
 }
 
+let videoState = null;
 function setVideoState(state) {
+  videoState = state;
   const show = (text, spinner = false, action = null) => {
     fill(stateBox, h("div", spinner ? h("div.spinner") : null, h("div", text), action));
     stateBox.hidden = false;
   };
   stage.dataset.state = state;
   if (state === "playing") stateBox.hidden = true;
-  else if (state === "reconnecting") show("Reconnecting…", true);
-  else if (state === "connecting") show("Connecting to the stream…", true);
-  else if (state === "blocked") show("", false, h("button.primary", { type: "button", onclick: () => video.play().then(() => setVideoState("playing")) }, "▶ Play"));
-  else if (state === "offline") show("Waiting for the host's video…", true);
-  else if (state === "scheduled") show("The show starts soon. Stay here: it begins automatically.");
-  else if (state === "ended") show("This broadcast has ended. Thanks for watching!");
+  else if (state === "reconnecting") show(t("watch.reconnecting"), true);
+  else if (state === "connecting") show(t("watch.connecting"), true);
+  else if (state === "blocked") show("", false, h("button.primary", { type: "button", onclick: () => video.play().then(() => setVideoState("playing")) }, t("watch.play")));
+  else if (state === "offline") show(t("watch.waiting_for_video"), true);
+  else if (state === "scheduled") show(t("watch.starts_soon"));
+  else if (state === "ended") show(t("watch.ended"));
 }
 
 // What the viewer sees combines our WHEP connection with the host side's media state
@@ -155,14 +159,16 @@ function syncPlayer() {
 function renderHead() {
   const live = b.status === "live";
   badge.className = `badge ${live ? "live" : b.status === "ended" ? "ended" : ""}`;
-  badge.textContent = live ? "Live" : b.status === "ended" ? "Ended" : "Soon";
+  badge.textContent = live ? t("watch.badge.live") : b.status === "ended" ? t("watch.badge.ended") : t("watch.badge.soon");
   titleEl.textContent = b.title;
-  document.title = `${live ? "LIVE · " : ""}${b.title} · liveshop`;
+  document.title = t(live ? "watch.page_title_live" : "watch.page_title_of", { title: b.title });
 }
 
+let viewerCount = 0;
 function setViewers(n) {
+  viewerCount = n;
   fill(viewersEl, icon("eye"), String(n));
-  viewersEl.setAttribute("aria-label", `${n} watching`);
+  viewersEl.setAttribute("aria-label", t("watch.viewers_count", { count: n }));
 }
 
 // ---- guest session -------------------------------------------------------------------------
@@ -183,10 +189,10 @@ async function watcherToken() {
 async function ensureUser() {
   const current = viewer();
   if (current && !current.auto) return true;
-  const created = await modal("Pick a nickname", (close) => {
-    const nick = h("input", { required: true, maxlength: 32, autocomplete: "nickname", placeholder: "e.g. sneakerfan" });
+  const created = await modal(t("watch.nickname_title"), (close) => {
+    const nick = h("input", { required: true, maxlength: 32, autocomplete: "nickname", placeholder: t("watch.nickname_placeholder") });
     const error = h("p.error-text", { role: "alert", hidden: true });
-    const go = h("button.primary", { type: "submit" }, "Continue");
+    const go = h("button.primary", { type: "submit" }, t("watch.continue"));
     setTimeout(() => nick.focus(), 0);
     return h("form.stack", {
       onsubmit: async (event) => {
@@ -200,7 +206,7 @@ async function ensureUser() {
           go.disabled = false;
         }
       },
-    }, h("p.muted", "Shown next to your chat messages and on your orders. No account needed."), field("Nickname", nick), error, go);
+    }, h("p.muted", t("watch.nickname_lead")), field(t("watch.nickname"), nick), error, go);
   });
   if (!created) return false;
   session.set("viewer", created);
@@ -211,7 +217,7 @@ async function ensureUser() {
 
 function renderMe() {
   const v = viewer();
-  fill($("#me"), v && !v.auto ? `Watching as ${v.user.nickname}` : "");
+  fill($("#me"), v && !v.auto ? t("watch.watching_as", { name: v.user.nickname }) : "");
 }
 
 // ---- offers and the pinned product ---------------------------------------------------------
@@ -231,11 +237,11 @@ async function onBuy(offer, quantity, button) {
   messages.delete(offer.id);
   try {
     const order = await buy({ offer, product: p, quantity, token: viewer().token, buyerId: viewer().user.id });
-    if (order) toast(`Order ${order.id} ${order.status === "paid" ? "paid" : "confirmed"}`, "ok", 5000);
+    if (order) toast(t(order.status === "paid" ? "watch.order_paid" : "watch.order_confirmed", { id: order.id }), "ok", 5000);
   } catch (e) {
     if (e.status === 401) {
       session.clear("viewer");
-      messages.set(offer.id, "Your session expired; tap Buy again.");
+      messages.set(offer.id, t("watch.session_expired"));
     } else {
       messages.set(offer.id, explain(e));
     }
@@ -254,17 +260,17 @@ function buyControls(o, label, where) {
   const soldOut = o.available <= 0;
   const max = Math.max(1, Math.min(o.per_buyer_limit, o.available));
   const qty = h("input", {
-    type: "number", min: 1, max, value: Math.min(max, chosenQty.get(o.id) || 1), "aria-label": "Quantity",
+    type: "number", min: 1, max, value: Math.min(max, chosenQty.get(o.id) || 1), "aria-label": t("watch.quantity"),
     dataset: { key: `${where}-qty-${o.id}` },
     oninput: () => chosenQty.set(o.id, Number(qty.value) || 1),
   });
   const button = h("button.primary", {
     type: "button",
-    "aria-label": soldOut ? "Sold out" : `${label} — ${money(o.price, o.currency)}`,
+    "aria-label": soldOut ? t("watch.sold_out") : t("watch.buy_label", { label, price: money(o.price, o.currency) }),
     disabled: soldOut,
     dataset: { key: `${where}-buy-${o.id}` },
     onclick: (e) => onBuy(o, Math.min(max, Math.max(1, Number(qty.value) || 1)), e.currentTarget),
-  }, soldOut ? "Sold out" : label);
+  }, soldOut ? t("watch.sold_out") : label);
   const error = messages.get(o.id);
   return [
     h("div.row", o.per_buyer_limit > 1 && !soldOut ? h("span.qty", qty) : null, button),
@@ -289,22 +295,22 @@ async function renderOffers() {
     .slice(0, 2);
   await Promise.all(shown.map((o) => productOf(o.product_id).catch(() => null)));
   refill(bannerBox, shown.map((o) => {
-    const p = products.get(o.product_id) || { title: "Flash offer", image_url: "", price: o.price };
+    const p = products.get(o.product_id) || { title: t("watch.flash_offer"), image_url: "", price: o.price };
     const ended = o.status !== "active" || secondsUntil(o.ends_at) <= 0;
     const soldOut = o.available <= 0;
-    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner", ...(o.media_pts !== undefined ? { mediaPts: String(o.media_pts) } : {}) } },
+    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": t("watch.flash_offer_of", { title: p.title }), dataset: { offer: o.id, testid: "offer-banner", ...(o.media_pts !== undefined ? { mediaPts: String(o.media_pts) } : {}) } },
       h("img", { src: p.image_url || "", alt: "" }),
       h("div",
-        h("div.flash", ended ? "Offer ended" : [icon("bolt"), " Flash offer"]),
+        h("div.flash", ended ? t("watch.offer_ended") : [icon("bolt"), " ", t("watch.flash_offer")]),
         h("div", h("b", p.title)),
         h("div", h("span.price", money(o.price, o.currency)), p.price > o.price ? h("span.was", money(p.price, o.currency)) : null),
         h("div.small",
-          h("span.left", { "data-testid": "stock-left" }, soldOut ? "Sold out" : `${o.available} left`),
-          o.held > 0 && soldOut ? h("span.muted", ` · ${o.held} on hold may come back`) : null,
-          h("span.muted", ` · limit ${o.per_buyer_limit} per person`))),
+          h("span.left", { "data-testid": "stock-left" }, soldOut ? t("watch.sold_out") : t("watch.left", { count: o.available })),
+          o.held > 0 && soldOut ? h("span.muted", ` · ${t("watch.on_hold", { count: o.held })}`) : null,
+          h("span.muted", ` · ${t("watch.limit_per_person", { count: o.per_buyer_limit })}`))),
       h("div.buy-box",
-        ended ? h("span.muted", "Ended") : h("span.countdown", { "data-countdown": o.ends_at, "data-testid": "countdown", "aria-label": "Time left" }, clock(secondsUntil(o.ends_at))),
-        ended ? null : buyControls(o, "Buy now", "banner")));
+        ended ? h("span.muted", t("watch.badge.ended")) : h("span.countdown", { "data-countdown": o.ends_at, "data-testid": "countdown", "aria-label": t("watch.time_left") }, clock(secondsUntil(o.ends_at))),
+        ended ? null : buyControls(o, t("watch.buy_now"), "banner")));
   }));
 }
 
@@ -344,20 +350,21 @@ function applySnapshot(snap) {
 
 const slowNote = h("p.muted.small.slow-note", { hidden: true, style: { margin: 0 } });
 const chat = chatPanel({
-  label: "Chat message",
   ensureUser,
-  send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network", detail: "Chat is unavailable right now" } })),
+  send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network" } })),
 });
 
-let chatHint = "";
+let slowSeconds = 0;
+let banned = false;
 function applyMe(me, settings) {
-  if (settings && typeof settings.slow_mode_s === "number") {
-    chatHint = settings.slow_mode_s > 0 ? `Slow mode: one message every ${settings.slow_mode_s} s` : "";
-    slowNote.textContent = chatHint;
-    slowNote.hidden = !chatHint;
-  }
-  if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
+  if (settings && typeof settings.slow_mode_s === "number") slowSeconds = settings.slow_mode_s;
+  slowNote.textContent = slowSeconds > 0 ? t("watch.slow_mode", { seconds: slowSeconds }) : "";
+  slowNote.hidden = !(slowSeconds > 0);
+  if (me && me.banned) banned = true;
+  if (banned) chat.setEnabled(false, t("watch.banned"));
 }
+let roomState = "connecting";
+const chatWhy = () => (roomState === "unavailable" ? t("watch.chat_unavailable") : t("watch.chat_connecting"));
 
 async function connectRoom() {
   if (room) room.close();
@@ -371,7 +378,8 @@ async function connectRoom() {
   room = joinRoom(id, token, {
     status(state, error) {
       roomJoined = state === "joined";
-      chat.setEnabled(roomJoined, state === "unavailable" ? "Chat is unavailable right now" : "Connecting to chat…");
+      roomState = state;
+      chat.setEnabled(roomJoined, chatWhy());
       if (roomJoined) joined();
       if ((state === "error" || state === "unavailable") && error && error.code === "invalid_token") {
         session.clear("viewer");
@@ -403,7 +411,7 @@ async function connectRoom() {
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
   giveaway.attach(room);
-  chat.setEnabled(false, "Connecting to chat…");
+  chat.setEnabled(false, t("watch.chat_connecting"));
   return ready;
 }
 
@@ -420,8 +428,8 @@ async function resumePayment() {
   try {
     const order = await resumeRedirect(viewer() && viewer().token);
     if (!order) return;
-    if (order.status === "paid") toast(`Order ${order.id} paid`, "ok", 6000);
-    else toast(order.message || `Order ${order.id}: ${order.status}`, order.status === "declined" ? "error" : "info", 6000);
+    if (order.status === "paid") toast(t("watch.order_paid", { id: order.id }), "ok", 6000);
+    else toast(order.message || t("watch.order_status", { id: order.id, status: order.status }), order.status === "declined" ? "error" : "info", 6000);
   } catch (e) {
     toast(explain(e), "error", 6000);
   }
@@ -435,16 +443,17 @@ async function main() {
     // offline: the shell opened from the service worker; the show loads once the network is back
     if (offline) whenOnline(() => location.reload());
     fill(app, h("section.panel.load-error", { "data-testid": "load-error" },
-      h("h1", offline ? "You are offline" : "Broadcast not found"),
-      h("p.muted", offline ? "The show opens as soon as you are back online." : explain(e)),
-      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, "Try again") : null));
+      h("h1", offline ? t("watch.offline_title") : t("watch.not_found")),
+      h("p.muted", offline ? t("watch.offline_body") : explain(e)),
+      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, t("buy.try_again")) : null));
     return;
   }
   fill(app,
     h("div.main-col", stage, slots.offers),
     h("div.side-col", slots.product, slots.rail,
-      h("section.panel.stack.chat-panel", { "aria-labelledby": "chat-h", dataset: { slot: "chat" } }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+      h("section.panel.stack.chat-panel", { "aria-labelledby": "chat-h", dataset: { slot: "chat" } }, chatHeading, slowNote, chat.el)));
   const snapshot = b;
+  if (snapshot.shop) setShopLanguage(snapshot.shop.language); // when the browser asked for none of ours
   b = null;
   applySnapshot(snapshot);
   renderMe();
@@ -468,6 +477,28 @@ async function main() {
     }
   }, 1000);
 }
+
+const chatHeading = h("h2#chat-h", t("watch.live_chat"));
+
+/** After a switch of language: every label again; the video, the chat log and the room stay as they are. */
+function relabel() {
+  video.setAttribute("aria-label", t("watch.video"));
+  volume.setAttribute("aria-label", t("watch.volume"));
+  slots.rail.setAttribute("aria-label", t("watch.show_actions"));
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? SOUND.off() : SOUND.on());
+  chatHeading.textContent = t("watch.live_chat");
+  chat.relabel(t("chat.message"), roomJoined || banned ? "" : chatWhy());
+  applyMe(null, null);
+  setViewers(viewerCount);
+  renderMe();
+  if (b) renderHead();
+  if (videoState) setVideoState(videoState);
+  renderOffers();
+  renderPinned();
+  coupons.render();
+  giveaway.refresh();
+}
+onLanguageChange(relabel);
 
 installApp({ start: location.pathname });
 main();
