@@ -25,16 +25,22 @@ const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 const LOCALES = { ko: "ko-KR", pl: "pl-PL", en: "en-US" };
 // What each language must show: a label of the console and of the watch page, and money per locale.
 const EXPECT = {
-  ko: { heading: "내 방송", goLive: "방송 시작", products: "상품", krw: "₩12,000", pln: "PLN 12,000.00", wrong: "이메일 또는 비밀번호가 올바르지 않습니다." },
-  pl: { heading: "Twoje transmisje", goLive: "Rozpocznij transmisję", products: "Produkty", krw: "12 000 KRW", pln: "12 000,00 zł", wrong: "Nieprawidłowy e-mail lub hasło." },
-  en: { heading: "Your broadcasts", goLive: "Go live", products: "Products", krw: "₩12,000", pln: "PLN 12,000.00", wrong: "Wrong email or password." },
+  ko: { heading: "내 방송", goLive: "방송 시작", products: "상품", krw: "₩12,000", pln: "PLN 12,000.00", wrong: "이메일 또는 비밀번호가 올바르지 않습니다.",
+    chat: "라이브 채팅", waiting: "호스트의 영상을 기다리는 중…", buy: "지금 구매", left: { 5: "5개 남음", 2: "2개 남음", 1: "1개 남음" }, soldOut: "품절 — 모든 수량이 판매되었습니다.", nickname: "닉네임" },
+  pl: { heading: "Twoje transmisje", goLive: "Rozpocznij transmisję", products: "Produkty", krw: "12 000 KRW", pln: "12 000,00 zł", wrong: "Nieprawidłowy e-mail lub hasło.",
+    chat: "Czat na żywo", waiting: "Czekamy na obraz od prowadzącego…", buy: "Kup teraz", left: { 5: "Zostało 5 sztuk", 2: "Zostały 2 sztuki", 1: "Została 1 sztuka" }, soldOut: "Wyprzedane — wszystkie sztuki zostały zarezerwowane.", nickname: "Pseudonim" },
+  en: { heading: "Your broadcasts", goLive: "Go live", products: "Products", krw: "₩12,000", pln: "PLN 12,000.00", wrong: "Wrong email or password.",
+    chat: "Live chat", waiting: "Waiting for the host's video…", buy: "Buy now", left: { 5: "5 left", 2: "2 left", 1: "1 left" }, soldOut: "Sold out — every unit has been claimed.", nickname: "Nickname" },
 };
+// The watch page's offer in each language: a product in the currency its shoppers pay in.
+const SALE = { ko: ["KRW", 12000, "₩12,000"], pl: ["PLN", 1200000, "12 000,00 zł"], en: ["USD", 1999, "$19.99"] };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
 const checks = [];
 const info = {};
 const pageErrors = [];
 function record(name, status, detail = "") {
-  checks.push({ name, status, detail: String(detail).slice(0, 500) });
+  checks.push({ name, status, detail: String(detail).slice(0, 2000) });
 }
 async function check(name, fn) {
   try {
@@ -57,8 +63,9 @@ function expectText(actual, wanted, what) {
   if (!plain(actual).includes(plain(wanted))) throw new Error(`${what}: wanted ${JSON.stringify(wanted)} in ${JSON.stringify(plain(actual).slice(0, 300))}`);
 }
 
-async function call(method, path, { token, body } = {}) {
+async function call(method, path, { token, body, key } = {}) {
   const headers = { Accept: "application/json" };
+  if (key) headers["Idempotency-Key"] = key;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const reply = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -163,10 +170,114 @@ async function consoleSwitch() {
   await ctx.close();
 }
 
+/** A live broadcast with the product pinned and a flash offer of 5 units on it. */
+async function liveSale(language) {
+  const token = info.token;
+  const [currency, price] = SALE[language];
+  const tag = `${language}-${Date.now().toString(36)}`.toUpperCase();
+  const product = await call("POST", "/api/v1/products", { token, body: { sku: `SALE-${tag}`, title: { ko: "말차 티 세트", pl: "Bursztynowy naszyjnik", en: "Organic Cotton Tee" }[language], price, currency, stock: 20, image_url: "/static/products/TEE-ORG-01.svg" } });
+  const b = await call("POST", "/api/v1/broadcasts", { token, body: { title: { ko: "오늘의 라이브 특가", pl: "Wielka wyprzedaż na żywo", en: "Friday live deals" }[language] } });
+  await call("POST", `/api/v1/broadcasts/${b.id}/start`, { token });
+  await call("PUT", `/api/v1/broadcasts/${b.id}/pin`, { token, body: { product_id: product.id } });
+  const offer = await call("POST", `/api/v1/broadcasts/${b.id}/offers`, { token, body: { product_id: product.id, price, quantity: 5, per_buyer_limit: 5, duration_s: 600 } });
+  return { b, product, offer };
+}
+
+async function claim(offer, quantity) {
+  const { token } = await call("POST", "/api/v1/auth/guest", { body: { nickname: `claimer${Math.random().toString(36).slice(2, 6)}` } });
+  await call("POST", `/api/v1/offers/${offer.id}/reservations`, { token, body: { quantity }, key: `k-${Math.random().toString(36).slice(2)}` });
+}
+
+async function watchIn(language) {
+  const want = EXPECT[language];
+  const { b, offer } = await liveSale(language);
+  const { ctx, page } = await context(language, PHONE);
+  const left = page.getByTestId("stock-left").first();
+  await check(`watch ${language}: <html lang>, labels and the offer's price in ${LOCALES[language]}`, async () => {
+    await page.goto(`/watch/${encodeURIComponent(b.id)}`);
+    await page.getByTestId("offer-banner").first().waitFor({ timeout: T });
+    const lang = await page.evaluate(() => document.documentElement.lang);
+    if (lang !== language) throw new Error(`<html lang="${lang}">`);
+    expectText(await page.locator("#chat-h").textContent(), want.chat, "the chat's heading");
+    await page.getByText(want.waiting).waitFor({ timeout: T });
+    await page.getByRole("button", { name: new RegExp(want.buy) }).first().waitFor({ timeout: T });
+    expectText(await page.getByTestId("offer-banner").first().textContent(), SALE[language][2], "the offer's price");
+  });
+  await check(`watch ${language}: the units left are counted in ${language} (5, 2, 1)`, async () => {
+    await left.filter({ hasText: want.left[5] }).waitFor({ timeout: T });
+    await claim(offer, 3);
+    await left.filter({ hasText: want.left[2] }).waitFor({ timeout: T });
+    await shot(page, `watch-${language}`);
+    await claim(offer, 1);
+    await left.filter({ hasText: want.left[1] }).waitFor({ timeout: T });
+  });
+  await check(`watch ${language}: a sold-out claim's problem code is said in ${language} (sold_out)`, async () => {
+    const frames = [];
+    page.on("websocket", (ws) => ws.on("framereceived", (f) => { const text = String(f.payload); if (/"(error|reservation|offer)"/.test(text)) frames.push(text.slice(0, 160)); }));
+    await claim(offer, 1);
+    await page.getByTestId("offer-banner").first().locator(".left").filter({ hasText: language === "en" ? "Sold out" : want.soldOut.split(" ")[0] }).waitFor({ timeout: T });
+    const chatBox = page.locator('form.chat-form input[type="text"]');
+    await chatBox.fill(language === "ko" ? "구매" : "kup");
+    await page.locator("form.chat-form button[type=submit]").click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel(want.nickname).fill(`buyer${language}`);
+    await dialog.locator("button[type=submit]").click();
+    await page.waitForTimeout(500);
+    if ((await chatBox.inputValue()) !== "") await page.locator("form.chat-form button[type=submit]").click();
+    await page.locator(".toast.error").filter({ hasText: want.soldOut }).first().waitFor({ timeout: T })
+      .catch(async () => { throw new Error(`no sold-out toast; toasts: ${JSON.stringify(await page.locator(".toast").allTextContents())}, chat: ${JSON.stringify(await page.getByTestId("chat-log").textContent())}, frames: ${JSON.stringify(frames)}, offer: ${JSON.stringify(await call("GET", `/api/v1/offers/${offer.id}`))}`); });
+  });
+  await ctx.close();
+}
+
+async function watchSwitch() {
+  const { b } = await liveSale("en");
+  const { ctx, page } = await context("en", PHONE);
+  await check("watch: the switch re-labels the page in Korean in place (no reload) and keeps the choice", async () => {
+    await page.goto(`/watch/${encodeURIComponent(b.id)}`);
+    await page.getByText(EXPECT.en.waiting).waitFor({ timeout: T });
+    await page.evaluate(() => { window.__samePage = true; });
+    await page.getByTestId("language-switch").selectOption("ko");
+    await page.getByText(EXPECT.ko.waiting).waitFor({ timeout: T });
+    await page.getByTestId("stock-left").filter({ hasText: EXPECT.ko.left[5] }).waitFor({ timeout: T });
+    expectText(await page.locator("#chat-h").textContent(), EXPECT.ko.chat, "the chat's heading");
+    if (!(await page.evaluate(() => window.__samePage))) throw new Error("the page reloaded");
+    if ((await page.evaluate(() => document.documentElement.lang)) !== "ko") throw new Error("html lang");
+    await page.reload();
+    await page.getByText(EXPECT.ko.waiting).waitFor({ timeout: T });
+    await page.goto(`/watch/${encodeURIComponent(b.id)}?lang=pl`);
+    await page.getByText(EXPECT.pl.waiting).waitFor({ timeout: T });
+  });
+  await ctx.close();
+}
+
+async function shopDefault() {
+  const { b } = await liveSale("en");
+  await call("PATCH", "/api/v1/shop", { token: info.token, body: { language: "pl" } });
+  const { ctx, page } = await context("en", { ...PHONE, locale: "de-DE" });
+  try {
+    await check("watch: a browser asking for none of ko/pl/en gets the shop's default language", async () => {
+      await page.goto(`/watch/${encodeURIComponent(b.id)}`);
+      await page.getByText(EXPECT.pl.waiting).waitFor({ timeout: T });
+      if ((await page.evaluate(() => document.documentElement.lang)) !== "pl") throw new Error("html lang");
+    });
+  } finally {
+    await call("PATCH", "/api/v1/shop", { token: info.token, body: { language: "en" } });
+    await ctx.close();
+  }
+}
+
 async function run() {
   await setUp();
-  for (const language of ["ko", "pl", "en"]) await consoleIn(language);
-  await consoleSwitch();
+  const only = process.env.LIVESHOP_I18N_ONLY;
+  if (!only) {
+    for (const language of ["ko", "pl", "en"]) await consoleIn(language);
+    await consoleSwitch();
+  }
+  for (const language of only ? [only] : ["ko", "pl", "en"]) await watchIn(language);
+  if (only) return;
+  await watchSwitch();
+  await shopDefault();
   await check("no script errors in the pages", async () => {
     if (pageErrors.length) throw new Error(pageErrors.join(" | "));
   });

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h, fill, toast } from "./dom.js";
 import { explain } from "./format.js";
+import { t, tn } from "./i18n.js";
 
 const enc = encodeURIComponent;
 const short = (hash) => (hash ? `${hash.slice(0, 16)}…` : "");
@@ -15,10 +16,10 @@ async function current(broadcastId) {
 
 function fairnessLines(g) {
   return [
-    h("div.small.muted", "Seed commitment (published at the start): ", h("code", { title: g.seed_commitment, "data-testid": "giveaway-commitment" }, short(g.seed_commitment))),
-    g.entrants_hash ? h("div.small", "Entrant list SHA-256 (frozen before the draw): ", h("code", { title: g.entrants_hash, "data-testid": "giveaway-hash" }, g.entrants_hash)) : null,
-    g.seed ? h("div.small.muted", "Seed (revealed at the draw): ", h("code", { title: g.seed, "data-testid": "giveaway-seed" }, short(g.seed))) : null,
-    g.status === "drawn" ? h("p.small.muted", { style: { margin: 0 } }, "Anyone can re-check the draw: ", h("a", { href: `/api/v1/giveaways/${enc(g.id)}`, target: "_blank", rel: "noopener" }, "published list and seed"), " (see docs/giveaways.md).") : null,
+    h("div.small.muted", t("giveaway.seed_commitment"), " ", h("code", { title: g.seed_commitment, "data-testid": "giveaway-commitment" }, short(g.seed_commitment))),
+    g.entrants_hash ? h("div.small", t("giveaway.entrants_hash"), " ", h("code", { title: g.entrants_hash, "data-testid": "giveaway-hash" }, g.entrants_hash)) : null,
+    g.seed ? h("div.small.muted", t("giveaway.seed"), " ", h("code", { title: g.seed, "data-testid": "giveaway-seed" }, short(g.seed))) : null,
+    g.status === "drawn" ? h("p.small.muted", { style: { margin: 0 } }, tn("giveaway.recheck", { link: h("a", { href: `/api/v1/giveaways/${enc(g.id)}`, target: "_blank", rel: "noopener" }, t("giveaway.recheck_link")) })) : null,
   ];
 }
 
@@ -27,7 +28,7 @@ function fairnessLines(g) {
  * {el, attach(room), refresh()}; attach(room) after each joinRoom (the socket is the room's).
  */
 export function giveawayCard({ broadcastId, me, token, ensureUser }) {
-  const el = h("section.panel.stack", { "aria-label": "Giveaway", "data-testid": "giveaway", hidden: true });
+  const el = h("section.panel.stack", { "aria-label": t("giveaway.title"), "data-testid": "giveaway", hidden: true });
   let g = null;
   let entered = null; // {giveaway_id, entry}
   let busy = false;
@@ -43,11 +44,11 @@ export function giveawayCard({ broadcastId, me, token, ensureUser }) {
     const won = g.winner && mine && g.winner.user_id === mine.id;
     const inIt = entered && entered.giveaway_id === g.id;
     fill(el,
-      h("h3", { style: { margin: 0 } }, "🎁 Giveaway"),
+      h("h3", { style: { margin: 0 } }, `🎁 ${t("giveaway.title")}`),
       h("div.small", { "data-testid": "giveaway-status" },
-        open ? "Entries open" : g.status === "closed" ? "Entries closed — drawing soon" : g.status === "drawn" ? "Drawn" : "Canceled",
-        " · ", h("span", { "data-testid": "giveaway-count" }, String(g.entrant_count)), g.entrant_count === 1 ? " entrant" : " entrants"),
-      g.buyers_only && open ? h("div.small.muted", "For this broadcast's buyers") : null,
+        open ? t("giveaway.open") : g.status === "closed" ? t("giveaway.closed_soon") : g.status === "drawn" ? t("giveaway.drawn") : t("giveaway.canceled"),
+        " · ", tn("giveaway.entrants", { count: h("span", { "data-testid": "giveaway-count" }, String(g.entrant_count)) })),
+      g.buyers_only && open ? h("div.small.muted", t("giveaway.for_buyers")) : null,
       open
         ? h("div.row",
           h("button.primary", {
@@ -55,12 +56,12 @@ export function giveawayCard({ broadcastId, me, token, ensureUser }) {
             disabled: busy || inIt,
             "data-testid": "giveaway-enter",
             onclick: enter,
-          }, inIt ? `You're in (entry #${entered.entry})` : "Enter giveaway"),
-          g.keyword ? h("span.small.muted", "or type ", h("b", g.keyword), " in chat") : null)
+          }, inIt ? t("giveaway.you_are_in", { entry: entered.entry }) : t("giveaway.enter")),
+          g.keyword ? h("span.small.muted", tn("giveaway.or_type", { keyword: h("b", g.keyword) })) : null)
         : null,
       g.winner
-        ? h("div", { role: "status", "data-testid": "giveaway-winner" }, won ? "🎉 You won! " : "Winner: ", h("b", g.winner.nickname || "a viewer"),
-          won ? h("span.small", " — your free order is confirmed") : null)
+        ? h("div", { role: "status", "data-testid": "giveaway-winner" }, won ? `🎉 ${t("giveaway.you_won")} ` : `${t("giveaway.winner")} `, h("b", g.winner.nickname || t("giveaway.a_viewer")),
+          won ? h("span.small", ` — ${t("giveaway.free_order")}`) : null)
         : null,
       fairnessLines(g));
   }
@@ -74,7 +75,7 @@ export function giveawayCard({ broadcastId, me, token, ensureUser }) {
       const reply = await api("POST", `/api/v1/giveaways/${enc(g.id)}/entries`, { token: token() });
       entered = reply;
       g = { ...g, entrant_count: Math.max(g.entrant_count, reply.new ? g.entrant_count + 1 : g.entrant_count) };
-      toast(reply.new ? "You're in the giveaway!" : "You are already in this giveaway", "ok", 2500);
+      toast(reply.new ? t("giveaway.joined") : t("giveaway.already_in"), "ok", 2500);
     } catch (e) {
       toast(explain(e), "error");
       if (e.code === "giveaway_closed") refresh();
@@ -117,7 +118,7 @@ export function giveawayCard({ broadcastId, me, token, ensureUser }) {
       });
       socket.on("giveaway_won", (notice) => {
         if (notice && notice.giveaway) apply({ type: "drawn", giveaway: notice.giveaway });
-        toast("🎉 You won the giveaway! Your free order is confirmed.", "ok", 8000);
+        toast(`🎉 ${t("giveaway.won_toast")}`, "ok", 8000);
       });
     },
   };
@@ -129,8 +130,8 @@ export function giveawayCard({ broadcastId, me, token, ensureUser }) {
  */
 export function giveawayStudio({ id, token }) {
   const panel = h("section.panel.stack", { "aria-labelledby": "giveaway-h", "data-testid": "giveaway-studio" });
-  const product = h("select", { id: "giveaway-product", "aria-label": "Giveaway product" });
-  const keyword = h("input", { id: "giveaway-keyword", type: "text", maxlength: 32, placeholder: "e.g. WIN (optional)", "aria-label": "Chat keyword" });
+  const product = h("select", { id: "giveaway-product", "aria-label": t("giveaway.product_label") });
+  const keyword = h("input", { id: "giveaway-keyword", type: "text", maxlength: 32, placeholder: t("giveaway.keyword_placeholder"), "aria-label": t("giveaway.keyword") });
   const buyersOnly = h("input", { id: "giveaway-buyers", type: "checkbox" });
   const box = h("div.stack", { "aria-live": "polite" });
   let g = null;
@@ -138,7 +139,7 @@ export function giveawayStudio({ id, token }) {
   async function loadProducts() {
     try {
       const list = (await api("GET", "/api/v1/products", { token })).items || [];
-      fill(product, list.map((p) => h("option", { value: p.id, disabled: p.stock < 1 }, `${p.title} (${p.stock} on the shelf)`)));
+      fill(product, list.map((p) => h("option", { value: p.id, disabled: p.stock < 1 }, `${p.title} (${t("offers.on_shelf", { count: p.stock })})`)));
     } catch {
       /* the form says so when Start fails */
     }
@@ -158,15 +159,15 @@ export function giveawayStudio({ id, token }) {
     event.preventDefault();
     const body = { product_id: product.value, buyers_only: buyersOnly.checked };
     if (keyword.value.trim()) body.keyword = keyword.value.trim();
-    act(`/api/v1/broadcasts/${enc(id)}/giveaways`, "Giveaway started", body).then(loadProducts);
+    act(`/api/v1/broadcasts/${enc(id)}/giveaways`, t("giveaway.started"), body).then(loadProducts);
   };
 
   function render() {
     const form = h("form.stack", { onsubmit: start },
-      h("div.field", h("label", { for: "giveaway-product" }, "Product to give away"), product),
-      h("div.field", h("label", { for: "giveaway-keyword" }, "Chat keyword"), keyword),
-      h("div.row", buyersOnly, h("label", { for: "giveaway-buyers" }, "Only this broadcast's buyers")),
-      h("button.primary", { type: "submit", "data-testid": "giveaway-start" }, "Start giveaway"));
+      h("div.field", h("label", { for: "giveaway-product" }, t("giveaway.product")), product),
+      h("div.field", h("label", { for: "giveaway-keyword" }, t("giveaway.keyword")), keyword),
+      h("div.row", buyersOnly, h("label", { for: "giveaway-buyers" }, t("giveaway.buyers_only"))),
+      h("button.primary", { type: "submit", "data-testid": "giveaway-start" }, t("giveaway.start")));
     if (!g || g.status === "canceled" || g.status === "drawn") {
       fill(box,
         g && g.status === "drawn" ? summary() : null,
@@ -179,18 +180,18 @@ export function giveawayStudio({ id, token }) {
   function summary() {
     const path = `/api/v1/giveaways/${enc(g.id)}`;
     return h("div.stack",
-      h("div", h("b", g.status === "open" ? "Entries open" : g.status === "closed" ? "Entries closed" : "Drawn"),
-        " · ", h("span", { "data-testid": "giveaway-studio-count" }, String(g.entrant_count)), " entrants",
-        g.keyword ? h("span.muted", ` · keyword “${g.keyword}”`) : null),
-      g.winner ? h("div", { "data-testid": "giveaway-studio-winner" }, "Winner: ", h("b", g.winner.nickname || g.winner.user_id), ` (entrant #${g.winner.index + 1}) · order ${g.winner.order_id || "…"}`) : null,
+      h("div", h("b", g.status === "open" ? t("giveaway.open") : g.status === "closed" ? t("giveaway.closed") : t("giveaway.drawn")),
+        " · ", tn("giveaway.entrants", { count: h("span", { "data-testid": "giveaway-studio-count" }, String(g.entrant_count)) }),
+        g.keyword ? h("span.muted", ` · ${t("giveaway.keyword_is", { keyword: g.keyword })}`) : null),
+      g.winner ? h("div", { "data-testid": "giveaway-studio-winner" }, `${t("giveaway.winner")} `, h("b", g.winner.nickname || g.winner.user_id), ` ${t("giveaway.winner_detail", { n: g.winner.index + 1, order: g.winner.order_id || "…" })}`) : null,
       fairnessLines(g),
       h("div.row",
-        g.status === "open" ? h("button", { type: "button", "data-testid": "giveaway-close", onclick: () => act(`${path}/close`, "Entries closed: the list's hash is public") }, "Close entries") : null,
-        g.status === "closed" ? h("button.primary", { type: "button", "data-testid": "giveaway-draw", onclick: () => act(`${path}/draw`, "Winner drawn") }, "Draw winner") : null,
-        g.status === "open" || g.status === "closed" ? h("button.ghost", { type: "button", onclick: () => act(`${path}/cancel`, "Giveaway canceled; the unit is back on the shelf") }, "Cancel") : null));
+        g.status === "open" ? h("button", { type: "button", "data-testid": "giveaway-close", onclick: () => act(`${path}/close`, t("giveaway.closed_toast")) }, t("giveaway.close")) : null,
+        g.status === "closed" ? h("button.primary", { type: "button", "data-testid": "giveaway-draw", onclick: () => act(`${path}/draw`, t("giveaway.drawn_toast")) }, t("giveaway.draw")) : null,
+        g.status === "open" || g.status === "closed" ? h("button.ghost", { type: "button", onclick: () => act(`${path}/cancel`, t("giveaway.canceled_toast")) }, t("common.cancel")) : null));
   }
 
-  fill(panel, h("h2#giveaway-h", "Giveaway"), box);
+  fill(panel, h("h2#giveaway-h", t("giveaway.title")), box);
   render();
   loadProducts();
   current(id).then((found) => {

@@ -126,6 +126,7 @@ export function t(key, vars = {}) {
 /**
  * Like t(), for a sentence with an element in it (a live countdown, a link): returns the pieces to pass
  * as h() children. tn("buy.held_for", { time: countdownEl }) -> ["Held for you for ", countdownEl, ". ..."]
+ * A `count` element picks the plural form by its text: tn("giveaway.entrants", { count: spanOf3 }).
  */
 export function tn(key, vars = {}) {
   const nodes = {};
@@ -134,6 +135,8 @@ export function tn(key, vars = {}) {
     if (value instanceof Node) nodes[name] = value;
     else plain[name] = value;
   }
+  // a counted element ({count} as a <span>) still picks the plural form by the number it shows
+  if (nodes.count && !("count" in plain)) plain.count = Number(nodes.count.textContent) || 0;
   const text = t(key, plain);
   return text.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
     const name = piece.slice(1, -1);

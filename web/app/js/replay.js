@@ -7,15 +7,16 @@ import { buy } from "./buy.js";
 import { fill, h, toast } from "./dom.js";
 import { clock, explain, money, secondsUntil } from "./format.js";
 import { playHls } from "./hls.js";
+import { t, onLanguageChange, languageSwitch } from "./i18n.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = document.getElementById("app");
 
-const video = h("video", { controls: true, playsInline: true, "aria-label": "Replay video", "data-testid": "replay-video" });
-const list = h("ol.timeline", { "aria-label": "Products in this replay", "data-testid": "timeline" });
+const video = h("video", { controls: true, playsInline: true, "aria-label": t("replay.video"), "data-testid": "replay-video" });
+const list = h("ol.timeline", { "aria-label": t("replay.products"), "data-testid": "timeline" });
 const now = h("p.muted.small", { "aria-live": "polite", "data-testid": "now-showing" });
-const shopList = h("ul.shop-replay", { "aria-label": "On sale from this show", "data-testid": "replay-shop" });
-const chatList = h("ol.chat-replay", { "aria-label": "Chat, as it happened", "data-testid": "chat-replay" });
+const shopList = h("ul.shop-replay", { "aria-label": t("replay.on_sale"), "data-testid": "replay-shop" });
+const chatList = h("ol.chat-replay", { "aria-label": t("replay.chat_label"), "data-testid": "chat-replay" });
 
 /** Seconds into the recording of a wall-clock moment (ms), through the stretch of video it fell in
  * (only for messages stamped before the node stamped each with its moment on the video, `at_s`). */
@@ -90,8 +91,8 @@ async function onBuy(offer, button, note) {
       order = await buy({ offer, product: p, quantity: 1, token: me.token, buyerId: me.user.id });
     }
     if (order) {
-      note.textContent = `Order ${order.id}: ${order.status}`;
-      toast(`Order ${order.id} ${order.status === "paid" ? "paid" : "confirmed"}`, "ok", 5000);
+      note.textContent = t("watch.order_status", { id: order.id, status: order.status });
+      toast(t(order.status === "paid" ? "watch.order_paid" : "watch.order_confirmed", { id: order.id }), "ok", 5000);
     }
   } catch (error) {
     note.textContent = explain(error);
@@ -104,8 +105,8 @@ function buyButton(offer, title) {
   const note = h("span.small.muted", { role: "status", "data-testid": "replay-order" });
   const button = h(
     "button.primary",
-    { type: "button", "data-testid": "replay-buy", "aria-label": `Buy ${title} for ${money(offer.price, offer.currency)}` },
-    `Buy · ${money(offer.price, offer.currency)}`,
+    { type: "button", "data-testid": "replay-buy", "aria-label": t("replay.buy_what", { title, price: money(offer.price, offer.currency) }) },
+    t("replay.buy_price", { price: money(offer.price, offer.currency) }),
   );
   button.addEventListener("click", () => onBuy(offer, button, note));
   return [button, note];
@@ -121,16 +122,16 @@ async function render() {
   try {
     replay = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}/replay`);
   } catch (error) {
-    fill(app, h("section.panel", h("h1", "No replay"), h("p", explain(error))));
+    fill(app, h("section.panel", h("h1", t("replay.none")), h("p", explain(error))));
     return;
   }
   video.poster = new URL(replay.poster_url, location.href).pathname;
   fill(
     app,
     h("section.stage", video),
-    h("section.panel", h("h2", "In this show"), now, list),
-    h("section.panel", h("h2", "Shop this show"), shopList),
-    h("section.panel", h("h2", "Chat"), chatList),
+    h("section.panel", h("h2", t("replay.in_this_show")), now, list),
+    h("section.panel", h("h2", t("replay.shop_this_show")), shopList),
+    h("section.panel", h("h2", t("replay.chat")), chatList),
   );
   const chat = await loadChat(replay).catch(() => []);
   const onSale = await offersOnSale().catch(() => new Map());
@@ -140,7 +141,7 @@ async function render() {
       return h("li.timeline-item", { "data-product": offer.product_id }, h("strong", p.title), " ", ...buyButton(offer, p.title));
     }),
   );
-  fill(shopList, ...(shelf.length ? shelf : [h("li.muted", "Nothing from this show is on sale now.")]));
+  fill(shopList, ...(shelf.length ? shelf : [h("li.muted", t("replay.nothing_on_sale"))]));
   let shownCount = -1;
   const rows = await Promise.all(
     replay.timeline.map(async (item) => {
@@ -157,7 +158,7 @@ async function render() {
         { "data-at": String(item.at_s), "data-type": item.type },
         h(
           "button.link",
-          { type: "button", onclick: () => seekTo(item.at_s), "data-testid": "seek", "aria-label": `Watch from ${clock(item.at_s)}: ${info.title}` },
+          { type: "button", onclick: () => seekTo(item.at_s), "data-testid": "seek", "aria-label": t("replay.watch_from", { time: clock(item.at_s), title: info.title }) },
           h("span.mono", clock(Math.floor(item.at_s))),
           " ",
           h("strong", info.title),
@@ -173,7 +174,7 @@ async function render() {
   video.addEventListener("timeupdate", () => {
     const current = rows.filter((r) => r.item.at_s <= video.currentTime + 0.25).pop();
     for (const r of rows) r.row.classList.toggle("current", r === current);
-    now.textContent = current ? `Now showing: ${current.info.title}` : "";
+    now.textContent = current ? t("replay.now_showing", { title: current.info.title }) : "";
     // the chat replays in step: every message up to the playhead, as the room saw it
     const shown = chat.filter((m) => m.at <= video.currentTime);
     if (shown.length !== shownCount) {
@@ -185,3 +186,7 @@ async function render() {
 }
 
 render();
+
+// The switch in the top bar; the replay page starts again in the new language (it keeps no state).
+document.querySelector(".topbar").append(languageSwitch());
+onLanguageChange(() => location.reload());

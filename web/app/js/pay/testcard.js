@@ -2,6 +2,7 @@
 // confirms the order's payment at the sandbox with the test card; 3-D Secure cards get a challenge step.
 import { api } from "../api.js";
 import { h, field } from "../dom.js";
+import { t } from "../i18n.js";
 
 export const TEST_CARDS = [
   ["4242 4242 4242 4242", "pays"],
@@ -15,10 +16,10 @@ export async function mount(container, { order, token }) {
   const expiry = h("input", { name: "exp", autocomplete: "cc-exp", placeholder: "MM / YY", maxlength: 7, required: true, value: "12 / 34" });
   const cvc = h("input", { name: "cvc", inputmode: "numeric", autocomplete: "cc-csc", placeholder: "123", maxlength: 4, required: true, value: "123" });
   container.append(h("div.stack.test-card", { "data-testid": "payment-element" },
-    h("div.row.spread", h("b", "Card"), h("span.sandbox-tag", "test mode")),
-    field("Card number", number),
-    h("div.grid-3", field("Expiry", expiry), field("CVC", cvc)),
-    h("details.test-cards", h("summary", "Test cards"),
+    h("div.row.spread", h("b", t("pay.card")), h("span.sandbox-tag", t("pay.test_mode"))),
+    field(t("pay.card_number"), number),
+    h("div.grid-3", field(t("pay.expiry"), expiry), field(t("pay.cvc"), cvc)),
+    h("details.test-cards", h("summary", t("pay.test_cards")),
       h("ul", TEST_CARDS.map(([n, what]) => h("li", h("code", n), ` ${what}`))))));
   number.focus();
   const path = `/api/v1/orders/${encodeURIComponent(order.id)}/test-payment`;
