@@ -145,7 +145,7 @@ async function run() {
   await check("the studio's live dashboard shows the funnel and the tiktok sale", async () => {
     await console_.goto(`/console/broadcasts/${encodeURIComponent(b.id)}`);
     await console_.getByTestId("live-funnel").filter({ hasText: /1 reserved → 1 ordered → 1 paid/ }).waitFor({ timeout: T });
-    await console_.getByTestId("live-sources").locator('li[data-source="tiktok"]').filter({ hasText: "1 orders" }).waitFor({ state: "attached", timeout: T });
+    await console_.getByTestId("live-sources").locator('li[data-source="tiktok"]').filter({ hasText: "1 order," }).waitFor({ state: "attached", timeout: T });
     await console_.locator(".uplot canvas").first().waitFor({ timeout: T });
     return await console_.getByTestId("live-funnel").textContent();
   });

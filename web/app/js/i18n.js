@@ -111,11 +111,17 @@ function lookup(key) {
  * picks the form. Numbers in vars are written the language's way (12 000, 12,000).
  */
 export function t(key, vars = {}) {
-  let text = lookup(key);
-  if (text && typeof text === "object") {
-    const n = Number(vars.count ?? 0);
-    text = text[plurals.select(n)] ?? text.other ?? Object.values(text)[0];
-  }
+  return fillIn(template(key, vars.count), vars);
+}
+
+/** The entry of `key` in the page's language; for a plural entry, the form for `count`. */
+function template(key, count) {
+  const text = lookup(key);
+  if (text && typeof text === "object") return text[plurals.select(Number(count ?? 0))] ?? text.other ?? Object.values(text)[0];
+  return String(text);
+}
+
+function fillIn(text, vars) {
   return String(text).replace(/\{(\w+)\}/g, (whole, name) => {
     if (!(name in vars)) return whole;
     const value = vars[name];
@@ -135,9 +141,8 @@ export function tn(key, vars = {}) {
     if (value instanceof Node) nodes[name] = value;
     else plain[name] = value;
   }
-  // a counted element ({count} as a <span>) still picks the plural form by the number it shows
-  if (nodes.count && !("count" in plain)) plain.count = Number(nodes.count.textContent) || 0;
-  const text = t(key, plain);
+  const count = nodes.count ? Number(nodes.count.textContent) || 0 : plain.count;
+  const text = fillIn(template(key, count), plain);
   return text.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
     const name = piece.slice(1, -1);
     return piece.startsWith("{") && name in nodes ? nodes[name] : piece;
