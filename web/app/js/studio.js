@@ -8,6 +8,7 @@ import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
+import { auctionsPanel } from "./auctions-console.js";
 
 function copyRow(label, value, secret = false) {
   const code = h("code", { "aria-label": label }, secret ? "•".repeat(24) : value);
@@ -127,6 +128,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
 
+  const auctions = auctionsPanel({ id, token });
   const summaryBox = h("div");
   const controls = h("div.row", liveButton, endButton);
   const obs = h("details.panel", h("summary", h("b", "Stream from OBS instead")),
@@ -150,7 +152,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, auctions.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", "Chat settings"), settingsForm))));
@@ -350,11 +352,13 @@ export async function studio(root, id, who, { navigate }) {
       showSettings(snap.chat_settings);
     },
   });
+  auctions.attach(room);
   chat.setEnabled(false, "Connecting to the live room…");
 
   applySnapshot(b);
   renderStatus();
   await shop.loadProducts();
+  auctions.load();
   dash.refresh();
   api("GET", `/api/v1/broadcasts/${id}/chat-settings`, { token }).then(showSettings).catch(() => {});
   if (b.status !== "ended") startCamera();
@@ -364,6 +368,7 @@ export async function studio(root, id, who, { navigate }) {
   timers.push(setInterval(() => {
     tickElapsed();
     shop.tick();
+    auctions.tick();
     const t = Date.now();
     if (t - lastPoll > (roomJoined ? 10_000 : 2_000)) {
       lastPoll = t;

@@ -7,6 +7,8 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { auctionPanel } from "./auction.js";
+import { attachCommentBuy } from "./comment-buy.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -356,6 +358,8 @@ function applyMe(me, settings) {
   if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
 }
 
+const auction = auctionPanel({ broadcastId: id, me: viewer, ensureUser: () => ensureUser(), productOf });
+
 async function connectRoom() {
   if (room) room.close();
   roomJoined = false;
@@ -397,6 +401,8 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  auction.attach(room);
+  attachCommentBuy(room, { me: viewer, productOf });
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
 }
@@ -429,13 +435,14 @@ async function main() {
     return;
   }
   fill(app,
-    h("div.main-col", stage, bannerBox),
+    h("div.main-col", stage, bannerBox, auction.el),
     h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  auction.load();
   resumePayment();
   let last = Date.now();
   let ticks = 0;
@@ -446,6 +453,7 @@ async function main() {
       el.textContent = clock(left);
       if (left <= 0) renderOffers();
     }
+    auction.tick();
     if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
       last = Date.now();
