@@ -42,6 +42,12 @@ class Code(StrEnum):
     BID_TOO_LOW = "bid_too_low"
     ALREADY_HIGH_BIDDER = "already_high_bidder"
     AUCTION_ENDED = "auction_ended"
+    # giveaways
+    GIVEAWAY_CLOSED = "giveaway_closed"
+    GIVEAWAY_OPEN = "giveaway_open"
+    GIVEAWAY_DRAWN = "giveaway_drawn"
+    NO_ENTRANTS = "no_entrants"
+    BUYERS_ONLY = "buyers_only"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     VERIFICATION_REQUIRED = "verification_required"
     PROOF_REQUIRED = "proof_required"
@@ -63,6 +69,8 @@ class Code(StrEnum):
     NOT_PAYABLE = "not_payable"
     NOT_REFUNDABLE = "not_refundable"
     PAYMENTS_OFF = "payments_off"
+    # the sale report (its CSV or JSON)
+    NOT_ACCEPTABLE = "not_acceptable"
     # live coupons and pins (v1.1)
     COUPON_UNKNOWN = "coupon_unknown"
     COUPON_EXPIRED = "coupon_expired"
@@ -104,6 +112,11 @@ CodeName = Literal[
     "bid_too_low",
     "already_high_bidder",
     "auction_ended",
+    "giveaway_closed",
+    "giveaway_open",
+    "giveaway_drawn",
+    "no_entrants",
+    "buyers_only",
     "too_many_attempts",
     "verification_required",
     "proof_required",
@@ -128,6 +141,7 @@ CodeName = Literal[
     "not_payable",
     "not_refundable",
     "payments_off",
+    "not_acceptable",
     "coupon_unknown",
     "coupon_expired",
     "coupon_used_up",
@@ -168,6 +182,11 @@ TITLES: dict[Code, str] = {
     Code.BID_TOO_LOW: "The bid is below the minimum",
     Code.ALREADY_HIGH_BIDDER: "You already hold the high bid",
     Code.AUCTION_ENDED: "The auction has ended",
+    Code.GIVEAWAY_CLOSED: "This giveaway takes no more entries",
+    Code.GIVEAWAY_OPEN: "Close the giveaway before the draw",
+    Code.GIVEAWAY_DRAWN: "This giveaway has been drawn",
+    Code.NO_ENTRANTS: "Nobody entered this giveaway",
+    Code.BUYERS_ONLY: "This giveaway is for this broadcast's buyers",
     Code.TOO_MANY_ATTEMPTS: "Too many attempts; wait and try again",
     Code.VERIFICATION_REQUIRED: "This offer is for verified buyers only",
     Code.PROOF_REQUIRED: "Solve the proof-of-work challenge first",
@@ -186,6 +205,7 @@ TITLES: dict[Code, str] = {
     Code.NOT_PAYABLE: "This order takes no payment now",
     Code.NOT_REFUNDABLE: "This order cannot be refunded or canceled now",
     Code.PAYMENTS_OFF: "This shop takes no online payment",
+    Code.NOT_ACCEPTABLE: "No representation the Accept header allows",
     Code.COUPON_UNKNOWN: "No such coupon",
     Code.COUPON_EXPIRED: "The coupon has expired",
     Code.COUPON_USED_UP: "The coupon has been used up",

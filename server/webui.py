@@ -22,6 +22,9 @@ VENDOR = {
     / "dist"
     / "socket.io.esm.min.js.map",
     "hls.min.mjs": Path("node_modules") / "hls.js" / "dist" / "hls.min.mjs",
+    # the console's charts (live dashboard, sale report)
+    "uPlot.esm.js": Path("node_modules") / "uplot" / "dist" / "uPlot.esm.js",
+    "uPlot.min.css": Path("node_modules") / "uplot" / "dist" / "uPlot.min.css",
 }
 # Pages are tiny and change with every deploy; modules are fetched with a version query string.
 NO_CACHE = {"Cache-Control": "no-cache"}

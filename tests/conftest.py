@@ -123,11 +123,17 @@ async def own_clock_node(
 # Kinds the quick loop (`make test-quick`: -m "not browser and not media and not slow") leaves out;
 # the full suite, CI's command, runs them all. Files mark themselves too; this names the rest.
 _KINDS: dict[str, tuple[str, ...]] = {
-    "browser": ("tests/web/test_browser.py", "tests/web/test_hls_browser.py", "tests/media/test_browser.py"),
+    "browser": (
+        "tests/web/test_browser.py",
+        "tests/web/test_hls_browser.py",
+        "tests/web/test_report_browser.py",
+        "tests/media/test_browser.py",
+    ),
     "media": ("tests/media/",),
     "slow": (
         "tests/loadtests/",  # Locust runs and deployments of child processes
         "tests/live/test_two_processes.py",
+        "tests/live/test_audience_two_processes.py",
         "tests/live/test_js_client.py",
         "tests/live/test_resilience.py",  # stops and restarts Redis
         "tests/mirror/test_worker_crash.py",

@@ -29,6 +29,13 @@ class ViewerCount(Protocol):
     async def __call__(self, broadcast_id: str, /) -> int: ...
 
 
+class AudienceFigures(Protocol):
+    """A broadcast's audience for the sale report, on every node: peak/average/unique viewers, watch time,
+    chat messages and chatters, viewers per attribution source, and the time series (live/audience.py)."""
+
+    async def __call__(self, broadcast_id: str, /) -> dict[str, Any]: ...
+
+
 class BroadcastSnapshot(Protocol):
     """A broadcast as the API shows it, with its pinned product, offers and viewer count."""
 
@@ -48,6 +55,14 @@ class PinnedClaim(Protocol):
     async def __call__(
         self, broadcast_id: str, buyer: Principal, quantity: int, idempotency_key: str, network: str | None, /
     ) -> tuple[dict[str, Any], bool] | None: ...
+
+
+class GiveawayKeyword(Protocol):
+    """Entering from chat: None when the message is not exactly an open giveaway's keyword in this
+    broadcast (plain chat), else the entry as POST /api/v1/giveaways/{id}/entries answers it; raises
+    DomainError (giveaway_closed, buyers_only, banned, ...) when the entry is refused."""
+
+    async def __call__(self, broadcast_id: str, user: Principal, text: str, /) -> dict[str, Any] | None: ...
 
 
 class CheckoutPayments(Protocol):
@@ -87,18 +102,22 @@ class MediaClock(Protocol):
 
 BUYER_GUARD = web.AppKey[BuyerGuard]("buyer_guard")
 VIEWER_COUNT = web.AppKey[ViewerCount]("viewer_count")
+AUDIENCE = web.AppKey[AudienceFigures]("audience")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
+GIVEAWAY_KEYWORD = web.AppKey[GiveawayKeyword]("giveaway_keyword")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
 MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 
 SEAMS: dict[str, web.AppKey[Any]] = {
     "buyer_guard": BUYER_GUARD,
     "viewer_count": VIEWER_COUNT,
+    "audience": AUDIENCE,
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
     "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,
+    "giveaway_keyword": GIVEAWAY_KEYWORD,
     "audit_checks": AUDIT_CHECKS,
     "media_clock": MEDIA_CLOCK,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -17,12 +18,14 @@ from server.broadcasts import Broadcast, broadcast_public, set_status
 from server.commerce.coupons import active_coupons
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.pins import pinned_products
+from server.commerce.report import fold_report
 from server.commerce.schemas import BroadcastIn
 from server.commerce.views import product_view
 from server.db.base import new_id
 from server.errors import NotFound
 from server.inventory.models import Offer
 
+log = logging.getLogger("liveshop.commerce")
 router = Router()
 
 
@@ -163,4 +166,8 @@ async def end_broadcast(request: web.Request) -> web.Response:
     for offer_id in active:
         await end_offer(request.app, offer_id)
     b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
+    try:
+        await fold_report(request.app, broadcast_id)
+    except Exception as exc:  # the broadcast has ended regardless; the report folds on its next read
+        log.warning("report not folded at the end broadcast=%s error=%r", broadcast_id, exc)
     return json_response(host_view(b, request.app[SETTINGS].base_url))

@@ -1,4 +1,5 @@
-"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here)."""
+"""Commerce's own tables: auctions and their accepted bids (every acknowledged bid is a row here), live
+coupons, pins, and each broadcast's final sale report."""
 
 from __future__ import annotations
 
@@ -88,3 +89,14 @@ class BroadcastPin(Base):
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BroadcastReport(Base):
+    """A broadcast's audience and claim counters as Redis had them when it ended (Redis forgets; the
+    report after the show must not). Order figures are always computed from the orders themselves."""
+
+    __tablename__ = "broadcast_reports"
+
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from server.api import attribution
 from server.api.auth import Principal, require_user
 from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
@@ -119,6 +120,7 @@ async def checkout(request: web.Request) -> web.Response:
     if previous is not None:
         return await _render(request, previous, 201)
     seam = _payments(request)
+    came_from = attribution.from_header(request.headers.get(attribution.HEADER))
     coupon = None
     if body.coupon is not None:  # refused here (unknown, ended, not this broadcast's): the hold stays
         offer = (await request.app[OFFERS].get(offer_id)).offer
@@ -142,6 +144,7 @@ async def checkout(request: web.Request) -> web.Response:
             status="pending_payment" if seam is not None else "confirmed",
             idempotency_key=key,
             request_hash=digest,
+            **came_from.columns(),
         )
 
     try:

@@ -6,7 +6,7 @@ import functools
 
 from aiohttp import web
 
-from server.api.context import CLOCK, DB, REDIS, SETTINGS
+from server.api.context import CLOCK, DB, EVENTS, REDIS, SETTINGS
 from server.commerce import (
     auctions,
     audit,
@@ -15,13 +15,17 @@ from server.commerce import (
     comment_buy,
     coupons,
     desk,
+    giveaways,
     offers,
     orders,
     pins,
     privacy,
+    replay_offers,
+    report,
     reservations,
     stats,
 )
+from server.commerce.measure import SALE_MEASURE, SaleMeasure
 from server.commerce.sweeper import sweeper_context
 from server.inventory.auctions import AuctionBook
 from server.tasks import HOURLY_S, repeating
@@ -31,11 +35,14 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
     comment_buy.setup(app)
+    giveaways.setup(app)
     coupons.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
+    app[SALE_MEASURE] = SaleMeasure(app[REDIS], app[CLOCK])
+    app[SALE_MEASURE].watch(app[EVENTS])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration
     # order, and the claim route is the one a rush hits.
     for module in (
@@ -44,11 +51,13 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         pins,
         reservations,
         offers,
+        replay_offers,
         orders,
         auctions,
         desk,
         audit,
         stats,
+        report,
         privacy,
     ):
         module.router.install(app)

@@ -103,6 +103,12 @@ class Order(Base):
     notice: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Where the buyer came from (server/api/attribution.py): the report's revenue per source.
+    source: Mapped[str | None] = mapped_column(String(40))
+    utm_source: Mapped[str | None] = mapped_column(String(40))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    referrer: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

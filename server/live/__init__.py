@@ -14,6 +14,7 @@ from server.api.context import EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
 from server.live import privacy
+from server.live.giveaway import on_giveaway
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom, user_room
@@ -64,6 +65,16 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
             await room.emit("broadcast", broadcast, broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status)
+
+    async def on_status_measure(event: topics.Event) -> None:
+        if event.is_local:  # the node that made the change writes it (the measure is in Redis)
+            broadcast = event.data["broadcast"]
+            if broadcast["status"] == "live":
+                await room.audience.started(broadcast["id"])
+            elif broadcast["status"] == "ended":
+                await room.audience.ended(broadcast["id"])
+
+    events.subscribe(topics.BROADCAST_STATUS, on_status_measure)
     events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
     if (days := app[SETTINGS].retention_chat_days) > 0:  # 0 keeps chat
         step = functools.partial(privacy.prune_chat_now, days=days)
@@ -88,6 +99,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
                 await room.emit("second_chance", {"auction": event.data["auction"]}, user_room(chance))
 
     events.subscribe(topics.AUCTION, on_auction)
+    events.subscribe(topics.GIVEAWAY, on_giveaway(room, user_room("{}")))
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

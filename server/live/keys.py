@@ -31,3 +31,35 @@ def buy_message(broadcast_id: str, user_id: str, digest: str) -> str:
     """string with a TTL: the id of the first buy-keyword message with this text from this user, so a
     retried message without a client id claims under the same idempotency key (comment-to-buy)."""
     return _tag(broadcast_id) + ":buy:" + user_id + ":" + digest
+
+
+def audience(broadcast_id: str) -> str:
+    """hash: the audience measure (live/audience.lua): cur, peak, area_ms (viewer-milliseconds watched,
+    the sum of every session's join -> leave), last_ms, first_ms, start_ms, end_ms, chat."""
+    return _tag(broadcast_id) + ":aud"
+
+
+def audience_samples(broadcast_id: str) -> str:
+    """hash: per time bucket (its start, ms) "v:<ms>" the most viewers at once in it, "e:<ms>" the viewers
+    at its last change, "c:<ms>" chat messages sent in it: the report's charts."""
+    return _tag(broadcast_id) + ":aud:samples"
+
+
+def audience_viewers(broadcast_id: str) -> str:
+    """HyperLogLog: every viewer (user id) who joined."""
+    return _tag(broadcast_id) + ":aud:viewers"
+
+
+def audience_chatters(broadcast_id: str) -> str:
+    """HyperLogLog: every viewer who sent a chat message."""
+    return _tag(broadcast_id) + ":aud:chatters"
+
+
+def audience_sources(broadcast_id: str) -> str:
+    """hash: the attribution sources seen among the viewers (capped), source -> 1."""
+    return _tag(broadcast_id) + ":aud:sources"
+
+
+def audience_source(broadcast_id: str, source: str) -> str:
+    """HyperLogLog: the viewers who came from one source."""
+    return _tag(broadcast_id) + ":aud:src:" + source

@@ -12,10 +12,12 @@ from typing import Any
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from server.api.attribution import from_payload
 from server.api.auth import authenticate
 from server.api.clients import client_network, is_trusted_client
 from server.api.validation import parse_model
 from server.errors import DomainError
+from server.live.audience import viewer_of
 from server.live.chat import Ack, error, problem_ack
 from server.live.room import NAMESPACE, Conn, LiveRoom, user_room
 from server.live.routes import ChatSettingsIn
@@ -77,6 +79,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         conn = self.room.conns.pop(sid, None)
         if conn is not None and conn.broadcast_id is not None and not conn.is_room_host:
             self.room.viewers.left(conn.broadcast_id)
+            await self.room.audience.left(conn.broadcast_id)
 
     async def on_join(self, sid: str, data: Any = None) -> Ack:
         conn = self.room.conns.get(sid)
@@ -98,6 +101,12 @@ class LiveNamespace(socketio.AsyncNamespace):
         await self.enter_room(sid, broadcast_id)
         if not conn.is_room_host:
             self.room.viewers.joined(broadcast_id)
+            extra = data if isinstance(data, dict) else {}
+            await self.room.audience.joined(
+                broadcast_id,
+                viewer_of(conn.user.id, extra.get("viewer_key")),
+                from_payload(extra.get("attribution")),
+            )
             snapshot["viewers"] = await self.room.viewers.count(broadcast_id)
         snapshot["me"] = {
             **conn.user.public(),
@@ -116,6 +125,7 @@ class LiveNamespace(socketio.AsyncNamespace):
         await self.leave_room(sid, conn.broadcast_id)
         if not conn.is_room_host:
             self.room.viewers.left(conn.broadcast_id)
+            await self.room.audience.left(conn.broadcast_id)
         conn.broadcast_id = None
         conn.is_room_host = False
 

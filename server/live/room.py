@@ -22,8 +22,10 @@ from server.clock import now_ms, utc
 from server.db.base import new_id
 from server.errors import DomainError
 from server.live import keys
+from server.live.audience import Audience
 from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
+from server.live.giveaway import could_enter, keyword_entry
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import (
@@ -36,6 +38,7 @@ from server.live.policy import (
     save_settings,
     settings_view,
 )
+from server.live.spawn import spawn
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, buy_quantity, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -109,6 +112,7 @@ class LiveRoom:
             interval_s=self.cfg.viewers_interval_s,
             clock=self.clock,
         )
+        self.audience = Audience(app[REDIS], self.clock, sample_s=self.cfg.report_sample_s)
         self.feed = Feed(
             app[INVENTORY],
             app[DB],
@@ -263,22 +267,27 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
+        if not is_host and sid is not None and could_enter(text):  # a giveaway's keyword enters
+            spawn(keyword_entry(self, sid, broadcast_id, user, text))
         moment = await self.app[MEDIA_CLOCK](broadcast_id)
         if moment is not None:  # where the video was when the room got it: the replay shows it there
             message["at_s"] = moment.at_s
         quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
         if quantity is None or sid is None:
-            return await self.chat.submit(broadcast_id, message)
-        ack, _ = await asyncio.gather(
-            self.chat.submit(broadcast_id, message),
-            self._claim(
-                sid,
-                policy,
-                user,
-                quantity,
-                await self._buy_key(broadcast_id, user.id, text, message["id"], client_id),
-            ),
-        )
+            ack = await self.chat.submit(broadcast_id, message)
+        else:
+            ack, _ = await asyncio.gather(
+                self.chat.submit(broadcast_id, message),
+                self._claim(
+                    sid,
+                    policy,
+                    user,
+                    quantity,
+                    await self._buy_key(broadcast_id, user.id, text, message["id"], client_id),
+                ),
+            )
+        if not is_host and "ok" in ack:  # the report counts the audience's messages, not the host's
+            await self.audience.chatted(broadcast_id, user.id)
         return ack
 
     # comment-to-buy ----------------------------------------------------------------------------

@@ -39,10 +39,12 @@ def test_only_app_py_fills_a_seam() -> None:
     assert names == {
         "BUYER_GUARD",
         "VIEWER_COUNT",
+        "AUDIENCE",
         "BROADCAST_SNAPSHOT",
         "PAYMENTS",
         "AUDIT_CHECKS",
         "PINNED_CLAIM",
+        "GIVEAWAY_KEYWORD",
         "MEDIA_CLOCK",
     }
     fillers = []

@@ -22,7 +22,9 @@ end
 -- at most `limit` of them. A payment that lands later finds its units gone and is sold again only if
 -- units remain (pay.lua), else refunded. Returns the units returned and the ids of checkouts past
 -- their deadline (PostgreSQL decides those).
-local function expire_due(holds, expiry, buyers, now, limit)
+-- `state` (optional) counts the holds that ran out unbought in its `expired_holds` field (the report's
+-- "holds that expired"; an order awaiting payment that runs out is counted as a canceled order instead).
+local function expire_due(holds, expiry, buyers, now, limit, state)
   local returned = 0
   local stale = {}
   local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, limit)
@@ -34,6 +36,7 @@ local function expire_due(holds, expiry, buyers, now, limit)
       local buyer, qty, _, st = parse_hold(entry)
       if st == 'h' or st == 'p' then
         returned = returned + return_hold(holds, expiry, buyers, hid, buyer, qty)
+        if state and st == 'h' then redis.call('HINCRBY', state, 'expired_holds', 1) end
       else
         stale[#stale + 1] = hid
       end

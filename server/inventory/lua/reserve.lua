@@ -14,7 +14,7 @@ local meta = redis.call('HMGET', state, 'limit', 'status', 'ends_at')
 local limit, status, ends_at = tonumber(meta[1]), meta[2], tonumber(meta[3])
 local available, held, sold = counters(state)
 
-local returned = expire_due(holds, expiry, buyers, now, 200)
+local returned = expire_due(holds, expiry, buyers, now, 200, state)
 available = available + returned
 held = held - returned
 

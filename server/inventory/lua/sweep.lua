@@ -5,7 +5,7 @@
 local state, holds, expiry, buyers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local fenced = fence(state)
 if fenced then return {fenced} end
-local returned, stale = expire_due(holds, expiry, buyers, tonumber(ARGV[1]), tonumber(ARGV[2]))
+local returned, stale = expire_due(holds, expiry, buyers, tonumber(ARGV[1]), tonumber(ARGV[2]), state)
 if returned > 0 then
   redis.call('HINCRBY', state, 'available', returned)
   redis.call('HINCRBY', state, 'held', -returned)

@@ -1,5 +1,6 @@
 // The REST API of docs/api.md over fetch: JSON in, JSON out, problem+json errors as ApiError.
 import { setServerTime } from "./format.js";
+import { attributionHeaders } from "./attribution.js";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -23,6 +24,7 @@ export async function api(method, path, { token, body, idempotencyKey } = {}) {
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  if (method === "POST" && (path === "/api/v1/orders" || path.endsWith("/reservations"))) Object.assign(headers, attributionHeaders());
   let response;
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

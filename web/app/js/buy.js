@@ -3,6 +3,7 @@
 import { api, newKey, session } from "./api.js";
 import { h, fill, modal, field, icon } from "./dom.js";
 import { money, clock, secondsUntil, explain } from "./format.js";
+import { discountFor, knownCoupons } from "./coupons.js";
 
 const SETTLED = ["paid", "fulfilled", "confirmed"];
 const UNDONE = ["refunded", "canceled", "cancelled"];
@@ -116,8 +117,19 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const address = h("textarea", { name: "address", autocomplete: "street-address", required: true, maxlength: 1000, rows: 3 }, remembered.address || "");
       const hold = countdown(() => reservation.expires_at, expired);
       const error = h("p.notice.error", { role: "alert", hidden: true });
-      const total = money(offer.price * reservation.quantity, offer.currency);
-      const place = h("button.primary", { type: "submit" }, online ? `Continue to payment · ${total}` : `Place order · ${total}`);
+      const subtotal = offer.price * reservation.quantity;
+      const place = h("button.primary", { type: "submit" });
+      const offered = knownCoupons()[0];
+      const coupon = h("input", { name: "coupon", maxlength: 32, autocomplete: "off", autocapitalize: "characters", placeholder: offered ? offered.code : "", "data-testid": "coupon-input" });
+      const saving = h("p.small.coupon-saving", { "aria-live": "polite", "data-testid": "coupon-saving" });
+      const priced = () => {
+        const off = coupon.value.trim() ? discountFor(coupon.value, subtotal, offer.currency) : null;
+        const total = money(subtotal - (off || 0), offer.currency);
+        saving.textContent = off ? `Coupon −${money(off, offer.currency)} · total ${total}` : coupon.value.trim() ? "The discount is applied when you place the order." : "";
+        place.textContent = online ? `Continue to payment · ${total}` : `Place order · ${total}`;
+      };
+      coupon.addEventListener("input", priced);
+      priced();
       fill(body,
         productLine(reservation.quantity),
         h("p.notice", { "aria-live": "off" }, "Held for you for ", hold, ". Complete your order before it runs out."),
@@ -128,7 +140,8 @@ function checkout({ offer, product, reservation, token, buyerId }) {
             error.hidden = true;
             const buyer = { name: name.value.trim(), email: email.value.trim(), address: address.value.trim() };
             try {
-              const order = await api("POST", "/api/v1/orders", { token, body: { reservation_id: reservation.id, buyer }, idempotencyKey: orderKey });
+              const code = coupon.value.trim();
+              const order = await api("POST", "/api/v1/orders", { token, body: { reservation_id: reservation.id, buyer, ...(code ? { coupon: code } : {}) }, idempotencyKey: code ? `${orderKey}-${code.toUpperCase()}` : orderKey });
               done = true;
               session.set("buyer", buyer);
               clearInterval(timer);
@@ -136,12 +149,13 @@ function checkout({ offer, product, reservation, token, buyerId }) {
               else confirmation(order);
             } catch (e) {
               if (e.code === "reservation_expired") return expired();
+              if (String(e.code || "").startsWith("coupon_")) coupon.focus(); // the hold stays: fix or clear the code
               error.textContent = explain(e);
               error.hidden = false;
               place.disabled = false;
             }
           },
-        }, field("Full name", name), field("Email", email), field("Shipping address", address), error, place,
+        }, field("Full name", name), field("Email", email), field("Shipping address", address), field("Coupon code", coupon), saving, error, place,
         h("button.ghost", { type: "button", onclick: releaseAndClose }, "Cancel and release")));
       name.focus();
     }
@@ -168,6 +182,7 @@ function checkout({ offer, product, reservation, token, buyerId }) {
       const hold = countdown(() => deadlineOf(current, reservation), () => paymentExpired(current));
       fill(body,
         productLine(order.items.reduce((n, i) => n + i.quantity, 0)),
+        order.discount ? h("p.small", { "data-testid": "order-discount" }, `Coupon ${order.coupon}: −${money(order.discount, order.currency)}`) : null,
         h("p.notice", { "aria-live": "off" }, "Your items are held for ", hold, " while you pay."),
         slot, challengeBox, error, state, payButton);
       const setState = (name, text, spinner = false) => {
@@ -298,7 +313,8 @@ function checkout({ offer, product, reservation, token, buyerId }) {
         h("div.big", { "aria-hidden": "true" }, icon("check")),
         h("h2", paid ? "Paid — order confirmed" : "Order confirmed"),
         h("p", "Order number ", h("span.order-no", { "data-testid": "order-number" }, order.id)),
-        h("p.muted", `${order.items.map((i) => `${i.quantity} × ${i.title || product.title}`).join(", ")} · ${money(order.total, order.currency)}`),
+        h("p.muted", `${order.items.map((i) => `${i.quantity} × ${i.title || product.title}`).join(", ")} · `, h("span", { "data-testid": "order-total" }, money(order.total, order.currency))),
+        order.discount ? h("p.small", { "data-testid": "order-discount" }, `Coupon ${order.coupon}: −${money(order.discount, order.currency)} (was ${money(order.subtotal, order.currency)})`) : null,
         h("p.muted.small", `A receipt goes to ${order.buyer && order.buyer.email ? order.buyer.email : "your email"}.`),
         h("button.primary", { type: "button", onclick: () => finish(order) }, "Back to the show")));
     }

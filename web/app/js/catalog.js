@@ -94,13 +94,13 @@ export function catalogPanels(ctx) {
   }
 
   async function pin(p) {
-    const pinned = ctx.pinned() && ctx.pinned().id === p.id;
+    const pinned = ctx.pins().some((x) => x.id === p.id);
     try {
       const reply = pinned
-        ? await api("DELETE", `/api/v1/broadcasts/${ctx.id}/pin`, { token: ctx.token })
+        ? await api("DELETE", `/api/v1/broadcasts/${ctx.id}/pins/${encodeURIComponent(p.id)}`, { token: ctx.token })
         : await api("PUT", `/api/v1/broadcasts/${ctx.id}/pin`, { token: ctx.token, body: { product_id: p.id } });
-      ctx.setPinned(reply.pinned);
-      toast(reply.pinned ? `Pinned ${reply.pinned.title}` : "Unpinned", "ok", 2000);
+      ctx.setPins(reply.pins || (reply.pinned ? [reply.pinned] : []));
+      toast(pinned ? `Unpinned ${p.title}` : `Pinned ${p.title}`, "ok", 2000);
     } catch (e) {
       toast(explain(e), "error");
     }
@@ -141,16 +141,16 @@ export function catalogPanels(ctx) {
   }
 
   function renderProducts() {
-    const pinnedId = ctx.pinned() && ctx.pinned().id;
+    const pinnedIds = new Set(ctx.pins().map((x) => x.id));
     const ended = ctx.ended();
     const running = new Set([...offers.values()].filter((o) => o.status === "active").map((o) => o.product_id));
-    fill(list, products.map((p) => h("div.product-row", { role: "listitem", class: p.id === pinnedId ? "pinned" : "", dataset: { sku: p.sku } },
+    fill(list, products.map((p) => h("div.product-row", { role: "listitem", class: pinnedIds.has(p.id) ? "pinned" : "", dataset: { sku: p.sku } },
       h("img", { src: p.image_url || "", alt: "", loading: "lazy" }),
       h("div.meta",
         h("div.title", p.title),
         h("div.muted.small", `${money(p.price, p.currency)} · ${p.stock} in stock · ${p.sku}`)),
       h("div.actions",
-        h("button.small", { type: "button", "aria-pressed": String(p.id === pinnedId), "aria-label": `${p.id === pinnedId ? "Unpin" : "Pin"} ${p.title}`, disabled: ended, onclick: () => pin(p) }, p.id === pinnedId ? "Pinned" : "Pin"),
+        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": `${pinnedIds.has(p.id) ? "Unpin" : "Pin"} ${p.title}`, disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? "Pinned" : "Pin"),
         h("button.small", { type: "button", "aria-label": `Launch a flash offer for ${p.title}`, disabled: ended || running.has(p.id) || p.stock < 1, title: running.has(p.id) ? "An offer is running for this product" : "", onclick: () => launch(p) }, "Offer"),
         h("button.small.ghost", { type: "button", "aria-label": `Edit ${p.title}`, onclick: () => editProduct(p) }, "Edit"),
       ),
@@ -213,6 +213,7 @@ export function catalogPanels(ctx) {
     renderProducts,
     updateOffer,
     offers: () => [...offers.values()],
+    products: () => products,
     tick,
   };
 }

@@ -5,6 +5,7 @@ import { h, fill, $, toast, field } from "./dom.js";
 import { explain } from "./format.js";
 import { studio } from "./studio.js";
 import { ordersDesk } from "./orders.js";
+import { reportPage } from "./report.js";
 import { webhooksPage } from "./webhooks.js";
 
 const app = $("#app");
@@ -49,8 +50,11 @@ async function route() {
   const who = host();
   if (!who) return signIn();
   const match = location.pathname.match(/^\/console\/broadcasts\/([^/]+)$/);
+  const reportOf = location.pathname.match(/^\/console\/broadcasts\/([^/]+)\/report$/);
   try {
-    if (match) {
+    if (reportOf) {
+      leaveStudio = await reportPage(app, decodeURIComponent(reportOf[1]), who, { navigate });
+    } else if (match) {
       leaveStudio = await studio(app, decodeURIComponent(match[1]), who, { navigate, onAuthError: signOut });
     } else if (location.pathname === "/console/orders") {
       leaveStudio = await ordersDesk(app, who, { navigate });

@@ -1,6 +1,7 @@
 // The live room (socket.io namespace /live): join a broadcast, receive its events, send chat.
 // When the room cannot be reached the pages fall back to polling the REST API, so they keep working.
 import { io } from "/app/vendor/socket.io.esm.min.js";
+import { attribution, viewerKey } from "./attribution.js";
 
 /**
  * joinRoom(broadcastId, token, handlers) -> {send(event, data) -> Promise<ack>, close(), connected}
@@ -17,7 +18,7 @@ export function joinRoom(broadcastId, token, handlers) {
 
   socket.on("connect", () => {
     state.connected = true;
-    socket.emit("join", { broadcast_id: broadcastId }, (ack) => {
+    socket.emit("join", { broadcast_id: broadcastId, attribution: attribution(), viewer_key: viewerKey() }, (ack) => {
       if (ack && ack.error) {
         state.joined = false;
         emit("status", "error", ack.error);
@@ -39,7 +40,7 @@ export function joinRoom(broadcastId, token, handlers) {
     state.joined = false;
     emit("status", "reconnecting");
   });
-  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "snapshot", "chat_settings", "media"]) {
+  for (const name of ["chat", "chat_deleted", "pinned", "offer", "viewers", "broadcast", "error", "snapshot", "chat_settings", "media", "coupon"]) {
     socket.on(name, (data) => emit(name, data));
   }
 

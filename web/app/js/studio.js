@@ -9,6 +9,9 @@ import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
 import { auctionsPanel } from "./auctions-console.js";
+import { giveawayStudio } from "./giveaway.js";
+import { pinnedSet, pinsOf } from "./pins.js";
+import { couponsPanel } from "./coupons.js";
 
 function copyRow(label, value, secret = false) {
   const code = h("code", { "aria-label": label }, secret ? "•".repeat(24) : value);
@@ -36,7 +39,7 @@ export async function studio(root, id, who, { navigate }) {
   let b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`, { token });
   if (!b.stream_key) throw Object.assign(new Error("This broadcast belongs to another host"), { code: "forbidden" });
   document.title = `${b.title} · studio`;
-  let pinned = b.pinned;
+  let pins = pinsOf(b); // the most recent pin first
   let stream = null;
   let publisher = null;
   let room = null;
@@ -117,11 +120,10 @@ export async function studio(root, id, who, { navigate }) {
   const shop = catalogPanels({
     id,
     token,
-    pinned: () => pinned,
+    pins: () => pins,
     ended: () => b.status === "ended",
-    setPinned(p) {
-      pinned = p;
-      shop.renderProducts();
+    setPins(list) {
+      setPins(list);
     },
     onOffer(o, before) {
       if (!before || before.sold !== o.sold) dash.refresh();
@@ -129,6 +131,15 @@ export async function studio(root, id, who, { navigate }) {
   });
 
   const auctions = auctionsPanel({ id, token });
+  const giveaway = giveawayStudio({ id, token });
+  const pinBox = pinnedSet({ id, token, pins: () => pins, setPins, ended: () => b.status === "ended" });
+  const couponBox = couponsPanel({ id, token, ended: () => b.status === "ended", currency: () => (pins[0] || shop.products()[0] || {}).currency || "USD" });
+  function setPins(list) {
+    pins = list;
+    shop.renderProducts();
+    pinBox.render();
+  }
+
   const summaryBox = h("div");
   const controls = h("div.row", liveButton, endButton);
   const obs = h("details.panel", h("summary", h("b", "Stream from OBS instead")),
@@ -152,7 +163,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, auctions.panel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, auctions.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", "Chat settings"), settingsForm))));
@@ -307,9 +318,9 @@ export async function studio(root, id, who, { navigate }) {
       b = { ...b, ...broadcast };
       renderStatus();
     }
-    if ("pinned" in snap && (snap.pinned ? snap.pinned.id : null) !== (pinned ? pinned.id : null)) {
-      pinned = snap.pinned;
-      shop.renderProducts();
+    if ("pins" in snap || "pinned" in snap) {
+      const next = pinsOf(snap);
+      if (next.map((p) => p.id).join() !== pins.map((p) => p.id).join()) setPins(next);
     }
     for (const o of snap.offers || []) shop.updateOffer(o);
     if (typeof snap.viewers === "number") dash.setViewers(snap.viewers);
@@ -334,8 +345,10 @@ export async function studio(root, id, who, { navigate }) {
       for (const mid of [].concat(data.ids || data.message_ids || data.id || data.message_id || [])) chat.remove(mid);
     },
     pinned(data) {
-      pinned = data && "product" in data ? data.product : data && data.pinned !== undefined ? data.pinned : data;
-      shop.renderProducts();
+      setPins(pinsOf(data));
+    },
+    coupon() {
+      couponBox.refresh();
     },
     offer(data) {
       shop.updateOffer(data.offer || data);
@@ -353,12 +366,15 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
   auctions.attach(room);
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to the live room…");
 
   applySnapshot(b);
   renderStatus();
   await shop.loadProducts();
   auctions.load();
+  pinBox.render();
+  couponBox.refresh();
   dash.refresh();
   api("GET", `/api/v1/broadcasts/${id}/chat-settings`, { token }).then(showSettings).catch(() => {});
   if (b.status !== "ended") startCamera();
@@ -378,9 +394,11 @@ export async function studio(root, id, who, { navigate }) {
   }, 1000));
   dash.refresh().then(() => dash.sample());
   timers.push(setInterval(() => dash.sample(), 3000));
+  timers.push(setInterval(() => couponBox.refresh(), 3000)); // uses left, live while codes run
 
   return () => {
     timers.forEach(clearInterval);
+    giveaway.stop();
     if (room) room.close();
     if (publisher) publisher.stop();
     if (stream) stream.getTracks().forEach((t) => t.stop());

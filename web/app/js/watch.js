@@ -9,11 +9,14 @@ import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
 import { auctionPanel } from "./auction.js";
 import { attachCommentBuy } from "./comment-buy.js";
+import { giveawayCard } from "./giveaway.js";
+import { pinsCarousel, pinsOf } from "./pins.js";
+import { couponBanner } from "./coupons.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
 let b = null;
-let pinned = null;
+let pins = []; // the pinned products, the most recent first
 const offers = new Map();
 let room = null;
 let roomJoined = false;
@@ -36,7 +39,9 @@ const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1,
 } });
 const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
-const pinnedBox = h("section.panel", { "aria-label": "Pinned product", "data-testid": "pinned" });
+const carousel = pinsCarousel({ offerFor: (productId) => activeOfferFor(productId), buyControls: (...a) => buyControls(...a), refill: (...a) => refill(...a) });
+const coupons = couponBanner();
+const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().user, token: () => viewer() && viewer().token, ensureUser: () => ensureUser() });
 
 function toggleSound() {
   video.muted = !video.muted;
@@ -291,25 +296,7 @@ async function renderOffers() {
 }
 
 function renderPinned() {
-  if (!pinned) {
-    pinnedBox.hidden = true;
-    return;
-  }
-  pinnedBox.hidden = false;
-  const o = activeOfferFor(pinned.id);
-  refill(pinnedBox,
-    h("h3", "Featured now"),
-    h("div.pinned-card",
-      h("img", { src: pinned.image_url || "", alt: "" }),
-      h("div.stack",
-        h("b", { "data-testid": "pinned-title" }, pinned.title),
-        h("div",
-          h("span.price", money(o ? o.price : pinned.price, pinned.currency)),
-          o && pinned.price > o.price ? h("span.muted", { style: { textDecoration: "line-through", marginLeft: ".4rem" } }, money(pinned.price, pinned.currency)) : null),
-        pinned.description ? h("p.muted.small", { style: { margin: 0 } }, pinned.description) : null,
-        o ? buyControls(o, "Buy", "pinned") : h("div.stack",
-          h("button", { type: "button", disabled: true, "aria-describedby": "no-offer" }, "Buy"),
-          h("p.muted.small#no-offer", { style: { margin: 0 } }, "Not on sale yet — the host will open an offer live. Stay tuned!")))));
+  carousel.render(pins);
 }
 
 function updateOffer(o) {
@@ -327,11 +314,12 @@ function applySnapshot(snap) {
     renderHead();
     if (changed) syncPlayer();
   }
-  if ("pinned" in snap) {
-    pinned = snap.pinned;
-    if (pinned) rememberProduct(pinned);
+  if ("pins" in snap || "pinned" in snap) {
+    pins = pinsOf(snap);
+    pins.forEach(rememberProduct);
     renderPinned();
   }
+  if (Array.isArray(snap.coupons)) coupons.update(snap);
   if (Array.isArray(snap.offers)) {
     for (const o of snap.offers) offers.set(o.id, o);
     renderOffers();
@@ -390,9 +378,11 @@ async function connectRoom() {
     },
     chat_settings: (data) => applyMe(null, data),
     pinned(data) {
-      const product = data && "product" in data ? data.product : data && "pinned" in data ? data.pinned : data;
-      gate.hold(product && product.id, () => applySnapshot({ pinned: product }));
+      const list = pinsOf(data);
+      const added = data && data.change ? data.change.action === "pin" && data.change.product_id : list[0] && list[0].id;
+      gate.hold(added || null, () => applySnapshot({ pins: list }));
     },
+    coupon: (data) => coupons.update(data),
     offer(data) {
       const offer = data.offer || data;
       gate.hold(offer.id, () => updateOffer(offer));
@@ -403,6 +393,7 @@ async function connectRoom() {
   });
   auction.attach(room);
   attachCommentBuy(room, { me: viewer, productOf });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
 }
@@ -435,14 +426,15 @@ async function main() {
     return;
   }
   fill(app,
-    h("div.main-col", stage, bannerBox, auction.el),
-    h("div.side-col", pinnedBox, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+    h("div.main-col", stage, coupons.el, bannerBox, auction.el),
+    h("div.side-col", carousel.el, giveaway.el, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
   auction.load();
+  giveaway.refresh();
   resumePayment();
   let last = Date.now();
   let ticks = 0;
@@ -454,6 +446,7 @@ async function main() {
       if (left <= 0) renderOffers();
     }
     auction.tick();
+    coupons.tick();
     if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
       last = Date.now();
