@@ -120,6 +120,7 @@ class LiveRoom:
             lambda: app[BROADCAST_SNAPSHOT],
             interval_s=self.cfg.stock_interval_ms / 1000,
         )
+        self.feed.media_clock = lambda broadcast_id: self.app[MEDIA_CLOCK](broadcast_id)
         bus.on_control = self.on_control
         bus.on_recovered = self.resync
 

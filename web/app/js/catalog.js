@@ -150,7 +150,7 @@ export function catalogPanels(ctx) {
         h("div.title", p.title),
         h("div.muted.small", `${money(p.price, p.currency)} · ${p.stock} in stock · ${p.sku}`)),
       h("div.actions",
-        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": `${pinnedIds.has(p.id) ? "Unpin" : "Pin"} ${p.title}`, disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? "Pinned" : "Pin"),
+        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": `${pinnedIds.has(p.id) ? "Unpin" : "Pin"} ${p.title}`, disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? "Unpin" : "Pin"),
         h("button.small", { type: "button", "aria-label": `Launch a flash offer for ${p.title}`, disabled: ended || running.has(p.id) || p.stock < 1, title: running.has(p.id) ? "An offer is running for this product" : "", onclick: () => launch(p) }, "Offer"),
         h("button.small.ghost", { type: "button", "aria-label": `Edit ${p.title}`, onclick: () => editProduct(p) }, "Edit"),
       ),

@@ -9,7 +9,8 @@ const MAX_LINES = 200;
  * -> {el, add(messages), remove(id), system(text), setEnabled(bool, why)}
  */
 export function chatPanel({ send, moderate, ensureUser, hostId, label = "Chat message" }) {
-  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": "Chat messages", "data-testid": "chat-log" });
+  // focusable, so a keyboard can scroll back through it (axe: scrollable-region-focusable)
+  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": "Chat messages", tabindex: 0, "data-testid": "chat-log" });
   const input = h("input", { type: "text", maxlength: 500, placeholder: "Say something…", "aria-label": label, autocomplete: "off" });
   const button = h("button.primary", { type: "submit" }, "Send");
   const error = h("p.error-text.small", { role: "alert", hidden: true });

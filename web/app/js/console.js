@@ -7,6 +7,7 @@ import { studio } from "./studio.js";
 import { ordersDesk } from "./orders.js";
 import { reportPage } from "./report.js";
 import { webhooksPage } from "./webhooks.js";
+import { installApp } from "./pwa.js";
 
 const app = $("#app");
 let leaveStudio = null;
@@ -138,4 +139,5 @@ async function broadcastList(who) {
 }
 
 window.addEventListener("popstate", route);
+installApp();
 route();
