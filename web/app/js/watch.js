@@ -361,7 +361,13 @@ function applyMe(me, settings) {
   if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
 }
 
-const auction = auctionPanel({ broadcastId: id, me: viewer, ensureUser: () => ensureUser(), productOf });
+const auction = auctionPanel({
+  broadcastId: id,
+  me: viewer,
+  ensureUser: () => ensureUser(),
+  productOf,
+  hold: (auctionId, fn, mediaPts) => gate.hold(auctionId, fn, mediaPts),
+});
 
 async function connectRoom() {
   if (room) room.close();
