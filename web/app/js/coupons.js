@@ -14,7 +14,9 @@ export function learnCoupons(data) {
     announced.clear();
     for (const c of data.coupons) announced.set(c.code, c);
   } else if (data.coupon) {
+    const known = announced.get(data.coupon.code);
     if (data.type === "ended") announced.delete(data.coupon.code);
+    else if (data.type === "used") { if (known) known.uses_left = data.coupon.uses_left; }
     else announced.set(data.coupon.code, data.coupon);
   }
 }
@@ -47,7 +49,7 @@ export function couponBanner() {
       h("span.tag", "Coupon"),
       h("b.code", { "data-testid": "coupon-code" }, c.code),
       h("span", describe(c)),
-      h("span.muted.small", ` · ${c.uses_left} left · `, h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
+      h("span.muted.small", { "data-testid": "coupon-left" }, c.uses_left > 0 ? ` · ${c.uses_left} left · ` : " · used up · ", h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
       h("button.small.ghost", { type: "button", "aria-label": `Copy coupon ${c.code}`, onclick: () => navigator.clipboard && navigator.clipboard.writeText(c.code).then(() => toast(`${c.code} copied — use it at checkout`, "ok", 2000), () => {}) }, "Copy"))));
   }
   return {
