@@ -23,4 +23,8 @@ node tests/web/flow.mjs --base "http://127.0.0.1:$port" --screenshots "$out" >"$
   cat "$tmp/report.json" >&2
   exit 1
 }
+node tests/web/report.mjs --base "http://127.0.0.1:$port" --screenshots "$out" >"$tmp/report.json" || {
+  cat "$tmp/report.json" >&2
+  exit 1
+}
 ls -1 "$out"/*.png

@@ -22,6 +22,7 @@ from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.comment_buy import claim_pinned
+from server.commerce.giveaways.keyword import enter_by_keyword
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
 from server.events import EventBus
@@ -110,12 +111,16 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     ) -> tuple[dict[str, Any], bool] | None:
         return await claim_pinned(app, broadcast_id, buyer, quantity, key, network)
 
+    async def giveaway_keyword(broadcast_id: str, user: Principal, text: str) -> dict[str, Any] | None:
+        return await enter_by_keyword(app, broadcast_id, user, text)
+
     app[seams.BUYER_GUARD] = room.buyer_guard
     app[seams.VIEWER_COUNT] = room.viewers.count
     app[seams.AUDIENCE] = room.audience.figures
     app[seams.BROADCAST_SNAPSHOT] = snapshot
     app[seams.PINNED_CLAIM] = pinned_claim
     app[seams.PAYMENTS] = desk
+    app[seams.GIVEAWAY_KEYWORD] = giveaway_keyword
     checks: list[seams.AuditCheck] = [payments.money_check]
     app[seams.AUDIT_CHECKS] = checks
     app[seams.MEDIA_CLOCK] = media.media_clock(app)

@@ -103,6 +103,22 @@ class MediaSettings(BaseSettings):
     hls_segment_s: float = Field(2.0, ge=1.0, le=10.0, description="HLS segment length (a keyframe each)")
     hls_window_segments: int = Field(8, ge=3, le=100, description="Segments kept in the live playlist")
     recordings_dir: str = Field("recordings", description="Where recordings (the replays) are written")
+    recordings_url: str = Field(
+        "",
+        pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?)?$",
+        description="s3://bucket/prefix: recordings go to an S3-compatible store instead of recordings_dir",
+    )
+    recordings_s3_endpoint: str = Field(
+        "", description="The S3-compatible endpoint (MinIO, R2, Ceph...); empty: AWS's for the region"
+    )
+    recordings_s3_region: str = Field("us-east-1", description="The bucket's region")
+    recordings_s3_access_key: SecretStr = Field(
+        SecretStr(""), description="Access key id; empty: boto3's own chain (env, profile, instance role)"
+    )
+    recordings_s3_secret_key: SecretStr = Field(SecretStr(""), description="Secret access key")
+    recordings_s3_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Connect and read timeout of each store request"
+    )
     replay_retention_days: float = Field(
         0, ge=0, le=36500, description="Delete recordings this many days after their broadcast; 0 keeps them"
     )

@@ -42,6 +42,12 @@ class Code(StrEnum):
     BID_TOO_LOW = "bid_too_low"
     ALREADY_HIGH_BIDDER = "already_high_bidder"
     AUCTION_ENDED = "auction_ended"
+    # giveaways
+    GIVEAWAY_CLOSED = "giveaway_closed"
+    GIVEAWAY_OPEN = "giveaway_open"
+    GIVEAWAY_DRAWN = "giveaway_drawn"
+    NO_ENTRANTS = "no_entrants"
+    BUYERS_ONLY = "buyers_only"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     VERIFICATION_REQUIRED = "verification_required"
     PROOF_REQUIRED = "proof_required"
@@ -106,6 +112,11 @@ CodeName = Literal[
     "bid_too_low",
     "already_high_bidder",
     "auction_ended",
+    "giveaway_closed",
+    "giveaway_open",
+    "giveaway_drawn",
+    "no_entrants",
+    "buyers_only",
     "too_many_attempts",
     "verification_required",
     "proof_required",
@@ -171,6 +182,11 @@ TITLES: dict[Code, str] = {
     Code.BID_TOO_LOW: "The bid is below the minimum",
     Code.ALREADY_HIGH_BIDDER: "You already hold the high bid",
     Code.AUCTION_ENDED: "The auction has ended",
+    Code.GIVEAWAY_CLOSED: "This giveaway takes no more entries",
+    Code.GIVEAWAY_OPEN: "Close the giveaway before the draw",
+    Code.GIVEAWAY_DRAWN: "This giveaway has been drawn",
+    Code.NO_ENTRANTS: "Nobody entered this giveaway",
+    Code.BUYERS_ONLY: "This giveaway is for this broadcast's buyers",
     Code.TOO_MANY_ATTEMPTS: "Too many attempts; wait and try again",
     Code.VERIFICATION_REQUIRED: "This offer is for verified buyers only",
     Code.PROOF_REQUIRED: "Solve the proof-of-work challenge first",

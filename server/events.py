@@ -34,6 +34,9 @@ OFFER_RESTOCKED = "offer.restocked"  # {offer_id}: units came back; nodes drop t
 AUCTION = (
     "auction"  # {type: started|bid|extended|ended, auction: {...} as GET shows it, broadcast_id, outbid}
 )
+# {type: started|entries|closed|drawn|canceled, giveaway: {...} as the room shows it, broadcast_id,
+#  winner_id (drawn only: that viewer alone is told), order_id (drawn only)}
+GIVEAWAY = "giveaway"
 # {broadcast_id, product: the most recent pin | None, pins: [product, ...] newest first, change: {action:
 # "pin"|"unpin"|"clear", product_id}}
 PINNED = "broadcast.pinned"

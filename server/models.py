@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 from server import broadcasts
 from server.api import models as accounts
 from server.commerce import models as commerce
+from server.commerce.giveaways import models as giveaways
 from server.db import outbox
 from server.db.base import Base
 from server.inventory import models as stock
@@ -18,7 +19,7 @@ from server.mirror import models as mirror
 from server.mirror.hooks import models as webhooks
 from server.payments import models as payments
 
-MODEL_MODULES = (accounts, outbox, stock, broadcasts, commerce, live, mirror, webhooks, payments)
+MODEL_MODULES = (accounts, outbox, stock, broadcasts, commerce, giveaways, live, mirror, webhooks, payments)
 
 
 def import_all_models() -> MetaData:

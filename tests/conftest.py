@@ -133,6 +133,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "slow": (
         "tests/loadtests/",  # Locust runs and deployments of child processes
         "tests/live/test_two_processes.py",
+        "tests/live/test_audience_two_processes.py",
         "tests/live/test_js_client.py",
         "tests/live/test_resilience.py",  # stops and restarts Redis
         "tests/mirror/test_worker_crash.py",

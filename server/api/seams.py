@@ -57,6 +57,14 @@ class PinnedClaim(Protocol):
     ) -> tuple[dict[str, Any], bool] | None: ...
 
 
+class GiveawayKeyword(Protocol):
+    """Entering from chat: None when the message is not exactly an open giveaway's keyword in this
+    broadcast (plain chat), else the entry as POST /api/v1/giveaways/{id}/entries answers it; raises
+    DomainError (giveaway_closed, buyers_only, banned, ...) when the entry is refused."""
+
+    async def __call__(self, broadcast_id: str, user: Principal, text: str, /) -> dict[str, Any] | None: ...
+
+
 class CheckoutPayments(Protocol):
     """What checkout asks of the payments feature: whether the shop takes money online, and each
     order's payment."""
@@ -98,6 +106,7 @@ AUDIENCE = web.AppKey[AudienceFigures]("audience")
 BROADCAST_SNAPSHOT = web.AppKey[BroadcastSnapshot]("broadcast_snapshot")
 PINNED_CLAIM = web.AppKey[PinnedClaim]("pinned_claim")
 PAYMENTS = web.AppKey[CheckoutPayments]("payments")
+GIVEAWAY_KEYWORD = web.AppKey[GiveawayKeyword]("giveaway_keyword")
 AUDIT_CHECKS = web.AppKey[list[AuditCheck]]("audit_checks")
 MEDIA_CLOCK = web.AppKey[MediaClock]("media_clock")
 
@@ -108,6 +117,7 @@ SEAMS: dict[str, web.AppKey[Any]] = {
     "broadcast_snapshot": BROADCAST_SNAPSHOT,
     "pinned_claim": PINNED_CLAIM,
     "payments": PAYMENTS,
+    "giveaway_keyword": GIVEAWAY_KEYWORD,
     "audit_checks": AUDIT_CHECKS,
     "media_clock": MEDIA_CLOCK,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -24,6 +25,7 @@ from server.db.base import new_id
 from server.errors import NotFound
 from server.inventory.models import Offer
 
+log = logging.getLogger("liveshop.commerce")
 router = Router()
 
 
@@ -164,5 +166,8 @@ async def end_broadcast(request: web.Request) -> web.Response:
     for offer_id in active:
         await end_offer(request.app, offer_id)
     b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
-    await fold_report(request.app, broadcast_id)
+    try:
+        await fold_report(request.app, broadcast_id)
+    except Exception as exc:  # the broadcast has ended regardless; the report folds on its next read
+        log.warning("report not folded at the end broadcast=%s error=%r", broadcast_id, exc)
     return json_response(host_view(b, request.app[SETTINGS].base_url))

@@ -6,6 +6,9 @@ Every key of a broadcast carries the hash tag `{<broadcast id>}` (one cluster sl
 keys' one home:
 
     sale:{<b>}:reservers  HyperLogLog  buyers who got a hold
+    sale:{<b>}:reservers:<source>  HyperLogLog  those who came from one source (the reservation's
+                                   Liveshop-Attribution; at most one key per hold, so bounded by stock)
+    sale:{<b>}:sources    set          the sources seen among them
     sale:{<b>}:counts     hash         holds (made), released (given back by their buyer)
     sale:{<b>}:soldout    hash         offer id -> epoch ms of the first moment it had no unit to claim
 """
@@ -34,6 +37,14 @@ def reservers_key(broadcast_id: str) -> str:
     return _tag(broadcast_id) + ":reservers"
 
 
+def source_reservers_key(broadcast_id: str, source: str) -> str:
+    return _tag(broadcast_id) + ":reservers:" + source
+
+
+def sources_key(broadcast_id: str) -> str:
+    return _tag(broadcast_id) + ":sources"
+
+
 def counts_key(broadcast_id: str) -> str:
     return _tag(broadcast_id) + ":counts"
 
@@ -48,15 +59,26 @@ class SaleMeasure:
         self.clock = clock
         self._sold_out: dict[str, None] = {}
 
-    async def reserved(self, broadcast_id: str, buyer_id: str) -> None:
-        """A claim got its hold (one pipelined round trip). Never raises: the hold stands regardless."""
+    async def reserved(self, broadcast_id: str, buyer_id: str, source: str | None = None) -> None:
+        """A claim got its hold (one pipelined round trip; the keys get their lifetime when first
+        written). `source`: where the buyer came from, when the request said. Never raises: the hold
+        stands regardless."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.pfadd(reservers_key(broadcast_id), buyer_id)
                 pipe.hincrby(counts_key(broadcast_id), "holds", 1)
-                pipe.expire(reservers_key(broadcast_id), TTL_S)
-                pipe.expire(counts_key(broadcast_id), TTL_S)
-                await pipe.execute()
+                if source:
+                    pipe.pfadd(source_reservers_key(broadcast_id, source), buyer_id)
+                    pipe.sadd(sources_key(broadcast_id), source)
+                done = await pipe.execute()
+            fresh = [reservers_key(broadcast_id), counts_key(broadcast_id)] if done[1] == 1 else []
+            if source and done[3] == 1:
+                fresh += [source_reservers_key(broadcast_id, source), sources_key(broadcast_id)]
+            if fresh:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key in fresh:
+                        pipe.expire(key, TTL_S)
+                    await pipe.execute()
         except Exception as exc:
             log.warning("reservation not counted broadcast=%s error=%r", broadcast_id, exc)
 
@@ -101,10 +123,19 @@ class SaleMeasure:
             pipe.pfcount(reservers_key(broadcast_id))
             pipe.hgetall(counts_key(broadcast_id))
             pipe.hgetall(sold_out_key(broadcast_id))
-            reservers, counts, sold_out = await pipe.execute()
+            pipe.smembers(sources_key(broadcast_id))
+            reservers, counts, sold_out, source_names = await pipe.execute()
+        sources = sorted(_s(s) for s in source_names)
+        by_source: list[int] = []
+        if sources:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for source in sources:
+                    pipe.pfcount(source_reservers_key(broadcast_id, source))
+                by_source = await pipe.execute()
         counted = {_s(k): int(_s(v)) for k, v in counts.items()}
         return {
             "reservers": int(reservers),
+            "reservers_by_source": dict(zip(sources, (int(n) for n in by_source), strict=True)),
             "holds": counted.get("holds", 0),
             "released": counted.get("released", 0),
             "sold_out_ms": {_s(k): int(_s(v)) for k, v in sold_out.items()},

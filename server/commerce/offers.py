@@ -109,19 +109,50 @@ async def owned_broadcast(
 async def create_offer(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, OfferIn)
-    broadcast_id = path_id(request)
-    now = utc(request.app[CLOCK])
-    async with request.app[DB]() as session, session.begin():
+    view = await launch_offer(
+        request.app,
+        host,
+        path_id(request),
+        product_id=body.product_id,
+        price=body.price,
+        quantity=body.quantity,
+        per_buyer_limit=body.per_buyer_limit,
+        verified_only=body.verified_only,
+        duration_s=body.duration_s,
+    )
+    return json_response(view, status=201)
+
+
+async def launch_offer(
+    app: web.Application,
+    host: Principal,
+    broadcast_id: str,
+    *,
+    product_id: str,
+    price: int | None,
+    quantity: int,
+    per_buyer_limit: int,
+    verified_only: bool,
+    duration_s: int,
+    after_end: bool = False,
+) -> dict[str, Any]:
+    """Carves `quantity` units out of the shelf into a new offer (price None: the shelf price) and
+    announces it. A flash offer needs a broadcast not yet ended; a replay offer (`after_end`) one
+    that has ended: it sells from the replay through the same claim and checkout path."""
+    now = utc(app[CLOCK])
+    async with app[DB]() as session, session.begin():
         b = await owned_broadcast(session, broadcast_id, host)
-        if b.status == "ended":
+        if b.status == "ended" and not after_end:
             raise DomainError("broadcast_ended", "Cannot launch an offer in an ended broadcast")
-        product = await session.get(Product, body.product_id)
+        if after_end and b.status != "ended":
+            raise DomainError("conflict", "The broadcast is not over: launch a flash offer in it instead")
+        product = await session.get(Product, product_id)
         if product is None or product.shop_id != b.shop_id:
             raise DomainError("not_found", "product not found", field="product_id")
         taken = await session.execute(
             update(Product)
-            .where(Product.id == product.id, Product.stock >= body.quantity)
-            .values(stock=Product.stock - body.quantity)
+            .where(Product.id == product.id, Product.stock >= quantity)
+            .values(stock=Product.stock - quantity)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             raise DomainError(
@@ -134,22 +165,22 @@ async def create_offer(request: web.Request) -> web.Response:
             id=new_id("of"),
             broadcast_id=b.id,
             product_id=product.id,
-            price=body.price,
+            price=product.price if price is None else price,
             currency=product.currency,
-            quantity=body.quantity,
-            per_buyer_limit=body.per_buyer_limit,
-            verified_only=body.verified_only,
+            quantity=quantity,
+            per_buyer_limit=per_buyer_limit,
+            verified_only=verified_only,
             status="active",
             starts_at=now,
-            ends_at=now + timedelta(seconds=body.duration_s),
+            ends_at=now + timedelta(seconds=duration_s),
         )
         session.add(offer)
-    inventory = request.app[INVENTORY]
+    inventory = app[INVENTORY]
     await inventory.load(offer.id, load_args(offer, {}))
-    request.app[OFFERS].put(offer, b.shop_id)
+    app[OFFERS].put(offer, b.shop_id)
     view = offer_view(offer, Counters(offer.quantity, 0, 0))
-    await request.app[EVENTS].publish(OFFER_STARTED, {"offer": view, "broadcast_id": b.id})
-    return json_response(view, status=201)
+    await app[EVENTS].publish(OFFER_STARTED, {"offer": view, "broadcast_id": b.id})
+    return view
 
 
 @router.get(

@@ -247,13 +247,15 @@ async def build_report(app: web.Application, b: Broadcast) -> dict[str, Any]:
             row["title"] = row["title"] or titles.get(str(row["product_id"]))
 
     viewers_by_source = audience.get("viewers_by_source", {})
+    reservers_by_source = sale.get("reservers_by_source", {})
     sources: list[dict[str, Any]] = []
-    for name in sorted(set(per_source) | set(viewers_by_source)):
+    for name in sorted(set(per_source) | set(viewers_by_source) | set(reservers_by_source)):
         got = per_source.get(name, empty)
         sources.append(
             {
                 "source": name,
                 "viewers": int(viewers_by_source.get(name, 0)),
+                "reserved": int(reservers_by_source.get(name, 0)),
                 **got,
                 "share_of_revenue": _share(got["revenue"], totals["revenue"]),
             }

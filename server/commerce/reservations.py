@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from server.api import attribution
 from server.api.auth import require_user
 from server.api.clients import client_network, is_trusted_client
 from server.api.context import CLOCK, INVENTORY, SETTINGS
@@ -75,8 +76,17 @@ async def reserve(request: web.Request) -> web.Response:
     offer = meta.offer
     # Trusted load generators skip the network checks (and the digest that names their network).
     network = None if is_trusted_client(request) else client_network(request)
+    # no header counts as direct, as the order would (comment-to-buy claims carry no source)
+    came_from = attribution.from_header(request.headers.get(attribution.HEADER)).source
     claim = await claim_units(
-        app, offer, buyer.id, quantity, key or "", network=network, verified=bool(buyer.verified)
+        app,
+        offer,
+        buyer.id,
+        quantity,
+        key or "",
+        network=network,
+        verified=bool(buyer.verified),
+        source=came_from,
     )
     if claim is None:  # fresh guest sessions from one network do not add up to more than its share
         detail = "Your network has claimed its share of this offer"
@@ -101,10 +111,12 @@ async def claim_units(
     *,
     network: str | None = None,
     verified: bool = False,
+    source: str | None = None,
 ) -> Claim | None:
     """The claim as every buying path makes it (the API, comment-to-buy): the ban check (the person and
     their network), verified-buyers-only offers, the per-buyer limit, the per-network share, one
-    inventory call. Raises for the checks; None when the network's share is used up; else the
+    inventory call (and the report's count of the new hold, under `source` when the buyer said where
+    they came from). Raises for the checks; None when the network's share is used up; else the
     inventory's answer as a Claim."""
     await app[BUYER_GUARD](offer.broadcast_id, buyer_id, network)
     if offer.verified_only and not verified:
@@ -126,7 +138,7 @@ async def claim_units(
     if shared is not None and claim.code != "ok":
         await inventory.return_share(offer.id, shared, quantity)
     if claim.code == "ok":  # a new hold (a replay is not): the report's "viewers who reserved"
-        await app[SALE_MEASURE].reserved(offer.broadcast_id, buyer_id)
+        await app[SALE_MEASURE].reserved(offer.broadcast_id, buyer_id, source)
     return claim
 
 

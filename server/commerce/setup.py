@@ -15,10 +15,12 @@ from server.commerce import (
     comment_buy,
     coupons,
     desk,
+    giveaways,
     offers,
     orders,
     pins,
     privacy,
+    replay_offers,
     report,
     reservations,
     stats,
@@ -33,6 +35,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     app[offers.OFFERS] = offers.OfferCache(app[DB])
     offers.wire_offer_events(app)
     comment_buy.setup(app)
+    giveaways.setup(app)
     coupons.setup(app)
     book = AuctionBook(app[REDIS], clock=app[CLOCK])
     book.set_loader(auctions.database_loader(app[DB]))
@@ -48,6 +51,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         pins,
         reservations,
         offers,
+        replay_offers,
         orders,
         auctions,
         desk,

@@ -73,6 +73,18 @@ def auction_keys(auction_id: str) -> list[str]:
     return [f"auction:{tag}:state", f"auction:{tag}:bids", f"auction:{tag}:idem"]
 
 
+def giveaway_keys(giveaway_id: str) -> list[str]:
+    """[state, entrants] for one giveaway, hash-tagged like an offer's keys.
+
+    state    hash  status (open|closed), seq (entries so far), epoch (the Redis process that wrote it)
+    entrants hash  user id -> entry number (1, 2, ...: the order of arrival)
+    """
+    if not valid_offer_id(giveaway_id):
+        raise ValueError(f"invalid giveaway id {giveaway_id!r}")
+    tag = "{" + giveaway_id + "}"
+    return [f"giveaway:{tag}:state", f"giveaway:{tag}:entrants"]
+
+
 def coupon_keys(coupon_id: str) -> list[str]:
     """[state, buyers, uses] for one live coupon, hash-tagged per coupon (one cluster slot).
 

@@ -23,6 +23,8 @@ NAMES = (
     "auction_load",
     "auction_close",
     "auction_view",
+    "giveaway_enter",
+    "giveaway_load",
     "coupon_redeem",
     "coupon_return",
     "coupon_load",
@@ -52,6 +54,8 @@ class Scripts:
         self.auction_load: AsyncScript = redis.register_script(source("auction_load"))
         self.auction_close: AsyncScript = redis.register_script(source("auction_close"))
         self.auction_view: AsyncScript = redis.register_script(source("auction_view"))
+        self.giveaway_enter: AsyncScript = redis.register_script(source("giveaway_enter"))
+        self.giveaway_load: AsyncScript = redis.register_script(source("giveaway_load"))
         self.coupon_redeem: AsyncScript = redis.register_script(source("coupon_redeem"))
         self.coupon_return: AsyncScript = redis.register_script(source("coupon_return"))
         self.coupon_load: AsyncScript = redis.register_script(source("coupon_load"))

@@ -14,6 +14,7 @@ from server.api.context import EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
 from server.live import privacy
+from server.live.giveaway import on_giveaway
 from server.live.manager import LiveRedisManager, LocalManager
 from server.live.namespace import LiveNamespace
 from server.live.room import LIVE_ROOM, LiveRoom, user_room
@@ -98,6 +99,7 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
                 await room.emit("second_chance", {"auction": event.data["auction"]}, user_room(chance))
 
     events.subscribe(topics.AUCTION, on_auction)
+    events.subscribe(topics.GIVEAWAY, on_giveaway(room, user_room("{}")))
     router.install(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

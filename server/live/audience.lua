@@ -28,12 +28,17 @@ if op == 'join' then
       redis.call('PFADD', source_hll, user)
       redis.call('PEXPIRE', source_hll, ttl)
     end
+    redis.call('PEXPIRE', sources, ttl)
   end
+  redis.call('PEXPIRE', viewers, ttl)
 elseif op == 'leave' then
   cur = math.max(cur - 1, 0)
 elseif op == 'chat' then
   redis.call('HINCRBY', aud, 'chat', 1)
-  if user ~= '' then redis.call('PFADD', chatters, user) end
+  if user ~= '' then
+    redis.call('PFADD', chatters, user)
+    redis.call('PEXPIRE', chatters, ttl)
+  end
   if not ended then
     redis.call('HINCRBY', samples, 'c:' .. (now - now % bucket), 1)
   end
@@ -51,5 +56,7 @@ if (op == 'join' or op == 'leave') and not ended then
   if not before or before < cur then redis.call('HSET', samples, 'v:' .. b, cur) end
   redis.call('HSET', samples, 'e:' .. b, cur)
 end
-for _, k in ipairs({aud, samples, viewers, sources, chatters}) do redis.call('PEXPIRE', k, ttl) end
+-- each key lives `ttl` past its last write (only the keys this change wrote)
+redis.call('PEXPIRE', aud, ttl)
+redis.call('PEXPIRE', samples, ttl)
 return {cur, peak}

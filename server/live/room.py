@@ -25,6 +25,7 @@ from server.live import keys
 from server.live.audience import Audience
 from server.live.chat import Ack, Chat, error, problem_ack
 from server.live.feed import Feed
+from server.live.giveaway import could_enter, keyword_entry
 from server.live.manager import Bus
 from server.live.models import ModerationAction
 from server.live.policy import (
@@ -37,6 +38,7 @@ from server.live.policy import (
     save_settings,
     settings_view,
 )
+from server.live.spawn import spawn
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, buy_quantity, clean_words, normalise
 from server.live.viewers import Viewers
 
@@ -265,6 +267,8 @@ class LiveRoom:
         }
         if is_host:
             message["badge"] = "host"
+        if not is_host and sid is not None and could_enter(text):  # a giveaway's keyword enters
+            spawn(keyword_entry(self, sid, broadcast_id, user, text))
         moment = await self.app[MEDIA_CLOCK](broadcast_id)
         if moment is not None:  # where the video was when the room got it: the replay shows it there
             message["at_s"] = moment.at_s

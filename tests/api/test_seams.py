@@ -44,6 +44,7 @@ def test_only_app_py_fills_a_seam() -> None:
         "PAYMENTS",
         "AUDIT_CHECKS",
         "PINNED_CLAIM",
+        "GIVEAWAY_KEYWORD",
         "MEDIA_CLOCK",
     }
     fillers = []

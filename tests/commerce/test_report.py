@@ -271,16 +271,16 @@ async def test_the_report_adds_up_to_what_viewers_did(
     sources = {s["source"]: s for s in got["sources"]}
     assert set(sources) == {"tiktok", "instagram", "direct"}
     assert sources["tiktok"] == {
-        "source": "tiktok", "viewers": 2, "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "tiktok", "viewers": 2, "reserved": 1,
+        "orders": 2, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["instagram"] == {
-        "source": "instagram", "viewers": 1, "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000,
-        "share_of_revenue": 0.5,
+        "source": "instagram", "viewers": 1, "reserved": 1,
+        "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1000, "share_of_revenue": 0.5,
     }  # fmt: skip
     assert sources["direct"] == {
-        "source": "direct", "viewers": 3, "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0,
-        "share_of_revenue": 0.0,
+        "source": "direct", "viewers": 3, "reserved": 3,
+        "orders": 1, "paid_orders": 0, "units": 0, "revenue": 0, "share_of_revenue": 0.0,
     }  # fmt: skip
     # one point per 10 s bucket from 0 to 200: the most viewers at once in it, and its messages
     assert [p["viewers"] for p in got["samples"]] == [3, 5, 6, 6, 5, 4, 4] + [3] * 14
@@ -377,3 +377,70 @@ async def test_a_garbled_attribution_never_fails_a_purchase(node: Node) -> None:
         assert r.status == 201, r.body
         r = await api.call("DELETE", f"/api/v1/reservations/{r.body['id']}", token=buyer)
         assert r.status == 204
+
+
+async def test_an_auction_won_from_a_youtube_link_is_revenue_of_the_auction_and_of_youtube(
+    node: Node, stripe_sandbox: Running, http: aiohttp.ClientSession
+) -> None:
+    api, clock = node.api, node.clock
+    host = await new_host(node.app, api)
+    product = await api.product(host, stock=3, price=5000)
+    b = await api.broadcast(host)
+    assert (await api.call("POST", f"/api/v1/broadcasts/{b['id']}/start", token=host)).status == 200
+    r = await api.call(
+        "POST",
+        f"/api/v1/broadcasts/{b['id']}/auctions",
+        token=host,
+        json={"product_id": product["id"], "starting_bid": 1000, "increment": 100, "duration_s": 60},
+    )
+    assert r.status == 201, r.body
+    auction_id = r.body["id"]
+    bidders = [await api.guest("bidder") for _ in range(2)]
+    for token, amount in ((bidders[0], 1000), (bidders[1], 1500)):
+        bid = await api.call(
+            "POST",
+            f"/api/v1/auctions/{auction_id}/bids",
+            token=token,
+            json={"amount": amount},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert bid.status == 201, bid.body
+    clock.advance(61)
+    await sweep_once(node.app)
+    done = (await api.call("GET", f"/api/v1/auctions/{auction_id}")).body
+    assert done["status"] == "ended" and done["winner"]["reservation_id"]
+    r = await api.call(
+        "POST",
+        "/api/v1/orders",
+        token=bidders[1],
+        headers={
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Liveshop-Attribution": "utm_campaign=live&ref=m.youtube.com",  # no utm_source: the referrer
+        },
+        json={
+            "reservation_id": done["winner"]["reservation_id"],
+            "buyer": {"name": "Bidder", "email": "bidder@example.com", "address": "2 Gavel Road"},
+        },
+    )
+    assert r.status == 201, r.body
+    status, _ = await sandbox_pay(
+        http, stripe_sandbox, r.body["payment"]["client_secret"], "4242424242424242"
+    )
+    assert status == 200
+    await settle(http, stripe_sandbox)
+
+    got = (await report(node, host, b["id"])).body
+    assert got["auctions"] == [
+        {
+            "auction_id": auction_id, "product_id": product["id"], "title": product["title"],
+            "status": "ended", "winning_bid": 1500,
+            "orders": 1, "paid_orders": 1, "units": 1, "revenue": 1500,
+        }
+    ]  # fmt: skip
+    assert got["offers"] == []  # the auction's one-unit offer is the auction's, not a flash offer
+    assert [(p["product_id"], p["revenue"]) for p in got["products"]] == [(product["id"], 1500)]
+    assert [(s["source"], s["orders"], s["revenue"], s["share_of_revenue"]) for s in got["sources"]] == [
+        ("youtube", 1, 1500, 1.0)
+    ]
+    assert got["funnel"]["ordered"] == got["funnel"]["paid"] == 1
+    assert got["sales"]["revenue"] == got["sales"]["average_order_value"] == 1500

@@ -16,10 +16,11 @@ from redis.crc import key_slot
 
 from server.api.context import DB, INVENTORY
 from server.commerce.auctions import AUCTION_BOOK, end_auction
+from server.commerce.giveaways.service import ENTRY_BOOK
 from server.config import Settings
 from server.inventory.audit import run_audit
 from server.inventory.engine import Inventory
-from server.inventory.keys import auction_keys, offer_keys
+from server.inventory.keys import auction_keys, giveaway_keys, offer_keys
 from server.inventory.scripts import NAMES, source
 from server.redis_url import parse_redis_url
 from tests.api_client import Api
@@ -27,6 +28,7 @@ from tests.conftest import make_settings, new_host, start_app
 from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
 
 AUCTION_SCRIPTS = {"bid", "auction_load", "auction_close", "auction_view"}
+GIVEAWAY_SCRIPTS = {"giveaway_enter", "giveaway_load"}
 
 
 def test_redis_urls_for_one_server_sentinel_and_cluster() -> None:
@@ -65,7 +67,15 @@ async def test_every_inventory_script_touches_one_cluster_slot(
     inventory: Inventory = app[INVENTORY]
     calls: list[tuple[str, list[str]]] = []
     book = app[AUCTION_BOOK]  # the auction scripts run on the book's own registration
-    owners = {name: book.scripts if name in AUCTION_SCRIPTS else inventory.scripts for name in NAMES}
+    entries = app[ENTRY_BOOK]  # and the giveaway scripts on the entry book's
+    owners = {
+        name: book.scripts
+        if name in AUCTION_SCRIPTS
+        else entries.scripts
+        if name in GIVEAWAY_SCRIPTS
+        else inventory.scripts
+        for name in NAMES
+    }
     originals = {name: getattr(owners[name], name) for name in NAMES}
     for name, script in originals.items():
         setattr(owners[name], name, _Recorder(name, script, calls))
@@ -96,6 +106,15 @@ async def test_every_inventory_script_touches_one_cluster_slot(
         await book.redis.hset(auction_keys(auction["id"])[0], "epoch", "another-process")
         assert (await api.call("POST", bids, token=buyers[1], json={"amount": 110})).status == 201  # rebuilt
         assert await end_auction(app, auction["id"], force=True) is not None
+        prize = {"product_id": product["id"]}
+        giveaway = (
+            await api.call("POST", f"/api/v1/broadcasts/{broadcast['id']}/giveaways", token=host, json=prize)
+        ).body
+        entries_path = f"/api/v1/giveaways/{giveaway['id']}/entries"
+        assert (await api.call("POST", entries_path, token=buyers[0])).status == 201
+        await entries.redis.hset(giveaway_keys(giveaway["id"])[0], "epoch", "another-process")
+        assert (await api.call("POST", entries_path, token=buyers[1])).status == 201  # rebuilt, then served
+        assert (await api.call("POST", entries_path, token=buyers[0])).status == 200  # still in, once
     finally:
         for name, script in originals.items():
             setattr(owners[name], name, script)

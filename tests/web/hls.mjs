@@ -62,6 +62,26 @@ try {
     seeked_to: await page.locator("[data-testid=replay-video]").evaluate((v) => v.currentTime),
     now_showing: await page.locator("[data-testid=now-showing]").textContent(),
   };
+  // buy from the replay: the host kept the product on sale (a replay offer at the shelf price)
+  const shop = page.locator("[data-testid=replay-shop]");
+  const button = shop.locator("[data-testid=replay-buy]").first();
+  verdict.replay.buy_label = (await button.textContent()).trim();
+  await button.click();
+  const sheet = page.getByRole("dialog", { name: "Checkout" });
+  await sheet.getByTestId("hold-countdown").waitFor({ timeout: T });
+  await sheet.getByLabel("Full name").fill("Ada Lovelace");
+  await sheet.getByLabel("Email").fill("ada@example.com");
+  await sheet.getByLabel("Shipping address").fill("12 Analytical St");
+  await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
+  const form = sheet.getByTestId("payment-element");
+  const done = sheet.getByTestId("confirmation");
+  await Promise.race([form.waitFor({ timeout: T }), done.waitFor({ timeout: T })]);
+  if (await form.isVisible()) {
+    await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
+    await sheet.getByTestId("pay-button").click();
+    await done.waitFor({ timeout: T });
+  }
+  verdict.replay.order_total = (await sheet.getByTestId("order-total").textContent()).trim();
 } catch (error) {
   verdict.error = String(error && error.message ? error.message.split("\n")[0] : error);
 } finally {

@@ -1,6 +1,7 @@
 // Attribution to the host's report, in a real browser: a viewer opens the watch page from a TikTok
 // link (?utm_source=tiktok&utm_campaign=x) and buys; another opens it plainly and only watches; the
-// host's report page lists the order and its revenue under TikTok, draws the chart and downloads CSV.
+// host's report page lists the order and its revenue under TikTok, draws the chart and downloads CSV;
+// the studio's live dashboard shows the funnel, and after the end the studio shows the final report.
 //
 //   node tests/web/report.mjs --base URL --email E --password P [--screenshots DIR]
 import { createRequire } from "node:module";
@@ -12,7 +13,9 @@ const { chromium } = require("playwright-core");
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
 );
-const BASE = args.base;
+const BASE = args.base || "http://127.0.0.1:8080";
+args.email = args.email || "host@demo.liveshop";
+args.password = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
 const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 const checks = [];
@@ -41,7 +44,10 @@ async function rest(method, path, token, body) {
 const browser = await chromium.launch({
   executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+  ],
 });
 
 async function newPage(who) {
@@ -94,7 +100,7 @@ async function run() {
       const report = await rest("GET", `/api/v1/broadcasts/${b.id}/report`, host);
       const tiktok = report.sources.find((s) => s.source === "tiktok");
       const direct = report.sources.find((s) => s.source === "direct");
-      if (tiktok && tiktok.orders === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
+      if (tiktok && tiktok.orders === 1 && tiktok.reserved === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
         && direct && direct.viewers >= 1 && direct.orders === 0) return JSON.stringify(tiktok);
       if (Date.now() > deadline) throw new Error(JSON.stringify(report.sources));
       await new Promise((r) => setTimeout(r, 300));
@@ -114,8 +120,8 @@ async function run() {
     const text = (await row.textContent()).replace(/\s+/g, " ");
     if (!/^TikTok/.test(text.trim())) throw new Error(text);
     const cells = await row.locator("td").allTextContents();
-    if (cells[1] !== "1" || cells[2] !== "1" || cells[3] !== "1") throw new Error(`viewers/orders/paid: ${cells}`);
-    if (/^\D*0([.,]00)?$/.test(cells[4].trim())) throw new Error(`revenue ${cells[4]}`);
+    if (cells.slice(1, 5).join() !== "1,1,1,1") throw new Error(`viewers/reserved/orders/paid: ${cells}`);
+    if (/^\D*0([.,]00)?$/.test(cells[5].trim())) throw new Error(`revenue ${cells[5]}`);
     await console_.locator('[data-testid="report"] .uplot canvas').first().waitFor({ timeout: T });
     return cells.join(" | ");
   });
@@ -132,6 +138,23 @@ async function run() {
     const revenue = lines.find((l) => l.startsWith("source,tiktok,tiktok,revenue,"));
     if (!revenue || Number(revenue.split(",").pop()) !== info.total) throw new Error(String(revenue));
     return `${lines.length} rows`;
+  });
+  await check("the studio's live dashboard shows the funnel and the tiktok sale", async () => {
+    await console_.goto(`/console/broadcasts/${encodeURIComponent(b.id)}`);
+    await console_.getByTestId("live-funnel").filter({ hasText: /1 reserved → 1 ordered → 1 paid/ }).waitFor({ timeout: T });
+    await console_.getByTestId("live-sources").locator('li[data-source="tiktok"]').filter({ hasText: "1 orders" }).waitFor({ state: "attached", timeout: T });
+    await console_.locator(".uplot canvas").first().waitFor({ timeout: T });
+    return await console_.getByTestId("live-funnel").textContent();
+  });
+  await check("after the end the studio shows the final report with the tiktok row", async () => {
+    await console_.getByRole("button", { name: "End broadcast" }).click();
+    await console_.getByRole("dialog").getByRole("button", { name: "End broadcast" }).click();
+    const final = console_.getByTestId("summary").locator('[data-testid="report"][data-report="final"]');
+    await final.waitFor({ timeout: T });
+    const row = final.getByTestId("report-sources").locator('tr[data-key="tiktok"]');
+    const cells = await row.locator("td").allTextContents();
+    if (cells.slice(1, 5).join() !== "1,1,1,1") throw new Error(`final tiktok row: ${cells}`);
+    return cells.join(" | ");
   });
 }
 

@@ -1,5 +1,6 @@
 """LL-HLS in Debian's Chromium: hls.js plays the live broadcast with advancing frames, an offer appears
-only once the playhead reaches its EXT-X-DATERANGE, and the replay page seeks to it (tests/web/hls.mjs)."""
+only once the playhead reaches its EXT-X-DATERANGE, the replay page seeks to it and buys the product
+the host kept on sale at its shelf price (tests/web/hls.mjs)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,14 @@ async def test_hls_js_plays_offers_wait_for_the_playhead_and_the_replay_seeks_to
     finally:
         await publisher.stop()
     assert (await api.call("POST", f"/api/v1/broadcasts/{bid}/end", token=host)).status == 200
+    # the host keeps the product on sale from the replay, at its shelf price
+    kept = await api.call(
+        "POST",
+        f"/api/v1/broadcasts/{bid}/replay-offers",
+        token=host,
+        json={"product_id": product["id"], "quantity": 2},
+    )
+    assert kept.status == 201 and kept.body["price"] == product["price"], kept.body
     proc.stdin.write(b"replay\n")
     done = await step(proc)
     await proc.wait()
@@ -93,3 +102,7 @@ async def test_hls_js_plays_offers_wait_for_the_playhead_and_the_replay_seeks_to
     at = next(i["at"] for i in replay["items"] if i["type"] == "offer")
     assert abs(replay["seeked_to"] - at) < 1.5
     assert product["title"] in replay["now_showing"]
+    # bought from the replay page at the shelf price, through the same hold and checkout
+    assert replay["buy_label"] == "Buy · $19.99" and replay["order_total"] == "$19.99", replay
+    sold = await api.call("GET", f"/api/v1/offers/{kept.body['id']}")
+    assert sold.body["available"] == 1, sold.body

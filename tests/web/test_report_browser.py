@@ -1,5 +1,6 @@
-"""Attribution in a real browser: a viewer from a TikTok link buys; the host's report page (and its CSV)
-shows the order under TikTok (report.mjs, Debian's Chromium driven by Playwright)."""
+"""Attribution in a real browser: a viewer from a TikTok link buys; the host's report page (and its CSV),
+the studio's live dashboard and its after-show report show the order under TikTok (report.mjs, Debian's
+Chromium driven by Playwright)."""
 
 from __future__ import annotations
 
@@ -43,5 +44,7 @@ async def test_a_viewer_from_a_tiktok_link_shows_up_under_tiktok_in_the_hosts_re
         "the report's API counts the order, its revenue and its viewer under tiktok",
         "the host's report page shows the sale under TikTok, with a chart",
         "the CSV download carries the same tiktok row",
+        "the studio's live dashboard shows the funnel and the tiktok sale",
+        "after the end the studio shows the final report with the tiktok row",
         "no script errors in the pages",
     ]

@@ -7,15 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from server.api.context import CLOCK as NODE_CLOCK
 from server.api.context import EVENTS, REDIS
+from server.api.metrics import METRICS
 from server.config import MediaSettings
 from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
 from server.media.hls.routes import ORIGIN, router
+from server.media.hls.store import DirectoryStore, RecordingStore, S3Store, s3_client
 from server.tasks import HOURLY_S, repeating
 
 CLOCK = web.AppKey("hls_media_clock", HlsMediaClock)
@@ -25,11 +28,35 @@ log = logging.getLogger("liveshop.media")
 __all__ = ["CLOCK", "ORIGIN", "HlsMediaClock", "HlsOrigin", "setup"]
 
 
+def recording_store(settings: MediaSettings) -> RecordingStore:
+    """LIVESHOP_RECORDINGS_URL=s3://bucket/prefix picks the object store; else the directory."""
+    if settings.recordings_url:
+        client = s3_client(
+            settings.recordings_s3_endpoint,
+            settings.recordings_s3_region,
+            settings.recordings_s3_access_key.get_secret_value(),
+            settings.recordings_s3_secret_key.get_secret_value(),
+            settings.recordings_s3_timeout_s,
+        )
+        return S3Store(settings.recordings_url, client)
+    return DirectoryStore(recordings_root(settings.recordings_dir))
+
+
 def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     """The origin, its routes, the moments it marks, and the retention sweep."""
     wall = app[NODE_CLOCK].time
+    recorder = Recorder(recording_store(settings), now=wall)
+    if METRICS in app:
+        writes = Counter(
+            "liveshop_recording_writes",
+            "Recording writes to the store, by result (written, failed, dropped)",
+            ["result"],
+            registry=app[METRICS].registry,
+        )
+        recorder.on_stats = lambda result: writes.labels(result).inc()
+    log.info("recordings store=%s", recorder.store.where)
     origin = HlsOrigin(
-        Recorder(recordings_root(settings.recordings_dir), now=wall),
+        recorder,
         part_s=settings.hls_part_s,
         segment_s=settings.hls_segment_s,
         window=settings.hls_window_segments,

@@ -7,16 +7,18 @@ part, so a CDN can collapse thousands of waiting players into one origin request
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from server.errors import DomainError, NotFound
 from server.media.hls.playlist import segment_name
-from server.media.hls.recorder import BROADCAST_ID, FILE_NAME, REPLAY_PLAYLIST, Recorder
+from server.media.hls.recorder import BROADCAST_ID, FILE_NAME, REPLAY_PLAYLIST, Recorder, StoreUnavailable
 from server.media.hls.stream import HlsStream
 
 log = logging.getLogger("liveshop.media")
@@ -27,6 +29,20 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 LIVE_PLAYLIST = "public, max-age=1"
 BLOCKED_PLAYLIST = "public, max-age=60"  # the answer to one _HLS_msn/_HLS_part never changes
 ENDED_PLAYLIST = "public, max-age=300"
+
+T = TypeVar("T")
+
+
+async def stored(call: Callable[..., T], *args: Any) -> T:
+    """A recorder read or change, off the event loop; a store that does not answer is a 503 with
+    Retry-After (the live stream, served from memory, is not affected)."""
+    try:
+        return await asyncio.to_thread(call, *args)
+    except StoreUnavailable as exc:
+        log.warning("recording store unavailable error=%s", exc)
+        error = DomainError("service_unavailable", "Recordings are briefly unavailable; retry")
+        error.headers["Retry-After"] = "2"
+        raise error from exc
 
 
 class HlsOrigin:
@@ -71,7 +87,6 @@ class HlsOrigin:
         """Shutdown: what was recorded stays on disk; only a broadcast's end writes its replay."""
         for stream in self.streams.values():
             stream.flush()
-        self.recorder.drain()
         self.recorder.close()
 
 
@@ -94,10 +109,10 @@ def _broadcast_id(request: web.Request) -> str:
 async def serve_playlist(origin: HlsOrigin, request: web.Request) -> web.Response:
     broadcast_id = _broadcast_id(request)
     stream = origin.streams.get(broadcast_id)
-    if (stream is None or stream.ended) and origin.recorder.hidden(broadcast_id):
+    if (stream is None or stream.ended) and await stored(origin.recorder.hidden, broadcast_id):
         raise NotFound("live video")
     if stream is None:
-        recorded = origin.recorder.read(broadcast_id, REPLAY_PLAYLIST)
+        recorded = await stored(origin.recorder.read, broadcast_id, REPLAY_PLAYLIST)
         if recorded is None:
             raise NotFound("live video")
         return _playlist(recorded.decode(), ENDED_PLAYLIST)
@@ -133,11 +148,11 @@ async def serve_file(origin: HlsOrigin, request: web.Request) -> web.Response:
     if not FILE_NAME.match(name):
         raise NotFound("file")
     stream = origin.streams.get(broadcast_id)
-    if (stream is None or stream.ended) and origin.recorder.hidden(broadcast_id):
+    if (stream is None or stream.ended) and await stored(origin.recorder.hidden, broadcast_id):
         raise NotFound("file")
     data = _live_bytes(origin.streams.get(broadcast_id), name)
     if data is None:
-        data = origin.recorder.read(broadcast_id, name)
+        data = await stored(origin.recorder.read, broadcast_id, name)
     if data is None:
         raise NotFound("file")
     content_type = "image/jpeg" if name.endswith(".jpg") else "video/mp4"

@@ -11,7 +11,7 @@ from server.api.openapi import Router
 from server.api.validation import Body, json_response, parse_body
 from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
-from server.media.hls.origin import HlsOrigin, serve_file, serve_playlist
+from server.media.hls.origin import HlsOrigin, serve_file, serve_playlist, stored
 from server.media.hls.recorder import BROADCAST_ID
 
 ORIGIN = web.AppKey("hls_origin", HlsOrigin)
@@ -34,7 +34,7 @@ async def hls_playlist(request: web.Request) -> web.Response:
     "/hls/{broadcast_id}/{name}",
     tag="media",
     summary="An init segment, segment, part or poster of a broadcast's video",
-    errors=("not_found",),
+    errors=("not_found", "service_unavailable"),
 )
 async def hls_file(request: web.Request) -> web.Response:
     """CMAF init segments, media segments, parts, and the poster image."""
@@ -45,7 +45,7 @@ async def hls_file(request: web.Request) -> web.Response:
     "/api/v1/broadcasts/{id}/replay",
     tag="media",
     summary="The replay of an ended broadcast: its playlist and product timeline",
-    errors=("no_replay",),
+    errors=("no_replay", "service_unavailable"),
 )
 async def replay(request: web.Request) -> web.Response:
     """{playlist_url, duration_s, poster_url, timeline: [{at_s, type, id}]} once the broadcast has ended."""
@@ -64,8 +64,10 @@ async def replay(request: web.Request) -> web.Response:
     recorder = request.app[ORIGIN].recorder
     viewer = optional_user(request)
     staff = viewer is not None and viewer.is_host and viewer.shop_id == shop_id
-    hidden = recorder.hidden(broadcast_id)
-    facts = recorder.replay(broadcast_id) if status == "ended" and (staff or not hidden) else None
+    hidden = await stored(recorder.hidden, broadcast_id)
+    facts = (
+        await stored(recorder.replay, broadcast_id) if status == "ended" and (staff or not hidden) else None
+    )
     if facts is None:
         raise DomainError("no_replay", "This broadcast has no replay (yet)")
     base = request.app[SETTINGS].base_url
@@ -97,7 +99,7 @@ class ReplayIn(Body):
     auth="host",
     tag="media",
     summary="Publish or hide the replay of one of my shop's broadcasts",
-    errors=("not_found", "validation_error"),
+    errors=("not_found", "validation_error", "service_unavailable"),
 )
 async def publish_replay(request: web.Request) -> web.Response:
     """{published: false} hides the replay (its API, playlist and segments answer 404 to everyone but
@@ -111,5 +113,5 @@ async def publish_replay(request: web.Request) -> web.Response:
         shop_id = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == broadcast_id))
     if shop_id is None or shop_id != host.shop_id:
         raise NotFound("broadcast")  # another shop's broadcast is nobody's business
-    request.app[ORIGIN].recorder.set_hidden(broadcast_id, not body.published)
+    await stored(request.app[ORIGIN].recorder.set_hidden, broadcast_id, not body.published)
     return json_response({"broadcast_id": broadcast_id, "published": body.published})

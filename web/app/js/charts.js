@@ -5,7 +5,7 @@ import uPlot from "/app/vendor/uPlot.esm.js";
 const AXIS = { stroke: "#9aa4b2", grid: { stroke: "rgba(255,255,255,.08)", width: 1 }, ticks: { stroke: "rgba(255,255,255,.12)", width: 1 } };
 
 /**
- * timeChart([{label, color, axis?: "right"}], {height, max}) -> {el, set(times, ...columns), push(t, values)}
+ * timeChart([{label, color, axis?: "right", bars?, step?}], {height, max}) -> {el, set(times, ...columns), push(t, values)}
  * times are epoch seconds; `max` caps how many points push() keeps (a rolling live window).
  */
 export function timeChart(series, { height = 160, max = 600 } = {}) {
@@ -24,7 +24,7 @@ export function timeChart(series, { height = 160, max = 600 } = {}) {
     axes: [{ ...AXIS }, { ...AXIS, size: 40 }, ...(right ? [{ ...AXIS, scale: "r", side: 1, grid: { show: false }, size: 40 }] : [])],
     series: [
       {},
-      ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, scale: s.axis === "right" ? "r" : "y", paths: s.bars ? uPlot.paths.bars({ size: [0.6, 12] }) : undefined, fill: s.bars ? `${s.color}88` : undefined, points: { show: false } })),
+      ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, scale: s.axis === "right" ? "r" : "y", paths: s.bars ? uPlot.paths.bars({ size: [0.6, 12] }) : s.step ? uPlot.paths.stepped({ align: 1 }) : undefined, fill: s.bars ? `${s.color}88` : undefined, points: { show: false } })),
     ],
   };
   let plot = null;

@@ -16,8 +16,8 @@ export function dashboard(ctx) {
     return h("div.stat", cells[key], h("span", label));
   };
   const chart = timeChart([
-    { label: "viewers", color: "#7aa7ff" },
-    { label: "units sold", color: "#2fd37a", axis: "right" },
+    { label: "viewers", color: "#7aa7ff", step: true },
+    { label: "units sold", color: "#2fd37a", axis: "right", step: true },
   ], { height: 140, max: 1200 });
   const latest = h("ol.small.muted", { style: { margin: 0, paddingLeft: "1.2rem" } });
   const funnel = h("p.small.muted", { "data-testid": "live-funnel" }, "");

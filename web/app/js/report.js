@@ -48,8 +48,11 @@ export function reportPanel(report, { id, token }) {
   const top = Math.max(1, f.viewers);
   const funnel = h("ol.funnel", { "data-testid": "report-funnel", "aria-label": "Funnel from viewers to paid orders" },
     steps.map(([label, n]) => h("li", h("span.small", `${label}: ${n}`), h("i", { style: { width: `${Math.max(2, (100 * n) / top)}%` } }))));
-  const chart = timeChart([{ label: "viewers", color: "#7aa7ff" }, { label: "chat messages", color: "#f5b342", axis: "right", bars: true }], { height: 150 });
-  const samples = report.samples || [];
+  const chart = timeChart([{ label: "viewers", color: "#7aa7ff", step: true }, { label: "chat messages", color: "#f5b342", axis: "right", bars: true }], { height: 150 });
+  const samples = (report.samples || []).slice();
+  // the line runs on to now (or the end) at its last value: a show shorter than one bucket still draws
+  const last = samples[samples.length - 1];
+  if (last && a.until_ms > last.t) samples.push({ t: a.until_ms, viewers: last.viewers, chat: 0 });
   const name = (source) => SOURCE_NAMES[source] || source;
   const panel = h("section.panel.stack.report", { "aria-labelledby": "report-h", "data-testid": "report", "data-report": report.report },
     h("div.row.spread",
@@ -65,7 +68,7 @@ export function reportPanel(report, { id, token }) {
     funnel,
     chart.el,
     table("Revenue per source", "report-sources", [
-      ["Source", (r) => name(r.source)], ["Viewers", (r) => r.viewers], ["Orders", (r) => r.orders], ["Paid", (r) => r.paid_orders],
+      ["Source", (r) => name(r.source)], ["Viewers", (r) => r.viewers], ["Reserved", (r) => r.reserved], ["Orders", (r) => r.orders], ["Paid", (r) => r.paid_orders],
       ["Revenue", (r) => money(r.revenue, cur)], ["Share", (r) => pct(r.share_of_revenue)],
     ], report.sources, "source"),
     table("Per product", "report-products", [

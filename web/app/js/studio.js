@@ -8,6 +8,7 @@ import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
+import { giveawayStudio } from "./giveaway.js";
 import { pinnedSet, pinsOf } from "./pins.js";
 import { couponsPanel } from "./coupons.js";
 
@@ -128,6 +129,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
 
+  const giveaway = giveawayStudio({ id, token });
   const pinBox = pinnedSet({ id, token, pins: () => pins, setPins, ended: () => b.status === "ended" });
   const couponBox = couponsPanel({ id, token, ended: () => b.status === "ended", currency: () => (pins[0] || shop.products()[0] || {}).currency || "USD" });
   function setPins(list) {
@@ -159,7 +161,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", "Chat settings"), settingsForm))));
@@ -361,6 +363,7 @@ export async function studio(root, id, who, { navigate }) {
       showSettings(snap.chat_settings);
     },
   });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to the live room…");
 
   applySnapshot(b);
@@ -390,6 +393,7 @@ export async function studio(root, id, who, { navigate }) {
 
   return () => {
     timers.forEach(clearInterval);
+    giveaway.stop();
     if (room) room.close();
     if (publisher) publisher.stop();
     if (stream) stream.getTracks().forEach((t) => t.stop());

@@ -7,6 +7,7 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { giveawayCard } from "./giveaway.js";
 import { pinsCarousel, pinsOf } from "./pins.js";
 import { couponBanner } from "./coupons.js";
 
@@ -38,6 +39,7 @@ const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), sta
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
 const carousel = pinsCarousel({ offerFor: (productId) => activeOfferFor(productId), buyControls: (...a) => buyControls(...a), refill: (...a) => refill(...a) });
 const coupons = couponBanner();
+const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().user, token: () => viewer() && viewer().token, ensureUser: () => ensureUser() });
 
 function toggleSound() {
   video.muted = !video.muted;
@@ -385,6 +387,7 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  giveaway.attach(room);
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
 }
@@ -418,12 +421,13 @@ async function main() {
   }
   fill(app,
     h("div.main-col", stage, coupons.el, bannerBox),
-    h("div.side-col", carousel.el, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+    h("div.side-col", carousel.el, giveaway.el, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  giveaway.refresh();
   resumePayment();
   let last = Date.now();
   let ticks = 0;
