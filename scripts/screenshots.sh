@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates docs/screenshots/*.png: starts a demo node (embedded, throwaway database), plays the browser
-# flow of tests/web/flow.mjs in Debian's Chromium and saves the console, the studio and the watch page
-# (desktop and phone) along the way. Usage: bash scripts/screenshots.sh [output dir]
+# flows of tests/web/flow.mjs and phone.mjs in Debian's Chromium and saves the console, the studio and the
+# watch page (desktop; phone portrait, its checkout sheet, landscape) along the way.
+# Usage: bash scripts/screenshots.sh [output dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshots}"
@@ -19,12 +20,11 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 mkdir -p "$out"
-node tests/web/flow.mjs --base "http://127.0.0.1:$port" --screenshots "$out" >"$tmp/report.json" || {
-  cat "$tmp/report.json" >&2
-  exit 1
-}
-node tests/web/report.mjs --base "http://127.0.0.1:$port" --screenshots "$out" >"$tmp/report.json" || {
-  cat "$tmp/report.json" >&2
-  exit 1
-}
+# phone.mjs: the watch page at 390x844, its checkout sheet and landscape; report.mjs: the sale's report
+for script in flow phone report; do
+  node "tests/web/$script.mjs" --base "http://127.0.0.1:$port" --screenshots "$out" >"$tmp/report.json" || {
+    cat "$tmp/report.json" >&2
+    exit 1
+  }
+done
 ls -1 "$out"/*.png

@@ -7,6 +7,9 @@ modules from `/app/`. The socket.io client is served from npm's own package in w
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -28,6 +31,50 @@ VENDOR = {
 }
 # Pages are tiny and change with every deploy; modules are fetched with a version query string.
 NO_CACHE = {"Cache-Control": "no-cache"}
+# The installed app's offline shell: the files under web/app the pages need to open without a network.
+SHELL_GLOBS = ("*.html", "js/**/*.js", "css/*.css", "icons/*.png", "i18n/*.json")
+# An installed watch page opens on its own show: /manifest.webmanifest?start=/watch/<id>
+WATCH_START = re.compile(r"/watch/[A-Za-z0-9_-]{1,64}")
+
+
+def shell_files(root: Path) -> list[str]:
+    """The URL paths the service worker keeps: the pages' static files and the vendored clients."""
+    pages = root / "app"
+    paths = sorted(
+        "/app/" + path.relative_to(pages).as_posix()
+        for pattern in SHELL_GLOBS
+        for path in pages.glob(pattern)
+        if path.is_file() and path.name != "sw.js"
+    )
+    vendored = sorted(
+        f"/app/vendor/{name}"
+        for name, rel in VENDOR.items()
+        if not name.endswith(".map") and (root / rel).is_file()
+    )
+    return paths + vendored
+
+
+def service_worker(root: Path) -> str:
+    """web/app/sw.js with its shell list and a version that changes whenever a shell file changes."""
+    files = shell_files(root)
+    digest = hashlib.sha256()
+    for url in files:
+        path = root / VENDOR[url.rsplit("/", 1)[1]] if url.startswith("/app/vendor/") else root / url[1:]
+        stat = path.stat()
+        digest.update(f"{url}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    source = (root / "app" / "sw.js").read_text(encoding="utf-8")
+    source = source.replace(
+        'const VERSION = "dev";', f"const VERSION = {json.dumps(digest.hexdigest()[:16])};", 1
+    )
+    return source.replace("const SHELL = [];", f"const SHELL = {json.dumps(files)};", 1)
+
+
+def manifest(root: Path, start: str) -> dict[str, object]:
+    """The web app manifest; a watch page's own start (its show) when `start` names one."""
+    body: dict[str, object] = json.loads((root / "app" / "manifest.webmanifest").read_text(encoding="utf-8"))
+    if WATCH_START.fullmatch(start):
+        body["start_url"] = body["id"] = start
+    return body
 
 
 def web_root(web_dir: str = "") -> Path:
@@ -66,11 +113,20 @@ def setup(app: web.Application) -> None:
     async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/console")
 
+    async def web_manifest(request: web.Request) -> web.StreamResponse:
+        body = manifest(root, request.query.get("start", ""))
+        return web.json_response(body, content_type="application/manifest+json", headers=NO_CACHE)
+
+    async def worker(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=service_worker(root), content_type="text/javascript", headers=NO_CACHE)
+
     app.router.add_get("/", home)
     app.router.add_get("/console", page("console.html"))
     app.router.add_get("/console/{tail:.*}", page("console.html"))
     app.router.add_get("/watch/{id}", page("watch.html"))
     app.router.add_get("/replay/{id}", page("replay.html"))
     app.router.add_get("/app/vendor/{name}", vendor)
+    app.router.add_get("/manifest.webmanifest", web_manifest)
+    app.router.add_get("/sw.js", worker)
     if pages.is_dir():
         app.router.add_static("/app", pages, append_version=False)

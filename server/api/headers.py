@@ -32,7 +32,8 @@ def page_policy(frame_ancestors: str = "'none'", connect: tuple[str, ...] = ()) 
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", "blob:", "https:"],
         "media-src": ["'self'", "blob:"],
-        "worker-src": ["'self'", "blob:"],  # hls.js transmuxes in a worker made from a blob
+        "worker-src": ["'self'", "blob:"],  # the offline shell's service worker; hls.js's blob worker
+        "manifest-src": ["'self'"],  # the installable web app's manifest
         "connect-src": ["'self'", "ws:", "wss:", *PAYMENT_CONNECT, *connect],
         "frame-src": [*PAYMENT_FRAMES],
         "font-src": ["'self'"],
@@ -65,7 +66,14 @@ def setup(app: web.Application, frame_ancestors: str = "'none'", provider_urls: 
         headers = response.headers
         for name, value in common.items():
             headers.setdefault(name, value)
-        is_page = headers.get("Content-Type", "").startswith("text/html") or request.path.startswith("/app/")
+        # The service worker's own policy governs what it may fetch: the pages' one. A 304 has no
+        # Content-Type, yet the browser takes its headers over for the page it keeps: the page's too.
+        is_page = (
+            headers.get("Content-Type", "").startswith("text/html")
+            or request.path.startswith("/app/")
+            or request.path == "/sw.js"
+            or (response.status == 304 and not request.path.startswith("/api/"))
+        )
         headers.setdefault("Content-Security-Policy", page if is_page else API_POLICY)
 
     app.on_response_prepare.append(add_security_headers)

@@ -42,5 +42,7 @@ def order_view(o: Order, product: Product | None = None, *, secret: bool = True)
         "buyer": o.buyer,
         "payment": payment,
         "notice": o.notice,
+        # where the buyer came from (utm_source or the referring platform; null before attribution)
+        "source": o.source,
         "created_at": iso(o.created_at),
     }

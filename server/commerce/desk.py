@@ -50,6 +50,7 @@ CSV_COLUMNS = (
     "payment_provider",
     "payment_id",
     "notice",
+    "source",
 )
 
 
@@ -134,6 +135,7 @@ def _csv(items: list[dict[str, Any]]) -> web.Response:
                 payment.get("provider") or "",
                 payment.get("id") or "",
                 it.get("notice") or "",
+                it.get("source") or "",
             ]
         )
     return web.Response(

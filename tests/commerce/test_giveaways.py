@@ -238,3 +238,65 @@ async def test_nobody_entered_the_draw_refuses_and_a_cancel_restocks_the_unit(no
     assert (await _act(api, host, gid, "draw")).code == "giveaway_closed"
     listed = await api.call("GET", f"/api/v1/broadcasts/{broadcast['id']}/giveaways")
     assert [i["id"] for i in listed.body["items"]] == [gid]
+
+
+async def test_a_close_during_a_rush_freezes_exactly_the_acknowledged_entries(node: Node, api: Api) -> None:
+    """Entries in flight when the host closes: each is either acknowledged and in the frozen list, or
+    refused with giveaway_closed and not in it; the hash covers exactly the acknowledged ones."""
+    app, _ = node
+    host = await new_host(app, api)
+    product = await api.product(host, stock=1)
+    broadcast = await api.broadcast(host)
+    gid = (await _start(api, host, broadcast["id"], product["id"])).body["id"]
+    people = [await api.guest(f"r{i}") for i in range(150)]
+
+    async def close_midway() -> Reply:
+        await asyncio.sleep(0.05)
+        return await _act(api, host, gid, "close")
+
+    *replies, closed = await asyncio.wait_for(
+        asyncio.gather(*(_enter(api, t, gid) for t in people), close_midway()), 60
+    )
+    assert closed.status == 200, closed.body
+    acknowledged = {r.body["user_id"] for r in replies if r.status == 201}
+    refused = [r for r in replies if r.status != 201]
+    assert all((r.status, r.code) == (409, "giveaway_closed") for r in refused), [r.body for r in refused]
+    frozen = [e["user_id"] for e in closed.body["entrants"]]
+    assert set(frozen) == acknowledged and len(frozen) == len(acknowledged)
+    assert closed.body["entrants_hash"] == fairness.entrants_hash(frozen)
+    assert (await _get(api, gid))["entrants"] == closed.body["entrants"]
+
+
+async def test_a_forgotten_buyer_loses_their_name_in_giveaways_and_the_draw_still_checks(
+    node: Node, api: Api
+) -> None:
+    app, _ = node
+    host = await new_host(app, api)
+    prize = await api.product(host, stock=1)
+    goods = await api.product(host, stock=5)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], goods["id"], 5)
+    ada = await api.guest("Ada")
+    hold = (await api.reserve(ada, offer["id"])).body["id"]
+    assert (await api.checkout(ada, hold)).status == 201  # the shop knows Ada by the email on this order
+    gid = (await _start(api, host, broadcast["id"], prize["id"])).body["id"]
+    assert (await _enter(api, ada, gid)).status == 201
+    assert (await _act(api, host, gid, "close")).status == 200
+    drawn = (await _act(api, host, gid, "draw")).body
+    assert drawn["winner"]["nickname"] == "Ada"
+    erased = await api.call("POST", "/api/v1/privacy/erase", token=host, json={"email": "buyer@example.com"})
+    assert erased.status == 200, erased.body
+
+    async def scrubbed() -> dict[str, Any]:
+        for _ in range(100):
+            view = await _get(api, gid)
+            if view["winner"]["nickname"] == "erased":
+                return view
+            await asyncio.sleep(0.05)
+        raise AssertionError("the winner's name was not erased")
+
+    view = await scrubbed()
+    assert [e["nickname"] for e in view["entrants"]] == ["erased"]
+    assert fairness.verify_view(view) == drawn["winner"]["user_id"]  # ids stay: the draw still checks
+    order = await api.call("GET", f"/api/v1/orders/{drawn['winner']['order_id']}", token=host)
+    assert order.body["buyer"]["name"] == "erased"

@@ -203,6 +203,13 @@ async def test_the_report_adds_up_to_what_viewers_did(
         ):
             r = await api.call("GET", f"/api/v1/orders/{order_id}", token=token)
             assert r.body["status"] == want, r.body
+        desk = await api.call(
+            "GET", f"/api/v1/orders?broadcast_id={b['id']}", token=host, headers={"Accept": "text/csv"}
+        )
+        by_order = {row["id"]: row["source"] for row in csv.DictReader(io.StringIO(desk.body))}
+        assert by_order == {
+            paid[0]: "tiktok", paid[1]: "instagram", unpaid["id"]: "tiktok", order_v5["id"]: "direct"
+        }  # fmt: skip
 
         live = (await report(node, host, b["id"])).body
         assert live["report"] == "live" and live["status"] == "live"

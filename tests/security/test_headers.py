@@ -48,3 +48,21 @@ async def test_errors_and_login_failures_carry_them_too(api: Api) -> None:
     assert reply.status == 401
     assert "frame-ancestors" in reply.headers["Content-Security-Policy"]
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_page_revalidated_with_304_keeps_the_page_policy(api: Api) -> None:
+    """A reload revalidates the page; the browser takes the 304's headers over for the page it keeps."""
+    first = await api.call("GET", "/watch/bc_any")
+    modified = first.headers["Last-Modified"]
+    again = await api.call("GET", "/watch/bc_any", headers={"If-Modified-Since": modified})
+    assert again.status == 304
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in again.headers["Content-Security-Policy"]
+
+
+async def test_the_service_worker_gets_the_page_policy_with_worker_and_manifest_sources(api: Api) -> None:
+    csp = (await api.call("GET", "/sw.js")).headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["worker-src"].split()[0] == "'self'"
+    assert directives["manifest-src"] == "'self'"
+    assert directives["connect-src"].startswith("'self'")

@@ -302,7 +302,6 @@ async function run() {
     });
     if (height < 32) throw new Error(`the Buy button is ${height}px tall: too small to tap`);
   });
-  await shot(b, "watch-phone");
 
   await check("viewer A hitting the per-buyer limit gets a clear message", async () => {
     const banner = a.getByTestId("offers").locator(".offer-banner").first();

@@ -1,5 +1,6 @@
 // Attribution to the host's report, in a real browser: a viewer opens the watch page from a TikTok
-// link (?utm_source=tiktok&utm_campaign=x) and buys; another opens it plainly and only watches; the
+// link (?utm_source=tiktok&utm_campaign=x) and buys; another comes from Instagram (the referrer alone)
+// and only watches; the
 // host's report page lists the order and its revenue under TikTok, draws the chart and downloads CSV;
 // the studio's live dashboard shows the funnel, and after the end the studio shows the final report.
 //
@@ -66,8 +67,8 @@ async function run() {
   await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 1, duration_s: 600 });
   info.broadcast = b.id;
 
-  const plain = await newPage("viewer without a link");
-  await plain.goto(`/watch/${b.id}`);
+  const plain = await newPage("viewer from Instagram (referrer only)");
+  await plain.goto(`/watch/${b.id}`, { referer: "https://l.instagram.com/" });
   const viewer = await newPage("viewer from TikTok");
   await viewer.goto(`/watch/${b.id}?utm_source=tiktok&utm_campaign=x`);
 
@@ -95,13 +96,15 @@ async function run() {
   }))) return;
 
   await check("the report's API counts the order, its revenue and its viewer under tiktok", async () => {
+    const order = await rest("GET", `/api/v1/orders/${encodeURIComponent(info.order)}`, host);
+    if (order.source !== "tiktok") throw new Error(`the order's source is ${order.source}`);
     const deadline = Date.now() + T;
     for (;;) {
       const report = await rest("GET", `/api/v1/broadcasts/${b.id}/report`, host);
       const tiktok = report.sources.find((s) => s.source === "tiktok");
-      const direct = report.sources.find((s) => s.source === "direct");
+      const instagram = report.sources.find((s) => s.source === "instagram");
       if (tiktok && tiktok.orders === 1 && tiktok.reserved === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
-        && direct && direct.viewers >= 1 && direct.orders === 0) return JSON.stringify(tiktok);
+        && instagram && instagram.viewers === 1 && instagram.orders === 0) return JSON.stringify(report.sources);
       if (Date.now() > deadline) throw new Error(JSON.stringify(report.sources));
       await new Promise((r) => setTimeout(r, 300));
     }

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from urllib.parse import quote
+
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -63,3 +67,43 @@ async def test_broadcast_stats_count_orders_buyers_units_and_revenue_for_its_hos
     # another shop's broadcast is not found, as if it did not exist
     assert (await api.call("GET", f"/api/v1/broadcasts/{b['id']}/stats", token=other)).code == "not_found"
     assert (await api.call("GET", "/api/v1/broadcasts/bc_missing/stats", token=host)).status == 404
+
+
+async def test_the_web_app_manifest_opens_the_console_or_the_watch_page_it_was_added_from(api: Api) -> None:
+    r = await api.call("GET", "/manifest.webmanifest")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("application/manifest+json")
+    body = r.body
+    assert (body["start_url"], body["display"], body["scope"]) == ("/console", "standalone", "/")
+    purposes = {(i["sizes"], i["purpose"]) for i in body["icons"]}
+    assert {
+        ("192x192", "any"),
+        ("512x512", "any"),
+        ("192x192", "maskable"),
+        ("512x512", "maskable"),
+    } <= purposes
+    for icon in body["icons"]:
+        png = await api.call("GET", icon["src"])
+        assert png.status == 200 and png.headers["Content-Type"] == "image/png", icon
+    watch = await api.call("GET", "/manifest.webmanifest?start=/watch/bc_abc123")
+    watch_body = watch.body
+    assert watch_body["start_url"] == watch_body["id"] == "/watch/bc_abc123"
+    # anything else is not a start page of ours
+    for start in ("https://evil.example/", "/watch/../console", "/api/v1/products", "//evil.example"):
+        other = await api.call("GET", f"/manifest.webmanifest?start={quote(start, safe='')}")
+        other_body = other.body
+        assert other_body["start_url"] == "/console", start
+
+
+async def test_the_service_worker_keeps_the_page_shell_and_never_the_api_or_media(api: Api) -> None:
+    r = await api.call("GET", "/sw.js")
+    assert r.status == 200 and "javascript" in r.headers["Content-Type"]
+    assert r.headers["Cache-Control"] == "no-cache"
+    text = str(r.body)
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", text).group(1))  # type: ignore[union-attr]
+    assert re.search(r'const VERSION = "[0-9a-f]{16}";', text)
+    assert {"/app/watch.html", "/app/console.html", "/app/js/watch.js", "/app/css/app.css"} <= set(shell)
+    assert {"/app/js/i18n.js", "/app/i18n/en.json", "/app/i18n/ko.json", "/app/i18n/pl.json"} <= set(shell)
+    assert "/app/vendor/socket.io.esm.min.js" in shell and "/app/vendor/hls.min.mjs" in shell
+    assert all(path.startswith("/app/") for path in shell)
+    for path in shell:  # every file it keeps is there to keep
+        assert (await api.call("GET", path)).status == 200, path

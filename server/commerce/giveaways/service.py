@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import Principal
@@ -28,6 +28,7 @@ from server.broadcasts import Broadcast
 from server.clock import utc
 from server.commerce.giveaways import fairness
 from server.commerce.giveaways.models import Giveaway, GiveawayEntry
+from server.commerce.giveaways.writer import EntryWriter, Row
 from server.db.base import new_id
 from server.errors import CodeName, DomainError, NotFound
 from server.events import GIVEAWAY
@@ -51,6 +52,42 @@ def refused(status: str | None) -> DomainError:
     """The stable refusal for acting on a giveaway that is no longer open (or already drawn)."""
     code, detail = STATE_REFUSALS.get(status or "closed", STATE_REFUSALS["closed"])
     return DomainError(code, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    giveaway: Giveaway  # as this node last read or changed it
+    shop_id: str
+
+
+class GiveawayCache:
+    """Node-local giveaway rows, so an entry reads PostgreSQL once (its insert), not three times.
+
+    A row cached "open" that another node closed is still refused: by Redis first, and by the entry's
+    share-locked read of the status in PostgreSQL."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._db = sessionmaker
+        self._items: dict[str, Meta] = {}
+
+    async def get(self, giveaway_id: str) -> Meta:
+        meta = self._items.get(giveaway_id)
+        if meta is None:
+            async with self._db() as session:
+                g = await load_giveaway(session, giveaway_id)
+                shop = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == g.broadcast_id))
+            meta = self.put(g, str(shop))
+        return meta
+
+    def put(self, g: Giveaway, shop_id: str) -> Meta:
+        if len(self._items) > 10_000:  # bounded: old giveaways are read again if ever needed
+            self._items.clear()
+        meta = self._items[g.id] = Meta(g, shop_id)
+        return meta
+
+
+GIVEAWAYS = web.AppKey("giveaway_cache", GiveawayCache)
+ENTRY_WRITER = web.AppKey("giveaway_entry_writer", EntryWriter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +239,7 @@ async def start(
         )
         session.add(g)
     await app[ENTRY_BOOK].load(g.id, ["open", 0])
+    app[GIVEAWAYS].put(g, b.shop_id)
     await publish(app, "started", g)
     log.info("giveaway started giveaway=%s broadcast=%s", g.id, g.broadcast_id)
     return g
@@ -225,76 +263,34 @@ async def _bought_here(session: AsyncSession, broadcast_id: str, user_id: str) -
 
 async def enter(app: web.Application, user: Principal, giveaway_id: str, via: str) -> Entered:
     """One entry per person: a repeat answers with the first entry's number and changes nothing."""
-    async with app[DB]() as session:
-        g = await load_giveaway(session, giveaway_id)
-        b = await session.get(Broadcast, g.broadcast_id)
-        if b is not None and user.is_host and user.shop_id == b.shop_id:
-            raise DomainError("forbidden", "A shop does not enter its own giveaway")
-        if g.status != "open":
-            raise refused(g.status)
-        if g.buyers_only and not await _bought_here(session, g.broadcast_id, user.id):
-            raise DomainError("buyers_only", "Only viewers who bought in this broadcast may enter")
+    meta = await app[GIVEAWAYS].get(giveaway_id)
+    g = meta.giveaway
+    if user.is_host and user.shop_id == meta.shop_id:
+        raise DomainError("forbidden", "A shop does not enter its own giveaway")
+    if g.status != "open":
+        raise refused(g.status)
+    if g.buyers_only:
+        async with app[DB]() as session:
+            if not await _bought_here(session, g.broadcast_id, user.id):
+                raise DomainError("buyers_only", "Only viewers who bought in this broadcast may enter")
     await app[BUYER_GUARD](g.broadcast_id, user.id)
     entry = await app[ENTRY_BOOK].enter(g.id, user.id)
     if entry.code == "closed":
         raise refused("closed")
-    return Entered(g, *(await _record(app[DB], g.id, user, entry.seq, via)))
+    seq, new = await app[ENTRY_WRITER].write(g.id, Row(user.id, user.nickname, entry.seq, via))
+    return Entered(g, seq, new)
 
 
-async def _record(
-    db: async_sessionmaker[AsyncSession], giveaway_id: str, user: Principal, seq: int, via: str
-) -> tuple[int, bool]:
-    """The entry's row before the entrant hears "entered" (a repeat writes it if its first attempt
-    could not); `giveaway_closed` if the close came between Redis's yes and this write."""
-    try:
-        async with db() as session, session.begin():
-            # FOR SHARE: the close takes the row FOR UPDATE, so it waits for this entry and counts it.
-            status = (
-                await session.execute(
-                    select(Giveaway.status).where(Giveaway.id == giveaway_id).with_for_update(read=True)
-                )
-            ).scalar_one_or_none()
-            mine = (
-                await session.execute(
-                    select(GiveawayEntry.id).where(
-                        GiveawayEntry.giveaway_id == giveaway_id, GiveawayEntry.user_id == user.id
-                    )
-                )
-            ).scalar_one_or_none()
-            if mine is not None:
-                return await _seq(session, giveaway_id, user.id), False
-            if status != "open":
-                raise refused(status)
-            session.add(
-                GiveawayEntry(
-                    id=new_id("ge"),
-                    giveaway_id=giveaway_id,
-                    user_id=user.id,
-                    nickname=user.nickname[:64],
-                    seq=seq,
-                    via=via,
-                )
-            )
-        async with db() as session:
-            return await _seq(session, giveaway_id, user.id), True
-    except IntegrityError:  # a twin of this entry wrote it first
-        async with db() as session:
-            return await _seq(session, giveaway_id, user.id), False
-    except (SQLAlchemyError, OSError) as exc:
-        log.warning("entry not recorded giveaway=%s error=%r", giveaway_id, exc)
-        raise DomainError("service_unavailable", "Your entry could not be saved; please retry") from exc
-
-
-async def _seq(session: AsyncSession, giveaway_id: str, user_id: str) -> int:
-    """The entry's number, as recorded (a repeat answers with the first entry's)."""
+async def _seq(session: AsyncSession, giveaway_id: str, user_id: str) -> int | None:
+    """The entry's number, as recorded (a repeat answers with the first entry's); None if not in."""
     seq = (
         await session.execute(
             select(GiveawayEntry.seq).where(
                 GiveawayEntry.giveaway_id == giveaway_id, GiveawayEntry.user_id == user_id
             )
         )
-    ).scalar_one()
-    return int(seq)
+    ).scalar_one_or_none()
+    return None if seq is None else int(seq)
 
 
 # closing, drawing, canceling -----------------------------------------------------------------------
@@ -312,6 +308,7 @@ async def close(app: web.Application, host: Principal, giveaway_id: str) -> Give
         g.closed_at = utc(app[CLOCK])
         g.entrants_hash = fairness.entrants_hash(e.user_id for e in entrants)
         g.entrant_count = len(entrants)
+    app[GIVEAWAYS].put(g, str(host.shop_id))
     await publish(app, "closed", g)
     log.info("giveaway closed giveaway=%s entrants=%d hash=%s", g.id, g.entrant_count, g.entrants_hash)
     return g
@@ -331,6 +328,7 @@ async def cancel(app: web.Application, host: Principal, giveaway_id: str) -> Giv
         await session.execute(
             update(Product).where(Product.id == g.product_id).values(stock=Product.stock + 1)
         )
+    app[GIVEAWAYS].put(g, str(host.shop_id))
     await app[ENTRY_BOOK].drop(g.id)
     await publish(app, "canceled", g)
     return g
@@ -378,6 +376,7 @@ async def draw(app: web.Application, host: Principal, giveaway_id: str) -> Givea
             g.status, g.drawn_at, g.offer_id = "drawn", now, offer.id
             g.winner_id, g.winner_nickname, g.winner_index = winner.user_id, winner.nickname, index
             announce = True
+    app[GIVEAWAYS].put(g, str(host.shop_id))
     await _give(app, g)
     try:
         await app[ENTRY_BOOK].drop(g.id)

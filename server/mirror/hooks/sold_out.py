@@ -35,6 +35,9 @@ def watch_sold_out(events: EventBus, db: async_sessionmaker[AsyncSession]) -> se
         offer = event.data.get("offer") or {}
         if offer.get("available") != 0 or offer.get("status") != "active" or offer.get("id") in announced:
             return
+        # an offer being ended reads available 0 too, its unsold units gone back to the shelf
+        if int(offer.get("held", 0)) + int(offer.get("sold", 0)) < int(offer.get("quantity", 1)):
+            return
         announced[offer["id"]] = None
         if len(announced) > REMEMBER:
             announced.pop(next(iter(announced)))

@@ -10,6 +10,7 @@ import { buy, resumeRedirect } from "./buy.js";
 import { giveawayCard } from "./giveaway.js";
 import { pinsCarousel, pinsOf } from "./pins.js";
 import { couponBanner } from "./coupons.js";
+import { installApp, isOffline, whenOnline } from "./pwa.js";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
 const app = $("#app");
@@ -28,25 +29,39 @@ const viewer = () => session.get("viewer");
 const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": "Live video", "data-testid": "video" });
 const badge = h("span.badge", { "data-testid": "live-badge" });
 const viewersEl = h("span.badge", { "data-testid": "viewers", "aria-label": "Viewers watching" });
-const titleEl = h("span.title");
+const titleEl = h("h1.title");
 const stateBox = h("div.state", { role: "status" });
-const sound = h("button", { type: "button", "aria-pressed": "false", "aria-label": "Sound on", onclick: toggleSound }, icon("muted"), "Tap for sound");
+// The video starts muted (browsers only autoplay silent video): one clear button, and a tap on the picture, turn the sound on.
+const SOUND = { off: "Tap to unmute", on: "Mute" };
+const sound = h("button.sound-button", { type: "button", dataset: { muted: "true", testid: "sound" }, onclick: toggleSound }, icon("muted"), SOUND.off);
 const volume = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: 1, "aria-label": "Volume", style: { width: "90px" }, oninput: () => {
   video.volume = Number(volume.value);
   if (video.muted && video.volume > 0) toggleSound();
 } });
 const stage = h("div.stage", video, h("div.top", badge, viewersEl, titleEl), stateBox, h("div.controls", volume, sound));
+stage.addEventListener("click", (event) => {
+  if (video.muted && !event.target.closest("button, input, a")) toggleSound(); // a tap on the picture
+});
 const bannerBox = h("div", { "aria-live": "polite", "data-testid": "offers" });
 const carousel = pinsCarousel({ offerFor: (productId) => activeOfferFor(productId), buyControls: (...a) => buyControls(...a), refill: (...a) => refill(...a) });
 const coupons = couponBanner();
 const giveaway = giveawayCard({ broadcastId: id, me: () => viewer() && viewer().user, token: () => viewer() && viewer().token, ensureUser: () => ensureUser() });
 
+// ---- layout slots ----------------------------------------------------------------------------
+// Modules mount their parts into these named slots (css/watch.css places them): on a phone they lie
+// over the full-screen video, the offers and the product card in thumb reach; on a desktop they are
+// the column beside the video.
+const slots = {
+  offers: h("div.slot.slot-offers", { dataset: { slot: "offers" } }, coupons.el, bannerBox), // coupons, flash offers, auction controls
+  product: h("div.slot.slot-product", { dataset: { slot: "product" } }, carousel.el, giveaway.el), // the pins carousel, the giveaway
+  rail: h("div.slot.slot-rail", { dataset: { slot: "rail" }, role: "group", "aria-label": "Show actions" }), // round buttons: giveaway, share
+};
+
 function toggleSound() {
   video.muted = !video.muted;
   if (!video.muted && video.volume === 0) video.volume = volume.value = 0.8;
-  sound.setAttribute("aria-pressed", String(!video.muted));
-  sound.setAttribute("aria-label", video.muted ? "Sound on" : "Mute");
-  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? "Tap for sound" : "Mute");
+  sound.dataset.muted = String(video.muted);
+  fill(sound, icon(video.muted ? "muted" : "sound"), video.muted ? SOUND.off : SOUND.on);
   video.play().catch(() => {});
 }
 
@@ -118,7 +133,7 @@ function startPlayer(kind) {
     return;
   }
   gate.inStep(false);
-  player = play(video, `/whep/${encodeURIComponent(id)}`, onState, viewer() && viewer().token);
+  player = play(video, `/whep/${encodeURIComponent(id)}`, onState, viewer() && viewer().token, (pts) => gate.frame(pts));
   whepTimer = setTimeout(() => {
     whepTimer = null;
     if (playerState !== "playing" && mediaState === "publishing" && hlsPlayable(video)) startPlayer("hls");
@@ -277,7 +292,7 @@ async function renderOffers() {
     const p = products.get(o.product_id) || { title: "Flash offer", image_url: "", price: o.price };
     const ended = o.status !== "active" || secondsUntil(o.ends_at) <= 0;
     const soldOut = o.available <= 0;
-    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner" } },
+    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner", ...(o.media_pts !== undefined ? { mediaPts: String(o.media_pts) } : {}) } },
       h("img", { src: p.image_url || "", alt: "" }),
       h("div",
         h("div.flash", ended ? "Offer ended" : [icon("bolt"), " Flash offer"]),
@@ -327,7 +342,7 @@ function applySnapshot(snap) {
   if (Array.isArray(snap.recent_chat)) chat.add(snap.recent_chat);
 }
 
-const slowNote = h("p.muted.small", { hidden: true, style: { margin: 0 } });
+const slowNote = h("p.muted.small.slow-note", { hidden: true, style: { margin: 0 } });
 const chat = chatPanel({
   label: "Chat message",
   ensureUser,
@@ -376,12 +391,12 @@ async function connectRoom() {
     pinned(data) {
       const list = pinsOf(data);
       const added = data && data.change ? data.change.action === "pin" && data.change.product_id : list[0] && list[0].id;
-      gate.hold(added || null, () => applySnapshot({ pins: list }));
+      gate.hold(added || null, () => applySnapshot({ pins: list }), data && data.media_pts);
     },
     coupon: (data) => coupons.update(data),
     offer(data) {
       const offer = data.offer || data;
-      gate.hold(offer.id, () => updateOffer(offer));
+      gate.hold(offer.id, () => updateOffer(offer), offer.media_pts);
     },
     viewers: (data) => setViewers(typeof data === "number" ? data : data.count ?? data.viewers ?? 0),
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
@@ -416,12 +431,19 @@ async function main() {
   try {
     b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`);
   } catch (e) {
-    fill(app, h("section.panel", { style: { margin: "2rem auto", maxWidth: "420px" } }, h("h1", "Broadcast not found"), h("p.muted", explain(e))));
+    const offline = isOffline(e);
+    // offline: the shell opened from the service worker; the show loads once the network is back
+    if (offline) whenOnline(() => location.reload());
+    fill(app, h("section.panel.load-error", { "data-testid": "load-error" },
+      h("h1", offline ? "You are offline" : "Broadcast not found"),
+      h("p.muted", offline ? "The show opens as soon as you are back online." : explain(e)),
+      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, "Try again") : null));
     return;
   }
   fill(app,
-    h("div.main-col", stage, coupons.el, bannerBox),
-    h("div.side-col", carousel.el, giveaway.el, h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
+    h("div.main-col", stage, slots.offers),
+    h("div.side-col", slots.product, slots.rail,
+      h("section.panel.stack.chat-panel", { "aria-labelledby": "chat-h", dataset: { slot: "chat" } }, h("h2#chat-h", "Live chat"), slowNote, chat.el)));
   const snapshot = b;
   b = null;
   applySnapshot(snapshot);
@@ -447,4 +469,5 @@ async function main() {
   }, 1000);
 }
 
+installApp({ start: location.pathname });
 main();
