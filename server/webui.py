@@ -32,7 +32,7 @@ VENDOR = {
 # Pages are tiny and change with every deploy; modules are fetched with a version query string.
 NO_CACHE = {"Cache-Control": "no-cache"}
 # The installed app's offline shell: the files under web/app the pages need to open without a network.
-SHELL_GLOBS = ("*.html", "js/**/*.js", "css/*.css", "icons/*.png")
+SHELL_GLOBS = ("*.html", "js/**/*.js", "css/*.css", "icons/*.png", "i18n/*.json")
 # An installed watch page opens on its own show: /manifest.webmanifest?start=/watch/<id>
 WATCH_START = re.compile(r"/watch/[A-Za-z0-9_-]{1,64}")
 

@@ -25,6 +25,12 @@ class User(Base):
     origin_network: Mapped[str | None] = mapped_column(String(40))
 
 
+# The languages the pages speak (web/app/i18n/<code>.json); a shop picks its default among them.
+SHOP_LANGUAGES = ("en", "ko", "pl")
+DEFAULT_LANGUAGE = "en"
+DEFAULT_CURRENCY = "USD"
+
+
 class Shop(Base):
     """A brand selling on this deployment: its staff share its catalog, broadcasts and orders."""
 
@@ -32,6 +38,10 @@ class Shop(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The pages' language when a browser asks for none of SHOP_LANGUAGES, and the chat's extra buy words.
+    language: Mapped[str] = mapped_column(String(8), default=DEFAULT_LANGUAGE)
+    # ISO 4217: the currency of a new product when the host names none.
+    currency: Mapped[str] = mapped_column(String(3), default=DEFAULT_CURRENCY)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

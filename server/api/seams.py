@@ -91,6 +91,13 @@ class MediaMoment(NamedTuple):
 
     at_s: float
     media_ms: int
+    # the frame's timestamp on the fanout's 90 kHz clock: what every WHEP viewer's RTP timestamps
+    # carry (plus that sender's origin), so a browser knows when it plays that frame
+    pts: int = 0
+
+    def stamp(self) -> dict[str, float | int]:
+        """The fields a room event carries: media_at_s, media_ms, media_pts."""
+        return {"media_at_s": self.at_s, "media_ms": self.media_ms, "media_pts": self.pts}
 
 
 class MediaClock(Protocol):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.api.auth import optional_user, require_host
 from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
+from server.api.models import Shop
 from server.api.openapi import Router
 from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
@@ -20,6 +21,7 @@ from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.pins import pinned_products
 from server.commerce.report import fold_report
 from server.commerce.schemas import BroadcastIn
+from server.commerce.shop import shop_locale
 from server.commerce.views import product_view
 from server.db.base import new_id
 from server.errors import NotFound
@@ -46,6 +48,7 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
         if b is None:
             raise NotFound("broadcast")
         pins = await pinned_products(session, broadcast_id)
+        shop = await session.get(Shop, b.shop_id) if b.shop_id else None
         offers = (
             (
                 await session.execute(
@@ -66,6 +69,7 @@ async def broadcast_snapshot(app: web.Application, broadcast_id: str) -> dict[st
         "pins": [product_view(p) for p in pins],
         "offers": [await view_of(inventory, o) for o in offers],
         "coupons": await active_coupons(app, broadcast_id),
+        "shop": shop_locale(shop),  # the page's language when the browser asks for none of ours
     }
 
 

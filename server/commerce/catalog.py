@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.api.auth import require_host
 from server.api.context import DB, INVENTORY
+from server.api.models import DEFAULT_CURRENCY, Shop
 from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
 from server.commerce.schemas import ProductIn, ProductPatch
@@ -33,9 +34,13 @@ router = Router()
 async def create_product(request: web.Request) -> web.Response:
     host = require_host(request)
     body = await parse_body(request, ProductIn)
-    product = Product(id=new_id("pr"), shop_id=host.shop_id, **body.model_dump())
+    fields = body.model_dump()
     try:
         async with request.app[DB]() as session, session.begin():
+            if fields["currency"] is None:  # the shop's default currency
+                shop = await session.get(Shop, host.shop_id)
+                fields["currency"] = shop.currency if shop is not None else DEFAULT_CURRENCY
+            product = Product(id=new_id("pr"), shop_id=host.shop_id, **fields)
             session.add(product)
             await session.flush()
             EventBus.record(

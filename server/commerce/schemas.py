@@ -17,7 +17,9 @@ class ProductIn(Body):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     title: str = Field(min_length=1, max_length=200)
     price: int = Field(ge=0, le=MAX_PRICE, description="minor units")
-    currency: str = Field(pattern=CURRENCY_PATTERN, description="ISO 4217 code, e.g. USD")
+    currency: str | None = Field(
+        None, pattern=CURRENCY_PATTERN, description="ISO 4217 code, e.g. USD; the shop's currency if omitted"
+    )
     stock: int = Field(ge=0, le=MAX_UNITS)
     image_url: str | None = Field(None, max_length=1000)
     description: str = Field("", max_length=5000)

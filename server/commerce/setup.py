@@ -23,6 +23,7 @@ from server.commerce import (
     replay_offers,
     report,
     reservations,
+    shop,
     stats,
 )
 from server.commerce.measure import SALE_MEASURE, SaleMeasure
@@ -59,6 +60,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
         stats,
         report,
         privacy,
+        shop,
     ):
         module.router.install(app)
     if sweeper:

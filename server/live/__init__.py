@@ -90,6 +90,8 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
     async def on_auction(event: topics.Event) -> None:
         if event.is_local:  # {type: started | bid | extended | ended, auction: <as GET shows it>}
             data = {"type": event.data["type"], "auction": event.data["auction"]}
+            if data["type"] == "started":  # its moment on the video, as offers and pins carry
+                data.update(await room.feed.moment(event.data["broadcast_id"]))
             await room.emit("auction", data, event.data["broadcast_id"])
             outbid = event.data.get("outbid")
             if outbid:  # the viewer whose high bid was just beaten, alone

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.api.seams import MediaClock, MediaMoment
 from server.events import Event
 from server.inventory.engine import Counters, Inventory
 from server.inventory.models import Offer
@@ -27,6 +28,10 @@ log = logging.getLogger("liveshop.live")
 
 Emit = Callable[[str, Any, str], Awaitable[None]]
 Snapshot = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+async def no_clock(broadcast_id: str) -> MediaMoment | None:
+    return None
 
 
 class Feed:
@@ -40,6 +45,7 @@ class Feed:
         interval_s: float,
     ) -> None:
         self.inventory = inventory
+        self.media_clock: MediaClock = no_clock  # the MEDIA_CLOCK seam, set by the room
         self._db = sessionmaker
         self._emit = emit
         self._snapshot = snapshot
@@ -57,6 +63,9 @@ class Feed:
         view = event.data["offer"]
         self.views[view["id"]] = view
         if event.is_local:
+            # the video's moment: viewers behind the live edge hold the banner until they see it
+            view = {**view, **(await self.moment(event.data["broadcast_id"]))}
+            self.views[view["id"]] = view
             await self._emit("offer", view, event.data["broadcast_id"])
 
     def on_offer_stock(self, event: Event) -> None:
@@ -82,6 +91,7 @@ class Feed:
                 "product": product,  # v1: the most recent pin
                 "pins": event.data.get("pins", [product] if product else []),
                 "change": event.data.get("change"),
+                **(await self.moment(event.data["broadcast_id"])),
             }
             await self._emit("pinned", data, event.data["broadcast_id"])
 
@@ -89,6 +99,11 @@ class Feed:
         if event.is_local:
             data = {"type": event.data["type"], "coupon": event.data["coupon"]}
             await self._emit("coupon", data, event.data["broadcast_id"])
+
+    async def moment(self, broadcast_id: str) -> dict[str, float | int]:
+        """media_at_s / media_ms / media_pts of the video now, or nothing when it is not published."""
+        found = await self.media_clock(broadcast_id)
+        return found.stamp() if found is not None else {}
 
     def remember(self, offers: list[dict[str, Any]]) -> None:
         """Offer views seen in a snapshot: the base for later stock updates."""

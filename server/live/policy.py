@@ -17,11 +17,12 @@ from cachetools import LRUCache, TTLCache
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.api.models import Shop
 from server.api.tokens import Principal
 from server.broadcasts import Broadcast
 from server.clock import SYSTEM_CLOCK, Clock, utc
 from server.live.models import ChatSettings, Restriction
-from server.live.text import blocked_matcher
+from server.live.text import blocked_matcher, language_buy_keywords
 
 REFRESH_S = 30.0
 
@@ -37,6 +38,7 @@ class Policy:
     blocked_words: list[str] = field(default_factory=list)
     matcher: re.Pattern[str] | None = None
     buy_keywords: list[str] = field(default_factory=list)  # the host's own, beside the built-in ones
+    language: str = "en"  # the shop's: which language's extra buy keywords the chat also takes
     announce_claims: bool = False
     bans: set[str] = field(default_factory=set)
     timeouts: dict[str, float] = field(default_factory=dict)  # user id -> until (epoch seconds)
@@ -56,6 +58,10 @@ class Policy:
     def is_staff(self, user: Principal) -> bool:
         """A host of the shop this broadcast belongs to: the one who may moderate and wears the badge."""
         return user.is_host and bool(self.shop_id) and user.shop_id == self.shop_id
+
+    def all_buy_keywords(self) -> tuple[str, ...]:
+        """The host's keywords and the shop language's (the contract's four are always in)."""
+        return (*self.buy_keywords, *language_buy_keywords(self.language))
 
     def settings_view(self) -> dict[str, object]:
         return settings_view(self.slow_mode_s, self.blocked_words, self.buy_keywords, self.announce_claims)
@@ -134,6 +140,7 @@ class Policies:
             if b is None:
                 return Policy(broadcast_id, exists=False, loaded_at=loaded_at)
             settings = await session.get(ChatSettings, broadcast_id)
+            shop = await session.get(Shop, b.shop_id) if b.shop_id else None
             rows = (
                 (await session.execute(select(Restriction).where(Restriction.broadcast_id == broadcast_id)))
                 .scalars()
@@ -149,6 +156,7 @@ class Policies:
             blocked_words=words,
             matcher=blocked_matcher(words),
             buy_keywords=list(settings.buy_keywords or []) if settings else [],
+            language=(shop.language if shop is not None else None) or "en",
             announce_claims=bool(settings.announce_claims) if settings else False,
             loaded_at=loaded_at,
         )

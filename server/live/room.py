@@ -120,6 +120,7 @@ class LiveRoom:
             lambda: app[BROADCAST_SNAPSHOT],
             interval_s=self.cfg.stock_interval_ms / 1000,
         )
+        self.feed.media_clock = lambda broadcast_id: self.app[MEDIA_CLOCK](broadcast_id)
         bus.on_control = self.on_control
         bus.on_recovered = self.resync
 
@@ -272,7 +273,7 @@ class LiveRoom:
         moment = await self.app[MEDIA_CLOCK](broadcast_id)
         if moment is not None:  # where the video was when the room got it: the replay shows it there
             message["at_s"] = moment.at_s
-        quantity = None if is_host else buy_quantity(text, policy.buy_keywords)
+        quantity = None if is_host else buy_quantity(text, policy.all_buy_keywords())
         if quantity is None or sid is None:
             ack = await self.chat.submit(broadcast_id, message)
         else:

@@ -49,9 +49,21 @@ def blocked_matcher(words: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
-BUY_KEYWORDS = ("buy", "sold", "kup", "구매")
+BUY_KEYWORDS = ("buy", "sold", "kup", "구매")  # the contract's: they claim whatever the shop's language
+# What buyers of each shop language also write to claim (casefolded, NFC). Chosen by the shop's
+# language (GET/PATCH /api/v1/shop); unaccented spellings too, as phones often type them.
+LANGUAGE_BUY_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "en": ("mine", "i'll take it", "i’ll take it"),
+    "pl": ("kupuję", "kupuje", "biorę", "biore", "rezerwuję", "rezerwuje", "poproszę", "poprosze"),
+    "ko": ("살게요", "구매할게요", "구매요", "주문할게요", "주문"),
+}
 MAX_BUY_KEYWORDS = 20
 _QUANTITY = re.compile(r"(?:\s*[x×]\s*|\s+)(\d{1,6})")
+
+
+def language_buy_keywords(language: str) -> tuple[str, ...]:
+    """The extra buy keywords of a shop language (none for a language we do not know)."""
+    return LANGUAGE_BUY_KEYWORDS.get(language, ())
 
 
 def buy_quantity(text: str, extra_keywords: list[str] | tuple[str, ...] = ()) -> int | None:

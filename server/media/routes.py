@@ -22,8 +22,10 @@ from server.api.validation import Body, json_response, parse_body, path_id
 from server.broadcasts import Broadcast
 from server.errors import DomainError, NotFound
 from server.media import ice
+from server.media.encoders import VIDEO_CLOCK
 from server.media.sdp import MAX_SDP_BYTES, parse_offer
 from server.media.sessions import MediaHub, Session
+from server.media.tracks import PacketTrack
 
 HUB = web.AppKey("media_hub", MediaHub)
 
@@ -262,6 +264,24 @@ async def whip_patch(request: web.Request) -> web.Response:
 async def whep_patch(request: web.Request) -> web.Response:
     """Trickle ICE candidates to a WHEP session."""
     return await _patch(request, "whep")
+
+
+@router.get(
+    "/whep/{broadcast_id}/{session_id}/clock",
+    tag="media",
+    summary="How this session's video RTP timestamps map to the broadcast's media clock",
+    errors=("not_found",),
+)
+@with_cors("GET, OPTIONS")
+async def whep_clock(request: web.Request) -> web.Response:
+    """{rtp_origin, clock_rate}: a frame's media pts = (its RTP timestamp - rtp_origin) mod 2^32 at
+    clock_rate, on the clock room events give as `media_pts` (rtp_origin is null until the first
+    frames went out). The watch page holds a pin or offer until it plays that frame."""
+    session = session_for(request, "whep")
+    origin = next(
+        (t.rtp_origin for t in session.tracks if isinstance(t, PacketTrack) and t.kind == "video"), None
+    )
+    return json_response({"rtp_origin": origin, "clock_rate": VIDEO_CLOCK})
 
 
 @with_cors(ALLOW_ENDPOINT)

@@ -190,6 +190,8 @@ class MediaHub:
                     continue
                 session.tracks.append(track)
                 transceiver.sender.replaceTrack(track)
+                if track.kind == "video":
+                    track.sender = transceiver.sender
                 transceiver.direction = "sendonly"
                 # A viewer's PLI/FIR asks the shared encoder, rate-limited, for a keyframe.
                 if track.kind == "video" and codec is not None:

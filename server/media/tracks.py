@@ -35,6 +35,13 @@ class PacketTrack(MediaStreamTrack):
         self._on_keyframe_needed = on_keyframe_needed
         self.delivered = 0
         self.skips = 0  # times the backlog was dropped
+        # The viewer's RTP timestamps are aiortc's random origin plus our packets' pts: the sender
+        # sends all of one packet before it asks for the next, so at each recv() its last RTP
+        # timestamp belongs to the packet handed out before. That gives the origin exactly, and the
+        # browser maps each frame it plays (requestVideoFrameCallback's rtpTimestamp) back to pts.
+        self.sender: object | None = None
+        self.rtp_origin: int | None = None
+        self._last_pts: int | None = None
 
     @property
     def waiting_for_keyframe(self) -> bool:
@@ -72,7 +79,13 @@ class PacketTrack(MediaStreamTrack):
             self._ready.clear()
             await self._ready.wait()
         self.delivered += 1
-        return self._queue.popleft()
+        packet = self._queue.popleft()
+        if self.sender is not None:
+            sent = getattr(self.sender, "_RTCRtpSender__rtp_timestamp", 0)
+            if sent and self._last_pts is not None:
+                self.rtp_origin = (sent - self._last_pts) % 2**32
+            self._last_pts = int(packet.pts or 0)
+        return packet
 
     def stop(self) -> None:
         super().stop()

@@ -265,3 +265,38 @@ async def test_a_close_during_a_rush_freezes_exactly_the_acknowledged_entries(no
     assert set(frozen) == acknowledged and len(frozen) == len(acknowledged)
     assert closed.body["entrants_hash"] == fairness.entrants_hash(frozen)
     assert (await _get(api, gid))["entrants"] == closed.body["entrants"]
+
+
+async def test_a_forgotten_buyer_loses_their_name_in_giveaways_and_the_draw_still_checks(
+    node: Node, api: Api
+) -> None:
+    app, _ = node
+    host = await new_host(app, api)
+    prize = await api.product(host, stock=1)
+    goods = await api.product(host, stock=5)
+    broadcast = await api.broadcast(host)
+    offer = await api.offer(host, broadcast["id"], goods["id"], 5)
+    ada = await api.guest("Ada")
+    hold = (await api.reserve(ada, offer["id"])).body["id"]
+    assert (await api.checkout(ada, hold)).status == 201  # the shop knows Ada by the email on this order
+    gid = (await _start(api, host, broadcast["id"], prize["id"])).body["id"]
+    assert (await _enter(api, ada, gid)).status == 201
+    assert (await _act(api, host, gid, "close")).status == 200
+    drawn = (await _act(api, host, gid, "draw")).body
+    assert drawn["winner"]["nickname"] == "Ada"
+    erased = await api.call("POST", "/api/v1/privacy/erase", token=host, json={"email": "buyer@example.com"})
+    assert erased.status == 200, erased.body
+
+    async def scrubbed() -> dict[str, Any]:
+        for _ in range(100):
+            view = await _get(api, gid)
+            if view["winner"]["nickname"] == "erased":
+                return view
+            await asyncio.sleep(0.05)
+        raise AssertionError("the winner's name was not erased")
+
+    view = await scrubbed()
+    assert [e["nickname"] for e in view["entrants"]] == ["erased"]
+    assert fairness.verify_view(view) == drawn["winner"]["user_id"]  # ids stay: the draw still checks
+    order = await api.call("GET", f"/api/v1/orders/{drawn['winner']['order_id']}", token=host)
+    assert order.body["buyer"]["name"] == "erased"

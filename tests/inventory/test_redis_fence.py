@@ -16,6 +16,7 @@ from redis.crc import key_slot
 
 from server.api.context import DB, INVENTORY
 from server.commerce.auctions import AUCTION_BOOK, end_auction
+from server.commerce.coupons import COUPON_BOOK
 from server.commerce.giveaways.service import ENTRY_BOOK
 from server.config import Settings
 from server.inventory.audit import run_audit
@@ -29,6 +30,7 @@ from tests.services import TEST_SECRET, PostgresDatabase, RedisServer
 
 AUCTION_SCRIPTS = {"bid", "auction_load", "auction_close", "auction_view"}
 GIVEAWAY_SCRIPTS = {"giveaway_enter", "giveaway_load"}
+COUPON_SCRIPTS = {"coupon_redeem", "coupon_return", "coupon_load", "coupon_view"}
 
 
 def test_redis_urls_for_one_server_sentinel_and_cluster() -> None:
@@ -68,11 +70,14 @@ async def test_every_inventory_script_touches_one_cluster_slot(
     calls: list[tuple[str, list[str]]] = []
     book = app[AUCTION_BOOK]  # the auction scripts run on the book's own registration
     entries = app[ENTRY_BOOK]  # and the giveaway scripts on the entry book's
+    coupons = app[COUPON_BOOK]  # and the coupon scripts on the coupon book's
     owners = {
         name: book.scripts
         if name in AUCTION_SCRIPTS
         else entries.scripts
         if name in GIVEAWAY_SCRIPTS
+        else coupons.scripts
+        if name in COUPON_SCRIPTS
         else inventory.scripts
         for name in NAMES
     }
@@ -115,6 +120,19 @@ async def test_every_inventory_script_touches_one_cluster_slot(
         await entries.redis.hset(giveaway_keys(giveaway["id"])[0], "epoch", "another-process")
         assert (await api.call("POST", entries_path, token=buyers[1])).status == 201  # rebuilt, then served
         assert (await api.call("POST", entries_path, token=buyers[0])).status == 200  # still in, once
+        code = {
+            "code": "FENCE" + uuid.uuid4().hex[:6].upper(),
+            "percent_off": 10,
+            "max_uses": 5,
+            "duration_s": 600,
+        }
+        made = await api.call("POST", f"/api/v1/broadcasts/{broadcast['id']}/coupons", token=host, json=code)
+        assert made.status == 201, made.body
+        coupon = made.body
+        use = f"{offer['id']}.fence"
+        assert (await coupons.redeem(coupon["id"], use, "us_fence")).code == "ok"
+        assert await coupons.give_back(coupon["id"], use)
+        assert (await coupons.count(coupon["id"])).used == 0
     finally:
         for name, script in originals.items():
             setattr(owners[name], name, script)

@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestServer
 
 from server.api.auth import TOKENS, Principal
 from server.db.base import new_id
-from server.live.text import buy_quantity
+from server.live.text import buy_quantity, language_buy_keywords
 from tests.api_client import Api
+from tests.conftest import new_host
 from tests.live.conftest import Clients, Room, RoomClient
 
 
@@ -210,6 +211,75 @@ async def test_the_hosts_keywords_and_the_rooms_announcement(
         json={"buy_keywords": [""] * 21},
     )
     assert r.status == 422 and r.code == "validation_error", r.body
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "quantity"),
+    [
+        ("pl", "kupuję", 1),
+        ("pl", "KUPUJĘ 2", 2),
+        ("pl", "biore x3", 3),
+        ("pl", "kupuję jutro", None),
+        ("ko", "살게요", 1),
+        ("ko", "구매할게요 2", 2),
+        ("ko", "다음에 살게요", None),
+        ("en", "mine 2", 2),
+        ("en", "kupuję", None),  # another language's extra is plain chat
+        ("ko", "kup", 1),  # the contract's four claim whatever the shop's language
+        ("pl", "구매", 1),
+    ],
+)
+def test_a_shop_languages_extra_keywords_count_as_whole_messages_only(
+    language: str, text: str, quantity: int | None
+) -> None:
+    assert buy_quantity(text, language_buy_keywords(language)) == quantity
+
+
+async def language_room(app: web.Application, api: Api, language: str) -> Room:
+    """A live room of a shop that speaks `language` (set before anyone joins, so the room knows it)."""
+    host = await new_host(app, api)
+    r = await api.call("PATCH", "/api/v1/shop", token=host, json={"language": language})
+    assert r.status == 200, r.body
+    b = await api.broadcast(host)
+    r = await api.call("POST", f"/api/v1/broadcasts/{b['id']}/start", token=host)
+    assert r.status == 200, r.body
+    return Room(api, host, b, await api.product(host, stock=100))
+
+
+@pytest.mark.parametrize(
+    ("language", "extras", "sentences", "foreign"),
+    [
+        ("pl", ["kupuję", "Biorę 2"], ["kupuję jutro", "biorę to później"], "살게요"),
+        ("ko", ["살게요", "구매할게요 2"], ["내일 살게요", "구매할게요 나중에"], "kupuję"),
+    ],
+)
+async def test_the_shop_languages_extras_claim_in_the_room_and_sentences_do_not(
+    node: tuple[web.Application, TestServer],
+    api: Api,
+    clients: Clients,
+    node_url: str,
+    language: str,
+    extras: list[str],
+    sentences: list[str],
+    foreign: str,
+) -> None:
+    room = await language_room(node[0], api, language)
+    offer = await pin_offer(api, room, quantity=10, per_buyer_limit=5)
+    ada = await viewer(clients, api, node_url, room, "ada")  # chats in sentences
+    bo = await viewer(clients, api, node_url, room, "bo")  # buys
+    for text in (*sentences, foreign):
+        await chat(ada, text)
+    await ada.wait(lambda: foreign in ada.chat_texts(), what="the sentences as chat")
+    r = await api.call("GET", f"/api/v1/offers/{offer['id']}")
+    assert r.body["held"] == 0 and outcomes(ada) == [], (r.body, outcomes(ada))
+    for text in extras:
+        await chat(bo, text)
+    await bo.wait(lambda: len(bo.events["reservation"]) == 2, what="a hold per extra keyword")
+    assert sorted(h["quantity"] for h in bo.events["reservation"]) == [1, 2]
+    await chat(bo, "kup")  # the contract's keyword claims too
+    await bo.wait(lambda: len(bo.events["reservation"]) == 3, what="the contract's keyword")
+    r = await api.call("GET", f"/api/v1/offers/{offer['id']}")
+    assert r.body["held"] == 4 and bo.events["error"] == [] and outcomes(ada) == [], r.body
 
 
 # Every viewer is a socket.io client in the test's own event loop, beside the node: 1,000 take about

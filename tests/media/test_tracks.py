@@ -57,3 +57,24 @@ def test_encoder_caps_keep_aspect_and_force_keyframes_on_request() -> None:
             frame.pts, frame.time_base = n * 3000, fractions.Fraction(1, 90_000)
             keys += [p.is_keyframe for p in encoder.encode(frame, force_keyframe=n == 8)]
         assert keys[0] and keys[8] and not any(keys[1:8]), (codec, keys)
+
+
+class _Sender:
+    """What aiortc's RTCRtpSender leaves after sending a frame: its last RTP timestamp."""
+
+    def __init__(self) -> None:
+        self._RTCRtpSender__rtp_timestamp = 0
+
+
+async def test_the_viewers_rtp_origin_is_learned_exactly_from_what_its_sender_sent() -> None:
+    origin = 4_000_000_000  # aiortc picks it at random; RTP timestamps are origin + pts (mod 2^32)
+    sender = _Sender()
+    track = PacketTrack("video", codec="h264")
+    track.sender = sender
+    for n in (3000, 6000, 9000):
+        track.offer(packet(n), keyframe=True)
+    for expected in (None, origin, origin):
+        got = await asyncio.wait_for(track.recv(), 1)
+        assert track.rtp_origin == expected
+        sender._RTCRtpSender__rtp_timestamp = (origin + int(got.pts)) % 2**32  # sent, then asks again
+    assert track.rtp_origin == origin

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.context import DB, REDIS
-from server.commerce.giveaways import keyword, routes, service
+from server.api.context import DB, EVENTS, REDIS
+from server.commerce.giveaways import keyword, privacy, routes, service
 from server.commerce.giveaways.writer import EntryWriter
+from server.events import PERSON_ERASED
 from server.inventory.giveaways import EntryBook
 
 
@@ -18,4 +19,5 @@ def setup(app: web.Application) -> None:
     app[service.ENTRY_WRITER] = EntryWriter(app[DB], service.STATE_REFUSALS["closed"])
     app[service.COUNTS] = service.CountAnnouncer(app)
     keyword.setup(app)
+    app[EVENTS].subscribe(PERSON_ERASED, privacy.on_person_erased(app))
     routes.router.install(app)

@@ -13,7 +13,7 @@ from server.api.context import CLOCK as NODE_CLOCK
 from server.api.context import EVENTS, REDIS
 from server.api.metrics import METRICS
 from server.config import MediaSettings
-from server.events import BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
+from server.events import AUCTION, BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
 from server.media.hls.recorder import Recorder
@@ -84,6 +84,11 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
         offer = event.data.get("offer") or {}
         mark(event.data.get("broadcast_id"), "offer", offer.get("id"))
 
+    async def on_auction(event: Event) -> None:
+        if event.data.get("type") == "started":
+            auction = event.data.get("auction") or {}
+            mark(event.data.get("broadcast_id"), "auction", auction.get("id"))
+
     async def on_broadcast(event: Event) -> None:
         broadcast = event.data.get("broadcast") or {}
         if broadcast.get("status") == "ended" and broadcast.get("id"):
@@ -91,6 +96,7 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
 
     app[EVENTS].subscribe(PINNED, on_pinned)
     app[EVENTS].subscribe(OFFER_STARTED, on_offer)
+    app[EVENTS].subscribe(AUCTION, on_auction)
     app[EVENTS].subscribe(BROADCAST_STATUS, on_broadcast)
 
     async def retention(_app: web.Application) -> None:

@@ -15,6 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from server.api.seams import MediaMoment
+from server.media.encoders import VIDEO_CLOCK
 from server.media.hls.origin import HlsOrigin
 
 log = logging.getLogger("liveshop.media")
@@ -26,7 +27,7 @@ CACHE_S = 0.5  # a flooded chat reads Redis at most twice a second per broadcast
 
 
 def anchor_key(broadcast_id: str) -> str:
-    """string: {"at_s", "media_ms", "wall"} of the packaging node's newest frame."""
+    """string: {"at_s", "media_ms", "pts", "wall"} of the packaging node's newest frame."""
     return f"hls:clock:{broadcast_id}"
 
 
@@ -46,7 +47,7 @@ class HlsMediaClock:
         # media_ms is on the machine's clock, as aiortc's RTCP sender reports are (the node's clock
         # may be moved in tests): the frame's age, taken from now
         age_s = stream.wall() - dated.timestamp()
-        return MediaMoment(round(at_s, 3), round((time.time() - age_s) * 1000))
+        return MediaMoment(round(at_s, 3), round((time.time() - age_s) * 1000), stream.newest_pts)
 
     async def __call__(self, broadcast_id: str) -> MediaMoment | None:
         found = self.local(broadcast_id)
@@ -71,7 +72,8 @@ class HlsMediaClock:
         if not 0 <= since <= STALE_S:
             return None
         at_s, media_ms = float(anchor["at_s"]) + since, float(anchor["media_ms"]) + since * 1000
-        return MediaMoment(round(at_s, 3), round(media_ms))
+        pts = (int(anchor.get("pts", 0)) + round(since * VIDEO_CLOCK)) % 2**32
+        return MediaMoment(round(at_s, 3), round(media_ms), pts)
 
     async def write_anchors(self) -> int:
         """One SET per live stream of this node; how many were written."""
@@ -82,7 +84,7 @@ class HlsMediaClock:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for bid, m in live.items():
-                    body = {"at_s": m.at_s, "media_ms": m.media_ms, "wall": time.time()}
+                    body = {"at_s": m.at_s, "media_ms": m.media_ms, "pts": m.pts, "wall": time.time()}
                     pipe.set(anchor_key(bid), orjson.dumps(body), ex=ANCHOR_TTL_S)
                 await pipe.execute()
         except Exception as exc:

@@ -59,6 +59,7 @@ class HlsStream:
         self._discontinuity = False
         self._changed = asyncio.Event()
         self._poster_at = -1e9
+        self.newest_pts = 0  # the newest video packet's fanout timestamp (90 kHz), as RTP carries it
 
     def wants_poster(self) -> bool:
         """A poster at the start, then a fresh thumbnail every THUMBNAIL_EVERY_S while live."""
@@ -74,6 +75,7 @@ class HlsStream:
     def on_video(self, packet: av.Packet, size: tuple[int, int], with_audio: bool) -> None:
         if self.ended:
             return
+        self.newest_pts = int(packet.pts or 0)
         muxer = self._muxer
         if muxer is not None and (muxer.size != size or (muxer.audio is not None) != with_audio):
             if not packet.is_keyframe:

@@ -62,6 +62,9 @@ async def test_other_nodes_read_the_moment_from_the_anchor_and_stop_when_it_is_s
         there = await elsewhere("bc_anchor")
         assert there is not None
         assert 0 <= there.at_s - here.at_s < 0.5 and 0 <= there.media_ms - here.media_ms < 500
+        # the fanout's 90 kHz clock, as every WHEP viewer's RTP timestamps carry it
+        assert here.pts == 90_000 + 59 * 3000 and 0 <= there.pts - here.pts < 45_000
+        assert here.stamp() == {"media_at_s": here.at_s, "media_ms": here.media_ms, "media_pts": here.pts}
         assert await elsewhere("bc_never_published") is None
         await redis.set(anchor_key("bc_old"), b'{"at_s": 1, "media_ms": 1, "wall": 1}')
         assert await elsewhere("bc_old") is None  # nobody has been publishing it for a while

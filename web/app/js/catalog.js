@@ -2,25 +2,26 @@
 import { api, rememberProduct } from "./api.js";
 import { h, fill, toast, modal, field } from "./dom.js";
 import { money, toMinor, toMajor, clock, secondsUntil, explain } from "./format.js";
+import { t } from "./i18n.js";
 
-function productForm(p, onSave) {
+function productForm(p, onSave, shopCurrency = "USD") {
   return (close) => {
-    const currency = h("input", { value: p ? p.currency : "USD", maxlength: 3, required: true, pattern: "[A-Z]{3}", disabled: Boolean(p) });
+    const currency = h("input", { value: p ? p.currency : shopCurrency, maxlength: 3, required: true, pattern: "[A-Z]{3}", disabled: Boolean(p) });
     const sku = h("input", { value: p ? p.sku : "", required: true, maxlength: 64, disabled: Boolean(p) });
     const title = h("input", { value: p ? p.title : "", required: true, maxlength: 200 });
     const price = h("input", { value: p ? toMajor(p.price, p.currency) : "", required: true, inputmode: "decimal" });
     const stock = h("input", { type: "number", min: 0, value: p ? p.stock : 100, required: true });
-    const image = h("input", { value: p ? p.image_url || "" : "", placeholder: "https://… or /static/…", maxlength: 1000 });
+    const image = h("input", { value: p ? p.image_url || "" : "", placeholder: t("catalog.image_placeholder"), maxlength: 1000 });
     const description = h("textarea", { maxlength: 5000 }, p ? p.description || "" : "");
     const error = h("p.error-text", { role: "alert", hidden: true });
-    const save = h("button.primary", { type: "submit" }, p ? "Save changes" : "Add product");
+    const save = h("button.primary", { type: "submit" }, p ? t("catalog.save_changes") : t("catalog.add_product"));
     return h("form.stack", {
       onsubmit: async (event) => {
         event.preventDefault();
         const cur = currency.value.trim().toUpperCase();
         const body = { title: title.value.trim(), price: toMinor(price.value, cur), stock: Number(stock.value), description: description.value };
         if (Number.isNaN(body.price)) {
-          error.textContent = "Price must be a number, e.g. 19.99";
+          error.textContent = t("catalog.price_not_a_number", { example: toMajor(1999, cur || "USD") });
           error.hidden = false;
           return;
         }
@@ -36,10 +37,10 @@ function productForm(p, onSave) {
         }
       },
     },
-      p ? null : h("div.grid-2", field("SKU", sku), field("Currency", currency)),
-      field("Title", title),
-      h("div.grid-2", field(`Price (${p ? p.currency : "e.g. 19.99"})`, price), field("Stock", stock)),
-      field("Image URL", image), field("Description", description), error, save);
+      p ? null : h("div.grid-2", field(t("catalog.sku"), sku), field(t("catalog.currency"), currency)),
+      field(t("catalog.title"), title),
+      h("div.grid-2", field(t("catalog.price_in", { currency: p ? p.currency : currency.value }), price), field(t("catalog.stock"), stock)),
+      field(t("catalog.image_url"), image), field(t("catalog.description"), description), error, save);
   };
 }
 
@@ -49,16 +50,16 @@ function offerForm(p, onLaunch) {
     const quantity = h("input", { type: "number", min: 1, max: Math.max(1, p.stock), value: Math.max(1, Math.min(20, p.stock)), required: true });
     const limit = h("input", { type: "number", min: 1, max: 1000, value: 2, required: true });
     const duration = h("select",
-      [["30", "30 seconds"], ["60", "1 minute"], ["120", "2 minutes"], ["300", "5 minutes"], ["600", "10 minutes"], ["1800", "30 minutes"]]
-        .map(([v, label]) => h("option", { value: v, selected: v === "120" }, label)));
+      [30, 60, 120, 300, 600, 1800]
+        .map((v) => h("option", { value: String(v), selected: v === 120 }, v < 60 ? t("common.seconds", { count: v }) : t("common.minutes", { count: v / 60 }))));
     const error = h("p.error-text", { role: "alert", hidden: true });
-    const go = h("button.primary", { type: "submit" }, "Launch offer");
+    const go = h("button.primary", { type: "submit" }, t("offers.launch"));
     return h("form.stack", {
       onsubmit: async (event) => {
         event.preventDefault();
         const body = { product_id: p.id, price: toMinor(price.value, p.currency), quantity: Number(quantity.value), per_buyer_limit: Number(limit.value), duration_s: Number(duration.value) };
         if (Number.isNaN(body.price)) {
-          error.textContent = "Price must be a number";
+          error.textContent = t("catalog.price_not_a_number", { example: toMajor(1999, p.currency) });
           error.hidden = false;
           return;
         }
@@ -72,16 +73,16 @@ function offerForm(p, onLaunch) {
         }
       },
     },
-      h("div.row", h("img", { src: p.image_url || "", alt: "", width: 48, height: 48, style: { borderRadius: "8px" } }), h("div", h("b", p.title), h("div.muted.small", `${money(p.price, p.currency)} · ${p.stock} on the shelf`))),
-      h("div.grid-2", field(`Offer price (${p.currency})`, price), field("Quantity", quantity)),
-      h("div.grid-2", field("Limit per buyer", limit), field("Duration", duration)),
+      h("div.row", h("img", { src: p.image_url || "", alt: "", width: 48, height: 48, style: { borderRadius: "8px" } }), h("div", h("b", p.title), h("div.muted.small", `${money(p.price, p.currency)} · ${t("offers.on_shelf", { count: p.stock })}`))),
+      h("div.grid-2", field(t("offers.price_in", { currency: p.currency }), price), field(t("offers.quantity"), quantity)),
+      h("div.grid-2", field(t("offers.limit_per_buyer"), limit), field(t("offers.duration"), duration)),
       error, go);
   };
 }
 
 /** The catalog panel and the offers panel; `ctx` carries the token, broadcast and callbacks. */
 export function catalogPanels(ctx) {
-  const list = h("div.catalog", { role: "list", "aria-label": "Products" });
+  const list = h("div.catalog", { role: "list", "aria-label": t("catalog.products") });
   const offersBox = h("div.stack", { "aria-live": "polite" });
   const pastBox = h("div.stack.small");
   let products = [];
@@ -100,32 +101,32 @@ export function catalogPanels(ctx) {
         ? await api("DELETE", `/api/v1/broadcasts/${ctx.id}/pins/${encodeURIComponent(p.id)}`, { token: ctx.token })
         : await api("PUT", `/api/v1/broadcasts/${ctx.id}/pin`, { token: ctx.token, body: { product_id: p.id } });
       ctx.setPins(reply.pins || (reply.pinned ? [reply.pinned] : []));
-      toast(pinned ? `Unpinned ${p.title}` : `Pinned ${p.title}`, "ok", 2000);
+      toast(t(pinned ? "catalog.unpinned_toast" : "catalog.pinned_toast", { title: p.title }), "ok", 2000);
     } catch (e) {
       toast(explain(e), "error");
     }
   }
 
   async function addProduct() {
-    const p = await modal("Add a product", productForm(null, (body) => api("POST", "/api/v1/products", { token: ctx.token, body, idempotencyKey: body.sku })));
+    const p = await modal(t("catalog.add_title"), productForm(null, (body) => api("POST", "/api/v1/products", { token: ctx.token, body, idempotencyKey: body.sku }), ctx.currency && ctx.currency()));
     if (p) {
-      toast(`Added ${p.title}`, "ok");
+      toast(t("catalog.added", { title: p.title }), "ok");
       await loadProducts();
     }
   }
 
   async function editProduct(p) {
-    const saved = await modal(`Edit ${p.title}`, productForm(p, (body) => api("PATCH", `/api/v1/products/${p.id}`, { token: ctx.token, body })));
+    const saved = await modal(t("catalog.edit_title", { title: p.title }), productForm(p, (body) => api("PATCH", `/api/v1/products/${p.id}`, { token: ctx.token, body })));
     if (saved) {
-      toast("Saved", "ok", 2000);
+      toast(t("common.saved"), "ok", 2000);
       await loadProducts();
     }
   }
 
   async function launch(p) {
-    const offer = await modal(`Flash offer: ${p.title}`, offerForm(p, (body) => api("POST", `/api/v1/broadcasts/${ctx.id}/offers`, { token: ctx.token, body })));
+    const offer = await modal(t("offers.modal_title", { title: p.title }), offerForm(p, (body) => api("POST", `/api/v1/broadcasts/${ctx.id}/offers`, { token: ctx.token, body })));
     if (offer) {
-      toast("Offer launched", "ok", 2000);
+      toast(t("offers.launched"), "ok", 2000);
       updateOffer(offer);
       loadProducts();
     }
@@ -148,11 +149,11 @@ export function catalogPanels(ctx) {
       h("img", { src: p.image_url || "", alt: "", loading: "lazy" }),
       h("div.meta",
         h("div.title", p.title),
-        h("div.muted.small", `${money(p.price, p.currency)} · ${p.stock} in stock · ${p.sku}`)),
+        h("div.muted.small", `${money(p.price, p.currency)} · ${t("catalog.in_stock", { count: p.stock })} · ${p.sku}`)),
       h("div.actions",
-        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": `${pinnedIds.has(p.id) ? "Unpin" : "Pin"} ${p.title}`, disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? "Unpin" : "Pin"),
-        h("button.small", { type: "button", "aria-label": `Launch a flash offer for ${p.title}`, disabled: ended || running.has(p.id) || p.stock < 1, title: running.has(p.id) ? "An offer is running for this product" : "", onclick: () => launch(p) }, "Offer"),
-        h("button.small.ghost", { type: "button", "aria-label": `Edit ${p.title}`, onclick: () => editProduct(p) }, "Edit"),
+        h("button.small", { type: "button", "aria-pressed": String(pinnedIds.has(p.id)), "aria-label": t(pinnedIds.has(p.id) ? "catalog.unpin_what" : "catalog.pin_what", { title: p.title }), disabled: ended, onclick: () => pin(p) }, pinnedIds.has(p.id) ? t("pins.unpin") : t("catalog.pin")),
+        h("button.small", { type: "button", "aria-label": t("catalog.offer_what", { title: p.title }), disabled: ended || running.has(p.id) || p.stock < 1, title: running.has(p.id) ? t("error.offer_active") : "", onclick: () => launch(p) }, t("catalog.offer")),
+        h("button.small.ghost", { type: "button", "aria-label": t("catalog.edit_title", { title: p.title }), onclick: () => editProduct(p) }, t("common.edit")),
       ),
     )));
   }
@@ -160,8 +161,8 @@ export function catalogPanels(ctx) {
   function renderOffers() {
     const active = [...offers.values()].filter((o) => o.status === "active");
     const past = [...offers.values()].filter((o) => o.status !== "active");
-    fill(offersBox, active.length ? active.map(offerItem) : h("p.muted", "No offer running. Launch one from a product."));
-    fill(pastBox, past.slice(0, 8).map((o) => h("div.row.spread", h("span", title(o)), h("span.muted", `${o.sold}/${o.quantity} sold · ${money(o.price * o.sold, o.currency)}`))));
+    fill(offersBox, active.length ? active.map(offerItem) : h("p.muted", t("offers.none_running")));
+    fill(pastBox, past.slice(0, 8).map((o) => h("div.row.spread", h("span", title(o)), h("span.muted", `${t("offers.sold_of", { sold: o.sold, count: o.quantity })} · ${money(o.price * o.sold, o.currency)}`))));
   }
 
   function title(o) {
@@ -170,16 +171,16 @@ export function catalogPanels(ctx) {
   }
 
   function offerItem(o) {
-    const pct = (n) => `${((100 * n) / Math.max(1, o.quantity)).toFixed(1)}%`;
+    const pct = (n) => `${((100 * n) / Math.max(1, o.quantity)).toFixed(1)}%`; // a CSS width, not text
     return h("div.offer-item", { dataset: { offer: o.id } },
-      h("div.row.spread", h("b", title(o)), h("span.badge.live", { "data-countdown": o.ends_at, "aria-label": "Time left" }, clock(secondsUntil(o.ends_at)))),
-      h("div.muted.small", `${money(o.price, o.currency)} · limit ${o.per_buyer_limit} per buyer · ${o.quantity} units`),
+      h("div.row.spread", h("b", title(o)), h("span.badge.live", { "data-countdown": o.ends_at, "aria-label": t("offers.time_left") }, clock(secondsUntil(o.ends_at)))),
+      h("div.muted.small", `${money(o.price, o.currency)} · ${t("offers.limit_each", { count: o.per_buyer_limit })} · ${t("offers.units", { count: o.quantity })}`),
       h("div.bar", { "aria-hidden": "true" }, h("div.sold", { style: { width: pct(o.sold) } }), h("div.held", { style: { width: pct(o.held) } })),
       h("div.counts",
-        h("div.count", h("b", { "data-testid": "offer-available" }, o.available), h("span", "available")),
-        h("div.count", h("b", { "data-testid": "offer-held" }, o.held), h("span", "held")),
-        h("div.count", h("b", { "data-testid": "offer-sold" }, o.sold), h("span", "sold"))),
-      h("button.small.danger", { type: "button", onclick: () => endOffer(o) }, "End offer now"),
+        h("div.count", h("b", { "data-testid": "offer-available" }, o.available), h("span", t("offers.available"))),
+        h("div.count", h("b", { "data-testid": "offer-held" }, o.held), h("span", t("offers.held"))),
+        h("div.count", h("b", { "data-testid": "offer-sold" }, o.sold), h("span", t("offers.sold")))),
+      h("button.small.danger", { type: "button", onclick: () => endOffer(o) }, t("offers.end_now")),
     );
   }
 
@@ -202,9 +203,9 @@ export function catalogPanels(ctx) {
   }
 
   const catalogPanel = h("section.panel.stack", { "aria-labelledby": "catalog-h" },
-    h("h2#catalog-h", "Products", h("button.small", { type: "button", onclick: addProduct }, "+ Add product")), list);
+    h("h2#catalog-h", t("catalog.products"), h("button.small", { type: "button", onclick: addProduct }, t("catalog.add_button"))), list);
   const offersPanel = h("section.panel.stack", { "aria-labelledby": "offers-h" },
-    h("h2#offers-h", "Flash offers"), offersBox, h("details", h("summary.muted.small", "Past offers"), pastBox));
+    h("h2#offers-h", t("offers.title")), offersBox, h("details", h("summary.muted.small", t("offers.past")), pastBox));
 
   return {
     catalogPanel,

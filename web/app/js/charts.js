@@ -1,6 +1,7 @@
 // Time-series charts for the console (live dashboard, sale report), drawn by uPlot (npm "uplot",
 // vendored at /app/vendor like hls.js): a few series over time, resized with their panel.
 import uPlot from "/app/vendor/uPlot.esm.js";
+import { t } from "./i18n.js";
 
 const AXIS = { stroke: "#9aa4b2", grid: { stroke: "rgba(255,255,255,.08)", width: 1 }, ticks: { stroke: "rgba(255,255,255,.12)", width: 1 } };
 
@@ -12,7 +13,7 @@ export function timeChart(series, { height = 160, max = 600 } = {}) {
   const el = document.createElement("div");
   el.className = "chart";
   el.setAttribute("role", "img");
-  el.setAttribute("aria-label", `Chart of ${series.map((s) => s.label).join(" and ")} over time`);
+  el.setAttribute("aria-label", t("dash.chart_label", { series: series.map((s) => s.label).join(" · ") }));
   const data = [[], ...series.map(() => [])];
   const right = series.some((s) => s.axis === "right");
   const opts = {

@@ -1,6 +1,7 @@
 // The chat panel of both pages. Messages are rendered as text; the host's copy adds moderation buttons.
 import { h, fill } from "./dom.js";
 import { explain } from "./format.js";
+import { t } from "./i18n.js";
 
 const MAX_LINES = 200;
 
@@ -8,11 +9,11 @@ const MAX_LINES = 200;
  * chatPanel({send(text) -> Promise<ack>, moderate?(action, msg), ensureUser?() -> Promise<bool>, hostId?})
  * -> {el, add(messages), remove(id), system(text), setEnabled(bool, why)}
  */
-export function chatPanel({ send, moderate, ensureUser, hostId, label = "Chat message" }) {
+export function chatPanel({ send, moderate, ensureUser, hostId, label = t("chat.message") }) {
   // focusable, so a keyboard can scroll back through it (axe: scrollable-region-focusable)
-  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": "Chat messages", tabindex: 0, "data-testid": "chat-log" });
-  const input = h("input", { type: "text", maxlength: 500, placeholder: "Say something…", "aria-label": label, autocomplete: "off" });
-  const button = h("button.primary", { type: "submit" }, "Send");
+  const log = h("ol.chat-log", { "aria-live": "polite", "aria-label": t("chat.messages"), tabindex: 0, "data-testid": "chat-log" });
+  const input = h("input", { type: "text", maxlength: 500, placeholder: t("chat.placeholder"), "aria-label": label, autocomplete: "off" });
+  const button = h("button.primary", { type: "submit" }, t("chat.send"));
   const error = h("p.error-text.small", { role: "alert", hidden: true });
   const seen = new Set();
 
@@ -41,15 +42,15 @@ export function chatPanel({ send, moderate, ensureUser, hostId, label = "Chat me
     const role = msg.user && msg.user.role;
     const isHost = role === "host" || (hostId && msg.user && msg.user.id === hostId);
     const li = h("li", { dataset: { id: msg.id || "" } },
-      h("span.who", { class: isHost ? "host" : "" }, (msg.user && msg.user.nickname) || "someone"),
-      isHost ? h("span.badge.host", "Host") : null,
+      h("span.who", { class: isHost ? "host" : "" }, (msg.user && msg.user.nickname) || t("chat.someone")),
+      isHost ? h("span.badge.host", t("chat.host")) : null,
       h("span.text", msg.text),
     );
     if (moderate && !isHost && msg.user) {
       li.append(h("span.mod",
-        h("button.small.ghost", { type: "button", "aria-label": `Delete message from ${msg.user.nickname}`, onclick: () => moderate("delete", msg) }, "Delete"),
-        h("button.small.ghost", { type: "button", "aria-label": `Time out ${msg.user.nickname} for 5 minutes`, onclick: () => moderate("timeout", msg) }, "Timeout"),
-        h("button.small.danger", { type: "button", "aria-label": `Ban ${msg.user.nickname}`, onclick: () => moderate("ban", msg) }, "Ban"),
+        h("button.small.ghost", { type: "button", "aria-label": t("chat.delete_from", { name: msg.user.nickname }), onclick: () => moderate("delete", msg) }, t("common.delete")),
+        h("button.small.ghost", { type: "button", "aria-label": t("chat.timeout_who", { name: msg.user.nickname }), onclick: () => moderate("timeout", msg) }, t("chat.timeout")),
+        h("button.small.danger", { type: "button", "aria-label": t("chat.ban_who", { name: msg.user.nickname }), onclick: () => moderate("ban", msg) }, t("chat.ban")),
       ));
     }
     return li;
@@ -83,7 +84,7 @@ export function chatPanel({ send, moderate, ensureUser, hostId, label = "Chat me
     setEnabled(enabled, why = "") {
       input.disabled = !enabled;
       button.disabled = !enabled;
-      input.placeholder = enabled ? "Say something…" : why;
+      input.placeholder = enabled ? t("chat.placeholder") : why;
     },
     clear() {
       fill(log);

@@ -3,7 +3,8 @@
 // discount before the order is placed; the server's order has the last word).
 import { api } from "./api.js";
 import { h, fill, toast, field } from "./dom.js";
-import { money, toMinor, clock, secondsUntil, explain } from "./format.js";
+import { money, toMinor, clock, secondsUntil, explain, percent } from "./format.js";
+import { t } from "./i18n.js";
 
 const announced = new Map(); // code -> coupon, as the room told this page
 
@@ -34,7 +35,7 @@ export function discountFor(code, subtotal, currency) {
 }
 
 export function describe(c) {
-  return c.percent_off != null ? `${c.percent_off}% off` : `${money(c.amount_off, c.currency)} off`;
+  return c.percent_off != null ? t("coupons.percent_off", { percent: percent(c.percent_off / 100, 0) }) : t("coupons.amount_off", { amount: money(c.amount_off, c.currency) });
 }
 
 /** The watch page's banner of announced coupons (code, what it takes off, time and uses left). */
@@ -44,11 +45,11 @@ export function couponBanner() {
     const list = knownCoupons();
     box.hidden = list.length === 0;
     fill(box, list.slice(0, 2).map((c) => h("div.coupon", { dataset: { code: c.code } },
-      h("span.tag", "Coupon"),
+      h("span.tag", t("coupons.coupon")),
       h("b.code", { "data-testid": "coupon-code" }, c.code),
       h("span", describe(c)),
-      h("span.muted.small", ` · ${c.uses_left} left · `, h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
-      h("button.small.ghost", { type: "button", "aria-label": `Copy coupon ${c.code}`, onclick: () => navigator.clipboard && navigator.clipboard.writeText(c.code).then(() => toast(`${c.code} copied — use it at checkout`, "ok", 2000), () => {}) }, "Copy"))));
+      h("span.muted.small", ` · ${t("coupons.left", { count: c.uses_left })} · `, h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
+      h("button.small.ghost", { type: "button", "aria-label": t("coupons.copy_what", { code: c.code }), onclick: () => navigator.clipboard && navigator.clipboard.writeText(c.code).then(() => toast(t("coupons.copied", { code: c.code }), "ok", 2000), () => {}) }, t("common.copy")))));
   }
   return {
     el: box,
@@ -70,19 +71,19 @@ export function couponBanner() {
 export function couponsPanel({ id, token, currency, ended }) {
   const listBox = h("div.stack", { "data-testid": "coupon-list", "aria-live": "polite" });
   const code = h("input", { required: true, maxlength: 32, pattern: "[A-Za-z0-9_-]{3,32}", placeholder: "LIVE10", autocapitalize: "characters" });
-  const kind = h("select", h("option", { value: "percent" }, "% off"), h("option", { value: "amount" }, "amount off"));
+  const kind = h("select", h("option", { value: "percent" }, t("coupons.kind_percent")), h("option", { value: "amount" }, t("coupons.kind_amount")));
   const value = h("input", { required: true, inputmode: "decimal", value: "10" });
   const uses = h("input", { type: "number", min: 1, max: 1000000, value: 100, required: true });
   const perBuyer = h("input", { type: "number", min: 1, max: 1000, value: 1, required: true });
-  const minutes = h("select", [["5", "5 minutes"], ["10", "10 minutes"], ["15", "15 minutes"], ["30", "30 minutes"], ["60", "1 hour"], ["180", "3 hours"]]
-    .map(([v, label]) => h("option", { value: v, selected: v === "15" }, label)));
+  const minutes = h("select", [5, 10, 15, 30, 60, 180]
+    .map((v) => h("option", { value: String(v), selected: v === 15 }, v < 60 ? t("common.minutes", { count: v }) : t("common.hours", { count: v / 60 }))));
   const error = h("p.error-text", { role: "alert", hidden: true });
-  const go = h("button.primary.small", { type: "submit" }, "Announce coupon");
+  const go = h("button.primary.small", { type: "submit" }, t("coupons.announce"));
   const form = h("form.stack", { onsubmit: create, "data-testid": "coupon-form" },
-    h("div.grid-2", field("Code", code), h("div.grid-2", field("Kind", kind), field("Value", value))),
-    h("div.grid-2", h("div.grid-2", field("Uses in all", uses), field("Per buyer", perBuyer)), field("Runs for", minutes)),
+    h("div.grid-2", field(t("coupons.code"), code), h("div.grid-2", field(t("coupons.kind"), kind), field(t("coupons.value"), value))),
+    h("div.grid-2", h("div.grid-2", field(t("coupons.uses"), uses), field(t("coupons.per_buyer"), perBuyer)), field(t("coupons.runs_for"), minutes)),
     error, go);
-  const panel = h("section.panel.stack", { "aria-labelledby": "coupons-h" }, h("h2#coupons-h", "Live coupons"), form, listBox);
+  const panel = h("section.panel.stack", { "aria-labelledby": "coupons-h" }, h("h2#coupons-h", t("coupons.title")), form, listBox);
   let items = [];
 
   async function create(event) {
@@ -93,14 +94,14 @@ export function couponsPanel({ id, token, currency, ended }) {
     if (kind.value === "percent") body.percent_off = Math.round(Number(value.value));
     else Object.assign(body, { amount_off: toMinor(value.value, cur), currency: cur });
     if (Number.isNaN(body.percent_off ?? body.amount_off)) {
-      error.textContent = "The value must be a number";
+      error.textContent = t("coupons.value_not_a_number");
       error.hidden = false;
       return;
     }
     go.disabled = true;
     try {
       const c = await api("POST", `/api/v1/broadcasts/${id}/coupons`, { token, body });
-      toast(`${c.code} announced to the room`, "ok", 2500);
+      toast(t("coupons.announced", { code: c.code }), "ok", 2500);
       code.value = "";
       await refresh();
     } catch (e) {
@@ -114,7 +115,7 @@ export function couponsPanel({ id, token, currency, ended }) {
   async function end(c) {
     try {
       await api("DELETE", `/api/v1/broadcasts/${id}/coupons/${encodeURIComponent(c.code)}`, { token });
-      toast(`${c.code} ended`, "ok", 2000);
+      toast(t("coupons.ended_toast", { code: c.code }), "ok", 2000);
       await refresh();
     } catch (e) {
       toast(explain(e), "error");
@@ -123,12 +124,12 @@ export function couponsPanel({ id, token, currency, ended }) {
 
   function render() {
     go.disabled = ended();
-    fill(listBox, items.length === 0 ? h("p.muted.small", "No coupons yet. A code you announce shows on every viewer's screen.") : items.map((c) => {
+    fill(listBox, items.length === 0 ? h("p.muted.small", t("coupons.none")) : items.map((c) => {
       const running = c.status === "active" && secondsUntil(c.expires_at) > 0;
       return h("div.row.spread.coupon-row", { dataset: { code: c.code } },
         h("div", h("b", c.code), " ", h("span.muted", describe(c)),
-          h("div.small", h("span", { "data-testid": "uses-left" }, `${c.uses_left} of ${c.max_uses} left`), h("span.muted", running ? ` · ends in ${clock(secondsUntil(c.expires_at))}` : " · ended"))),
-        running ? h("button.small", { type: "button", "aria-label": `End coupon ${c.code}`, onclick: () => end(c) }, "End") : null);
+          h("div.small", h("span", { "data-testid": "uses-left" }, t("coupons.left_of", { left: c.uses_left, count: c.max_uses })), h("span.muted", running ? ` · ${t("coupons.ends_in", { time: clock(secondsUntil(c.expires_at)) })}` : ` · ${t("coupons.ended")}`))),
+        running ? h("button.small", { type: "button", "aria-label": t("coupons.end_what", { code: c.code }), onclick: () => end(c) }, t("coupons.end")) : null);
     }));
   }
 

@@ -2,7 +2,8 @@
 // live funnel and revenue per source from the sale report; after the show, the full report.
 import { api } from "./api.js";
 import { h, fill } from "./dom.js";
-import { money, clock } from "./format.js";
+import { money, clock, percent, timeOfDay } from "./format.js";
+import { t } from "./i18n.js";
 import { timeChart } from "./charts.js";
 import { fetchReport, reportPanel } from "./report.js";
 
@@ -16,36 +17,36 @@ export function dashboard(ctx) {
     return h("div.stat", cells[key], h("span", label));
   };
   const chart = timeChart([
-    { label: "viewers", color: "#7aa7ff", step: true },
-    { label: "units sold", color: "#2fd37a", axis: "right", step: true },
+    { label: t("dash.viewers"), color: "#7aa7ff", step: true },
+    { label: t("dash.units_sold"), color: "#2fd37a", axis: "right", step: true },
   ], { height: 140, max: 1200 });
   const latest = h("ol.small.muted", { style: { margin: 0, paddingLeft: "1.2rem" } });
   const funnel = h("p.small.muted", { "data-testid": "live-funnel" }, "");
   const sources = h("ul.small.muted", { "data-testid": "live-sources", style: { margin: 0, paddingLeft: "1.2rem" } });
-  const reportLink = h("a.button.small.ghost", { href: `/console/broadcasts/${encodeURIComponent(ctx.id)}/report`, "data-testid": "report-link" }, "Sale report");
+  const reportLink = h("a.button.small.ghost", { href: `/console/broadcasts/${encodeURIComponent(ctx.id)}/report`, "data-testid": "report-link" }, t("dash.sale_report"));
   const panel = h("section.panel.stack", { "aria-labelledby": "dash-h" },
-    h("div.row.spread", h("h2#dash-h", { style: { margin: 0 } }, "Live dashboard"), reportLink),
+    h("div.row.spread", h("h2#dash-h", { style: { margin: 0 } }, t("dash.title")), reportLink),
     h("div.stats",
-      stat("viewers", "viewers"), stat("chat", "chat / min"), stat("units", "units sold"),
-      stat("revenue", "revenue"), stat("conversion", "conversion")),
+      stat("viewers", t("dash.viewers")), stat("chat", t("dash.chat_per_min")), stat("units", t("dash.units_sold")),
+      stat("revenue", t("dash.revenue")), stat("conversion", t("dash.conversion"))),
     chart.el,
     funnel,
-    h("details", h("summary.muted.small", "Revenue per source"), sources),
-    h("details", h("summary.muted.small", "Latest orders"), latest),
+    h("details", h("summary.muted.small", t("dash.revenue_per_source")), sources),
+    h("details", h("summary.muted.small", t("dash.latest_orders")), latest),
   );
 
   function chatRate() {
     if (values.serverRate !== undefined && Date.now() - values.serverRateAt < 15_000) return Math.round(values.serverRate);
     const cutoff = Date.now() - 60_000;
-    values.chatTimes = values.chatTimes.filter((t) => t > cutoff);
+    values.chatTimes = values.chatTimes.filter((when) => when > cutoff);
     return values.chatTimes.length;
   }
 
   function conversion() {
     const r = values.report;
-    if (r && r.funnel.viewers) return `${(100 * r.conversion.paid_of_viewers).toFixed(1)}%`;
+    if (r && r.funnel.viewers) return percent(r.conversion.paid_of_viewers);
     const buyers = values.stats ? values.stats.buyers : 0;
-    return values.peak ? `${Math.min(100, (100 * buyers) / values.peak).toFixed(1)}%` : "–";
+    return values.peak ? percent(Math.min(1, buyers / values.peak)) : "–";
   }
 
   function render() {
@@ -55,15 +56,15 @@ export function dashboard(ctx) {
     cells.units.textContent = s ? s.units_sold : 0;
     cells.revenue.textContent = s ? money(s.revenue, s.currency) : money(0);
     cells.conversion.textContent = conversion();
-    cells.conversion.title = "paid buyers / unique viewers";
+    cells.conversion.title = t("dash.conversion_hint");
     if (s) {
-      fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${new Date(o.created_at).toLocaleTimeString()}`)));
+      fill(latest, s.latest_orders.map((o) => h("li", `${o.quantity} × ${o.title} · ${money(o.total, o.currency)} · ${timeOfDay(o.created_at)}`)));
     }
     const r = values.report;
     if (r) {
       const f = r.funnel;
-      funnel.textContent = `${f.viewers} viewers → ${f.reserved} reserved → ${f.ordered} ordered → ${f.paid} paid · peak ${r.audience.peak_viewers}, average ${r.audience.average_viewers} · watch time ${clock(r.audience.watch_time_s)}`;
-      fill(sources, r.sources.map((x) => h("li", { dataset: { source: x.source } }, `${x.source}: ${x.orders} orders, ${money(x.revenue, r.currency)} (${x.viewers} viewers)`)));
+      funnel.textContent = t("dash.funnel", { viewers: f.viewers, reserved: f.reserved, ordered: f.ordered, paid: f.paid, peak: r.audience.peak_viewers, average: r.audience.average_viewers, watch_time: clock(r.audience.watch_time_s) });
+      fill(sources, r.sources.map((x) => h("li", { dataset: { source: x.source } }, t("dash.source_line", { source: x.source, count: x.orders, revenue: money(x.revenue, r.currency), viewers: x.viewers }))));
     }
   }
 
@@ -109,11 +110,11 @@ export function dashboard(ctx) {
     },
     /** Live chat messages (count toward the rate) or history from a snapshot (only the total). */
     chat(messages, live = true) {
-      const t = Date.now();
+      const at = Date.now();
       for (const m of messages) {
         if (m.id && values.chatIds.has(m.id)) continue;
         if (m.id) values.chatIds.add(m.id);
-        if (live) values.chatTimes.push(t);
+        if (live) values.chatTimes.push(at);
       }
       render();
     },
@@ -131,11 +132,11 @@ export function dashboard(ctx) {
       fetchReport(ctx.id, ctx.token).then((r) => fill(full, reportPanel(r, ctx))).catch(() => {});
       return h("div.stack", { "data-testid": "summary" },
         h("section.panel.stack", { "aria-labelledby": "summary-h" },
-          h("h2#summary-h", "Broadcast summary"),
+          h("h2#summary-h", t("dash.summary")),
           h("div.stats",
-            item("duration", clock(seconds)), item("peak viewers", values.peak), item("orders", s.orders),
-            item("buyers", s.buyers), item("units sold", s.units_sold), item("revenue", money(s.revenue, s.currency)),
-            item("conversion", conversion()), item("chat messages", values.chatIds.size))),
+            item(t("dash.duration"), clock(seconds)), item(t("dash.peak_viewers"), values.peak), item(t("dash.orders"), s.orders),
+            item(t("dash.buyers"), s.buyers), item(t("dash.units_sold"), s.units_sold), item(t("dash.revenue"), money(s.revenue, s.currency)),
+            item(t("dash.conversion"), conversion()), item(t("dash.chat_messages"), values.chatIds.size))),
         full);
     },
   };

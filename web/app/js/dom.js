@@ -1,4 +1,5 @@
 // Tiny DOM helpers. Text from users only ever becomes text nodes or attribute values: no innerHTML.
+import { t } from "./i18n.js";
 
 /** h("button.primary", {onclick, "aria-label": "Buy"}, "Buy", child...) -> HTMLElement */
 export function h(spec, attrs = {}, ...children) {
@@ -69,7 +70,7 @@ export function modal(title, build) {
     });
     fill(
       dialog,
-      h("header.sheet-head", h("h2", title), h("button.icon", { type: "button", "aria-label": "Close", onclick: () => close(undefined) }, "✕")),
+      h("header.sheet-head", h("h2", title), h("button.icon", { type: "button", "aria-label": t("common.close"), onclick: () => close(undefined) }, "✕")),
       build(close),
     );
     document.body.append(dialog);

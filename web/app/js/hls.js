@@ -3,6 +3,7 @@
 // the moment they happened (the playlist's EXT-X-DATERANGE), so a viewer seconds behind the live edge
 // never sees an offer before the host announces it on screen.
 import Hls from "/app/vendor/hls.min.mjs";
+import { ptsAfter } from "./frameclock.js";
 
 const NATIVE_TYPE = "application/vnd.apple.mpegurl";
 
@@ -94,34 +95,57 @@ export function playHls(video, url, onState, onMoment = () => {}) {
 }
 
 /**
- * Holds room news about an item (a pin, an offer) until the video reaches it. In "now" mode (WebRTC,
- * a fraction of a second behind) everything passes at once. An item whose moment never shows in the
- * playlist is released after the player's latency, so nothing is lost.
+ * Holds room news about an item (a pin, an offer) until the video reaches it. HLS ("in step"): until
+ * the playhead reaches its date range (release(id)). WebRTC: until the presented frame's media pts
+ * (frame(pts), from frameclock.js) reaches the event's `media_pts`; without a frame clock (no
+ * requestVideoFrameCallback, or an unstamped event) it passes at once. An item whose moment never
+ * shows is released after the player's latency (HLS) or WEBRTC_MAX_HOLD_MS, so nothing is lost.
  */
+const WEBRTC_MAX_HOLD_MS = 8000;
+
 export function momentGate(latency = () => 0) {
   let inStep = false;
+  let shownPts = null; // the WebRTC frame on screen, on the media clock
   const released = new Set();
   const waiting = new Map(); // id -> [fn]
+  const atPts = new Map(); // id -> media_pts it waits for (WebRTC)
 
   function release(id) {
     released.add(id);
+    atPts.delete(id);
     const queued = waiting.get(id) || [];
     waiting.delete(id);
     for (const fn of queued) fn();
   }
 
+  function queue(id, fn, ms) {
+    if (!waiting.has(id)) {
+      waiting.set(id, []);
+      setTimeout(() => release(id), ms);
+    }
+    waiting.get(id).push(fn);
+  }
+
   return {
     inStep(on) {
       inStep = on;
-      if (!on) for (const id of [...waiting.keys()]) release(id);
+      shownPts = null;
+      for (const id of [...waiting.keys()]) release(id);
     },
-    hold(id, fn) {
-      if (!inStep || !id || released.has(id)) return fn();
-      if (!waiting.has(id)) {
-        waiting.set(id, []);
-        setTimeout(() => release(id), (latency() + 1.5) * 1000);
+    /** A WebRTC frame was presented: release what was waiting for it or for an earlier one. */
+    frame(pts) {
+      shownPts = pts;
+      for (const [id, at] of [...atPts]) if (ptsAfter(pts, at)) release(id);
+    },
+    hold(id, fn, mediaPts = null) {
+      if (!id || released.has(id)) return fn();
+      if (waiting.has(id)) return waiting.get(id).push(fn); // later news of it (stock) waits behind
+      if (!inStep) {
+        if (typeof mediaPts !== "number" || shownPts === null || ptsAfter(shownPts, mediaPts)) return fn();
+        atPts.set(id, mediaPts);
+        return queue(id, fn, WEBRTC_MAX_HOLD_MS);
       }
-      waiting.get(id).push(fn);
+      return queue(id, fn, (latency() + 1.5) * 1000);
     },
     release,
   };

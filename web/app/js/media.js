@@ -1,4 +1,5 @@
 // WHIP (publish) and WHEP (play) over one RTCPeerConnection each: non-trickle, one offer/answer.
+import { followFrames } from "./frameclock.js";
 
 async function waitIce(pc, ms = 2500) {
   if (pc.iceGatheringState === "complete") return;
@@ -34,7 +35,8 @@ async function exchange(pc, url, token) {
   const answer = await response.text();
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const location = response.headers.get("Location");
-  return location ? new URL(location, url).href : null;
+  // `url` may be a path ("/whep/..."): resolve against the page first (a path alone is no base URL)
+  return location ? new URL(location, new URL(url, window.location.href)).href : null;
 }
 
 /** Publishes a MediaStream to the broadcast's WHIP endpoint with the stream key. */
@@ -58,10 +60,14 @@ export async function publish(stream, whipUrl, streamKey) {
   };
 }
 
-/** Plays the broadcast from its WHEP endpoint into a <video>; onState("playing"|"reconnecting"|...). */
-export function play(video, whepUrl, onState, token = null) {
+/**
+ * Plays the broadcast from its WHEP endpoint into a <video>; onState("playing"|"reconnecting"|...);
+ * onFrame(pts) for each presented frame, on the media clock room events carry (frameclock.js).
+ */
+export function play(video, whepUrl, onState, token = null, onFrame = null) {
   let pc = null;
   let session = null;
+  let unfollow = () => {};
   let stopped = false;
   let retry = null;
   let attempt = 0;
@@ -100,6 +106,8 @@ export function play(video, whepUrl, onState, token = null) {
     try {
       onState(attempt ? "reconnecting" : "connecting");
       session = await exchange(pc, whepUrl, token);
+      unfollow();
+      if (onFrame) unfollow = followFrames(video, session, onFrame);
     } catch (error) {
       // 404/409: the host is not publishing yet; keep asking, quietly
       schedule(error.status === 404 || error.status === 409 ? "offline" : "reconnecting");
@@ -116,6 +124,7 @@ export function play(video, whepUrl, onState, token = null) {
     },
     stop() {
       stopped = true;
+      unfollow();
       if (retry) clearTimeout(retry);
       if (pc) pc.close();
       if (session) fetch(session, { method: "DELETE" }).catch(() => {});

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h, fill, toast } from "./dom.js";
 import { money, explain } from "./format.js";
+import { t } from "./i18n.js";
 
 /**
  * The pins of a snapshot or a `pinned` room event, the most recent first. Servers before three pins
@@ -21,12 +22,12 @@ export function pinsOf(data) {
  * re-renders keeping focus.
  */
 export function pinsCarousel({ offerFor, buyControls, refill }) {
-  const track = h("div.pin-track", { role: "group", "aria-roledescription": "carousel", "aria-label": "Pinned products", "data-testid": "pin-track" });
-  const prev = h("button.small.ghost.pin-nav", { type: "button", "aria-label": "Previous pinned product", onclick: () => step(-1) }, "‹");
-  const next = h("button.small.ghost.pin-nav", { type: "button", "aria-label": "Next pinned product", onclick: () => step(1) }, "›");
+  const track = h("div.pin-track", { role: "group", "aria-roledescription": t("pins.carousel"), "aria-label": t("pins.pinned_products"), "data-testid": "pin-track" });
+  const prev = h("button.small.ghost.pin-nav", { type: "button", "aria-label": t("pins.previous"), onclick: () => step(-1) }, "‹");
+  const next = h("button.small.ghost.pin-nav", { type: "button", "aria-label": t("pins.next"), onclick: () => step(1) }, "›");
   const dots = h("div.pin-dots", { "aria-hidden": "true" });
-  const heading = h("h3", "Featured now");
-  const box = h("section.panel.pins", { "aria-label": "Pinned products", "data-testid": "pinned", hidden: true },
+  const heading = h("h3", t("watch.featured"));
+  const box = h("section.panel.pins", { "aria-label": t("pins.pinned_products"), "data-testid": "pinned", hidden: true },
     h("div.row.spread", heading, h("div.row", prev, next)), track, dots);
   let pins = [];
 
@@ -46,7 +47,7 @@ export function pinsCarousel({ offerFor, buyControls, refill }) {
 
   function card(p, index) {
     const o = offerFor(p.id);
-    return h("article.pin-card", { "aria-label": `${index + 1} of ${pins.length}: ${p.title}`, dataset: { product: p.id, testid: "pin-card" } },
+    return h("article.pin-card", { "aria-label": t("pins.card_label", { n: index + 1, count: pins.length, title: p.title }), dataset: { product: p.id, testid: "pin-card" } },
       h("img", { src: p.image_url || "", alt: "" }),
       h("div.stack",
         h("b", { "data-testid": index === 0 ? "pinned-title" : "pin-title" }, p.title),
@@ -54,9 +55,9 @@ export function pinsCarousel({ offerFor, buyControls, refill }) {
           h("span.price", money(o ? o.price : p.price, p.currency)),
           o && p.price > o.price ? h("span.was", money(p.price, p.currency)) : null),
         p.description ? h("p.muted.small", { style: { margin: 0 } }, p.description) : null,
-        o ? buyControls(o, "Buy", `pin-${p.id}`) : h("div.stack",
-          h("button", { type: "button", disabled: true }, "Buy"),
-          h("p.muted.small", { style: { margin: 0 } }, "Not on sale yet — the host will open an offer live."))));
+        o ? buyControls(o, t("watch.buy"), `pin-${p.id}`) : h("div.stack",
+          h("button", { type: "button", disabled: true }, t("watch.buy")),
+          h("p.muted.small", { style: { margin: 0 } }, t("pins.not_on_sale")))));
   }
 
   return {
@@ -65,7 +66,7 @@ export function pinsCarousel({ offerFor, buyControls, refill }) {
     render(list) {
       if (list) pins = list;
       box.hidden = pins.length === 0;
-      heading.textContent = pins.length > 1 ? `Featured now · ${pins.length}` : "Featured now";
+      heading.textContent = pins.length > 1 ? `${t("watch.featured")} · ${pins.length}` : t("watch.featured");
       prev.hidden = next.hidden = pins.length < 2;
       refill(track, pins.map(card));
       fill(dots, pins.length > 1 ? pins.map(() => h("span.dot")) : []);
@@ -80,7 +81,7 @@ export function pinsCarousel({ offerFor, buyControls, refill }) {
  */
 export function pinnedSet(ctx) {
   const list = h("div.stack", { "data-testid": "pinned-set" });
-  const panel = h("section.panel.stack", { "aria-labelledby": "pins-h" }, h("h2#pins-h", "Pinned (up to 3)"), list);
+  const panel = h("section.panel.stack", { "aria-labelledby": "pins-h" }, h("h2#pins-h", t("pins.title")), list);
 
   async function unpin(p) {
     try {
@@ -88,7 +89,7 @@ export function pinnedSet(ctx) {
         ? await api("DELETE", `/api/v1/broadcasts/${ctx.id}/pins/${encodeURIComponent(p.id)}`, { token: ctx.token })
         : await api("DELETE", `/api/v1/broadcasts/${ctx.id}/pin`, { token: ctx.token });
       ctx.setPins(pinsOf(reply));
-      toast(p ? `Unpinned ${p.title}` : "Unpinned all", "ok", 2000);
+      toast(p ? t("catalog.unpinned_toast", { title: p.title }) : t("pins.unpinned_all"), "ok", 2000);
     } catch (e) {
       toast(explain(e), "error");
     }
@@ -100,13 +101,13 @@ export function pinnedSet(ctx) {
       const pins = ctx.pins();
       const ended = ctx.ended();
       fill(list, pins.length === 0
-        ? h("p.muted.small", "Nothing pinned. Pin products from the catalog: viewers see them as cards they can swipe and buy.")
+        ? h("p.muted.small", t("pins.none"))
         : [
           ...pins.map((p, i) => h("div.row.spread.pin-row", { dataset: { product: p.id } },
             h("div.row", h("img.thumb", { src: p.image_url || "", alt: "", width: 40, height: 40 }),
-              h("div", h("b", p.title), h("div.muted.small", `${money(p.price, p.currency)}${i === 0 ? " · most recent" : ""}`))),
-            h("button.small", { type: "button", disabled: ended, "aria-label": `Unpin ${p.title}`, onclick: () => unpin(p) }, "Unpin"))),
-          pins.length > 1 ? h("button.small.ghost", { type: "button", disabled: ended, onclick: () => unpin(null) }, "Unpin all") : null,
+              h("div", h("b", p.title), h("div.muted.small", `${money(p.price, p.currency)}${i === 0 ? ` · ${t("pins.most_recent")}` : ""}`))),
+            h("button.small", { type: "button", disabled: ended, "aria-label": t("catalog.unpin_what", { title: p.title }), onclick: () => unpin(p) }, t("pins.unpin")))),
+          pins.length > 1 ? h("button.small.ghost", { type: "button", disabled: ended, onclick: () => unpin(null) }, t("pins.unpin_all")) : null,
         ]);
     },
   };

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h, fill, toast, modal } from "./dom.js";
 import { clock, explain, now } from "./format.js";
+import { t } from "./i18n.js";
 import { joinRoom } from "./room.js";
 import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
@@ -18,84 +19,89 @@ function copyRow(label, value, secret = false) {
   return h("div.stack",
     h("div.muted.small", label),
     h("div.key-row", code, h("div.row",
-      secret ? h("button.small.ghost", { type: "button", "aria-label": `Show ${label}`, onclick: (e) => {
+      secret ? h("button.small.ghost", { type: "button", "aria-label": t("studio.show_what", { what: label }), onclick: (e) => {
         shown = !shown;
         code.textContent = shown ? value : "•".repeat(24);
-        e.currentTarget.textContent = shown ? "Hide" : "Show";
-      } }, "Show") : null,
-      h("button.small", { type: "button", "aria-label": `Copy ${label}`, onclick: async () => {
+        e.currentTarget.textContent = shown ? t("common.hide") : t("common.show");
+      } }, t("common.show")) : null,
+      h("button.small", { type: "button", "aria-label": t("studio.copy_what", { what: label }), onclick: async () => {
         try {
           await navigator.clipboard.writeText(value);
-          toast(`${label} copied`, "ok", 1500);
+          toast(t("studio.copied", { what: label }), "ok", 1500);
         } catch {
-          toast("Copy failed: select the text and copy it by hand", "error");
+          toast(t("common.copy_failed"), "error");
         }
-      } }, "Copy"))));
+      } }, t("common.copy")))));
 }
+
+// The camera and its WHIP session, kept while the studio re-renders in another language.
+let onAir = null;
 
 export async function studio(root, id, who, { navigate }) {
   const token = who.token;
   let b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`, { token });
-  if (!b.stream_key) throw Object.assign(new Error("This broadcast belongs to another host"), { code: "forbidden" });
-  document.title = `${b.title} · studio`;
+  if (!b.stream_key) throw Object.assign(new Error(t("error.forbidden")), { code: "forbidden" });
+  document.title = t("studio.page_title", { title: b.title });
   let pins = pinsOf(b); // the most recent pin first
   let stream = null;
   let publisher = null;
+  if (onAir && onAir.id === id) ({ stream, publisher } = onAir);
+  onAir = null;
   let room = null;
   let roomJoined = false;
   const timers = [];
 
   // header
   const badge = h("span.badge", { "data-testid": "status-badge" });
-  const elapsed = h("span.muted", { "data-testid": "elapsed", "aria-label": "Time live" });
-  const liveButton = h("button.primary", { type: "button", onclick: goLive }, "Go live");
-  const endButton = h("button.danger", { type: "button", onclick: endShow }, "End broadcast");
+  const elapsed = h("span.muted", { "data-testid": "elapsed", "aria-label": t("studio.time_live") });
+  const liveButton = h("button.primary", { type: "button", onclick: goLive }, t("studio.go_live"));
+  const endButton = h("button.danger", { type: "button", onclick: endShow }, t("studio.end"));
   const mediaNote = h("p.notice", { role: "status", hidden: true });
 
   // camera
-  const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": "Camera preview" });
-  const videoEmpty = h("div.empty", "Camera off");
-  const cameraSelect = h("select", { "aria-label": "Camera", onchange: startCamera });
-  const micSelect = h("select", { "aria-label": "Microphone", onchange: startCamera });
+  const video = h("video", { autoplay: true, muted: true, playsInline: true, "aria-label": t("studio.camera_preview") });
+  const videoEmpty = h("div.empty", t("studio.camera_off"));
+  const cameraSelect = h("select", { "aria-label": t("studio.camera"), onchange: startCamera });
+  const micSelect = h("select", { "aria-label": t("studio.microphone"), onchange: startCamera });
   const previewBox = h("div.preview", video, videoEmpty, h("div.overlay", h("span.badge", { "aria-hidden": "true" })));
 
   // chat
   const chat = chatPanel({
-    label: "Message to your viewers",
+    label: t("studio.chat_label"),
     hostId: b.host_id,
-    send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network", detail: "The live room is not connected" } })),
+    send: (text) => (room ? room.send("chat", { text }) : Promise.resolve({ error: { code: "network" } })),
     moderate: async (action, msg) => {
       const payload = { action, message_id: msg.id, user_id: msg.user.id };
       if (action === "timeout") payload.seconds = 300;
-      if (action === "ban" && !(await modal(`Ban ${msg.user.nickname}?`, (close) => h("div.stack", h("p", "They will not be able to chat or buy in this broadcast."), h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, "Ban"), h("button", { type: "button", onclick: () => close(false) }, "Cancel")))))) return;
+      if (action === "ban" && !(await modal(t("studio.ban_title", { name: msg.user.nickname }), (close) => h("div.stack", h("p", t("studio.ban_body")), h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, t("chat.ban")), h("button", { type: "button", onclick: () => close(false) }, t("common.cancel"))))))) return;
       const ack = room ? await room.send("moderate", payload) : { error: { code: "network" } };
       if (ack && ack.error) toast(explain(ack.error), "error");
       else {
         if (action === "delete") chat.remove(msg.id);
-        toast(action === "delete" ? "Message deleted" : action === "timeout" ? `${msg.user.nickname} timed out for 5 minutes` : `${msg.user.nickname} banned`, "ok", 2500);
+        toast(t(`studio.moderated.${action}`, { name: msg.user.nickname }), "ok", 2500);
       }
     },
   });
-  const slow = h("select", { "aria-label": "Slow mode" }, [["0", "Off"], ["3", "3 s"], ["10", "10 s"], ["30", "30 s"], ["60", "1 min"]].map(([v, l]) => h("option", { value: v }, l)));
-  const blocked = h("input", { type: "text", placeholder: "comma, separated, words", "aria-label": "Blocked words" });
+  const slow = h("select", { "aria-label": t("studio.slow_mode") }, [["0", t("studio.slow_off")], ["3", t("common.seconds_short", { count: 3 })], ["10", t("common.seconds_short", { count: 10 })], ["30", t("common.seconds_short", { count: 30 })], ["60", t("common.minutes_short", { count: 1 })]].map(([v, l]) => h("option", { value: v }, l)));
+  const blocked = h("input", { type: "text", placeholder: t("studio.blocked_placeholder"), "aria-label": t("studio.blocked_words") });
   const settingsForm = h("form.stack", {
     onsubmit: async (event) => {
       event.preventDefault();
       const body = { slow_mode_s: Number(slow.value), blocked_words: blocked.value.split(",").map((w) => w.trim()).filter(Boolean) };
       try {
         showSettings(await api("PUT", `/api/v1/broadcasts/${id}/chat-settings`, { token, body }));
-        toast("Chat settings saved", "ok", 2500);
+        toast(t("studio.chat_settings_saved"), "ok", 2500);
       } catch (e) {
         toast(explain(e), "error");
       }
     },
-  }, h("div.grid-2", h("div.field", h("label", { for: "slow-mode" }, "Slow mode"), Object.assign(slow, { id: "slow-mode" })), h("div.field", h("label", { for: "blocked-words" }, "Blocked words"), Object.assign(blocked, { id: "blocked-words" }))), h("button.small", { type: "submit" }, "Save chat settings"));
+  }, h("div.grid-2", h("div.field", h("label", { for: "slow-mode" }, t("studio.slow_mode")), Object.assign(slow, { id: "slow-mode" })), h("div.field", h("label", { for: "blocked-words" }, t("studio.blocked_words")), Object.assign(blocked, { id: "blocked-words" }))), h("button.small", { type: "submit" }, t("studio.save_chat_settings")));
 
   function showSettings(data) {
     if (!data) return;
     if (typeof data.slow_mode_s === "number") {
       const value = String(data.slow_mode_s);
-      if (![...slow.options].some((o) => o.value === value)) slow.append(h("option", { value }, `${value} s`));
+      if (![...slow.options].some((o) => o.value === value)) slow.append(h("option", { value }, t("common.seconds_short", { count: data.slow_mode_s })));
       slow.value = value;
     }
     if (Array.isArray(data.blocked_words)) blocked.value = data.blocked_words.join(", ");
@@ -104,12 +110,12 @@ export async function studio(root, id, who, { navigate }) {
   const dash = dashboard({ id, token });
   // "Large audience": every viewer plays HLS through the CDN (a few seconds behind) instead of WebRTC.
   const largeBox = h("input", { type: "checkbox", id: "large-audience", "data-testid": "large-audience" });
-  const largeAudience = h("div.row", largeBox, h("label", { for: "large-audience" }, "Large audience (viewers play HLS through the CDN)"));
+  const largeAudience = h("div.row", largeBox, h("label", { for: "large-audience" }, t("studio.large_audience")));
   api("GET", `/api/v1/media/${encodeURIComponent(id)}`).then((m) => { largeBox.checked = Boolean(m.large_audience); }).catch(() => {});
   largeBox.addEventListener("change", async () => {
     try {
       await api("PUT", `/api/v1/broadcasts/${encodeURIComponent(id)}/delivery`, { token, body: { large_audience: largeBox.checked } });
-      toast(largeBox.checked ? "Viewers move to HLS" : "Viewers stay on WebRTC");
+      toast(largeBox.checked ? t("studio.large_on") : t("studio.large_off"));
     } catch (error) {
       largeBox.checked = !largeBox.checked;
       toast(explain(error), "error");
@@ -121,6 +127,7 @@ export async function studio(root, id, who, { navigate }) {
     token,
     pins: () => pins,
     ended: () => b.status === "ended",
+    currency: () => (b.shop && b.shop.currency) || "USD", // new products: the shop's default
     setPins(list) {
       setPins(list);
     },
@@ -140,37 +147,37 @@ export async function studio(root, id, who, { navigate }) {
 
   const summaryBox = h("div");
   const controls = h("div.row", liveButton, endButton);
-  const obs = h("details.panel", h("summary", h("b", "Stream from OBS instead")),
+  const obs = h("details.panel", h("summary", h("b", t("studio.obs_title"))),
     h("div.stack", { style: { marginTop: ".7rem" } },
-      h("p.muted.small", "OBS 30+: Settings → Stream → Service: WHIP. Paste the server URL and the bearer token below."),
-      copyRow("WHIP server URL", b.whip_url), copyRow("Stream key", b.stream_key, true)));
+      h("p.muted.small", t("studio.obs_help")),
+      copyRow(t("studio.whip_url"), b.whip_url), copyRow(t("studio.stream_key"), b.stream_key, true)));
   fill(root,
     h("div.row.spread", { style: { marginBottom: "1rem" } },
       h("div.row",
-        h("a.button.small.ghost", { href: "/console", onclick: (e) => { e.preventDefault(); navigate("/console"); } }, "← Broadcasts"),
+        h("a.button.small.ghost", { href: "/console", onclick: (e) => { e.preventDefault(); navigate("/console"); } }, t("console.back_to_broadcasts")),
         h("h1", { style: { margin: 0 } }, b.title), badge, elapsed),
       h("div.row",
-        h("a.button.small.ghost", { href: `/console/orders?broadcast_id=${encodeURIComponent(id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname + e.currentTarget.search); } }, "Orders"),
-        h("a.button.small.ghost", { href: b.watch_url, target: "_blank", rel: "noopener" }, "Open watch page ↗"), controls)),
+        h("a.button.small.ghost", { href: `/console/orders?broadcast_id=${encodeURIComponent(id)}`, onclick: (e) => { e.preventDefault(); navigate(e.currentTarget.pathname + e.currentTarget.search); } }, t("console.nav.orders")),
+        h("a.button.small.ghost", { href: b.watch_url, target: "_blank", rel: "noopener" }, t("studio.open_watch_page")), controls)),
     summaryBox,
     h("div.studio",
       h("div.col",
         h("section.panel.stack", { "aria-labelledby": "cam-h" },
-          h("h2#cam-h", "Camera"), previewBox,
-          h("div.grid-2", h("div.field", h("label", { for: "cam" }, "Camera"), Object.assign(cameraSelect, { id: "cam" })), h("div.field", h("label", { for: "mic" }, "Microphone"), Object.assign(micSelect, { id: "mic" }))),
+          h("h2#cam-h", t("studio.camera")), previewBox,
+          h("div.grid-2", h("div.field", h("label", { for: "cam" }, t("studio.camera")), Object.assign(cameraSelect, { id: "cam" })), h("div.field", h("label", { for: "mic" }, t("studio.microphone")), Object.assign(micSelect, { id: "mic" }))),
           mediaNote, largeAudience),
         obs,
         dash.panel),
       h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, shop.catalogPanel),
       h("div.col.side",
-        h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", "Live chat"), chat.el),
-        h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", "Chat settings"), settingsForm))));
+        h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", t("studio.live_chat")), chat.el),
+        h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", t("studio.chat_settings")), settingsForm))));
 
   function renderStatus() {
     const live = b.status === "live";
     for (const el of [badge, previewBox.querySelector(".overlay .badge")]) {
       el.className = `badge ${live ? "live" : b.status === "ended" ? "ended" : ""}`;
-      el.textContent = live ? "Live" : b.status === "ended" ? "Ended" : "Offline";
+      el.textContent = live ? t("broadcast.status.live") : b.status === "ended" ? t("broadcast.status.ended") : t("studio.offline");
     }
     liveButton.hidden = live || b.status === "ended";
     endButton.hidden = b.status === "ended";
@@ -191,7 +198,7 @@ export async function studio(root, id, who, { navigate }) {
     const devices = await navigator.mediaDevices.enumerateDevices();
     const fillSelect = (select, kind) => {
       const current = select.value;
-      fill(select, devices.filter((d) => d.kind === kind).map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`)));
+      fill(select, devices.filter((d) => d.kind === kind).map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === current }, d.label || t(kind === "videoinput" ? "studio.camera_n" : "studio.microphone_n", { n: i + 1 }))));
     };
     fillSelect(cameraSelect, "videoinput");
     fillSelect(micSelect, "audioinput");
@@ -199,7 +206,7 @@ export async function studio(root, id, who, { navigate }) {
 
   async function startCamera() {
     if (!navigator.mediaDevices) {
-      mediaNote.textContent = "This page needs a secure context (https or localhost) to use the camera.";
+      mediaNote.textContent = t("studio.needs_secure_context");
       mediaNote.hidden = false;
       return null;
     }
@@ -214,14 +221,14 @@ export async function studio(root, id, who, { navigate }) {
           if (track) await sender.replaceTrack(track);
         }
       }
-      if (stream) stream.getTracks().forEach((t) => t.stop());
+      if (stream) stream.getTracks().forEach((track) => track.stop());
       stream = next;
       video.srcObject = stream;
       videoEmpty.hidden = true;
       await listDevices();
       return stream;
     } catch (error) {
-      mediaNote.textContent = `Camera or microphone unavailable: ${error.message}. You can still stream from OBS.`;
+      mediaNote.textContent = t("studio.camera_unavailable", { reason: error.message });
       mediaNote.hidden = false;
       return null;
     }
@@ -236,14 +243,14 @@ export async function studio(root, id, who, { navigate }) {
         const state = publisher && publisher.pc.connectionState;
         if (state === "failed" || state === "disconnected") {
           mediaNote.className = "notice error";
-          fill(mediaNote, "Video connection lost. ", h("button.small", { type: "button", onclick: republish }, "Reconnect video"));
+          fill(mediaNote, t("studio.video_lost"), " ", h("button.small", { type: "button", onclick: republish }, t("studio.reconnect_video")));
           mediaNote.hidden = false;
         } else if (state === "connected") mediaNote.hidden = true;
       });
     } catch (error) {
       publisher = null;
       mediaNote.className = "notice error";
-      fill(mediaNote, `Video could not start (${error.message}). Viewers see the shop but no video. `, h("button.small", { type: "button", onclick: republish }, "Retry video"));
+      fill(mediaNote, t("studio.video_failed", { reason: error.message }), " ", h("button.small", { type: "button", onclick: republish }, t("studio.retry_video")));
       mediaNote.hidden = false;
     }
   }
@@ -258,8 +265,8 @@ export async function studio(root, id, who, { navigate }) {
     }
     if (publisher) return;
     mediaNote.className = "notice";
-    fill(mediaNote, state === "publishing" ? "Video is coming from another encoder (OBS). " : "You are live but your camera is not on air. ",
-      h("button.small.primary", { type: "button", onclick: republish }, state === "publishing" ? "Use this camera instead" : "Put my camera on air"));
+    fill(mediaNote, state === "publishing" ? t("studio.other_encoder") : t("studio.camera_not_on_air"), " ",
+      h("button.small.primary", { type: "button", onclick: republish }, state === "publishing" ? t("studio.use_this_camera") : t("studio.put_camera_on_air")));
     mediaNote.hidden = false;
   }
 
@@ -274,7 +281,7 @@ export async function studio(root, id, who, { navigate }) {
     try {
       b = { ...b, ...(await api("POST", `/api/v1/broadcasts/${id}/start`, { token })) };
       renderStatus();
-      toast("You are live!", "ok", 2000);
+      toast(t("studio.you_are_live"), "ok", 2000);
       await startPublishing();
     } catch (e) {
       toast(explain(e), "error");
@@ -284,9 +291,9 @@ export async function studio(root, id, who, { navigate }) {
   }
 
   async function endShow() {
-    const sure = await modal("End the broadcast?", (close) => h("div.stack",
-      h("p", "Running offers end now and unsold units go back to stock."),
-      h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, "End broadcast"), h("button", { type: "button", onclick: () => close(false) }, "Keep streaming"))));
+    const sure = await modal(t("studio.end_title"), (close) => h("div.stack",
+      h("p", t("studio.end_body")),
+      h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, t("studio.end")), h("button", { type: "button", onclick: () => close(false) }, t("studio.keep_streaming")))));
     if (!sure) return;
     if (publisher) await publisher.stop();
     publisher = null;
@@ -331,7 +338,7 @@ export async function studio(root, id, who, { navigate }) {
   room = joinRoom(id, token, {
     status(state, error) {
       roomJoined = state === "joined";
-      chat.setEnabled(roomJoined, state === "unavailable" ? "Live room unavailable" : "Connecting to the live room…");
+      chat.setEnabled(roomJoined, state === "unavailable" ? t("chat.room_unavailable") : t("chat.connecting"));
       if (state === "error") toast(explain(error), "error");
     },
     chat(messages) {
@@ -364,7 +371,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
   giveaway.attach(room);
-  chat.setEnabled(false, "Connecting to the live room…");
+  chat.setEnabled(false, t("chat.connecting"));
 
   applySnapshot(b);
   renderStatus();
@@ -373,7 +380,11 @@ export async function studio(root, id, who, { navigate }) {
   couponBox.refresh();
   dash.refresh();
   api("GET", `/api/v1/broadcasts/${id}/chat-settings`, { token }).then(showSettings).catch(() => {});
-  if (b.status !== "ended") startCamera();
+  if (stream) {
+    video.srcObject = stream;
+    videoEmpty.hidden = true;
+    listDevices();
+  } else if (b.status !== "ended") startCamera();
   if (b.status === "live") offerToPublish();
 
   let lastPoll = 0;
@@ -391,11 +402,15 @@ export async function studio(root, id, who, { navigate }) {
   timers.push(setInterval(() => dash.sample(), 3000));
   timers.push(setInterval(() => couponBox.refresh(), 3000)); // uses left, live while codes run
 
-  return () => {
+  return ({ relabel = false } = {}) => {
     timers.forEach(clearInterval);
     giveaway.stop();
     if (room) room.close();
+    if (relabel && (stream || publisher)) {
+      onAir = { id, stream, publisher }; // the same studio comes back at once, in the new language
+      return;
+    }
     if (publisher) publisher.stop();
-    if (stream) stream.getTracks().forEach((t) => t.stop());
+    if (stream) stream.getTracks().forEach((track) => track.stop());
   };
 }

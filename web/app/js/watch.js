@@ -133,7 +133,7 @@ function startPlayer(kind) {
     return;
   }
   gate.inStep(false);
-  player = play(video, `/whep/${encodeURIComponent(id)}`, onState, viewer() && viewer().token);
+  player = play(video, `/whep/${encodeURIComponent(id)}`, onState, viewer() && viewer().token, (pts) => gate.frame(pts));
   whepTimer = setTimeout(() => {
     whepTimer = null;
     if (playerState !== "playing" && mediaState === "publishing" && hlsPlayable(video)) startPlayer("hls");
@@ -292,7 +292,7 @@ async function renderOffers() {
     const p = products.get(o.product_id) || { title: "Flash offer", image_url: "", price: o.price };
     const ended = o.status !== "active" || secondsUntil(o.ends_at) <= 0;
     const soldOut = o.available <= 0;
-    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner" } },
+    return h("section.offer-banner", { class: soldOut || ended ? "soldout" : "", "aria-label": `Flash offer: ${p.title}`, dataset: { offer: o.id, testid: "offer-banner", ...(o.media_pts !== undefined ? { mediaPts: String(o.media_pts) } : {}) } },
       h("img", { src: p.image_url || "", alt: "" }),
       h("div",
         h("div.flash", ended ? "Offer ended" : [icon("bolt"), " Flash offer"]),
@@ -391,12 +391,12 @@ async function connectRoom() {
     pinned(data) {
       const list = pinsOf(data);
       const added = data && data.change ? data.change.action === "pin" && data.change.product_id : list[0] && list[0].id;
-      gate.hold(added || null, () => applySnapshot({ pins: list }));
+      gate.hold(added || null, () => applySnapshot({ pins: list }), data && data.media_pts);
     },
     coupon: (data) => coupons.update(data),
     offer(data) {
       const offer = data.offer || data;
-      gate.hold(offer.id, () => updateOffer(offer));
+      gate.hold(offer.id, () => updateOffer(offer), offer.media_pts);
     },
     viewers: (data) => setViewers(typeof data === "number" ? data : data.count ?? data.viewers ?? 0),
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),

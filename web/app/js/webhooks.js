@@ -2,32 +2,33 @@
 // (shown once), the delivery log of each, and replay of a failed delivery.
 import { api } from "./api.js";
 import { h, fill, toast, modal, field } from "./dom.js";
-import { explain } from "./format.js";
+import { explain, dateTime } from "./format.js";
+import { t, has } from "./i18n.js";
 
-const STATUS_WORDS = { pending: "Retrying", done: "Delivered", dead: "Failed" };
+const statusWord = (status) => (has(`hooks.status.${status}`) ? t(`hooks.status.${status}`) : status);
 
 /** Mounts the page in `root`; returns a function that stops its refresh. */
 export async function webhooksPage(root, who, { navigate }) {
   const token = who.token;
-  document.title = "Webhooks · liveshop console";
+  document.title = t("hooks.page_title");
   const list = h("div.stack", { "data-testid": "endpoints" });
   const open = new Set(); // endpoint ids whose log is shown
   let known = [];
 
   const url = h("input#hook-url", { type: "url", required: true, maxlength: 2000, placeholder: "https://erp.example.com/liveshop" });
-  const description = h("input#hook-desc", { maxlength: 200, placeholder: "e.g. fulfilment" });
-  const boxes = h("fieldset.events", h("legend.small.muted", "Events"));
-  const form = h("form.stack", { onsubmit: create }, field("Endpoint URL", url), field("Description", description), boxes,
-    h("button.primary", { type: "submit" }, "Add endpoint"));
+  const description = h("input#hook-desc", { maxlength: 200, placeholder: t("hooks.description_placeholder") });
+  const boxes = h("fieldset.events", h("legend.small.muted", t("hooks.events")));
+  const form = h("form.stack", { onsubmit: create }, field(t("hooks.url"), url), field(t("hooks.description"), description), boxes,
+    h("button.primary", { type: "submit" }, t("hooks.add")));
 
   fill(root,
     h("div.row.spread", { style: { marginBottom: "1rem" } },
-      h("div.row", h("a.button.small.ghost", { href: "/console", onclick: (e) => { e.preventDefault(); navigate("/console"); } }, "← Broadcasts"), h("h1", { style: { margin: 0 } }, "Webhooks"))),
+      h("div.row", h("a.button.small.ghost", { href: "/console", onclick: (e) => { e.preventDefault(); navigate("/console"); } }, t("console.back_to_broadcasts")), h("h1", { style: { margin: 0 } }, t("hooks.title")))),
     h("div.hooks",
-      h("section.panel.stack", { "aria-labelledby": "new-hook-h" }, h("h2#new-hook-h", "New endpoint"),
-        h("p.muted.small", "liveshop POSTs each event as JSON, signed like Stripe: header Liveshop-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\"> with the endpoint's secret. Answer 2xx; anything else is retried with backoff."),
+      h("section.panel.stack", { "aria-labelledby": "new-hook-h" }, h("h2#new-hook-h", t("hooks.new")),
+        h("p.muted.small", t("hooks.help")),
         form),
-      h("section.panel.stack", { "aria-labelledby": "hooks-h" }, h("h2#hooks-h", "Endpoints"), list)));
+      h("section.panel.stack", { "aria-labelledby": "hooks-h" }, h("h2#hooks-h", t("hooks.endpoints")), list)));
 
   async function load() {
     const reply = await api("GET", "/api/v1/webhook-endpoints", { token });
@@ -42,7 +43,7 @@ export async function webhooksPage(root, who, { navigate }) {
 
   async function render() {
     if (!known.length) {
-      fill(list, h("p.muted", "No endpoints yet."));
+      fill(list, h("p.muted", t("hooks.none")));
       return;
     }
     const cards = await Promise.all(known.map(card));
@@ -56,16 +57,16 @@ export async function webhooksPage(root, who, { navigate }) {
       if (open.has(ep.id)) open.delete(ep.id);
       else open.add(ep.id);
       await render();
-    } }, open.has(ep.id) ? "Hide deliveries" : "Deliveries");
+    } }, open.has(ep.id) ? t("hooks.hide_deliveries") : t("hooks.deliveries"));
     if (open.has(ep.id)) fill(log, await deliveries(ep));
     return h("article.endpoint.stack", { dataset: { endpoint: ep.id } },
       h("div.row.spread",
         h("div", h("b.url", ep.url), ep.description ? h("div.muted.small", ep.description) : null),
-        h("div.row", toggle, h("button.small.danger", { type: "button", onclick: () => remove(ep) }, "Delete"))),
+        h("div.row", toggle, h("button.small.danger", { type: "button", onclick: () => remove(ep) }, t("common.delete")))),
       h("div.row.small.muted",
-        h("span", `secret ${ep.secret_hint}`),
-        h("span", `events: ${ep.events.join(", ")}`),
-        h("span", { "data-testid": "counts" }, `${counts.done || 0} delivered · ${counts.pending || 0} retrying · ${counts.dead || 0} failed`)),
+        h("span", t("hooks.secret_hint", { hint: ep.secret_hint })),
+        h("span", t("hooks.events_list", { events: ep.events.join(", ") })),
+        h("span", { "data-testid": "counts" }, t("hooks.counts", { done: counts.done || 0, pending: counts.pending || 0, dead: counts.dead || 0 }))),
       log);
   }
 
@@ -76,17 +77,17 @@ export async function webhooksPage(root, who, { navigate }) {
     } catch (e) {
       return h("p.notice.error", explain(e));
     }
-    if (!items.length) return h("p.muted.small", "Nothing sent yet.");
+    if (!items.length) return h("p.muted.small", t("hooks.nothing_sent"));
     return h("div.table-wrap", h("table.deliveries", { "data-testid": "deliveries" },
-      h("thead", h("tr", ["Event", "About", "Status", "Tries", "Last answer", "When", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", h("tr", ["event", "about", "status", "tries", "last_answer", "when"].map((k) => h("th", { scope: "col" }, t(`hooks.col.${k}`))), h("th", { scope: "col" }))),
       h("tbody", items.map((d) => h("tr", { dataset: { delivery: d.id } },
         h("td", h("code", d.event_type)),
         h("td.small", h("code", d.object_id || "")),
-        h("td", h("span.badge", { class: `dl-${d.status}` }, STATUS_WORDS[d.status] || d.status)),
+        h("td", h("span.badge", { class: `dl-${d.status}` }, statusWord(d.status))),
         h("td.num", d.attempts),
         h("td.small", d.last_status ? `HTTP ${d.last_status}` : d.last_error || "—"),
-        h("td.small", new Date(d.delivered_at || d.created_at).toLocaleString()),
-        h("td", d.status === "pending" ? null : h("button.small", { type: "button", onclick: () => replay(d) }, d.status === "dead" ? "Replay" : "Send again")))))));
+        h("td.small", dateTime(d.delivered_at || d.created_at)),
+        h("td", d.status === "pending" ? null : h("button.small", { type: "button", onclick: () => replay(d) }, d.status === "dead" ? t("hooks.replay") : t("hooks.send_again"))))))));
   }
 
   async function create(event) {
@@ -108,26 +109,26 @@ export async function webhooksPage(root, who, { navigate }) {
   }
 
   function showSecret(ep) {
-    return modal("Signing secret", (close) => {
+    return modal(t("hooks.secret_title"), (close) => {
       const code = h("code.secret", { "data-testid": "endpoint-secret" }, ep.secret);
       return h("div.stack",
-        h("p", "Copy it now: it is shown only this once. Your system checks each request's Liveshop-Signature with it."),
+        h("p", t("hooks.secret_body")),
         h("div.key-row", code, h("button.small", { type: "button", onclick: async () => {
           try {
             await navigator.clipboard.writeText(ep.secret);
-            toast("Secret copied", "ok", 1500);
+            toast(t("hooks.secret_copied"), "ok", 1500);
           } catch {
-            toast("Copy failed: select the text and copy it by hand", "error");
+            toast(t("common.copy_failed"), "error");
           }
-        } }, "Copy")),
-        h("button.primary", { type: "button", onclick: () => close(true) }, "I saved it"));
+        } }, t("common.copy"))),
+        h("button.primary", { type: "button", onclick: () => close(true) }, t("hooks.saved_it")));
     });
   }
 
   async function remove(ep) {
-    const sure = await modal("Delete this endpoint?", (close) => h("div.stack",
-      h("p", `${ep.url} stops hearing events; deliveries still retrying are dropped.`),
-      h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, "Delete"), h("button", { type: "button", onclick: () => close(false) }, "Keep"))));
+    const sure = await modal(t("hooks.delete_title"), (close) => h("div.stack",
+      h("p", t("hooks.delete_body", { url: ep.url })),
+      h("div.row", h("button.danger", { type: "button", onclick: () => close(true) }, t("common.delete")), h("button", { type: "button", onclick: () => close(false) }, t("common.keep")))));
     if (!sure) return;
     try {
       await api("DELETE", `/api/v1/webhook-endpoints/${encodeURIComponent(ep.id)}`, { token });
@@ -141,7 +142,7 @@ export async function webhooksPage(root, who, { navigate }) {
   async function replay(d) {
     try {
       await api("POST", `/api/v1/webhook-deliveries/${d.id}/replay`, { token });
-      toast("Sending again", "ok", 1500);
+      toast(t("hooks.sending_again"), "ok", 1500);
     } catch (e) {
       toast(explain(e), "error");
     }
