@@ -7,6 +7,8 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { auctionPanel } from "./auction.js";
+import { attachCommentBuy } from "./comment-buy.js";
 import { giveawayCard } from "./giveaway.js";
 import { pinsCarousel, pinsOf } from "./pins.js";
 import { couponBanner } from "./coupons.js";
@@ -359,6 +361,14 @@ function applyMe(me, settings) {
   if (me && me.banned) chat.setEnabled(false, "You are banned from this chat");
 }
 
+const auction = auctionPanel({
+  broadcastId: id,
+  me: viewer,
+  ensureUser: () => ensureUser(),
+  productOf,
+  hold: (auctionId, fn, mediaPts) => gate.hold(auctionId, fn, mediaPts),
+});
+
 async function connectRoom() {
   if (room) room.close();
   roomJoined = false;
@@ -402,6 +412,8 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  auction.attach(room);
+  attachCommentBuy(room, { me: viewer, productOf });
   giveaway.attach(room);
   chat.setEnabled(false, "Connecting to chat…");
   return ready;
@@ -447,6 +459,7 @@ async function main() {
       offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, LOAD_TEXT.retry) : null));
     return;
   }
+  slots.offers.append(auction.el); // the auction panel sits with the offers
   fill(app,
     h("div.main-col", stage, slots.offers),
     h("div.side-col", slots.product, slots.rail,
@@ -456,6 +469,7 @@ async function main() {
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  auction.load();
   giveaway.refresh();
   resumePayment();
   let last = Date.now();
@@ -467,6 +481,7 @@ async function main() {
       el.textContent = clock(left);
       if (left <= 0) renderOffers();
     }
+    auction.tick();
     coupons.tick();
     if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
