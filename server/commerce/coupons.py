@@ -268,6 +268,18 @@ async def end_coupon(request: web.Request) -> web.Response:
     return json_response(view)
 
 
+async def announce_uses(app: web.Application, coupon_id: str, code: str, broadcast_id: str) -> None:
+    """Tell the room how many uses are left after one was taken or given back (the room coalesces
+    these to about one a second). A count Redis cannot give is simply not announced."""
+    try:
+        count = await app[COUPON_BOOK].count(coupon_id)
+    except Exception as exc:
+        log.warning("coupon uses not announced coupon=%s error=%r", coupon_id, exc)
+        return
+    coupon = {"id": coupon_id, "code": code, "uses": count.used, "uses_left": count.uses_left}
+    await app[EVENTS].publish(COUPON, {"type": "used", "coupon": coupon, "broadcast_id": broadcast_id})
+
+
 def setup(app: web.Application) -> None:
     """The coupon book, its rebuild from PostgreSQL, and the give-back when an order is canceled."""
     book = app[COUPON_BOOK] = CouponBook(app[REDIS], clock=app[CLOCK])
@@ -278,8 +290,11 @@ def setup(app: web.Application) -> None:
             return
         async with app[DB]() as session:
             order = await session.get(Order, event.data["id"])
+            offer = await session.get(Offer, order.offer_id) if order is not None and order.offer_id else None
         if order is not None and order.coupon_id and order.reservation_id and order.status in UNDONE:
             await give_back_quietly(book, order.coupon_id, order.reservation_id)
+            if offer is not None and order.coupon_code:
+                await announce_uses(app, order.coupon_id, order.coupon_code, offer.broadcast_id)
 
     app[EVENTS].subscribe(ORDER_CANCELED, on_canceled)
     router.install(app)

@@ -6,12 +6,14 @@ import { money, toMinor, toMajor, clock, secondsUntil, explain } from "./format.
 import { checkoutHold } from "./buy.js";
 
 /**
- * auctionPanel({broadcastId, me: () => viewer|null, ensureUser, productOf}) ->
+ * auctionPanel({broadcastId, me: () => viewer|null, ensureUser, productOf, hold?}) ->
  *   {el, attach(room), load(), tick()}
  * `attach` is called with every new room connection (its socket carries `auction`, `outbid`,
  * `second_chance`); `load` reads the running auction (a page opened mid-auction); `tick` every second.
+ * `hold(id, fn, mediaPts)`: the watch page's moment gate, so an auction shows when the video reaches
+ * the moment it started (its `media_pts`), as offers and pins do.
  */
-export function auctionPanel({ broadcastId, me, ensureUser, productOf }) {
+export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_id, fn) => fn() }) {
   const el = h("section.panel.auction", { "aria-label": "Auction", "data-testid": "auction", hidden: true });
   const notice = h("p.auction-notice", { role: "alert", "data-testid": "auction-notice", hidden: true });
   let a = null; // the auction as GET shows it
@@ -169,7 +171,7 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf }) {
     attach(room) {
       const socket = room && room.state && room.state.socket;
       if (!socket) return;
-      socket.on("auction", (data) => show(data.auction));
+      socket.on("auction", (data) => hold(data.auction && data.auction.id, () => show(data.auction), data.media_pts));
       socket.on("outbid", (data) => {
         show(data.auction);
         say(`You were outbid: ${money(data.auction.high_bid, data.auction.currency)} by ${data.auction.high_bidder.nickname}.`, "warn");
