@@ -21,7 +21,7 @@ async function check(name, fn) {
     checks.push({ name, status: "pass", detail: String((await fn()) || "") });
     return true;
   } catch (error) {
-    checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n")[0] : error) });
+    checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n").slice(0, 3).join(" | ") : error) });
     return false;
   }
 }

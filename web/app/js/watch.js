@@ -439,6 +439,13 @@ async function resumePayment() {
   }
 }
 
+const LOAD_TEXT = {
+  offline: "You are offline",
+  offlineHint: "The show opens as soon as you are back online.",
+  notFound: "Broadcast not found",
+  retry: "Try again",
+};
+
 async function main() {
   try {
     b = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}`);
@@ -447,9 +454,9 @@ async function main() {
     // offline: the shell opened from the service worker; the show loads once the network is back
     if (offline) whenOnline(() => location.reload());
     fill(app, h("section.panel.load-error", { "data-testid": "load-error" },
-      h("h1", offline ? "You are offline" : "Broadcast not found"),
-      h("p.muted", offline ? "The show opens as soon as you are back online." : explain(e)),
-      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, "Try again") : null));
+      h("h1", offline ? LOAD_TEXT.offline : LOAD_TEXT.notFound),
+      h("p.muted", offline ? LOAD_TEXT.offlineHint : explain(e)),
+      offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, LOAD_TEXT.retry) : null));
     return;
   }
   slots.offers.append(auction.el); // the auction panel sits with the offers
