@@ -43,7 +43,11 @@ class RoomClient:
         self.url = url
         self.token = token
         self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, http_session=http_session
+            reconnection=True,
+            reconnection_delay=0.2,
+            reconnection_delay_max=1,
+            http_session=http_session,
+            json=_Orjson,
         )
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Event()
