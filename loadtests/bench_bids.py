@@ -18,18 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -38,22 +32,22 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from redis import Redis  # noqa: E402
 
-from server.api.auth import Principal, Tokens  # noqa: E402
+from loadtests.bench_claims import (  # noqa: E402
+    HOST_EMAIL,
+    HOST_PASSWORD,
+    bench_env,
+    call,
+    create_bench_host,
+    issue_tokens,
+    private_services,
+    start_children,
+    stop_children,
+)
 from server.db.base import new_id  # noqa: E402
 from server.inventory.keys import auction_keys  # noqa: E402
 from server.inventory.scripts import source  # noqa: E402
-from tests.services import (  # noqa: E402
-    TEST_SECRET,
-    PostgresDatabase,
-    RedisServer,
-    ServerProcess,
-    free_port,
-    server_env,
-    wait_port,
-)
+from tests.services import ServerProcess, free_port  # noqa: E402
 
-HOST_EMAIL = "bench-host@example.com"
-HOST_PASSWORD = "bench-password-1"
 STARTING, INCREMENT = 100, 1
 
 
@@ -77,16 +71,6 @@ class Side:
             return 0.0
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def call(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 async def drive(base: str, path: str, tokens: list[str], cfg: argparse.Namespace, name: str) -> Side:
@@ -169,25 +153,19 @@ def run_baseline(redis_url: str, redis: Redis, tokens: list[str], cfg: argparse.
     auction_id = new_id("au")
     ends_at = int(time.time() * 1000) + 3600 * 1000
     redis.register_script(source("auction_load"))(
-        keys=auction_keys(auction_id), args=["active", STARTING, INCREMENT, ends_at, 0, 0]
+        keys=auction_keys(auction_id), args=["active", STARTING, INCREMENT, ends_at, 0, 0, 0]
     )
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "loadtests.baseline_bids", "--port", str(port), "--redis-url", redis_url]
-    cmd += ["--auction", auction_id]
-    child = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
+    children = start_children([*cmd, "--auction", auction_id], port)
     try:
-        wait_port(port, 20)
         return asyncio.run(
             drive(
                 f"http://127.0.0.1:{port}", f"/api/v1/auctions/{auction_id}/bids", tokens, cfg, "baseline x1"
             )
         )
     finally:
-        child.terminate()
-        child.wait(10)
+        stop_children(children)
 
 
 def report(sides: list[Side], cfg: argparse.Namespace) -> None:
@@ -222,31 +200,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse(list(argv or []))
-    redis_server, pg = RedisServer(), PostgresDatabase()
-    redis_server.start()
-    pg.create()
-    try:
+    with private_services() as (redis_server, pg):
         redis = Redis.from_url(redis_server.url)
-        env = server_env(pg.url, redis_server.url, LIVESHOP_RUN_WORKER="false")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "create-host",
-                "--email",
-                HOST_EMAIL,
-                "--password",
-                HOST_PASSWORD,
-            ],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        signer = Tokens(TEST_SECRET)
-        tokens = [signer.issue(Principal(new_id("us"), "viewer", f"bidder{i}")) for i in range(cfg.bidders)]
+        env = bench_env(pg.url, redis_server.url)
+        create_bench_host(env)
+        tokens = issue_tokens(cfg.bidders, "bidder")
         baseline = run_baseline(redis_server.url, redis, tokens, cfg)
         liveshop, problems = run_liveshop(env, tokens, cfg)
         sides = [baseline, liveshop]
@@ -256,9 +214,6 @@ def main(argv: list[str] | None = None) -> int:
             print("PROBLEM:", p)
         redis.close()
         return 0 if not problems and not bad else 1
-    finally:
-        redis_server.stop()
-        pg.drop()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,15 +259,63 @@ def create_offer(base: str, host_token: str, units: int) -> str:
     return str(offer["id"])
 
 
+def issue_tokens(count: int, nickname: str = "buyer") -> list[str]:
+    """Guest tokens signed with the nodes' secret, as POST /auth/guest would issue them. Neither claims
+    nor bids read the users table, so no rows are inserted."""
+    signer = Tokens(TEST_SECRET)
+    return [signer.issue(Principal(new_id("us"), "viewer", f"{nickname}{i}")) for i in range(count)]
+
+
 def write_tokens(buyers: int, folder: Path) -> Path:
-    """Guest tokens signed with the nodes' secret, as POST /auth/guest would issue them. Reservations
-    need no users row (the claim path never reads the users table), so none are inserted."""
-    tokens = Tokens(TEST_SECRET)
+    """issue_tokens' tokens in a file, one a line, for wrk's script."""
     path = folder / "tokens.txt"
-    path.write_text(
-        "\n".join(tokens.issue(Principal(new_id("us"), "viewer", f"buyer{i}")) for i in range(buyers)) + "\n"
-    )
+    path.write_text("\n".join(issue_tokens(buyers)) + "\n")
     return path
+
+
+def create_bench_host(env: dict[str, str]) -> None:
+    """The bench's host account (HOST_EMAIL), made with the CLI the way ops would."""
+    cmd = [sys.executable, "-m", "server", "create-host", "--email", HOST_EMAIL, "--password", HOST_PASSWORD]
+    subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+
+
+def bench_env(pg_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """A bench node's environment: no background worker; asyncio's loop, on which the recorded
+    figures were measured (LIVESHOP_BENCH_EVENT_LOOP=uvloop measures the serve default)."""
+    loop = os.environ.get("LIVESHOP_BENCH_EVENT_LOOP", "asyncio")
+    return server_env(pg_url, redis_url, LIVESHOP_RUN_WORKER="false", LIVESHOP_EVENT_LOOP=loop, **extra)
+
+
+@contextmanager
+def private_services(pg: Any = None) -> Iterator[tuple[RedisServer, Any]]:
+    """A redis-server on a free loopback port and a fresh PostgreSQL database, gone afterwards."""
+    redis_server = RedisServer()
+    pg = pg if pg is not None else PostgresDatabase()
+    redis_server.start()
+    pg.create()
+    try:
+        yield redis_server, pg
+    finally:
+        redis_server.stop()
+        pg.drop()
+
+
+def start_children(cmd: list[str], port: int, procs: int = 1) -> list[subprocess.Popen[bytes]]:
+    """`procs` copies of a baseline app on one port (--reuse-port for more than one), logging to a
+    temporary file; each is up before the next starts."""
+    log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children = []
+    for _ in range(procs):
+        children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
+        wait_port(port, 20)
+    return children
+
+
+def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        child.terminate()
+        child.wait(10)
 
 
 # ---------------------------------------------------------------------------------------- audits
@@ -408,16 +458,12 @@ def run_baseline(
     now = int(time.time() * 1000)
     redis.register_script(source("load"))(keys=keys, args=[now, cfg.units, 0, 1, "active", ends_at, 0])
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="liveshop-baseline-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "loadtests.baseline_claims", "--port", str(port), "--redis-url", redis_url]
     cmd += ["--offer", offer_id] + (["--reuse-port"] if procs > 1 else []) + (["--floor"] if floor else [])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = []
+    children: list[subprocess.Popen[bytes]] = []
     spy = None
     try:
-        for _ in range(procs):
-            children.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
-            wait_port(port, 20)
+        children = start_children(cmd, port, procs)
         base = f"http://127.0.0.1:{port}"
         name = f"aiohttp-floor-x{procs}" if floor else f"baseline-x{procs}"
         spy = start_profile(cfg, name, children[0].pid)
@@ -450,9 +496,7 @@ def run_baseline(
         return run
     finally:
         stop_profile(spy)
-        for child in children:
-            child.terminate()
-            child.wait(10)
+        stop_children(children)
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -665,62 +709,37 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("liveshop bench claims: needs wrk (scripts/install-test-deps.sh installs it)", file=sys.stderr)
         return 1
-    redis_server = RedisServer()
     # The cluster comparison starts more processes; a PostgreSQL instance of its own keeps its pools off
     # a shared server (the claim path itself never touches PostgreSQL).
-    pg: Any = PrivateDatabase() if cfg.redis == "cluster" else PostgresDatabase()
     folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-"))
-    redis_server.start()
-    pg.create()
-    try:
-        redis = Redis.from_url(redis_server.url)
-        assert redis_server.proc is not None
-        cfg.redis_pids = [redis_server.proc.pid]
-        env = server_env(
-            pg.url,
-            redis_server.url,
-            LIVESHOP_RUN_WORKER="false",
-            LIVESHOP_HOLD_SECONDS="3600",
-            # The recorded figures were measured on asyncio's loop; LIVESHOP_BENCH_EVENT_LOOP=uvloop
-            # measures the serve default.
-            LIVESHOP_EVENT_LOOP=os.environ.get("LIVESHOP_BENCH_EVENT_LOOP", "asyncio"),
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "create-host",
-                "--email",
-                HOST_EMAIL,
-                "--password",
-                HOST_PASSWORD,
-            ],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        tokens_file = write_tokens(cfg.buyers, folder)
-        host: dict[str, str] = {}
-        if cfg.redis == "cluster":
-            return compare_cluster(cfg, env, host, redis, tokens_file)
-        runs, baselines = [], []
-        # Interleaved, so a burst of noise from other work on the machine hits both sides.
-        for i in range(max(len(cfg.procs), len(cfg.baselines))):
-            if i < len(cfg.baselines):
-                baselines.append(run_baseline(redis_server.url, redis, tokens_file, cfg, cfg.baselines[i]))
-            if i < len(cfg.procs):
-                runs.append(run_liveshop(cfg.procs[i], env, host, redis, tokens_file, cfg))
-        floor = run_baseline(redis_server.url, redis, tokens_file, cfg, 1, floor=True) if cfg.floor else None
-        ok = report(runs, baselines, cfg, floor)
-        redis.close()
-        return 0 if ok else 1
-    finally:
-        redis_server.stop()
-        pg.drop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with private_services(PrivateDatabase() if cfg.redis == "cluster" else None) as (redis_server, pg):
+        try:
+            redis = Redis.from_url(redis_server.url)
+            assert redis_server.proc is not None
+            cfg.redis_pids = [redis_server.proc.pid]
+            env = bench_env(pg.url, redis_server.url, LIVESHOP_HOLD_SECONDS="3600")
+            create_bench_host(env)
+            tokens_file = write_tokens(cfg.buyers, folder)
+            host: dict[str, str] = {}
+            if cfg.redis == "cluster":
+                return compare_cluster(cfg, env, host, redis, tokens_file)
+            runs, baselines = [], []
+            # Interleaved, so a burst of noise from other work on the machine hits both sides.
+            for i in range(max(len(cfg.procs), len(cfg.baselines))):
+                if i < len(cfg.baselines):
+                    baselines.append(
+                        run_baseline(redis_server.url, redis, tokens_file, cfg, cfg.baselines[i])
+                    )
+                if i < len(cfg.procs):
+                    runs.append(run_liveshop(cfg.procs[i], env, host, redis, tokens_file, cfg))
+            floor = (
+                run_baseline(redis_server.url, redis, tokens_file, cfg, 1, floor=True) if cfg.floor else None
+            )
+            ok = report(runs, baselines, cfg, floor)
+            redis.close()
+            return 0 if ok else 1
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

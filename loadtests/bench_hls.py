@@ -291,12 +291,23 @@ async def idle_cpu(node: subprocess.Popen[bytes], window: float) -> float:
 PART_S = 0.5  # the node's default LL-HLS part: a player fetches one part and one playlist per part
 
 
-def marginal(rows: list[dict[str, float]], idle: float, key: str = "node_cpu") -> float:
+NOISE_CPU = 0.02  # above-idle CPU under this (2% of a core) is the machine's noise, not the players'
+
+
+def marginal(rows: list[dict[str, float]], idle: float, key: str = "node_cpu") -> float | None:
     """Viewers one core serves, from the CPU each served part (with its blocking playlist) costs above
-    the node's idle cost: independent of how many parts the load generator managed to ask for."""
+    the node's idle cost: independent of how many parts the load generator managed to ask for. None
+    when that cost is lost in the noise (on a shared machine the node's idle can read higher than its
+    loaded windows): dividing by ~0 would print millions."""
     best = max(rows, key=lambda r: r["parts_per_s"])
-    per_part = max(best[key] - (idle if key == "node_cpu" else 0.0), 1e-5) / max(best["parts_per_s"], 1e-9)
-    return PART_S / per_part
+    above = best[key] - (idle if key == "node_cpu" else 0.0)
+    if above < NOISE_CPU:
+        return None
+    return PART_S / (above / max(best["parts_per_s"], 1e-9))
+
+
+def _viewers(value: float | None) -> str:
+    return f"{value:>18,.0f}" if value is not None else f"{'below the noise':>18}"
 
 
 async def measure(
@@ -383,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                     for n in counts
                 ]
         loop.run_until_complete(publisher.stop())
+        loop.run_until_complete(publisher.http.close())
     finally:
         if nginx is not None:
             nginx[0].terminate()
@@ -396,11 +408,11 @@ def main(argv: list[str] | None = None) -> int:
         _, _, whep_projected = per_core(run_mode("fanout", [1, 4, 8], 4.0, 4))
     print()
     print(f"{'':52}{'viewers per core':>18}")
-    print(f"{'LL-HLS at the origin (node CPU above idle)':52}{marginal(rows, idle):>18,.0f}")
+    print(f"{'LL-HLS at the origin (node CPU above idle)':52}{_viewers(marginal(rows, idle))}")
     if cached:
-        print(f"{'LL-HLS behind nginx (node CPU above idle)':52}{marginal(cached, idle):>18,.0f}")
+        print(f"{'LL-HLS behind nginx (node CPU above idle)':52}{_viewers(marginal(cached, idle))}")
         edge = marginal(cached, idle, "nginx_cpu")
-        print(f"{'LL-HLS behind nginx (nginx CPU: the CDN edge)':52}{edge:>18,.0f}")
+        print(f"{'LL-HLS behind nginx (nginx CPU: the CDN edge)':52}{_viewers(edge)}")
     if whep_projected is not None:
         print(f"{'WHEP fan-out (projected, bench media)':52}{whep_projected:>18,.0f}")
     print()

@@ -22,6 +22,7 @@ class Knobs:
 
     viewer_chat_every_s: float = 8.0  # mean seconds between one viewer's tasks (1 in 3 chats)
     viewer_sample_every: int = 50  # 1 viewer in N decodes every frame for latency; the rest count them
+    viewer_keyword_share: float = 0.1  # of viewers: keyword buyers (comment-to-buy, `buy` in the chat)
     buyer_poll_s: float = 1.0  # how stale a buyer's view of the offers may be
     buyer_think_s: tuple[float, float] = (1.0, 4.0)  # from hold to checkout (typing the address)
     checkout_share: float = 0.7  # of holds: checked out

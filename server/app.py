@@ -22,6 +22,7 @@ from server.clock import SYSTEM_CLOCK, Clock
 from server.commerce import setup as commerce
 from server.commerce.broadcasts import broadcast_snapshot
 from server.commerce.comment_buy import claim_pinned
+from server.commerce.coupons import coupon_check
 from server.commerce.giveaways.keyword import enter_by_keyword
 from server.commerce.sweeper import ensure_loaded
 from server.config import Settings, get_settings
@@ -121,7 +122,7 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
     app[seams.PINNED_CLAIM] = pinned_claim
     app[seams.PAYMENTS] = desk
     app[seams.GIVEAWAY_KEYWORD] = giveaway_keyword
-    checks: list[seams.AuditCheck] = [payments.money_check]
+    checks: list[seams.AuditCheck] = [payments.money_check, coupon_check]
     app[seams.AUDIT_CHECKS] = checks
     app[seams.MEDIA_CLOCK] = media.media_clock(app)
     seams.check(app)

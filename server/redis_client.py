@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -30,8 +30,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def redis_from_url(url: str, **options: Any) -> Any:
-    """A redis.asyncio client (Redis or RedisCluster) for any supported URL; `options` override DEFAULTS."""
+MAX_CONNECTIONS = 512  # per node; past it a command waits for a free connection
+POOL_WAIT_S = 5.0  # ...this long (a burst queues for a moment rather than failing), then errors
+
+
+class SentinelBlockingPool(SentinelConnectionPool, BlockingConnectionPool):  # type: ignore[misc]
+    """Sentinel's pool (it asks the Sentinels for the primary) that, at its cap, waits for a free
+    connection as BlockingConnectionPool does, instead of refusing the command."""
+
+
+def redis_from_url(url: str, *, pool_wait_s: float | None = None, **options: Any) -> Any:
+    """A redis.asyncio client (Redis or RedisCluster) for any supported URL; `options` override DEFAULTS.
+    With `pool_wait_s`, a command finding all `max_connections` busy waits that long for one to come
+    free (one server and Sentinel; a Cluster client keeps its own per-shard pools)."""
     target = parse_redis_url(url)
     kwargs = {**DEFAULTS, **options}
     if target.is_cluster:
@@ -49,6 +60,8 @@ def redis_from_url(url: str, **options: Any) -> Any:
         if target.password:  # Sentinels usually share the data nodes' password (requirepass)
             sentinel_kwargs["password"] = target.password
         sentinel = Sentinel(target.hosts, sentinel_kwargs=sentinel_kwargs)
+        if pool_wait_s is not None:
+            kwargs.update(connection_pool_class=SentinelBlockingPool, timeout=pool_wait_s)
         return sentinel.master_for(
             target.service,
             db=target.db,
@@ -57,6 +70,8 @@ def redis_from_url(url: str, **options: Any) -> Any:
             check_connection=True,
             **kwargs,
         )
+    if pool_wait_s is not None:
+        return Redis.from_pool(BlockingConnectionPool.from_url(url, timeout=pool_wait_s, **kwargs))
     return Redis.from_url(url, **kwargs)
 
 
@@ -76,7 +91,8 @@ def make_redis(settings: Settings) -> Redis:
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
     client: Redis = redis_from_url(
         settings.redis_url,
-        max_connections=512,
+        max_connections=MAX_CONNECTIONS,
+        pool_wait_s=POOL_WAIT_S,
         # A failover takes Sentinel a second or more: a few quick retries ride out a dropped
         # connection, and anything longer answers 503 rather than holding requests.
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),

@@ -274,6 +274,50 @@ async def get_auction(request: web.Request) -> web.Response:
     return json_response(await _view(request.app, meta.auction))
 
 
+@router.get(
+    "/api/v1/broadcasts/{id}/auctions",
+    tag="auctions",
+    summary="A broadcast's auctions, newest first (?status=active for the running ones)",
+    errors=("not_found",),
+)
+async def list_auctions(request: web.Request) -> web.Response:
+    """What a watch page or the console opened mid-auction needs to show it at once."""
+    app = request.app
+    broadcast_id = path_id(request)
+    status = request.query.get("status")
+    if status not in (None, "active", "ended"):
+        raise DomainError("validation_error", "status is active or ended", field="status")
+    async with app[DB]() as session:
+        if await session.get(Broadcast, broadcast_id) is None:
+            raise NotFound("broadcast")
+        query = select(Auction).where(Auction.broadcast_id == broadcast_id)
+        if status is not None:
+            query = query.where(Auction.status == status)
+        rows = (await session.execute(query.order_by(Auction.created_at.desc()).limit(20))).scalars().all()
+    items = [await _view(app, a) for a in rows]
+    if status is not None:  # Redis may know of an end PostgreSQL has not recorded yet
+        items = [v for v in items if v["status"] == status]
+    return json_response({"items": items})
+
+
+@router.post(
+    "/api/v1/auctions/{id}/end",
+    auth="host",
+    tag="auctions",
+    summary="End an auction now (the host's stop): the high bid so far wins",
+    errors=("not_found",),
+)
+async def stop_auction(request: web.Request) -> web.Response:
+    host = require_host(request)
+    app = request.app
+    meta = await app[AUCTIONS].get(path_id(request))
+    async with app[DB]() as session:
+        await owned_broadcast(session, meta.auction.broadcast_id, host)  # another shop's: 404
+    ended = await end_auction(app, meta.auction.id, force=True)
+    assert ended is not None
+    return json_response(await _view(app, ended))
+
+
 @router.post(
     "/api/v1/auctions/{id}/bids",
     body=BidIn,

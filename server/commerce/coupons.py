@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.auth import require_host
@@ -268,6 +268,59 @@ async def end_coupon(request: web.Request) -> web.Response:
     return json_response(view)
 
 
+async def announce_uses(app: web.Application, coupon_id: str, code: str, broadcast_id: str) -> None:
+    """Tell the room how many uses are left after one was taken or given back (the room coalesces
+    these to about one a second). A count Redis cannot give is simply not announced."""
+    try:
+        count = await app[COUPON_BOOK].count(coupon_id)
+    except Exception as exc:
+        log.warning("coupon uses not announced coupon=%s error=%r", coupon_id, exc)
+        return
+    coupon = {"id": coupon_id, "code": code, "uses": count.used, "uses_left": count.uses_left}
+    await app[EVENTS].publish(COUPON, {"type": "used", "coupon": coupon, "broadcast_id": broadcast_id})
+
+
+async def coupon_check(session: AsyncSession, offer_ids: list[str]) -> tuple[list[str], list[str]]:
+    """The audit's look at coupons (orders of `offer_ids`, or all): no coupon stands on more orders than
+    its caps allow, and every order's total is its subtotal less its discount, never below zero."""
+    scope = Order.offer_id.in_(offer_ids) if offer_ids else Order.id.is_not(None)
+    priced = (
+        await session.execute(
+            select(Order.id, Order.quantity, Order.unit_price, Order.discount, Order.total).where(
+                scope, Order.coupon_id.is_not(None)
+            )
+        )
+    ).all()
+    problems = [
+        f"order {o.id}: total {o.total} is not {o.quantity} x {o.unit_price} less {o.discount}"
+        for o in priced
+        if o.total != o.quantity * o.unit_price - o.discount or o.total < 0 or o.discount < 0
+    ]
+    coupon_ids = select(Order.coupon_id).where(scope, Order.coupon_id.is_not(None)).distinct()
+    standing = (Order.coupon_id == Coupon.id) & Order.status.not_in(UNDONE)
+    totals = (
+        await session.execute(
+            select(Coupon.code, Coupon.max_uses, func.count(Order.id))
+            .join(Order, standing)
+            .where(Coupon.id.in_(coupon_ids))
+            .group_by(Coupon.id, Coupon.code, Coupon.max_uses)
+        )
+    ).all()
+    problems += [f"coupon {code} stands on {n} orders, over its {cap}" for code, cap, n in totals if n > cap]
+    buyers = (
+        await session.execute(
+            select(Coupon.code, Coupon.max_per_buyer, Order.buyer_id, func.count(Order.id))
+            .join(Order, standing)
+            .where(Coupon.id.in_(coupon_ids))
+            .group_by(Coupon.id, Coupon.code, Coupon.max_per_buyer, Order.buyer_id)
+        )
+    ).all()
+    problems += [
+        f"coupon {code}: buyer {who} holds {n} uses, over {cap}" for code, cap, who, n in buyers if n > cap
+    ]
+    return problems, [f"{len(priced)} order(s) with a coupon checked"] if priced else []
+
+
 def setup(app: web.Application) -> None:
     """The coupon book, its rebuild from PostgreSQL, and the give-back when an order is canceled."""
     book = app[COUPON_BOOK] = CouponBook(app[REDIS], clock=app[CLOCK])
@@ -278,8 +331,11 @@ def setup(app: web.Application) -> None:
             return
         async with app[DB]() as session:
             order = await session.get(Order, event.data["id"])
+            offer = await session.get(Offer, order.offer_id) if order is not None and order.offer_id else None
         if order is not None and order.coupon_id and order.reservation_id and order.status in UNDONE:
             await give_back_quietly(book, order.coupon_id, order.reservation_id)
+            if offer is not None and order.coupon_code:
+                await announce_uses(app, order.coupon_id, order.coupon_code, offer.broadcast_id)
 
     app[EVENTS].subscribe(ORDER_CANCELED, on_canceled)
     router.install(app)

@@ -24,7 +24,7 @@ from server.api.context import DB, EVENTS, INVENTORY
 from server.api.openapi import Router
 from server.api.seams import PAYMENTS
 from server.api.validation import idempotency_key, json_response, parse_body, path_id
-from server.commerce.coupons import COUPON_BOOK, coupon_terms
+from server.commerce.coupons import COUPON_BOOK, announce_uses, coupon_terms
 from server.commerce.offers import OFFERS
 from server.commerce.schemas import OrderIn
 from server.commerce.views import order_view
@@ -122,10 +122,11 @@ async def checkout(request: web.Request) -> web.Response:
     seam = _payments(request)
     came_from = attribution.from_header(request.headers.get(attribution.HEADER))
     coupon = None
+    broadcast_id = ""
     if body.coupon is not None:  # refused here (unknown, ended, not this broadcast's): the hold stays
         offer = (await request.app[OFFERS].get(offer_id)).offer
         terms = await coupon_terms(request.app, body.coupon, offer)
-        coupon = CouponUse(request.app[COUPON_BOOK], terms)
+        coupon, broadcast_id = CouponUse(request.app[COUPON_BOOK], terms), offer.broadcast_id
 
     def make_order(offer: Offer, product: Product, quantity: int) -> Order:
         return Order(
@@ -176,6 +177,8 @@ async def checkout(request: web.Request) -> web.Response:
         if previous is not None:
             return await _render(request, previous, 201)
         raise
+    if coupon is not None:
+        await announce_uses(request.app, coupon.terms.id, coupon.terms.code, broadcast_id)
     view = order_view(sale.order, sale.product)
     if seam is not None and sale.order.status == "pending_payment":  # a coupon may leave nothing to pay
         view["payment"] = await seam.open(sale.order.id, sale.order)  # outside every transaction and lock

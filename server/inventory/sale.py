@@ -13,9 +13,10 @@
    checkout past its deadline and settles it from PostgreSQL's answer. If 3 fails, PostgreSQL's answer
    settles it at once: sold if the order exists after all, else an ordinary hold with its first expiry.
 
-A sale with a live coupon redeems it in step 2, once the hold is marked (one checkout of a hold at a
-time, so the redemption, keyed by the hold, is this checkout's alone), and prices the order net of the
-discount; if the order is not written after all, the redemption is given back. An order the coupon
+A sale with a live coupon redeems it under the hold's queue of step 0, just before step 2 (one checkout
+of a hold at a time, so the redemption, keyed by the hold, is this checkout's alone; a refusal leaves
+the hold untouched), and prices the order net of the discount; if the order is not written after all,
+the redemption is given back. An order the coupon
 brings to zero waits for no payment: it is confirmed at once.
 
 A sale that waits for its payment (`awaiting`, the payment deadline of an order created at a given
@@ -134,7 +135,7 @@ async def sell_hold(
     # (under it the rebuild would wait for this very sale), so a hold that survived can be sold.
     await inventory.ensure_trusted(offer_id)
     marked = False
-    redeemed = False
+    fresh = False  # this request counted the coupon use (not a retry of a checkout that had)
     try:
         # twins of one checkout queue here: a retry sees its twin's order, not a half-written one
         async with serialized(db, f"sell:{hold_id}") as session:
@@ -142,17 +143,17 @@ async def sell_hold(
             product = await session.get(Product, offer.product_id) if offer is not None else None
             if offer is None or product is None:
                 raise NotFound("offer")
+            if coupon is not None:  # a refused coupon leaves the hold as it was: never marked
+                use = await coupon.book.redeem(coupon.terms.id, hold_id, buyer)
+                if use.code not in ("ok", "replay"):
+                    raise refusal(use.code)
+                fresh = use.code == "ok"
             code, quantity = await inventory.begin_checkout(hold_id, buyer)
             if code == "forbidden":
                 raise DomainError("not_found", "reservation not found", field="reservation_id")
             if code != "ok":
                 raise DomainError(Code(code), REFUSALS[code])
             marked = True
-            if coupon is not None:
-                use = await coupon.book.redeem(coupon.terms.id, hold_id, buyer)
-                if use.code not in ("ok", "replay"):
-                    raise refusal(use.code)
-                redeemed = True
             order = make_order(offer, product, quantity)
             if coupon is not None:
                 order.discount = coupon.terms.discount(order.total)
@@ -169,9 +170,11 @@ async def sell_hold(
                 EventBus.record(session, ORDER_CREATED, product.sku, event)
     except BaseException as exc:
         if not marked:
+            if fresh and coupon is not None:  # the hold could not be checked out: nor is the coupon
+                await give_back_quietly(coupon.book, coupon.terms.id, hold_id)
             raise
         outcome = await settle_from_database(db, inventory, hold_id, awaiting)
-        if redeemed and coupon is not None and outcome == "abort":
+        if coupon is not None and outcome == "abort":  # no order for this hold: its use goes back
             await give_back_quietly(coupon.book, coupon.terms.id, hold_id)
         if isinstance(exc, (SQLAlchemyError, OSError)) and not isinstance(exc, IntegrityError):
             log.warning("checkout write failed hold=%s error=%r", hold_id, exc)

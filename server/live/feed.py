@@ -57,6 +57,8 @@ class Feed:
         self._last_counters: dict[str, tuple[int, int, int]] = {}
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self.stats = {"stock_changes": 0, "stock_emits": 0}
+        self._coupon_due: dict[str, tuple[dict[str, Any], str]] = {}  # coupon id -> (latest "used", room)
+        self._coupon_sent: dict[str, float] = {}
 
     # commerce events ---------------------------------------------------------------------------
     async def on_offer_started(self, event: Event) -> None:
@@ -96,9 +98,30 @@ class Feed:
             await self._emit("pinned", data, event.data["broadcast_id"])
 
     async def on_coupon(self, event: Event) -> None:
-        if event.is_local:
-            data = {"type": event.data["type"], "coupon": event.data["coupon"]}
-            await self._emit("coupon", data, event.data["broadcast_id"])
+        """Announcements and ends go out at once; "used" (uses left after a redemption) is coalesced per
+        coupon like stock: at most one per interval, always the latest."""
+        if not event.is_local:
+            return
+        data = {"type": event.data["type"], "coupon": event.data["coupon"]}
+        broadcast_id = event.data["broadcast_id"]
+        if data["type"] != "used":
+            await self._emit("coupon", data, broadcast_id)
+            return
+        coupon_id = str(data["coupon"].get("id"))
+        waiting = coupon_id in self._coupon_due
+        self._coupon_due[coupon_id] = (data, broadcast_id)
+        if not waiting:
+            delay = max(0.0, self._coupon_sent.get(coupon_id, 0.0) + self.interval_s - time.monotonic())
+            asyncio.get_running_loop().call_later(delay, self._fire_coupon, coupon_id)
+
+    def _fire_coupon(self, coupon_id: str) -> None:
+        due = self._coupon_due.pop(coupon_id, None)
+        if due is not None:
+            self._coupon_sent[coupon_id] = time.monotonic()
+            spawn(self._send_coupon(*due))
+
+    async def _send_coupon(self, data: dict[str, Any], broadcast_id: str) -> None:
+        await self._emit("coupon", data, broadcast_id)
 
     async def moment(self, broadcast_id: str) -> dict[str, float | int]:
         """media_at_s / media_ms / media_pts of the video now, or nothing when it is not published."""

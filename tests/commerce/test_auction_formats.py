@@ -15,6 +15,7 @@ from server.commerce.sweeper import sweep_once
 from server.inventory.keys import auction_keys
 from tests.api_client import Api, Reply
 from tests.commerce.test_auctions import Node, _auction, _bid, _get, _setup
+from tests.conftest import new_host
 from tests.live.conftest import RoomClient
 
 
@@ -189,3 +190,27 @@ async def test_a_winner_who_does_not_pay_in_time_passes_the_unit_to_the_runner_u
     finally:
         for who in listeners.values():
             await who.close()
+
+
+async def test_the_host_stops_an_auction_now_and_a_page_lists_the_running_one(own_clock_node: Node) -> None:
+    app, api, _ = own_clock_node
+    host, _, auction = await _setup(api, app)
+    aid, bid_on = auction["id"], auction["broadcast_id"]
+    listed = await api.call("GET", f"/api/v1/broadcasts/{bid_on}/auctions?status=active")
+    assert [a["id"] for a in listed.body["items"]] == [aid]
+    assert (await api.call("GET", f"/api/v1/broadcasts/{bid_on}/auctions?status=nope")).status == 422
+    assert (await api.call("GET", "/api/v1/broadcasts/bc_nope/auctions")).status == 404
+    ada = await api.guest("Ada")
+    assert (await _bid(api, ada, aid, 1000)).status == 201
+    other = await new_host(app, api)
+    assert (await api.call("POST", f"/api/v1/auctions/{aid}/end", token=other)).status == 404
+    assert (await api.call("POST", f"/api/v1/auctions/{aid}/end", token=ada)).status == 403
+    stopped = await api.call("POST", f"/api/v1/auctions/{aid}/end", token=host)
+    assert stopped.status == 200 and stopped.body["status"] == "ended"
+    assert stopped.body["winner"]["amount"] == 1000 and stopped.body["winner"]["reservation_id"]
+    assert (await _bid(api, ada, aid, 2000)).code == "auction_ended"
+    again = await api.call("POST", f"/api/v1/auctions/{aid}/end", token=host)
+    assert again.status == 200 and again.body["winner"] == stopped.body["winner"]  # once
+    assert (await api.call("GET", f"/api/v1/broadcasts/{bid_on}/auctions?status=active")).body["items"] == []
+    ended = await api.call("GET", f"/api/v1/broadcasts/{bid_on}/auctions?status=ended")
+    assert [a["id"] for a in ended.body["items"]] == [aid]

@@ -160,16 +160,17 @@ async def test_500_bidders_at_once_rise_strictly_extend_the_end_and_leave_one_wi
 ) -> None:
     app, api, clock = own_clock_node
     increment = 10
-    _host, _product, auction = await _setup(api, app, starting_bid=100, increment=increment, anti_snipe_s=30)
-    aid = auction["id"]
-    first_end = datetime.fromisoformat(auction["ends_at"])
     sem = asyncio.Semaphore(100)
 
     async def guest(i: int) -> str:
         async with sem:
             return await api.guest(f"bidder{i}")
 
+    # The bidders first: however long 500 guest sessions take, the auction's clock starts after them.
     tokens = await asyncio.gather(*(guest(i) for i in range(500)))
+    _host, _product, auction = await _setup(api, app, starting_bid=100, increment=increment, anti_snipe_s=30)
+    aid = auction["id"]
+    first_end = datetime.fromisoformat(auction["ends_at"])
     clock.advance(45)  # 15 s left, inside the 30 s anti-snipe window: every accepted bid extends
     rng = random.Random(14)
     replies: list[Reply] = []

@@ -14,9 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from server.api.context import DB
+from server.api.context import DB, INVENTORY
 from server.commerce.giveaways import fairness
 from server.commerce.giveaways.models import GiveawayEntry
+from server.inventory.audit import run_audit
 from server.inventory.models import Offer
 from tests.api_client import Api, Reply
 from tests.conftest import new_host
@@ -139,6 +140,12 @@ async def test_a_giveaway_from_start_to_a_checkable_draw_and_the_winners_free_or
     assert offer is not None and (offer.quantity, offer.price) == (1, 0)
     stats = await api.call("GET", f"/api/v1/offers/{offer.id}", token=host)
     assert stats.status == 200 and stats.body["sold"] == 1 and stats.body["available"] == 0
+    assert stats.body["status"] == "ended"  # the prize offer ends with its sale: nobody else can claim it
+    grab = await api.reserve(other, offer.id)
+    assert grab.status in (409, 410) and grab.code in ("offer_ended", "sold_out"), grab.body
+    assert await _stock(api, host, product["id"]) == 2  # nothing went back to the shelf
+    audit = await run_audit(app[DB], app[INVENTORY], [offer.id])  # the prize's books add up
+    assert audit.ok, audit.as_dict()
 
 
 async def test_bad_starts_are_refused_with_stable_codes(node: Node, api: Api) -> None:

@@ -238,3 +238,71 @@ def test_frames_split_anywhere_across_reads_arrive_whole_and_in_order() -> None:
         for at in range(0, len(stream), step):
             conn._consume(stream[at : at + step])
         assert sink.events == payloads, step
+
+
+KEYWORD_PROBE = """
+import json, sys, time, types
+import gevent
+from locust.env import Environment
+from loadtests.runfile import RunFile
+from loadtests.viewer import Viewer
+
+run_path, n = sys.argv[1], int(sys.argv[2])
+run = RunFile.load(run_path)
+env = Environment(user_classes=[Viewer], host=run.base_url)
+env.parsed_options = types.SimpleNamespace(run_file=run_path, run_data="")
+Viewer.host = run.base_url
+env.create_local_runner()
+viewers = [Viewer(env) for _ in range(n)]
+gevent.joinall([gevent.spawn(v.on_start) for v in viewers], timeout=60)
+# a keyword buyer with an offer on the pinned product sends the keyword instead of a chat line
+gevent.joinall([gevent.spawn(v.chat) for v in viewers], timeout=30)
+for v in viewers:
+    v.chat()  # once per offer: the second time it chats as usual
+def answered():
+    return all(sum(v.keyword_answers.values()) >= v.keywords_sent for v in viewers)
+deadline = time.monotonic() + 20
+while not answered() and time.monotonic() < deadline:
+    gevent.sleep(0.1)
+stats = {name: [e.num_requests, e.num_failures] for (name, _), e in env.stats.entries.items()}
+out = {"buyers": [v.keyword_buyer for v in viewers], "answers": [v.keyword_answers for v in viewers],
+       "sent": [v.keywords_sent for v in viewers], "stats": stats}
+out["errors"] = {str(k): e.occurrences for k, e in env.stats.errors.items()}
+print(json.dumps(out))
+for v in viewers:
+    v.on_stop()
+"""
+
+
+def test_keyword_buyers_claim_the_pinned_offer_in_the_chat_and_count_their_answers(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Five keyword buyers, three units: three `keyword reservation` rows; a buyer who still saw units
+    left when it spoke is answered `keyword error [sold_out]`; one keyword per offer, each answered."""
+    run_file = tmp_path / "run.json"
+    args = ["--offers", "1", "--quantity", "3", "--viewer-keyword-share", "1", "--viewer-sample-every", "2"]
+    login = ["--base-url", deployment.url, "--host-email", HOST_EMAIL, "--host-password", HOST_PASSWORD]
+    prepared = subprocess.run(
+        [sys.executable, "-m", "loadtests.prepare", *login, "--out", str(run_file), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert prepared.returncode == 0, prepared.stderr + prepared.stdout
+    done = subprocess.run(
+        [sys.executable, "-c", KEYWORD_PROBE, str(run_file), "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(out["buyers"]), out
+    assert set(out["sent"]) <= {0, 1} and sum(out["sent"]) >= 3, out  # once per offer at most
+    assert [sum(a.values()) for a in out["answers"]] == out["sent"], out  # each answered, to them alone
+    stats = out["stats"]
+    assert stats["keyword reservation"] == [3, 0], stats
+    assert stats.get("keyword error [sold_out]", [0, 0]) == [sum(out["sent"]) - 3, 0], stats
+    assert out["errors"] == {}, out

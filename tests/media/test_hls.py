@@ -92,12 +92,10 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
             "PUT", f"/api/v1/broadcasts/{bid}/pin", token=host, json={"product_id": product["id"]}
         )
         assert pin.status == 200
-        pinned_at = time.monotonic()
         await until_playlist(http, playlist_url, rf'X-LIVESHOP-TYPE="offer",X-LIVESHOP-ID="{offer["id"]}"')
         talker = await RoomClient(base, await api.guest("replay-talker")).connect()
         await talker.join(bid)
         assert (await talker.call("chat", {"text": "is it cotton?"}))["ok"]
-        chat_after_pin_s = time.monotonic() - pinned_at
         await talker.sio.disconnect()
 
         # the publisher drops and another one returns at another size
@@ -132,9 +130,10 @@ async def test_live_hls_parts_blocking_reload_offers_in_the_playlist_and_a_playa
     said = next(m for m in chat.body["items"] if m["text"] == "is it cotton?")
     periods = replay.body["periods"]
     assert len(periods) == 2 and periods[0]["at_s"] == 0 and periods[1]["at_s"] > 0
+    # exact in order: after the pin's moment, inside the first stretch (before the publisher dropped);
+    # how far after the pin is not bounded by the wall time between them, since each stamp is the
+    # newest frame packaged then and the encode may lag more at one stamp than at the other
     assert at["pin"] <= said["at_s"] <= periods[1]["at_s"], (at, said, periods)
-    # and no later than the video had got when the message was acknowledged
-    assert said["at_s"] - at["pin"] <= chat_after_pin_s + 0.1, (at, said, chat_after_pin_s)
     replay_url = base + urlsplit(replay.body["playlist_url"]).path  # the node's public URL names 8080
     status, vod, _ = await text(http, replay_url)
     assert status == 200 and vod.rstrip().endswith("#EXT-X-ENDLIST")

@@ -3,13 +3,9 @@
 // Needs a node started with a short LIVESHOP_HOLD_SECONDS (the pytest wrapper uses 6).
 //
 //   node tests/web/expiry.mjs --base URL --email E --password P
-import { createRequire } from "node:module";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
+import { args, launch } from "./launch.mjs";
+
 const BASE = args.base;
 const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 const checks = [];
@@ -35,11 +31,7 @@ async function rest(method, path, token, body, key) {
   return data;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-});
+const browser = await launch();
 
 async function buyerPage(nickname) {
   const page = await (await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 860 } })).newPage();

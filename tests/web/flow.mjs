@@ -6,21 +6,15 @@
 // Prints one JSON object: {ok, checks: [{name, status: "pass"|"fail"|"skip", detail}], ...} and exits
 // 0 when no check failed. Checks that need the live room or the video are "skip" when the server does
 // not offer them (the pytest wrapper decides whether a skip is acceptable).
-import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium, devices } = require("playwright-core");
+import { args, devices, launch } from "./launch.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
 const BASE = args.base || "http://127.0.0.1:8080";
 const EMAIL = args.email || "host@demo.liveshop";
 const PASSWORD = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
-const CHROMIUM = process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium";
 const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 
 const checks = [];
@@ -68,15 +62,7 @@ function watchErrors(page, who) {
   page.on("dialog", (dialog) => dialog.dismiss());
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launch({ media: true, autoplay: true });
 
 async function run() {
   const desktop = { viewport: { width: 1440, height: 900 }, baseURL: BASE };

@@ -9,15 +9,11 @@
 // POST <URL>/_control/heal, so a delivery to it fails for good and is replayed from the console.
 //
 // Prints one JSON object {ok, info, checks: [{name, status, detail}]} and exits 0 when every check passed.
-import { createRequire } from "node:module";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
+import { args, launch } from "./launch.mjs";
+
 const BASE = args.base;
 const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 const checks = [];
@@ -53,14 +49,11 @@ async function rest(method, path, token, body, key) {
   return data;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // Pages fulfilled by the test (to add the strict CSP) carry no address space of their own, so Chromium's
-  // local-network checks would treat their calls to 127.0.0.1 as a public page reaching into a private
-  // network; everything here is loopback.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
-    "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights"],
+// Pages fulfilled by the test (to add the strict CSP) carry no address space of their own, so Chromium's
+// local-network checks would treat their calls to 127.0.0.1 as a public page reaching into a private
+// network; everything here is loopback.
+const browser = await launch({
+  extra: ["--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights"],
 });
 
 // A strict policy as production serves it (no inline script or style; the providers' own origins only).

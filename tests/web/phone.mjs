@@ -88,7 +88,8 @@ async function frames(page) {
     const v = document.querySelector("video");
     const before = window.__seen;
     window.__seen = v.currentTime;
-    return v.videoWidth > 0 && before !== undefined && v.currentTime > before;
+    const playing = document.querySelector(".stage").dataset.state === "playing";
+    return playing && v.videoWidth > 0 && v.currentTime > 0.4 && before !== undefined && v.currentTime > before;
   }, null, { polling: 250, timeout: 10_000 }).catch(() => {});
 }
 

@@ -104,6 +104,7 @@ async def test_the_service_worker_keeps_the_page_shell_and_never_the_api_or_medi
     assert {"/app/watch.html", "/app/console.html", "/app/js/watch.js", "/app/css/app.css"} <= set(shell)
     assert {"/app/js/i18n.js", "/app/i18n/en.json", "/app/i18n/ko.json", "/app/i18n/pl.json"} <= set(shell)
     assert "/app/vendor/socket.io.esm.min.js" in shell and "/app/vendor/hls.min.mjs" in shell
+    assert any(path.startswith("/app/i18n/") for path in shell)  # the page texts, offline too
     assert all(path.startswith("/app/") for path in shell)
     for path in shell:  # every file it keeps is there to keep
         assert (await api.call("GET", path)).status == 200, path

@@ -29,6 +29,7 @@ from server.clock import utc
 from server.commerce.giveaways import fairness
 from server.commerce.giveaways.models import Giveaway, GiveawayEntry
 from server.commerce.giveaways.writer import EntryWriter, Row
+from server.commerce.offers import end_offer
 from server.db.base import new_id
 from server.errors import CodeName, DomainError, NotFound
 from server.events import GIVEAWAY
@@ -337,45 +338,66 @@ async def cancel(app: web.Application, host: Principal, giveaway_id: str) -> Giv
 async def draw(app: web.Application, host: Principal, giveaway_id: str) -> Giveaway:
     """Reveal the seed, pick the winner from the frozen list, give them the unit as a zero-price order.
 
-    A draw that died half-way (after the commit, before the order) finishes on the next call with the
-    same winner; a complete one answers `giveaway_drawn`."""
+    The prize offer is held for the winner in Redis before its row commits, so nobody else can claim
+    the zero-price unit in between (its id is public only once the hold is the winner's). A draw that
+    died half-way (after the commit, before the order) finishes on the next call with the same winner;
+    a complete one answers `giveaway_drawn`."""
     now = utc(app[CLOCK])
+    inventory = app[INVENTORY]
     announce = False
-    async with app[DB]() as session, session.begin():
-        g = await owned(session, giveaway_id, host, lock=True)
-        if g.status == "open":
-            raise DomainError(
-                "giveaway_open", "Close the giveaway first: its list must be public before the draw"
-            )
-        if g.status == "canceled" or (g.status == "drawn" and g.order_id is not None):
-            raise refused(g.status)
-        if g.status == "closed":
-            entrants = await frozen_list(session, g.id)
-            if not entrants:
-                raise DomainError("no_entrants", "Nobody entered; cancel the giveaway to restock the unit")
-            list_hash = fairness.entrants_hash(e.user_id for e in entrants)
-            if list_hash != g.entrants_hash:  # the rows changed after the close: never draw from them
-                log.error("giveaway list changed after its close giveaway=%s", g.id)
-                raise DomainError("conflict", "The entrant list does not match its published hash")
-            index = fairness.winner_index(bytes.fromhex(g.seed), list_hash, len(entrants))
-            winner = entrants[index]
-            offer = Offer(
-                id=new_id("of"),
-                broadcast_id=g.broadcast_id,
-                product_id=g.product_id,
-                price=0,
-                currency=(await session.get(Product, g.product_id)).currency,  # type: ignore[union-attr]
-                quantity=1,
-                per_buyer_limit=1,
-                status="active",
-                starts_at=now,
-                # the window closes as the winner's hold would expire: the unit is never up for grabs
-                ends_at=now + timedelta(seconds=app[SETTINGS].hold_seconds + 1),
-            )
-            session.add(offer)
-            g.status, g.drawn_at, g.offer_id = "drawn", now, offer.id
-            g.winner_id, g.winner_nickname, g.winner_index = winner.user_id, winner.nickname, index
-            announce = True
+    prepared: str | None = None
+    try:
+        async with app[DB]() as session, session.begin():
+            g = await owned(session, giveaway_id, host, lock=True)
+            if g.status == "open":
+                raise DomainError(
+                    "giveaway_open", "Close the giveaway first: its list must be public before the draw"
+                )
+            if g.status == "canceled" or (g.status == "drawn" and g.order_id is not None):
+                raise refused(g.status)
+            if g.status == "closed":
+                entrants = await frozen_list(session, g.id)
+                if not entrants:
+                    raise DomainError(
+                        "no_entrants", "Nobody entered; cancel the giveaway to restock the unit"
+                    )
+                list_hash = fairness.entrants_hash(e.user_id for e in entrants)
+                if list_hash != g.entrants_hash:  # the rows changed after the close: never draw from them
+                    log.error("giveaway list changed after its close giveaway=%s", g.id)
+                    raise DomainError("conflict", "The entrant list does not match its published hash")
+                index = fairness.winner_index(bytes.fromhex(g.seed), list_hash, len(entrants))
+                winner = entrants[index]
+                product = await session.get(Product, g.product_id)
+                assert product is not None
+                offer = Offer(
+                    id=f"of_{g.id}",  # one prize offer per giveaway, whichever draw call makes it
+                    broadcast_id=g.broadcast_id,
+                    product_id=g.product_id,
+                    price=0,
+                    currency=product.currency,
+                    quantity=1,
+                    per_buyer_limit=1,
+                    status="active",
+                    starts_at=now,
+                    # the window closes as the winner's hold would expire: the unit is never up for grabs
+                    ends_at=now + timedelta(seconds=app[SETTINGS].hold_seconds + 1),
+                )
+                # Redis first, under the giveaway's row lock: the unit is the winner's before the offer
+                # exists for anyone else (a twin draw replays the same keyed hold).
+                prepared = offer.id
+                await inventory.load(offer.id, load_args(offer, {}))
+                await inventory.reserve(offer.id, winner.user_id, 1, f"giveaway:{g.id}", "1")
+                session.add(offer)
+                g.status, g.drawn_at, g.offer_id = "drawn", now, offer.id
+                g.winner_id, g.winner_nickname, g.winner_index = winner.user_id, winner.nickname, index
+                announce = True
+    except BaseException:
+        if prepared is not None:  # the row never committed: leave no prize offer for the sweeper
+            try:
+                await inventory.drop_active(prepared)
+            except Exception as exc:
+                log.warning("prize offer not dropped offer=%s error=%r", prepared, exc)
+        raise
     app[GIVEAWAYS].put(g, str(host.shop_id))
     await _give(app, g)
     try:
@@ -441,6 +463,10 @@ async def _give(app: web.Application, g: Giveaway) -> None:
     async with db() as session, session.begin():
         await session.execute(update(Giveaway).where(Giveaway.id == g.id).values(order_id=order_id))
     g.order_id = order_id
+    try:  # sold: the prize offer ends at once (nothing goes back), so no room shows it as on sale
+        await end_offer(app, g.offer_id)
+    except Exception as exc:  # the sweeper ends it when its window closes
+        log.warning("prize offer not ended offer=%s error=%r", g.offer_id, exc)
 
 
 class CountAnnouncer:

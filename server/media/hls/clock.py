@@ -8,6 +8,7 @@ few seconds old; an older anchor means nobody is publishing, and nothing is stam
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -38,6 +39,9 @@ class HlsMediaClock:
         self.origin = origin
         self.redis = redis
         self._cache: dict[str, tuple[float, dict[str, float] | None]] = {}
+        # one read in flight per broadcast: a chat flood's messages wait for it instead of each taking
+        # a Redis connection (hundreds at once emptied the node's pool: MaxConnectionsError everywhere)
+        self._reading: dict[str, asyncio.Future[tuple[float, dict[str, float] | None]]] = {}
 
     def local(self, broadcast_id: str) -> MediaMoment | None:
         stream = self.origin.streams.get(broadcast_id)
@@ -57,14 +61,10 @@ class HlsMediaClock:
         cached = self._cache.get(broadcast_id)
         if cached is None or now - cached[0] > CACHE_S:
             try:
-                raw = await self.redis.get(anchor_key(broadcast_id))
+                cached = await self._read(broadcast_id, now)
             except Exception as exc:  # the message goes out unstamped rather than not at all
                 log.warning("media clock read failed broadcast=%s error=%r", broadcast_id, exc)
                 return None
-            cached = (now, orjson.loads(raw) if raw else None)
-            self._cache[broadcast_id] = cached
-            if len(self._cache) > 10_000:
-                self._cache.clear()
         anchor = cached[1]
         if anchor is None:
             return None
@@ -74,6 +74,30 @@ class HlsMediaClock:
         at_s, media_ms = float(anchor["at_s"]) + since, float(anchor["media_ms"]) + since * 1000
         pts = (int(anchor.get("pts", 0)) + round(since * VIDEO_CLOCK)) % 2**32
         return MediaMoment(round(at_s, 3), round(media_ms), pts)
+
+    async def _read(self, broadcast_id: str, now: float) -> tuple[float, dict[str, float] | None]:
+        """The broadcast's anchor from Redis, one read shared by every caller that arrives meanwhile."""
+        pending = self._reading.get(broadcast_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[tuple[float, dict[str, float] | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._reading[broadcast_id] = future
+        try:
+            raw = await self.redis.get(anchor_key(broadcast_id))
+            cached = (now, orjson.loads(raw) if raw else None)
+            self._cache[broadcast_id] = cached
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            future.set_result(cached)
+            return cached
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._reading.pop(broadcast_id, None)
 
     async def write_anchors(self) -> int:
         """One SET per live stream of this node; how many were written."""

@@ -52,6 +52,15 @@ export async function buy({ offer, product, quantity, token, buyerId }) {
   return checkout({ offer, product, reservation, token, buyerId });
 }
 
+/**
+ * The checkout sheet for a hold the viewer already has (an auction won, a chat keyword's claim):
+ * `reservation` as the API shows a hold ({id, offer_id, quantity, expires_at}).
+ */
+export async function checkoutHold({ reservation, productOf, token, buyerId }) {
+  const offer = await api("GET", `/api/v1/offers/${encodeURIComponent(reservation.offer_id)}`);
+  return checkout({ offer, product: await productOf(offer.product_id), reservation, token, buyerId });
+}
+
 function checkout({ offer, product, reservation, token, buyerId }) {
   let timer = null;
   let done = false; // an order exists: closing the sheet must not release the hold

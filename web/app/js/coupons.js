@@ -15,7 +15,9 @@ export function learnCoupons(data) {
     announced.clear();
     for (const c of data.coupons) announced.set(c.code, c);
   } else if (data.coupon) {
+    const known = announced.get(data.coupon.code);
     if (data.type === "ended") announced.delete(data.coupon.code);
+    else if (data.type === "used") { if (known) known.uses_left = data.coupon.uses_left; }
     else announced.set(data.coupon.code, data.coupon);
   }
 }
@@ -48,7 +50,7 @@ export function couponBanner() {
       h("span.tag", t("coupons.coupon")),
       h("b.code", { "data-testid": "coupon-code" }, c.code),
       h("span", describe(c)),
-      h("span.muted.small", ` · ${t("coupons.left", { count: c.uses_left })} · `, h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
+      h("span.muted.small", { "data-testid": "coupon-left" }, ` · ${c.uses_left > 0 ? t("coupons.left", { count: c.uses_left }) : t("coupons.used_up")} · `, h("span", { "data-countdown": c.expires_at }, clock(secondsUntil(c.expires_at)))),
       h("button.small.ghost", { type: "button", "aria-label": t("coupons.copy_what", { code: c.code }), onclick: () => navigator.clipboard && navigator.clipboard.writeText(c.code).then(() => toast(t("coupons.copied", { code: c.code }), "ok", 2000), () => {}) }, t("common.copy")))));
   }
   return {

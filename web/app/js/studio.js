@@ -9,6 +9,7 @@ import { publish } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { catalogPanels } from "./catalog.js";
 import { dashboard } from "./dashboard.js";
+import { auctionsPanel } from "./auctions-console.js";
 import { giveawayStudio } from "./giveaway.js";
 import { pinnedSet, pinsOf } from "./pins.js";
 import { couponsPanel } from "./coupons.js";
@@ -136,6 +137,7 @@ export async function studio(root, id, who, { navigate }) {
     },
   });
 
+  const auctions = auctionsPanel({ id, token });
   const giveaway = giveawayStudio({ id, token });
   const pinBox = pinnedSet({ id, token, pins: () => pins, setPins, ended: () => b.status === "ended" });
   const couponBox = couponsPanel({ id, token, ended: () => b.status === "ended", currency: () => (pins[0] || shop.products()[0] || {}).currency || "USD" });
@@ -168,7 +170,7 @@ export async function studio(root, id, who, { navigate }) {
           mediaNote, largeAudience),
         obs,
         dash.panel),
-      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, shop.catalogPanel),
+      h("div.col", shop.offersPanel, pinBox.panel, couponBox.panel, giveaway.panel, auctions.panel, shop.catalogPanel),
       h("div.col.side",
         h("section.panel.stack", { "aria-labelledby": "chat-h" }, h("h2#chat-h", t("studio.live_chat")), chat.el),
         h("section.panel.stack", { "aria-labelledby": "mod-h" }, h("h2#mod-h", t("studio.chat_settings")), settingsForm))));
@@ -370,12 +372,14 @@ export async function studio(root, id, who, { navigate }) {
       showSettings(snap.chat_settings);
     },
   });
+  auctions.attach(room);
   giveaway.attach(room);
   chat.setEnabled(false, t("chat.connecting"));
 
   applySnapshot(b);
   renderStatus();
   await shop.loadProducts();
+  auctions.load();
   pinBox.render();
   couponBox.refresh();
   dash.refresh();
@@ -391,6 +395,7 @@ export async function studio(root, id, who, { navigate }) {
   timers.push(setInterval(() => {
     tickElapsed();
     shop.tick();
+    auctions.tick();
     const t = Date.now();
     if (t - lastPoll > (roomJoined ? 10_000 : 2_000)) {
       lastPoll = t;

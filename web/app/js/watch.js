@@ -8,6 +8,8 @@ import { momentGate, hlsPlayable, playHls } from "./hls.js";
 import { play } from "./media.js";
 import { chatPanel } from "./chat.js";
 import { buy, resumeRedirect } from "./buy.js";
+import { auctionPanel } from "./auction.js";
+import { attachCommentBuy } from "./comment-buy.js";
 import { giveawayCard } from "./giveaway.js";
 import { pinsCarousel, pinsOf } from "./pins.js";
 import { couponBanner } from "./coupons.js";
@@ -366,6 +368,14 @@ function applyMe(me, settings) {
 let roomState = "connecting";
 const chatWhy = () => (roomState === "unavailable" ? t("watch.chat_unavailable") : t("watch.chat_connecting"));
 
+const auction = auctionPanel({
+  broadcastId: id,
+  me: viewer,
+  ensureUser: () => ensureUser(),
+  productOf,
+  hold: (auctionId, fn, mediaPts) => gate.hold(auctionId, fn, mediaPts),
+});
+
 async function connectRoom() {
   if (room) room.close();
   roomJoined = false;
@@ -410,6 +420,8 @@ async function connectRoom() {
     broadcast: (data) => applySnapshot({ broadcast: data.broadcast || data }),
     error: (data) => data && toast(explain(data.error || data), "error"),
   });
+  auction.attach(room);
+  attachCommentBuy(room, { me: viewer, productOf });
   giveaway.attach(room);
   chat.setEnabled(false, t("watch.chat_connecting"));
   return ready;
@@ -448,6 +460,7 @@ async function main() {
       offline ? h("button.primary", { type: "button", onclick: () => location.reload() }, t("buy.try_again")) : null));
     return;
   }
+  slots.offers.append(auction.el); // the auction panel sits with the offers
   fill(app,
     h("div.main-col", stage, slots.offers),
     h("div.side-col", slots.product, slots.rail,
@@ -458,6 +471,7 @@ async function main() {
   applySnapshot(snapshot);
   renderMe();
   connectRoom();
+  auction.load();
   giveaway.refresh();
   resumePayment();
   let last = Date.now();
@@ -469,6 +483,7 @@ async function main() {
       el.textContent = clock(left);
       if (left <= 0) renderOffers();
     }
+    auction.tick();
     coupons.tick();
     if (++ticks % 3 === 0) pollMedia();
     if (Date.now() - last > (roomJoined ? 15_000 : 2_000)) {
