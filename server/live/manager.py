@@ -164,7 +164,6 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
         topology: Sentinel (a new connection asks for the current primary) or Cluster (a plain
         PUBLISH reaches subscribers on every shard)."""
         self.redis = redis_from_url(self.redis_url, **self.redis_options)
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
 
     def initialize(self) -> None:
@@ -175,12 +174,19 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
             self._watch = asyncio.ensure_future(self._heartbeat())
 
     async def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def,override]
+        """Each listener owns its subscription: a publish that reconnects the shared client, or a
+        resubscribe that starts a new listener, never reads on another one's connection (two readers
+        on one pub/sub connection fail with "read() called while another coroutine is waiting")."""
         retry_sleep = 0.2
         while True:
+            pubsub = None
             try:
-                self._redis_connect()
+                if not self.connected or self.redis is None:
+                    self._redis_connect()
                 await ready(self.redis)
-                await self.pubsub.subscribe(self.channel)
+                # a new connection from the pool: under Sentinel it asks for the current primary
+                pubsub = self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # the current one
+                await pubsub.subscribe(self.channel)
                 self.subscribed = True
                 retry_sleep = 0.2
                 if self._ever_subscribed:
@@ -188,17 +194,19 @@ class LiveRedisManager(socketio.AsyncRedisManager, FastFanout):
                     log.warning("room channel resubscribed; resyncing local viewers")
                     spawn(self._recovered())
                 self._ever_subscribed = True
-                async for message in self.pubsub.listen():
+                async for message in pubsub.listen():
                     yield message
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.subscribed = False
                 log.warning("room channel lost, retrying in %.1fs error=%r", retry_sleep, exc)
-                with contextlib.suppress(Exception):
-                    await self.pubsub.aclose()
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, 2.0)
+            finally:
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(pubsub.aclose())
 
     async def _listen(self):  # type: ignore[no-untyped-def,override]
         channel = self.channel.encode()

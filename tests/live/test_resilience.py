@@ -140,3 +140,21 @@ async def test_a_silently_dead_subscription_fails_readiness_then_resubscribes(
     ack = await viewer.call("chat", {"text": "heard again"})
     assert ack.get("ok") is True, ack
     await viewer.wait(lambda: "heard again" in viewer.chat_texts())
+
+
+async def test_a_publish_that_reconnects_leaves_the_listeners_subscription_alone(
+    node: tuple[web.Application, TestServer], api: Api, clients: Clients, node_url: str
+) -> None:
+    """A publish that finds the client disconnected makes a new one; the listener keeps reading its
+    own subscription (a shared one, swapped under it, meant two readers on one connection)."""
+    app, _ = node
+    manager = app[LIVE_ROOM].sio.manager
+    listening = manager.pubsub
+    manager.connected = False  # as after a failed publish
+    assert await manager._publish({"method": "noop"})
+    assert manager.pubsub is listening
+    room = await make_room(app, api)
+    viewer = await clients(node_url, await api.guest("still-heard"))
+    await viewer.join(room.id)
+    assert (await viewer.call("chat", {"text": "after the reconnect"})).get("ok") is True
+    await viewer.wait(lambda: "after the reconnect" in viewer.chat_texts())
