@@ -4,17 +4,19 @@ import { api, newKey } from "./api.js";
 import { h, fill, toast } from "./dom.js";
 import { money, toMinor, toMajor, clock, secondsUntil, explain } from "./format.js";
 import { checkoutHold } from "./buy.js";
+import { t } from "./i18n.js";
 
 /**
  * auctionPanel({broadcastId, me: () => viewer|null, ensureUser, productOf, hold?}) ->
- *   {el, attach(room), load(), tick()}
+ *   {el, attach(room), load(), tick(), render()}
  * `attach` is called with every new room connection (its socket carries `auction`, `outbid`,
  * `second_chance`); `load` reads the running auction (a page opened mid-auction); `tick` every second.
+ * `render` sets every label again after a change of language (the watch page's relabel calls it).
  * `hold(id, fn, mediaPts)`: the watch page's moment gate, so an auction shows when the video reaches
  * the moment it started (its `media_pts`), as offers and pins do.
  */
 export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_id, fn) => fn() }) {
-  const el = h("section.panel.auction", { "aria-label": "Auction", "data-testid": "auction", hidden: true });
+  const el = h("section.panel.auction", { "aria-label": t("auction.label"), "data-testid": "auction", hidden: true });
   const notice = h("p.auction-notice", { role: "alert", "data-testid": "auction-notice", hidden: true });
   let a = null; // the auction as GET shows it
   let myMax = null; // my own max on this auction (only I know it)
@@ -22,18 +24,21 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
   let extendedUntil = 0;
   let busy = false;
   let checkedOut = null; // the reservation id I already checked out
-  const custom = h("input", { type: "text", inputmode: "decimal", "aria-label": "Your bid", "data-testid": "custom-bid", placeholder: "Your bid" });
-  const maxInput = h("input", { type: "text", inputmode: "decimal", "aria-label": "Your max bid", "data-testid": "max-bid", placeholder: "Max bid" });
+  const custom = h("input", { type: "text", inputmode: "decimal", "data-testid": "custom-bid" });
+  const maxInput = h("input", { type: "text", inputmode: "decimal", "data-testid": "max-bid" });
 
   const mine = () => {
     const v = me();
     return v && !v.auto ? v.user.id : null;
   };
 
+  let saying = () => ""; // the notice as a function, so a change of language says it again
+  /** Shows the notice; `text` is a string or a function giving it (then it follows the language). */
   function say(text, kind = "info") {
-    notice.textContent = text;
+    saying = typeof text === "function" ? text : () => text;
+    notice.textContent = saying();
     notice.className = `auction-notice ${kind}`;
-    notice.hidden = !text;
+    notice.hidden = !notice.textContent;
   }
 
   function show(next) {
@@ -58,13 +63,14 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
     try {
       const answer = await api("POST", `/api/v1/auctions/${encodeURIComponent(a.id)}/bids`, { token: me().token, body, idempotencyKey: newKey() });
       if (answer.max_amount) myMax = answer.max_amount;
-      if (!answer.leading) say(`Outbid at once: another bidder's max is higher. The bid is now ${money(answer.auction.high_bid, a.currency)}.`, "warn");
-      else if (answer.id === null) say(`Your max is now ${money(answer.max_amount, a.currency)}.`, "ok");
-      else say(`You lead at ${money(answer.amount, a.currency)}${answer.max_amount ? ` (max ${money(answer.max_amount, a.currency)})` : ""}.`, "ok");
+      if (!answer.leading) say(() => t("auction.outbid_at_once", { amount: money(answer.auction.high_bid, a.currency) }), "warn");
+      else if (answer.id === null) say(() => t("auction.max_now", { amount: money(answer.max_amount, a.currency) }), "ok");
+      else if (answer.max_amount) say(() => t("auction.you_lead_max", { amount: money(answer.amount, a.currency), max: money(answer.max_amount, a.currency) }), "ok");
+      else say(() => t("auction.you_lead", { amount: money(answer.amount, a.currency) }), "ok");
       custom.value = maxInput.value = "";
       show(answer.auction);
     } catch (e) {
-      say(e.min_bid ? `${explain(e)} (at least ${money(e.min_bid, a.currency)})` : explain(e), "error");
+      say(() => (e.min_bid ? t("auction.at_least", { reason: explain(e), amount: money(e.min_bid, a.currency) }) : explain(e)), "error");
       if (e.code === "auction_ended") refresh();
     } finally {
       busy = false;
@@ -84,7 +90,7 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
       const order = await checkoutHold({ reservation, productOf, token: me().token, buyerId: mine() });
       if (order) {
         checkedOut = a.winner.reservation_id;
-        toast(`Order ${order.id} ${order.status === "paid" ? "paid" : "confirmed"}`, "ok", 5000);
+        toast(t(order.status === "paid" ? "watch.order_paid" : "watch.order_confirmed", { id: order.id }), "ok", 5000);
         render();
       }
     } catch (e) {
@@ -93,8 +99,8 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
   }
 
   function countdownText() {
-    if (a.status !== "active") return "Ended";
-    if (a.sudden_death) return `Sudden death · ${clock(secondsUntil(a.closes_at))}`;
+    if (a.status !== "active") return t("auction.ended");
+    if (a.sudden_death) return t("auction.sudden_death_time", { time: clock(secondsUntil(a.closes_at)) });
     return clock(secondsUntil(a.ends_at));
   }
 
@@ -104,7 +110,13 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
       return;
     }
     el.hidden = false;
-    const p = await productOf(a.product_id).catch(() => ({ title: "Auction", image_url: "" }));
+    el.setAttribute("aria-label", t("auction.label"));
+    if (!notice.hidden) notice.textContent = saying();
+    for (const [input, label, hint] of [[custom, "auction.your_bid", "auction.your_bid"], [maxInput, "auction.your_max_bid", "auction.max_bid"]]) {
+      input.setAttribute("aria-label", t(label));
+      input.placeholder = t(hint);
+    }
+    const p = await productOf(a.product_id).catch(() => ({ title: t("auction.label"), image_url: "" }));
     const active = a.status === "active";
     const leading = a.high_bidder && a.high_bidder.id === mine();
     const won = !active && a.winner && a.winner.user_id === mine() && mine();
@@ -112,44 +124,49 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
     const step = h("button.primary", {
       type: "button", "data-testid": "bid-step", disabled: !active || leading || busy,
       onclick: (e) => bid({ amount: a.min_bid }, e.currentTarget),
-    }, a.high_bid ? `+${money(a.increment, a.currency)} · Bid ${money(a.min_bid, a.currency)}` : `Bid ${money(a.min_bid, a.currency)}`);
+    }, a.high_bid
+      ? t("auction.bid_step", { increment: money(a.increment, a.currency), amount: money(a.min_bid, a.currency) })
+      : t("auction.bid_amount", { amount: money(a.min_bid, a.currency) }));
     const customForm = h("form.row", { onsubmit: (e) => {
       e.preventDefault();
       const amount = parsed(custom);
-      if (amount === null) return say("Type an amount, e.g. " + toMajor(a.min_bid, a.currency), "error");
+      if (amount === null) return say(() => t("auction.type_amount", { example: toMajor(a.min_bid, a.currency) }), "error");
       bid({ amount }, null);
-    } }, custom, h("button", { type: "submit", "data-testid": "custom-bid-go", disabled: !active || leading }, "Bid"));
+    } }, custom, h("button", { type: "submit", "data-testid": "custom-bid-go", disabled: !active || leading }, t("auction.bid")));
     const maxForm = h("form.row", { onsubmit: (e) => {
       e.preventDefault();
       const most = parsed(maxInput);
-      if (most === null) return say("Type the most you would pay", "error");
+      if (most === null) return say(() => t("auction.type_max"), "error");
       bid({ max_amount: most }, null);
-    } }, maxInput, h("button", { type: "submit", "data-testid": "max-bid-go", disabled: !active }, "Set max"));
+    } }, maxInput, h("button", { type: "submit", "data-testid": "max-bid-go", disabled: !active }, t("auction.set_max")));
     const extended = Date.now() < extendedUntil;
     fill(el,
       h("div.row.spread",
-        h("div.flash", a.sudden_death ? "Sudden death" : "Live auction"),
-        h("span.countdown", { "data-testid": "auction-countdown", "aria-label": "Auction time left", class: extended ? "extended" : "" }, countdownText()),
-        extended ? h("span.badge.small", { "data-testid": "extended" }, "Extended") : null),
+        h("div.flash", t(a.sudden_death ? "auction.sudden_death" : "auction.live")),
+        h("span.countdown", { "data-testid": "auction-countdown", "aria-label": t("auction.time_left"), class: extended ? "extended" : "" }, countdownText()),
+        extended ? h("span.badge.small", { "data-testid": "extended" }, t("auction.extended")) : null),
       h("div.row",
         h("img.thumb", { src: p.image_url || "", alt: "", width: 48, height: 48 }),
         h("div.grow",
           h("b", p.title),
           h("div",
-            h("span.price", { "data-testid": "high-bid" }, a.high_bid ? money(a.high_bid, a.currency) : `Starts at ${money(a.starting_bid, a.currency)}`),
-            h("span.muted", { "data-testid": "high-bidder" }, a.high_bidder ? ` · ${leading ? "you" : a.high_bidder.nickname}` : " · no bids yet")),
-          h("div.muted.small", `${a.bid_count} bid${a.bid_count === 1 ? "" : "s"}`,
-            a.reserve_met === false ? " · reserve not met" : "",
-            myMax && active ? ` · your max ${money(myMax, a.currency)}` : ""))),
+            h("span.price", { "data-testid": "high-bid" }, a.high_bid ? money(a.high_bid, a.currency) : t("auction.starts_at", { amount: money(a.starting_bid, a.currency) })),
+            h("span.muted", { "data-testid": "high-bidder" }, a.high_bidder ? ` · ${leading ? t("auction.you") : a.high_bidder.nickname}` : ` · ${t("auction.no_bids_yet")}`)),
+          h("div.muted.small", t("auction.bids", { count: a.bid_count }),
+            a.reserve_met === false ? ` · ${t("auction.reserve_not_met")}` : "",
+            myMax && active ? ` · ${t("auction.your_max", { amount: money(myMax, a.currency) })}` : ""))),
       notice,
       active ? h("div.stack", step, customForm, maxForm) : null,
       won ? (checkedOut === a.winner.reservation_id
-        ? h("p.ok-text", { "data-testid": "auction-won" }, "You won — order placed.")
+        ? h("p.ok-text", { "data-testid": "auction-won" }, t("auction.won_ordered"))
         : h("div.stack",
-          h("p.ok-text", { "data-testid": "auction-won" }, `You won at ${money(a.winner.amount || a.high_bid, a.currency)}${a.winner.second_chance ? " (second chance)" : ""}!`),
-          h("button.primary", { type: "button", "data-testid": "auction-checkout", onclick: checkoutWin }, "Check out"))) : null,
-      !active && !won ? h("p.muted", a.winner ? `Sold to ${a.winner.user_id === (a.high_bidder && a.high_bidder.id) ? a.high_bidder.nickname : "a bidder"}` : "Ended without a sale") : null,
-      h("ol.bids.small", { "aria-label": "Bids", "data-testid": "bids" },
+          h("p.ok-text", { "data-testid": "auction-won" },
+            t(a.winner.second_chance ? "auction.won_second_chance" : "auction.won", { amount: money(a.winner.amount || a.high_bid, a.currency) })),
+          h("button.primary", { type: "button", "data-testid": "auction-checkout", onclick: checkoutWin }, t("auction.checkout")))) : null,
+      !active && !won ? h("p.muted", !a.winner ? t("auction.no_sale")
+        : a.winner.user_id === (a.high_bidder && a.high_bidder.id) ? t("auction.sold_to", { name: a.high_bidder.nickname })
+          : t("auction.sold_to_other")) : null,
+      h("ol.bids.small", { "aria-label": t("auction.bids_list"), "data-testid": "bids" },
         a.bids.slice(0, 5).map((b) => h("li", h("b", money(b.amount, a.currency)), ` ${b.bidder.nickname}`))));
     if (focusKey) {
       const again = el.querySelector(`[data-testid="${focusKey}"]`);
@@ -168,18 +185,19 @@ export function auctionPanel({ broadcastId, me, ensureUser, productOf, hold = (_
 
   return {
     el,
+    render,
     attach(room) {
       const socket = room && room.state && room.state.socket;
       if (!socket) return;
       socket.on("auction", (data) => hold(data.auction && data.auction.id, () => show(data.auction), data.media_pts));
       socket.on("outbid", (data) => {
         show(data.auction);
-        say(`You were outbid: ${money(data.auction.high_bid, data.auction.currency)} by ${data.auction.high_bidder.nickname}.`, "warn");
-        toast("You were outbid", "info", 3000);
+        say(() => t("auction.outbid", { amount: money(data.auction.high_bid, data.auction.currency), name: data.auction.high_bidder.nickname }), "warn");
+        toast(t("auction.outbid_toast"), "info", 3000);
       });
       socket.on("second_chance", (data) => {
         show(data.auction);
-        say("The winner did not pay: the item is yours at your last bid. Check out before the hold runs out.", "ok");
+        say(() => t("auction.second_chance_notice"), "ok");
       });
     },
     async load() {

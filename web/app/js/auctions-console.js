@@ -3,8 +3,12 @@
 import { api } from "./api.js";
 import { h, fill, toast, field } from "./dom.js";
 import { money, toMinor, clock, secondsUntil, explain } from "./format.js";
+import { t } from "./i18n.js";
 
-/** auctionsPanel({id, token}) -> {panel, attach(room), load(), tick()} */
+/**
+ * auctionsPanel({id, token}) -> {panel, attach(room), load(), tick()}
+ * Labels are read when it is built: a change of language rebuilds the studio (console.js re-routes).
+ */
 export function auctionsPanel({ id, token }) {
   let products = [];
   let a = null;
@@ -17,8 +21,8 @@ export function auctionsPanel({ id, token }) {
   const duration = h("input", { id: "auction-time", type: "number", min: 5, max: 86400, value: 30, "data-testid": "auction-duration" });
   const antiSnipe = h("input", { id: "auction-snipe", type: "number", min: 0, max: 3600, value: 10, "data-testid": "auction-anti-snipe" });
   const sudden = h("input", { id: "auction-sudden", type: "checkbox", "data-testid": "auction-sudden" });
-  const suddenS = h("input", { id: "auction-sudden-s", type: "number", min: 1, max: 3600, value: 10, "aria-label": "Sudden-death window, seconds" });
-  const reserve = h("input", { id: "auction-reserve", type: "text", inputmode: "decimal", placeholder: "none", "data-testid": "auction-reserve" });
+  const suddenS = h("input", { id: "auction-sudden-s", type: "number", min: 1, max: 3600, value: 10, "aria-label": t("auctions.sudden_window") });
+  const reserve = h("input", { id: "auction-reserve", type: "text", inputmode: "decimal", placeholder: t("auctions.reserve_none"), "data-testid": "auction-reserve" });
   const error = h("p.error-text", { role: "alert", hidden: true });
   sudden.addEventListener("change", () => {
     antiSnipe.disabled = sudden.checked; // sudden death never extends
@@ -42,24 +46,24 @@ export function auctionsPanel({ id, token }) {
       error.hidden = true;
       try {
         show(await api("POST", `/api/v1/broadcasts/${encodeURIComponent(id)}/auctions`, { token, body }));
-        toast(`Auction started: ${p.title}`, "ok", 2500);
+        toast(t("auctions.started", { title: p.title }), "ok", 2500);
       } catch (e) {
         error.textContent = explain(e);
         error.hidden = false;
       }
     },
   },
-  field("Product", productSelect),
-  h("div.grid-2", field("Starting bid", starting), field("Increment", increment)),
-  h("div.grid-2", field("Time (s)", duration), field("Anti-snipe (s)", antiSnipe, "A bid this close to the end extends it")),
-  h("div.row", sudden, h("label", { for: "auction-sudden" }, "Sudden death"), suddenS,
-    h("span.muted.small", "no extensions; after the time, the first bid wins")),
-  field("Reserve price", reserve, "No sale below it; viewers only see whether it is met"),
+  field(t("auctions.product"), productSelect),
+  h("div.grid-2", field(t("auctions.starting_bid"), starting), field(t("auctions.increment"), increment)),
+  h("div.grid-2", field(t("auctions.duration"), duration), field(t("auctions.anti_snipe"), antiSnipe, t("auctions.anti_snipe_hint"))),
+  h("div.row", sudden, h("label", { for: "auction-sudden" }, t("auction.sudden_death")), suddenS,
+    h("span.muted.small", t("auctions.sudden_hint"))),
+  field(t("auctions.reserve"), reserve, t("auctions.reserve_hint")),
   error,
-  h("button.primary", { type: "submit", "data-testid": "auction-start-go" }, "Start auction"));
+  h("button.primary", { type: "submit", "data-testid": "auction-start-go" }, t("auctions.start")));
 
   const panel = h("section.panel.stack", { "aria-labelledby": "auctions-h", "data-testid": "auctions-panel" },
-    h("h2#auctions-h", "Auction"), live, h("details", h("summary", "Start an auction"), form));
+    h("h2#auctions-h", t("auction.label")), live, h("details", h("summary", t("auctions.start_one")), form));
 
   function show(next) {
     if (!next || next.broadcast_id !== id) return;
@@ -75,13 +79,13 @@ export function auctionsPanel({ id, token }) {
   }
 
   function countdown() {
-    if (a.status !== "active") return "Ended";
-    return a.sudden_death ? `Sudden death · ${clock(secondsUntil(a.closes_at))}` : clock(secondsUntil(a.ends_at));
+    if (a.status !== "active") return t("auction.ended");
+    return a.sudden_death ? t("auction.sudden_death_time", { time: clock(secondsUntil(a.closes_at)) }) : clock(secondsUntil(a.ends_at));
   }
 
   function render() {
     if (!a) {
-      fill(live, h("p.muted", "No auction running."));
+      fill(live, h("p.muted", t("auctions.none_running")));
       return;
     }
     const p = products.find((x) => x.id === a.product_id) || { title: a.product_id };
@@ -91,15 +95,17 @@ export function auctionsPanel({ id, token }) {
         h("b", p.title),
         h("span.countdown", { "data-testid": "console-auction-countdown" }, countdown())),
       h("div",
-        h("span.price", { "data-testid": "console-high-bid" }, a.high_bid ? money(a.high_bid, a.currency) : "No bids"),
+        h("span.price", { "data-testid": "console-high-bid" }, a.high_bid ? money(a.high_bid, a.currency) : t("auctions.no_bids")),
         h("span.muted", { "data-testid": "console-high-bidder" }, a.high_bidder ? ` · ${a.high_bidder.nickname}` : ""),
-        h("span.muted.small", ` · ${a.bid_count} bids`, extensions ? ` · extended ${extensions}×` : "",
-          a.reserve_met === false ? " · reserve not met" : a.reserve_met ? " · reserve met" : "")),
+        h("span.muted.small", ` · ${t("auction.bids", { count: a.bid_count })}`, extensions ? ` · ${t("auctions.extended_times", { count: extensions })}` : "",
+          a.reserve_met === false ? ` · ${t("auction.reserve_not_met")}` : a.reserve_met ? ` · ${t("auction.reserve_met")}` : "")),
       h("ol.bids.small", { "data-testid": "console-bids" },
         a.bids.slice(0, 8).map((b) => h("li", h("b", money(b.amount, a.currency)), ` ${b.bidder.nickname}`))),
       active
-        ? h("button.danger.small", { type: "button", "data-testid": "auction-stop", onclick: stop }, "Stop now (the high bid wins)")
-        : h("p.muted", a.winner ? `Won at ${money(a.winner.amount || a.high_bid, a.currency)}${a.winner.second_chance ? " (second chance)" : ""}` : "Ended without a sale"));
+        ? h("button.danger.small", { type: "button", "data-testid": "auction-stop", onclick: stop }, t("auctions.stop"))
+        : h("p.muted", a.winner
+          ? t(a.winner.second_chance ? "auctions.won_at_second_chance" : "auctions.won_at", { amount: money(a.winner.amount || a.high_bid, a.currency) })
+          : t("auction.no_sale")));
   }
 
   async function stop() {
@@ -128,7 +134,7 @@ export function auctionsPanel({ id, token }) {
     async load() {
       try {
         products = (await api("GET", "/api/v1/products", { token })).items.filter((p) => p.stock > 0);
-        fill(productSelect, products.map((p) => h("option", { value: p.id }, `${p.title} (${p.stock} left)`)));
+        fill(productSelect, products.map((p) => h("option", { value: p.id }, t("auctions.product_option", { title: p.title, count: p.stock }))));
         const list = await api("GET", `/api/v1/broadcasts/${encodeURIComponent(id)}/auctions`);
         if (list.items.length) show(list.items[0]);
         else render();

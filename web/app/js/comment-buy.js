@@ -3,6 +3,7 @@
 import { toast } from "./dom.js";
 import { explain } from "./format.js";
 import { checkoutHold } from "./buy.js";
+import { t } from "./i18n.js";
 
 /** Listens on a room connection for this viewer's keyword claims ({me: () => viewer, productOf}). */
 export function attachCommentBuy(room, { me, productOf }) {
@@ -15,7 +16,7 @@ export function attachCommentBuy(room, { me, productOf }) {
     opened.add(hold.id);
     try {
       const order = await checkoutHold({ reservation: hold, productOf, token: v.token, buyerId: v.user.id });
-      if (order) toast(`Order ${order.id} ${order.status === "paid" ? "paid" : "confirmed"}`, "ok", 5000);
+      if (order) toast(t(order.status === "paid" ? "watch.order_paid" : "watch.order_confirmed", { id: order.id }), "ok", 5000);
     } catch (e) {
       toast(explain(e), "error");
     }

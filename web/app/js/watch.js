@@ -512,6 +512,7 @@ function relabel() {
   renderPinned();
   coupons.render();
   giveaway.refresh();
+  auction.render();
 }
 onLanguageChange(relabel);
 
