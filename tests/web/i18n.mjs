@@ -230,6 +230,30 @@ async function watchIn(language) {
   await ctx.close();
 }
 
+/** The watch page's auction panel (a module of its own) speaks Polish too: its labels and counted bids. */
+async function auctionIn(language) {
+  const token = info.token;
+  const tag = `AUC-${language}-${Date.now().toString(36)}`.toUpperCase();
+  const product = await call("POST", "/api/v1/products", { token, body: { sku: tag, title: "Bursztynowa broszka", price: 10000, currency: "PLN", stock: 3 } });
+  const b = await call("POST", "/api/v1/broadcasts", { token, body: { title: "Aukcja bursztynu" } });
+  await call("POST", `/api/v1/broadcasts/${b.id}/start`, { token });
+  await call("POST", `/api/v1/broadcasts/${b.id}/auctions`, { token, body: { product_id: product.id, starting_bid: 10000, increment: 500, duration_s: 600, anti_snipe_s: 10 } });
+  const { ctx, page } = await context(language, PHONE);
+  await check(`watch ${language}: the auction panel speaks ${language} (labels, starting bid, 0 bids)`, async () => {
+    await page.goto(`/watch/${encodeURIComponent(b.id)}`);
+    const panel = page.getByTestId("auction");
+    await panel.filter({ hasText: "Aukcja na żywo" }).waitFor({ timeout: T });
+    expectText(await panel.getByTestId("high-bid").textContent(), "Cena wywoławcza 100,00 zł", "the starting bid");
+    expectText(await panel.getByTestId("high-bidder").textContent(), "brak ofert", "no bids yet");
+    expectText(await panel.textContent(), "0 ofert", "the bids counted in Polish");
+    expectText(await panel.getByTestId("bid-step").textContent(), "Licytuj 100,00 zł", "the bid button");
+    expectText(await panel.getByTestId("max-bid-go").textContent(), "Ustaw maksimum", "the max bid button");
+    const label = await panel.getAttribute("aria-label");
+    if (label !== "Aukcja") throw new Error(`aria-label ${JSON.stringify(label)}`);
+  });
+  await ctx.close();
+}
+
 async function watchSwitch() {
   const { b } = await liveSale("en");
   const { ctx, page } = await context("en", PHONE);
@@ -275,6 +299,7 @@ async function run() {
     await consoleSwitch();
   }
   for (const language of only ? [only] : ["ko", "pl", "en"]) await watchIn(language);
+  if (!only || only === "pl") await auctionIn("pl");
   if (only) return;
   await watchSwitch();
   await shopDefault();
