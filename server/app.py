@@ -108,9 +108,9 @@ def wire_seams(app: web.Application, room: LiveRoom, desk: seams.CheckoutPayment
         return await broadcast_snapshot(app, broadcast_id)
 
     async def pinned_claim(
-        broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
+        broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None, source: str | None
     ) -> tuple[dict[str, Any], bool] | None:
-        return await claim_pinned(app, broadcast_id, buyer, quantity, key, network)
+        return await claim_pinned(app, broadcast_id, buyer, quantity, key, network, source)
 
     async def giveaway_keyword(broadcast_id: str, user: Principal, text: str) -> dict[str, Any] | None:
         return await enter_by_keyword(app, broadcast_id, user, text)

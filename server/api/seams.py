@@ -46,14 +46,22 @@ class PinnedClaim(Protocol):
     """Comment-to-buy: claim `quantity` units of the pinned product's active offer for a user, exactly as
     POST /api/v1/offers/{id}/reservations would (same checks, same inventory call, same error codes).
 
-    `network` is the sender's network key (None for trusted clients): its share applies as over HTTP.
+    `network` is the sender's network key (None for trusted clients): its share applies as over HTTP;
+    `source` is where the sender came from (the join's attribution), for the sale report.
     Returns None when the pinned product has no active offer (the message is plain chat), else the hold
     as the HTTP 201 body shows it and whether it is a replay of an earlier claim with the same key;
     raises DomainError (sold_out, limit_exceeded, offer_ended, banned, ...) when the claim is refused.
     """
 
     async def __call__(
-        self, broadcast_id: str, buyer: Principal, quantity: int, idempotency_key: str, network: str | None, /
+        self,
+        broadcast_id: str,
+        buyer: Principal,
+        quantity: int,
+        idempotency_key: str,
+        network: str | None,
+        source: str | None,
+        /,
     ) -> tuple[dict[str, Any], bool] | None: ...
 
 

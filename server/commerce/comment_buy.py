@@ -100,7 +100,13 @@ PINNED_OFFERS = web.AppKey("pinned_offers", PinnedOffers)
 
 
 async def claim_pinned(
-    app: web.Application, broadcast_id: str, buyer: Principal, quantity: int, key: str, network: str | None
+    app: web.Application,
+    broadcast_id: str,
+    buyer: Principal,
+    quantity: int,
+    key: str,
+    network: str | None,
+    source: str | None = None,
 ) -> tuple[dict[str, Any], bool] | None:
     """The `pinned_claim` seam: None when nothing pinned is on offer, else the hold (and whether it is
     a replay); a refused claim raises the same DomainError the API answers with."""
@@ -112,7 +118,9 @@ async def claim_pinned(
             "validation_error", f"quantity: from {QUANTITY_MIN} to {QUANTITY_MAX}", field="quantity"
         )
     offer = (await app[OFFERS].get(offer_id)).offer
-    claim = await claim_units(app, offer, buyer.id, quantity, key, network=network, verified=buyer.verified)
+    claim = await claim_units(
+        app, offer, buyer.id, quantity, key, network=network, verified=buyer.verified, source=source
+    )
     if claim is None:  # the sender's network has claimed its share, as over HTTP
         raise DomainError("limit_exceeded", "Your network has claimed its share of this offer", remaining=0)
     if claim.code in ("ok", "replay"):

@@ -76,7 +76,7 @@ async def reserve(request: web.Request) -> web.Response:
     offer = meta.offer
     # Trusted load generators skip the network checks (and the digest that names their network).
     network = None if is_trusted_client(request) else client_network(request)
-    # no header counts as direct, as the order would (comment-to-buy claims carry no source)
+    # no header counts as direct, as the order would (comment-to-buy claims carry the join's source)
     came_from = attribution.from_header(request.headers.get(attribution.HEADER)).source
     claim = await claim_units(
         app,

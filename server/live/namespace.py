@@ -102,10 +102,10 @@ class LiveNamespace(socketio.AsyncNamespace):
         if not conn.is_room_host:
             self.room.viewers.joined(broadcast_id)
             extra = data if isinstance(data, dict) else {}
+            came_from = from_payload(extra.get("attribution"))
+            conn.source = came_from.source
             await self.room.audience.joined(
-                broadcast_id,
-                viewer_of(conn.user.id, extra.get("viewer_key")),
-                from_payload(extra.get("attribution")),
+                broadcast_id, viewer_of(conn.user.id, extra.get("viewer_key")), came_from
             )
             snapshot["viewers"] = await self.room.viewers.count(broadcast_id)
         snapshot["me"] = {

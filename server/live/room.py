@@ -64,6 +64,7 @@ class Conn:
     broadcast_id: str | None = None
     is_room_host: bool = False
     network: str | None = None  # the client's network key (None for trusted load generators)
+    source: str | None = None  # where the viewer came from (the join's attribution), for the report
     joins: Bucket | None = None  # each join builds a snapshot: a socket may not ask for one in a loop
 
 
@@ -312,8 +313,8 @@ class LiveRoom:
         chose so. Never raises: the chat message is delivered whatever the claim's outcome."""
         try:
             conn = self.conns.get(sid)
-            network = conn.network if conn is not None else None
-            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user, quantity, key, network)
+            network, source = (conn.network, conn.source) if conn is not None else (None, None)
+            claimed = await self.app[PINNED_CLAIM](policy.broadcast_id, user, quantity, key, network, source)
         except DomainError as exc:
             await self.emit_to(sid, "error", problem_ack(exc)["error"])
             return

@@ -451,3 +451,27 @@ async def test_an_auction_won_from_a_youtube_link_is_revenue_of_the_auction_and_
     ]
     assert got["funnel"]["ordered"] == got["funnel"]["paid"] == 1
     assert got["sales"]["revenue"] == got["sales"]["average_order_value"] == 1500
+
+
+async def test_a_comment_to_buy_hold_counts_under_the_source_the_viewer_joined_with(node: Node) -> None:
+    api = node.api
+    host = await new_host(node.app, api)
+    product = await api.product(host, stock=5, price=900)
+    b = await api.broadcast(host)
+    assert (await api.call("POST", f"/api/v1/broadcasts/{b['id']}/start", token=host)).status == 200
+    await api.offer(host, b["id"], product["id"], 3, price=900)
+    pinned = await api.call(
+        "PUT", f"/api/v1/broadcasts/{b['id']}/pin", token=host, json={"product_id": product["id"]}
+    )
+    assert pinned.status == 200, pinned.body
+    viewer = await RoomClient(node.url, await api.guest("from-tiktok")).connect()
+    try:
+        snap = await viewer.call("join", {"broadcast_id": b["id"], "attribution": {"utm_source": "tiktok"}})
+        assert "error" not in snap, snap
+        assert (await viewer.call("chat", {"text": "buy"})).get("ok") is True
+        await viewer.wait(lambda: viewer.events["reservation"], what="the keyword's hold")
+    finally:
+        await viewer.close()
+    got = (await report(node, host, b["id"])).body
+    sources = {s["source"]: s for s in got["sources"]}
+    assert sources["tiktok"]["reserved"] == 1, got["sources"]
