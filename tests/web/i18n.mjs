@@ -251,6 +251,13 @@ async function auctionIn(language) {
     const label = await panel.getAttribute("aria-label");
     if (label !== "Aukcja") throw new Error(`aria-label ${JSON.stringify(label)}`);
   });
+  await check("watch: the switch re-labels the auction panel in place (Polish to Korean)", async () => {
+    const panel = page.getByTestId("auction");
+    await page.getByTestId("language-switch").selectOption("ko");
+    await panel.filter({ hasText: "라이브 경매" }).waitFor({ timeout: T });
+    expectText(await panel.getByTestId("max-bid-go").textContent(), "최대 입찰가 설정", "the max bid button");
+    expectText(await panel.textContent(), "입찰 0건", "the bids counted in Korean");
+  });
   await ctx.close();
 }
 

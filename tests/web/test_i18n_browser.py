@@ -45,3 +45,4 @@ async def test_the_pages_speak_korean_polish_and_english_in_a_real_browser(shop:
         assert any(n.startswith(f"console {language}:") for n in names), language
     assert "console: the switch re-renders the page in Polish, and the choice outlives a reload" in names
     assert "watch pl: the auction panel speaks pl (labels, starting bid, 0 bids)" in names
+    assert "watch: the switch re-labels the auction panel in place (Polish to Korean)" in names
