@@ -78,7 +78,6 @@ class Code(StrEnum):
     COUPON_LIMIT_EXCEEDED = "coupon_limit_exceeded"
     COUPON_NOT_APPLICABLE = "coupon_not_applicable"
     COUPON_EXISTS = "coupon_exists"
-    PINS_FULL = "pins_full"
 
 
 # The same codes as literal strings, so the type checker catches a misspelt DomainError("...").
@@ -148,7 +147,6 @@ CodeName = Literal[
     "coupon_limit_exceeded",
     "coupon_not_applicable",
     "coupon_exists",
-    "pins_full",
 ]
 
 # The short human title of each code (the problem's `title`, and the default detail).
@@ -212,7 +210,6 @@ TITLES: dict[Code, str] = {
     Code.COUPON_LIMIT_EXCEEDED: "You have used this coupon as often as it allows",
     Code.COUPON_NOT_APPLICABLE: "The coupon is not for this broadcast or currency",
     Code.COUPON_EXISTS: "A coupon with this code is running in this broadcast",
-    Code.PINS_FULL: "Three products are pinned already; unpin one first",
 }
 
 

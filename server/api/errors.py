@@ -82,7 +82,6 @@ STATUS: dict[Code, int] = {
     Code.COUPON_LIMIT_EXCEEDED: 409,
     Code.COUPON_NOT_APPLICABLE: 422,
     Code.COUPON_EXISTS: 409,
-    Code.PINS_FULL: 409,
 }
 _unmapped = set(Code) - STATUS.keys()
 if _unmapped:

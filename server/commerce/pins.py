@@ -72,8 +72,9 @@ async def _locked(session: AsyncSession, request: web.Request) -> Broadcast:
     body=PinIn,
     auth="host",
     tag="broadcasts",
-    summary="Pin one more product in the room (up to three; the same one again changes nothing)",
-    errors=("not_found", "broadcast_ended", "pins_full"),
+    summary="Pin a product in the room: the three most recent pins show (a fourth unpins the oldest; "
+    "the same one again changes nothing)",
+    errors=("not_found", "broadcast_ended"),
 )
 async def pin(request: web.Request) -> web.Response:
     require_host(request)
@@ -86,13 +87,14 @@ async def pin(request: web.Request) -> web.Response:
         pins = await pinned_products(session, b.id)
         if any(p.id == product.id for p in pins):
             return json_response(_state(b, pins))
-        if len(pins) >= MAX_PINS:
-            raise DomainError(
-                "pins_full",
-                f"{MAX_PINS} products are pinned; unpin one first",
-                field="product_id",
-                pinned=[p.id for p in pins],
+        # v1 clients pin one product after another and expect each PUT to succeed: the oldest makes room
+        for oldest in pins[MAX_PINS - 1 :]:
+            await session.execute(
+                delete(BroadcastPin).where(
+                    BroadcastPin.broadcast_id == b.id, BroadcastPin.product_id == oldest.id
+                )
             )
+        pins = pins[: MAX_PINS - 1]
         last = (
             await session.execute(select(func.max(BroadcastPin.seq)).where(BroadcastPin.broadcast_id == b.id))
         ).scalar()

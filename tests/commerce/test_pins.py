@@ -34,7 +34,7 @@ class _Marks:
         self.got.append((kind, item_id))
 
 
-async def test_three_pins_a_fourth_refused_repin_a_no_op_and_unpins(
+async def test_three_pins_a_fourth_unpins_the_oldest_repin_a_no_op_and_unpins(
     api: Api, host: str, node: tuple[web.Application, TestServer]
 ) -> None:
     app = node[0]
@@ -49,24 +49,26 @@ async def test_three_pins_a_fourth_refused_repin_a_no_op_and_unpins(
         assert _ids(r.body["pins"]) == [p3["id"], p2["id"], p1["id"]]
         again = await _pin(api, host, bid, p2["id"])
         assert again.status == 200 and _ids(again.body["pins"]) == [p3["id"], p2["id"], p1["id"]]
-        full = await _pin(api, host, bid, p4["id"])
-        assert (full.status, full.code) == (409, "pins_full") and set(full.body["pinned"]) == {
-            p1["id"],
-            p2["id"],
-            p3["id"],
-        }
+        # a fourth pin succeeds, as a v1 client pinning one product after another expects: the oldest goes
+        fourth = await _pin(api, host, bid, p4["id"])
+        assert fourth.status == 200 and fourth.body["pinned"]["id"] == p4["id"], fourth.body
+        assert _ids(fourth.body["pins"]) == [p4["id"], p3["id"], p2["id"]]
         view = (await api.call("GET", f"/api/v1/broadcasts/{bid}")).body
-        assert view["pinned"]["id"] == p3["id"] and _ids(view["pins"]) == [p3["id"], p2["id"], p1["id"]]
+        assert view["pinned"]["id"] == p4["id"] and _ids(view["pins"]) == [p4["id"], p3["id"], p2["id"]]
+        back = await api.call("DELETE", f"/api/v1/broadcasts/{bid}/pins/{p4['id']}", token=host)
+        assert back.status == 200 and _ids(back.body["pins"]) == [p3["id"], p2["id"]]
+        assert (await _pin(api, host, bid, p1["id"])).status == 200  # p1 back as the newest
+        view = (await api.call("GET", f"/api/v1/broadcasts/{bid}")).body
+        assert _ids(view["pins"]) == [p1["id"], p3["id"], p2["id"]]
 
         one = await api.call("DELETE", f"/api/v1/broadcasts/{bid}/pins/{p3['id']}", token=host)
         assert (
             one.status == 200
-            and one.body["pinned"]["id"] == p2["id"]
-            and _ids(one.body["pins"]) == [p2["id"], p1["id"]]
+            and one.body["pinned"]["id"] == p1["id"]
+            and _ids(one.body["pins"]) == [p1["id"], p2["id"]]
         )
         absent = await api.call("DELETE", f"/api/v1/broadcasts/{bid}/pins/{p4['id']}", token=host)
-        assert absent.status == 200 and _ids(absent.body["pins"]) == [p2["id"], p1["id"]]
-        assert (await _pin(api, host, bid, p4["id"])).status == 200
+        assert absent.status == 200 and _ids(absent.body["pins"]) == [p1["id"], p2["id"]]
         everything = await api.call("DELETE", f"/api/v1/broadcasts/{bid}/pin", token=host)
         assert everything.status == 200 and everything.body == {
             "broadcast_id": bid,
@@ -76,7 +78,7 @@ async def test_three_pins_a_fourth_refused_repin_a_no_op_and_unpins(
         view = (await api.call("GET", f"/api/v1/broadcasts/{bid}")).body
         assert (view["pinned"], view["pins"]) == (None, [])
         # every new pin is a moment of the replay; a repin or an unpin is none
-        assert marks.got == [("pin", p1["id"]), ("pin", p2["id"]), ("pin", p3["id"]), ("pin", p4["id"])]
+        assert marks.got == [("pin", p["id"]) for p in (p1, p2, p3, p4, p1)]
     finally:
         app[ORIGIN].streams.pop(bid, None)
 
