@@ -245,6 +245,11 @@ daemon off; worker_processes 1; user root; pid {folder}/nginx.pid; error_log {fo
 events {{ worker_connections 8192; }}
 http {{
   access_log off;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  open_file_cache max=10000 inactive=30s;
+  open_file_cache_valid 1s;
   proxy_cache_path {folder}/cache levels=1:2 keys_zone=hls:16m max_size=256m inactive=60s use_temp_path=off;
   server {{
     listen 127.0.0.1:{port};
@@ -363,7 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     counts = [int(c) for c in args.viewers.split(",")]
-    folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-hls-"))
+    # in memory where the machine has it (the edge's cache as a CDN keeps its hot objects, and the
+    # recordings), and removed afterwards
+    shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    folder = Path(tempfile.mkdtemp(prefix="liveshop-bench-hls-", dir=shm))
     node, base = start_node(folder)
     loop = asyncio.new_event_loop()
     nginx = None
@@ -401,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         node.terminate()
         node.wait(10)
         loop.close()
+        shutil.rmtree(folder, ignore_errors=True)
     print()
     whep_projected = None
     if not args.no_whep:
