@@ -258,7 +258,9 @@ class Worker:
         calls = conn.calls - before
         self.metrics.calls.labels(conn.name).inc(calls)
         async with self.db() as session, session.begin():
-            for n, job in enumerate(claimed):
+            # in the fan-out's lock order (platform, sku): settling in claim order while a fan-out
+            # upserts the same rows in SKU order could deadlock the two transactions
+            for n, job in enumerate(sorted(claimed, key=lambda j: j.key)):
                 share = calls if n == 0 else 0
                 result = results.get(job.key, None if job.key not in now_q else Transient("no answer"))
                 await self._settle(session, conn, job, result, share)
