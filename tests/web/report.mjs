@@ -155,6 +155,7 @@ async function run() {
     const final = console_.getByTestId("summary").locator('[data-testid="report"][data-report="final"]');
     await final.waitFor({ timeout: T });
     const row = final.getByTestId("report-sources").locator('tr[data-key="tiktok"]');
+    await row.locator("td").first().waitFor({ timeout: T }); // the report's tables render after its frame
     const cells = await row.locator("td").allTextContents();
     if (cells.slice(1, 5).join() !== "1,1,1,1") throw new Error(`final tiktok row: ${cells}`);
     return cells.join(" | ");
