@@ -108,14 +108,27 @@ async def host(node: tuple[web.Application, TestServer], api: Api) -> str:
     return await new_host(node[0], api)
 
 
+@pytest.fixture(scope="session")
+def own_clock_services() -> Iterator[tuple[PostgresDatabase, RedisServer]]:
+    """A database and a Redis for nodes on a moved clock alone. On the session's, the session node's
+    sweeper (on the real clock) would act on their offers and auctions between a test's own passes,
+    and their passes (hours ahead) would end the session node's offers."""
+    db, redis = PostgresDatabase(), RedisServer()
+    db.create()
+    redis.start()
+    yield db, redis
+    redis.stop()
+    db.drop()
+
+
 @pytest.fixture
 async def own_clock_node(
-    pg_database: PostgresDatabase, redis_server: RedisServer, http: aiohttp.ClientSession
+    own_clock_services: tuple[PostgresDatabase, RedisServer], http: aiohttp.ClientSession
 ) -> AsyncIterator[tuple[web.Application, Api, ShiftedClock]]:
     """A node of its own whose clock may jump past hold expiries and offer windows (minutes, hours);
-    no background sweeper: the test runs `sweep_once` when it wants the sweeper's pass."""
+    no background sweeper anywhere on its services: the test runs `sweep_once` when it wants a pass."""
     clock = ShiftedClock()
-    app, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=clock)
+    app, server = await start_app(make_settings(*own_clock_services), background=False, clock=clock)
     yield app, Api(http, str(server.make_url("")).rstrip("/")), clock
     await server.close()
 

@@ -35,7 +35,7 @@ from server.commerce.offers import owned_broadcast
 from server.commerce.schemas import AuctionIn, BidIn
 from server.db.base import new_id
 from server.errors import Code, DomainError, NotFound
-from server.events import AUCTION
+from server.events import AUCTION, Event
 from server.inventory.auctions import AuctionBook, AuctionState, BidResult, body_hash
 from server.inventory.keys import valid_offer_id
 from server.inventory.models import HELD_STATUSES, SOLD_STATUSES, Offer, Order, Product
@@ -94,6 +94,9 @@ class AuctionCache:
 
     def put(self, auction: Auction, host_id: str) -> None:
         self._items[auction.id] = AuctionMeta(auction, host_id)
+
+    def drop(self, auction_id: str) -> None:
+        self._items.pop(auction_id, None)
 
 
 AUCTIONS = web.AppKey("auction_cache", AuctionCache)
@@ -157,13 +160,29 @@ async def _view(app: web.Application, auction: Auction) -> dict[str, Any]:
     return auction_view(auction, state, now_ms(app[CLOCK]))
 
 
+# Events that follow a change to the auction's row (its end, a new winner or hold): they reach every
+# node, and the others drop their cached row, so any node's GET shows the winner whichever node set it.
+ROW_CHANGES = ("ended", "second_chance")
+
+
 async def _publish(
     app: web.Application, kind: str, view: dict[str, Any], outbid: str = "", second_chance: str = ""
 ) -> None:
     data = {"type": kind, "auction": view, "broadcast_id": view["broadcast_id"], "outbid": outbid}
     if second_chance:
         data["second_chance"] = second_chance
-    await app[EVENTS].publish(AUCTION, data)
+    await app[EVENTS].publish(AUCTION, data, relay=kind in ROW_CHANGES)
+
+
+def wire_auction_events(app: web.Application) -> None:
+    """Another node ended an auction or moved its win to the runner-up: this node's row is stale."""
+    cache = app[AUCTIONS]
+
+    def on_auction(event: Event) -> None:
+        if not event.is_local and event.data.get("type") in ROW_CHANGES:
+            cache.drop(event.data["auction"]["id"])
+
+    app[EVENTS].subscribe(AUCTION, on_auction)
 
 
 def database_loader(sessionmaker: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]

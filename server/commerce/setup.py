@@ -42,6 +42,7 @@ def setup(app: web.Application, *, sweeper: bool = True) -> None:
     book.set_loader(auctions.database_loader(app[DB]))
     app[auctions.AUCTION_BOOK] = book
     app[auctions.AUCTIONS] = auctions.AuctionCache(app[DB])
+    auctions.wire_auction_events(app)
     app[SALE_MEASURE] = SaleMeasure(app[REDIS], app[CLOCK])
     app[SALE_MEASURE].watch(app[EVENTS])
     # reservations before offers: aiohttp tries the routes under /api/v1/offers in registration

@@ -16,12 +16,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from server.api.context import DB, REDIS
+from server.api.context import DB, EVENTS, REDIS, SETTINGS
 from server.clock import ShiftedClock
 from server.commerce.auctions import AUCTION_BOOK, _record, end_auction
 from server.commerce.models import AuctionBid
 from server.commerce.sweeper import sweep_once
 from server.errors import DomainError
+from server.events import AUCTION, Event
 from server.inventory.keys import auction_keys
 from tests.api_client import Api, Reply
 from tests.conftest import make_settings, new_host, start_app
@@ -341,13 +342,12 @@ async def test_only_a_bid_inside_the_anti_snipe_window_moves_the_end_to_now_plus
 
 async def test_a_node_that_cached_the_auction_sees_the_winner_another_node_set(
     own_clock_node: Node,
-    pg_database: PostgresDatabase,
-    redis_server: RedisServer,
+    own_clock_services: tuple[PostgresDatabase, RedisServer],
     http: aiohttp.ClientSession,
 ) -> None:
     app, api, clock = own_clock_node
     other_clock = ShiftedClock()
-    _, server = await start_app(make_settings(pg_database, redis_server), background=False, clock=other_clock)
+    _, server = await start_app(make_settings(*own_clock_services), background=False, clock=other_clock)
     try:
         other = Api(http, str(server.make_url("")).rstrip("/"))
         _, _, auction = await _setup(api, app)
@@ -359,6 +359,44 @@ async def test_a_node_that_cached_the_auction_sees_the_winner_another_node_set(
         seen = await _get(other, aid)
         assert seen["status"] == "ended" and seen["winner"] is not None
         assert seen["winner"]["reservation_id"] == (await _get(api, aid))["winner"]["reservation_id"]
+    finally:
+        await server.close()
+
+
+async def test_a_node_that_cached_the_ended_auction_sees_the_runner_up_another_node_chose(
+    own_clock_node: Node,
+    own_clock_services: tuple[PostgresDatabase, RedisServer],
+    http: aiohttp.ClientSession,
+) -> None:
+    """The second chance moves the win on one node; every other node's cached row goes with it."""
+    app, api, clock = own_clock_node
+    other_app, server = await start_app(
+        make_settings(*own_clock_services), background=False, clock=ShiftedClock()
+    )
+    relayed = asyncio.Event()
+
+    def on_auction(event: Event) -> None:  # runs after the node's own handlers (subscribed first)
+        if not event.is_local and event.data["type"] == "second_chance":
+            relayed.set()
+
+    other_app[EVENTS].subscribe(AUCTION, on_auction)
+    try:
+        other = Api(http, str(server.make_url("")).rstrip("/"))
+        _, _, auction = await _setup(api, app, anti_snipe_s=0)
+        aid = auction["id"]
+        ada, bob = await api.guest("Ada"), await api.guest("Bob")
+        assert (await _bid(api, ada, aid, 1000)).status == 201
+        assert (await _bid(api, bob, aid, 1200)).status == 201
+        clock.advance(61)
+        await sweep_once(app)
+        bob_id = (await _get(api, aid))["winner"]["user_id"]
+        assert (await _get(other, aid))["winner"]["user_id"] == bob_id  # the other node caches it, ended
+        clock.advance(app[SETTINGS].hold_seconds + 2)  # Bob never pays
+        await sweep_once(app)
+        here = (await _get(api, aid))["winner"]
+        assert here["user_id"] != bob_id and here["amount"] == 1000
+        await asyncio.wait_for(relayed.wait(), 10)
+        assert (await _get(other, aid))["winner"] == here
     finally:
         await server.close()
 
