@@ -119,6 +119,13 @@ class MediaSettings(BaseSettings):
     recordings_s3_timeout_s: float = Field(
         5.0, gt=0, le=60, description="Connect and read timeout of each store request"
     )
+    recordings_spool_mb: int = Field(
+        2048,
+        ge=0,
+        le=1_000_000,
+        description="With an object store: disk (under recordings_dir/spool) for the writes it refused, "
+        "kept in order until it answers again; 0: none (a refused write is lost)",
+    )
     replay_retention_days: float = Field(
         0, ge=0, le=36500, description="Delete recordings this many days after their broadcast; 0 keeps them"
     )

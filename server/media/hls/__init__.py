@@ -16,8 +16,9 @@ from server.config import MediaSettings
 from server.events import AUCTION, BROADCAST_STATUS, OFFER_STARTED, PINNED, Event
 from server.media.hls.clock import ANCHOR_EVERY_S, HlsMediaClock
 from server.media.hls.origin import HlsOrigin, recordings_root
-from server.media.hls.recorder import Recorder
+from server.media.hls.recorder import RETRY_S, Recorder
 from server.media.hls.routes import ORIGIN, router
+from server.media.hls.spool import Spool, SpoolBusy
 from server.media.hls.store import DirectoryStore, RecordingStore, S3Store, s3_client
 from server.tasks import HOURLY_S, repeating
 
@@ -42,14 +43,31 @@ def recording_store(settings: MediaSettings) -> RecordingStore:
     return DirectoryStore(recordings_root(settings.recordings_dir))
 
 
+def recording_spool(settings: MediaSettings) -> Spool | None:
+    """An object store's refused writes wait on this node's disk (a directory store has no spool: it
+    is that disk)."""
+    if not settings.recordings_url or settings.recordings_spool_mb == 0:
+        return None
+    root = recordings_root(settings.recordings_dir) / "spool"
+    try:
+        return Spool(root, settings.recordings_spool_mb * 1024 * 1024)
+    except SpoolBusy:
+        log.warning(
+            "recording spool held by another node, this one runs without: give each node its own "
+            "recordings_dir spool=%s",
+            root,
+        )
+        return None
+
+
 def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
     """The origin, its routes, the moments it marks, and the retention sweep."""
     wall = app[NODE_CLOCK].time
-    recorder = Recorder(recording_store(settings), now=wall)
+    recorder = Recorder(recording_store(settings), now=wall, spool=recording_spool(settings))
     if METRICS in app:
         writes = Counter(
             "liveshop_recording_writes",
-            "Recording writes to the store, by result (written, failed, dropped)",
+            "Recording writes to the store, by result (written, failed, spooled, dropped)",
             ["result"],
             registry=app[METRICS].registry,
         )
@@ -114,6 +132,12 @@ def setup(app: web.Application, settings: MediaSettings) -> HlsOrigin:
         await clock.write_anchors()
 
     app.cleanup_ctx.append(repeating(anchors, ANCHOR_EVERY_S, what="media clock anchors"))
+    if origin.recorder.spool is not None:
+
+        async def send_spooled(_app: web.Application) -> None:
+            origin.recorder.retry_spooled()  # queues onto the writer thread; never blocks the loop
+
+        app.cleanup_ctx.append(repeating(send_spooled, RETRY_S, what="recording spool"))
     if settings.replay_retention_days > 0:  # 0 keeps recordings
         app.cleanup_ctx.append(repeating(retention, HOURLY_S, what="replay retention"))
     return origin

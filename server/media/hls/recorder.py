@@ -2,9 +2,10 @@
 product timeline, in a RecordingStore (a directory, or an S3-compatible bucket: store.py). Writes go
 through one worker thread, in order, so the event loop never waits on the disk or the network; a crash
 leaves the segments written so far and a playlist of them (rewritten after each segment), so the
-recording stays playable. A store that fails or stalls costs recorded bytes, never the live stream:
-writes that cannot keep up are dropped past MAX_PENDING_WRITES (counted, logged), never queued without
-bound."""
+recording stays playable. A store that fails or stalls costs the live stream nothing: with a spool
+(spool.py, for object stores) what it refuses waits on the node's disk, in order, and goes on when it
+answers again (tried every RETRY_S); without one, or past the spool's size, the write is lost (counted,
+logged). Writes that cannot keep up are dropped past MAX_PENDING_WRITES, never queued without bound."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from server.media.hls.playlist import init_name, segment_name
+from server.media.hls.spool import Spool
 from server.media.hls.store import DirectoryStore, RecordingStore, StoreUnavailable
 
 log = logging.getLogger("liveshop.media")
@@ -32,6 +34,7 @@ TIMELINE = "timeline.json"
 POSTER = "poster.jpg"
 HIDDEN = "hidden"  # present: the host hid the replay
 MAX_PENDING_WRITES = 200  # about 3 minutes of segments and their playlists
+RETRY_S = 2.0  # a failing store is tried again this often; meanwhile writes go straight to the spool
 HIDDEN_CACHE_S = 2.0  # every replay request asks; the store is asked at most this often per broadcast
 
 __all__ = ["BROADCAST_ID", "FILE_NAME", "REPLAY_PLAYLIST", "Recorder", "StoreUnavailable"]
@@ -41,15 +44,24 @@ class Recorder:
     """Writes recordings to `store` and reads them back for the origin and the replay API. Reads
     block (disk or network): callers run them in a thread. StoreUnavailable means "ask again"."""
 
-    def __init__(self, store: RecordingStore | Path, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: RecordingStore | Path,
+        now: Callable[[], float] = time.time,
+        spool: Spool | None = None,
+        retry_s: float = RETRY_S,
+    ) -> None:
         self.store: RecordingStore = DirectoryStore(store) if isinstance(store, Path) else store
         self.now = now  # the node's clock: retention ages recordings by it
+        self.spool = spool
+        self.retry_s = retry_s
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liveshop-recorder")
         self._last: Future[None] | None = None
         self._lock = threading.Lock()
         self._pending = 0
+        self._retry_at = 0.0  # (monotonic) until then a failing store is not asked, writes spool
         self._hidden: dict[str, tuple[float, bool]] = {}
-        self.stats = {"written": 0, "failed": 0, "dropped": 0}
+        self.stats = {"written": 0, "failed": 0, "spooled": 0, "dropped": 0}
         self.last_error = ""
         self.failing = False  # the last write failed: nobody waits on the store until one succeeds
         self.on_stats: Callable[[str], None] = lambda result: None  # metrics hook
@@ -57,6 +69,10 @@ class Recorder:
     def _write(self, broadcast_id: str, name: str, data: bytes) -> None:
         if not BROADCAST_ID.match(broadcast_id):
             return
+        key = f"{broadcast_id}/{name}"
+        self._submit(lambda: self._put(key, data))
+
+    def _submit(self, job: Callable[[], None]) -> None:
         with self._lock:
             if self._pending >= MAX_PENDING_WRITES:
                 self._count("dropped")
@@ -68,24 +84,69 @@ class Recorder:
                     )
                 return
             self._pending += 1
-        key = f"{broadcast_id}/{name}"
 
-        def write() -> None:
+        def run() -> None:
             try:
-                self.store.put(key, data)
-            except Exception as exc:
-                self._count("failed")
-                self.failing = True
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("recording write failed store=%s key=%s error=%r", self.store.where, key, exc)
-            else:
-                self._count("written")
-                self.failing = False
+                job()
             finally:
                 with self._lock:
                     self._pending -= 1
 
-        self._last = self._pool.submit(write)
+        self._last = self._pool.submit(run)
+
+    def _put(self, key: str, data: bytes) -> None:
+        """One write, on the writer thread: nothing passes a write that waits in the spool."""
+        if self.spool is not None and (len(self.spool) or time.monotonic() < self._retry_at):
+            self._keep(key, data)
+            self._send_spooled()
+            return
+        try:
+            self.store.put(key, data)
+        except Exception as exc:
+            self._failed(key, exc)
+            if self.spool is not None:
+                self._keep(key, data)
+        else:
+            self._count("written")
+            self.failing = False
+
+    def _failed(self, key: str, exc: Exception) -> None:
+        self._count("failed")
+        self.failing = True
+        self._retry_at = time.monotonic() + self.retry_s
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("recording write failed store=%s key=%s error=%r", self.store.where, key, exc)
+
+    def _keep(self, key: str, data: bytes) -> None:
+        assert self.spool is not None
+        if self.spool.add(key, data):
+            self._count("spooled")
+        else:
+            self._count("dropped")
+            log.warning("recording write dropped: the spool is full key=%s bytes=%d", key, self.spool.bytes)
+
+    def _send_spooled(self) -> None:
+        """The waiting writes, oldest first, while the store takes them (at most once per `retry_s`
+        while it fails)."""
+        if self.spool is None or time.monotonic() < self._retry_at:
+            return
+        while (waiting := self.spool.oldest()) is not None:
+            key, data = waiting
+            try:
+                self.store.put(key, data)
+            except Exception as exc:
+                self._failed(key, exc)
+                return
+            self.spool.sent(key)
+            self._count("written")
+        if self.failing:
+            log.info("recording store answers again: the spool is sent store=%s", self.store.where)
+        self.failing = False
+
+    def retry_spooled(self) -> None:
+        """The periodic nudge (no write may come for a while after a show): send what waits."""
+        if self.spool is not None and len(self.spool) and self._pending == 0:
+            self._submit(self._send_spooled)
 
     def _count(self, result: str) -> None:
         self.stats[result] += 1
@@ -145,9 +206,10 @@ class Recorder:
 
     def drain(self, timeout: float = 10.0) -> None:
         """Waits until every write so far has been tried (shutdown, tests, before a host's change);
-        a store so slow that they have not been within `timeout` is StoreUnavailable."""
+        a store so slow that they have not been within `timeout` is StoreUnavailable. Without a spool a
+        failing store is not waited on; with one, its writes land on the disk quickly, so they are."""
         last = self._last
-        if last is not None and not last.done() and self.failing:
+        if last is not None and not last.done() and self.failing and self.spool is None:
             raise StoreUnavailable(f"the store is failing: {self.last_error}")
         if last is not None:
             try:
@@ -162,20 +224,29 @@ class Recorder:
     def read(self, broadcast_id: str, name: str) -> bytes | None:
         if not BROADCAST_ID.match(broadcast_id) or not (FILE_NAME.match(name) or name == REPLAY_PLAYLIST):
             return None
-        return self.store.get(f"{broadcast_id}/{name}")
+        return self._get(f"{broadcast_id}/{name}")
+
+    def _get(self, key: str) -> bytes | None:
+        """A waiting write is newer than the store's copy."""
+        if self.spool is not None and (waiting := self.spool.get(key)) is not None:
+            return waiting
+        return self.store.get(key)
+
+    def _exists(self, key: str) -> bool:
+        return (self.spool is not None and self.spool.get(key) is not None) or self.store.exists(key)
 
     def replay(self, broadcast_id: str) -> dict[str, Any] | None:
         """The finished recording's facts, or None (not ended, never recorded, or deleted)."""
         if not BROADCAST_ID.match(broadcast_id):
             return None
-        raw = self.store.get(f"{broadcast_id}/{TIMELINE}")
+        raw = self._get(f"{broadcast_id}/{TIMELINE}")
         if raw is None:
             return None
         try:
             facts = json.loads(raw)
         except ValueError:
             return None
-        if not isinstance(facts, dict) or not self.store.exists(f"{broadcast_id}/{REPLAY_PLAYLIST}"):
+        if not isinstance(facts, dict) or not self._exists(f"{broadcast_id}/{REPLAY_PLAYLIST}"):
             return None
         return facts
 
@@ -183,19 +254,23 @@ class Recorder:
         """Retention: removes recordings that ended more than `days` ago; returns their ids."""
         cutoff = self.now() - days * 86400
         removed: list[str] = []
-        for broadcast_id in self.store.folders():
+        spooled = self.spool.folders() if self.spool is not None else set()
+        for broadcast_id in sorted(set(self.store.folders()) | spooled):
             if not BROADCAST_ID.match(broadcast_id):
                 continue
             facts = self.replay(broadcast_id)
             if facts is not None and float(facts.get("ended_at", self.now())) < cutoff:
                 count = self.store.delete_folder(broadcast_id)
+                if self.spool is not None:
+                    count += self.spool.drop_folder(broadcast_id)
                 self._hidden.pop(broadcast_id, None)
                 log.info("recording deleted by retention broadcast=%s objects=%d", broadcast_id, count)
                 removed.append(broadcast_id)
         return removed
 
     def close(self, timeout: float = 10.0) -> None:
-        """Shutdown: what the store takes within `timeout` is kept, the rest is dropped (logged)."""
+        """Shutdown: what the store (or the spool) takes within `timeout` is kept, the rest is dropped
+        (logged)."""
         try:
             self.drain(timeout)
         except StoreUnavailable:
@@ -203,3 +278,5 @@ class Recorder:
                 "recording writes dropped at shutdown store=%s pending=%d", self.store.where, self._pending
             )
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.spool is not None:
+            self.spool.close()

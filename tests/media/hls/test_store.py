@@ -9,6 +9,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -179,13 +180,26 @@ class _Silent:
         self.sock.close()
 
 
-@pytest.mark.parametrize("fault", ["refused", "silent"])
-async def test_a_store_that_refuses_or_hangs_costs_the_recording_never_the_live_stream(
-    settings: Settings, http: aiohttp.ClientSession, fault: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(("fault", "spool_mb"), [("refused", 64), ("silent", 64), ("refused", 0)])
+async def test_a_store_that_refuses_or_hangs_never_costs_the_live_stream(
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    fault: str,
+    spool_mb: int,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
+    """With a spool the refused writes wait on the node's disk (the next test sends them on); without
+    one they are lost. Either way the live stream is whole and the replay answers 503, never 500."""
     silent = _Silent() if fault == "silent" else None
     endpoint = f"http://127.0.0.1:{silent.port if silent else free_port()}"  # a free port refuses
-    faulty = _store_settings(settings, endpoint, recordings_s3_timeout_s=0.3)
+    faulty = _store_settings(
+        settings,
+        endpoint,
+        recordings_s3_timeout_s=0.3,
+        recordings_spool_mb=spool_mb,
+        recordings_dir=str(tmp_path),
+    )
     try:
         async for app, server, _ in _node(faulty):
             base = str(server.make_url("")).rstrip("/")
@@ -207,8 +221,12 @@ async def test_a_store_that_refuses_or_hangs_costs_the_recording_never_the_live_
             finally:
                 await publisher.stop()
             recorder = app[ORIGIN].recorder
-            assert recorder.stats["failed"] + recorder.stats["dropped"] > 0
-            assert recorder.stats["written"] == 0
+            assert recorder.stats["failed"] > 0 and recorder.stats["written"] == 0
+            if spool_mb:
+                assert recorder.stats["spooled"] > 0
+                assert recorder.spool is not None and len(recorder.spool) > 0
+            else:
+                assert recorder.stats["spooled"] == 0 and recorder.spool is None
             assert "recording write failed" in caplog.text
             async with http.get(f"{base}/metrics") as resp:
                 metrics = await resp.text()
@@ -229,3 +247,55 @@ async def test_a_store_that_refuses_or_hangs_costs_the_recording_never_the_live_
     finally:
         if silent is not None:
             silent.close()
+
+
+async def test_a_store_that_comes_back_gets_the_whole_recording_and_serves_its_replay(
+    settings: Settings, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """A broadcast recorded while the store refused every write: when a real S3 server answers on that
+    address, the node's spool sends it everything in order, and the replay plays from the bucket."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    down = _store_settings(settings, endpoint, recordings_s3_timeout_s=0.3, recordings_dir=str(tmp_path))
+    moto: ThreadedMotoServer | None = None
+    try:
+        async for app, server, _ in _node(down):
+            base = str(server.make_url("")).rstrip("/")
+            api = Api(http, base)
+            host = await new_host(app, api)
+            broadcast = await api.broadcast(host, "Recorded while the store was down")
+            bid = broadcast["id"]
+            publisher = Publisher(http, base, bid, broadcast["stream_key"], width=160, height=90)
+            try:
+                assert (await publisher.start()).status == 201
+                await until_playlist(http, f"{base}/hls/{bid}/index.m3u8", r"s3\.m4s", within=30)
+            finally:
+                await publisher.stop()
+            assert (await api.call("POST", f"/api/v1/broadcasts/{bid}/end", token=host)).status == 200
+            recorder = app[ORIGIN].recorder
+            assert recorder.spool is not None
+            await asyncio.to_thread(recorder.drain)  # every write so far is on the node's disk
+            waiting = len(recorder.spool)
+            assert waiting >= 6 and recorder.stats["written"] == 0  # inits, segments, playlists, timeline
+
+            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            moto.start()
+            _client(endpoint).create_bucket(Bucket=BUCKET)
+            for _ in range(200):  # the node's own retry loop sends it (every RETRY_S): 20 s at most
+                if len(recorder.spool) == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(recorder.spool) == 0 and not recorder.failing
+            stored = set(_keys(endpoint, f"recordings/{bid}/"))
+            expected = {"init0.mp4", "s0.m4s", "s1.m4s", "s2.m4s", "s3.m4s", "replay.m3u8", "timeline.json"}
+            assert expected <= stored, stored
+            replay_text = (await asyncio.to_thread(recorder.read, bid, "replay.m3u8") or b"").decode()
+            listed = {line for line in replay_text.splitlines() if line.endswith(".m4s")}
+            assert listed and listed <= stored  # every segment the replay lists is in the bucket
+            replay = await api.call("GET", f"/api/v1/broadcasts/{bid}/replay")
+            assert replay.status == 200, replay.body
+            frames = await asyncio.to_thread(ffprobe, f"{base}/hls/{bid}/index.m3u8")
+            assert frames["h264"] > 0
+    finally:
+        if moto is not None:
+            moto.stop()
