@@ -11,7 +11,7 @@ const r = report();
 const { info } = r;
 const browser = await launch({ media: true });
 
-const page = (who, viewport = { width: 1440, height: 900 }) => r.open(browser, who, { baseURL: BASE, viewport, permissions: ["camera", "microphone"] });
+const page = (who) => r.open(browser, who, { baseURL: BASE, viewport: { width: 1440, height: 900 }, permissions: ["camera", "microphone"] });
 
 async function run() {
   const { token } = await rest(BASE, "POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });

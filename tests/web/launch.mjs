@@ -77,10 +77,8 @@ export function report({ lines = 1, limit = 500, csp = false, pictures = null } 
     },
     /** Prints the report and exits 0 when no check failed. */
     finish() {
-      if (pageErrors.length) record("no script errors in the pages", "fail", pageErrors.join(" | "));
-      else record("no script errors in the pages", "pass");
-      if (csp && cspViolations.length) record("no Content-Security-Policy violations", "fail", cspViolations.join(" | "));
-      else if (csp) record("no Content-Security-Policy violations", "pass");
+      record("no script errors in the pages", pageErrors.length ? "fail" : "pass", pageErrors.join(" | "));
+      if (csp) record("no Content-Security-Policy violations", cspViolations.length ? "fail" : "pass", cspViolations.join(" | "));
       const ok = checks.every((c) => c.status !== "fail");
       console.log(JSON.stringify({ ok, info, checks }, null, 1));
       process.exit(ok ? 0 : 1);
