@@ -32,6 +32,7 @@ from server.broadcasts import Broadcast
 from server.clock import now_ms, utc
 from server.commerce.models import Auction, AuctionBid
 from server.commerce.offers import owned_broadcast
+from server.commerce.rows import RowCache
 from server.commerce.schemas import AuctionIn, BidIn
 from server.db.base import new_id
 from server.errors import Code, DomainError, NotFound
@@ -67,36 +68,25 @@ class AuctionMeta:
     host_id: str
 
 
-class AuctionCache:
-    """Node-local auction rows, so a bid never waits on PostgreSQL before Redis answers."""
+class AuctionCache(RowCache[AuctionMeta]):
+    """Auction rows on this node, so a bid never waits on PostgreSQL before Redis answers."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._db = sessionmaker
-        self._items: dict[str, AuctionMeta] = {}
-
-    async def get(self, auction_id: str, *, fresh: bool = False) -> AuctionMeta:
-        meta = None if fresh else self._items.get(auction_id)
-        if meta is None:
-            if not valid_offer_id(auction_id):
-                raise NotFound("auction")
-            async with self._db() as session:
-                row = (
-                    await session.execute(
-                        select(Auction, Broadcast.host_id)
-                        .join(Broadcast, Broadcast.id == Auction.broadcast_id)
-                        .where(Auction.id == auction_id)
-                    )
-                ).first()
-            if row is None:
-                raise NotFound("auction")
-            meta = self._items[auction_id] = AuctionMeta(row[0], row[1])
-        return meta
+    async def read(self, session: AsyncSession, key: str) -> AuctionMeta:
+        if not valid_offer_id(key):
+            raise NotFound("auction")
+        row = (
+            await session.execute(
+                select(Auction, Broadcast.host_id)
+                .join(Broadcast, Broadcast.id == Auction.broadcast_id)
+                .where(Auction.id == key)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("auction")
+        return AuctionMeta(row[0], row[1])
 
     def put(self, auction: Auction, host_id: str) -> None:
-        self._items[auction.id] = AuctionMeta(auction, host_id)
-
-    def drop(self, auction_id: str) -> None:
-        self._items.pop(auction_id, None)
+        self.keep(auction.id, AuctionMeta(auction, host_id))
 
 
 AUCTIONS = web.AppKey("auction_cache", AuctionCache)

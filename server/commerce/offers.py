@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.auth import Principal, require_host
 from server.api.context import CLOCK, DB, EVENTS, INVENTORY
@@ -17,6 +17,7 @@ from server.api.openapi import Router
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import Broadcast
 from server.clock import utc
+from server.commerce.rows import RowCache
 from server.commerce.schemas import OfferIn
 from server.commerce.views import offer_view
 from server.db.base import new_id
@@ -39,39 +40,25 @@ class OfferMeta:
     shop_id: str
 
 
-class OfferCache:
-    """Node-local offer rows, so the claim path never waits on PostgreSQL."""
+class OfferCache(RowCache[OfferMeta]):
+    """Offer rows on this node, so the claim path never waits on PostgreSQL."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._db = sessionmaker
-        self._items: dict[str, OfferMeta] = {}
-
-    async def get(self, offer_id: str) -> OfferMeta:
-        meta = self._items.get(offer_id)
-        if meta is None:
-            if not valid_offer_id(offer_id):
-                raise NotFound("offer")
-            async with self._db() as session:
-                row = (
-                    await session.execute(
-                        select(Offer, Broadcast.shop_id)
-                        .join(Broadcast, Broadcast.id == Offer.broadcast_id)
-                        .where(Offer.id == offer_id)
-                    )
-                ).first()
-            if row is None:
-                raise NotFound("offer")
-            meta = self._items[offer_id] = OfferMeta(row[0], row[1])
-        return meta
-
-    def peek(self, offer_id: str) -> OfferMeta | None:
-        return self._items.get(offer_id)
+    async def read(self, session: AsyncSession, key: str) -> OfferMeta:
+        if not valid_offer_id(key):
+            raise NotFound("offer")
+        row = (
+            await session.execute(
+                select(Offer, Broadcast.shop_id)
+                .join(Broadcast, Broadcast.id == Offer.broadcast_id)
+                .where(Offer.id == key)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("offer")
+        return OfferMeta(row[0], row[1])
 
     def put(self, offer: Offer, shop_id: str) -> None:
-        self._items[offer.id] = OfferMeta(offer, shop_id)
-
-    def drop(self, offer_id: str) -> None:
-        self._items.pop(offer_id, None)
+        self.keep(offer.id, OfferMeta(offer, shop_id))
 
 
 OFFERS = web.AppKey("offer_cache", OfferCache)

@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from server.commerce.offers import OFFERS, end_offer
+from server.api.context import DB
+from server.commerce.offers import OFFERS, OfferCache, end_offer
 from server.errors import DomainError
 from tests.api_client import Api
 from tests.conftest import new_host
@@ -41,6 +42,24 @@ async def test_the_offer_cache_refuses_malformed_and_unknown_ids(
             await cache.get(bad)
         assert caught.value.code == "not_found"
         assert cache.peek(bad) is None
+
+
+async def test_a_node_keeps_its_most_recently_used_offers_and_reads_the_others_again(
+    api: Api, host: str, node: tuple[web.Application, TestServer]
+) -> None:
+    """The cache is bounded: past its limit the least recently used row goes, and a read of it comes
+    from PostgreSQL, whole and current."""
+    cache = OfferCache(node[0][DB], limit=2)
+    broadcast = await api.broadcast(host)
+    product = await api.product(host, stock=10)
+    ids = [(await api.offer(host, broadcast["id"], product["id"], quantity=2))["id"] for _ in range(3)]
+    first, second, third = [await cache.get(i) for i in ids]
+    assert cache.peek(ids[0]) is None  # the least recently used of three, with room for two
+    assert cache.peek(ids[1]) is second and cache.peek(ids[2]) is third
+    await end_offer(node[0], ids[0])  # changed meanwhile, as by another node
+    again = await cache.get(ids[0])
+    assert again is not first and again.offer.status == "ended" and again.shop_id == first.shop_id
+    assert cache.peek(ids[1]) is None  # used before the third, so it made the room
 
 
 async def test_the_audit_covers_the_hosts_own_offers_with_their_order_counts(

@@ -30,6 +30,7 @@ from server.commerce.giveaways import fairness
 from server.commerce.giveaways.models import Giveaway, GiveawayEntry
 from server.commerce.giveaways.writer import EntryWriter, Row
 from server.commerce.offers import end_offer
+from server.commerce.rows import RowCache
 from server.db.base import new_id
 from server.errors import CodeName, DomainError, NotFound
 from server.events import GIVEAWAY
@@ -61,30 +62,19 @@ class Meta:
     shop_id: str
 
 
-class GiveawayCache:
-    """Node-local giveaway rows, so an entry reads PostgreSQL once (its insert), not three times.
+class GiveawayCache(RowCache[Meta]):
+    """Giveaway rows on this node, so an entry reads PostgreSQL once (its insert), not three times.
 
     A row cached "open" that another node closed is still refused: by Redis first, and by the entry's
     share-locked read of the status in PostgreSQL."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._db = sessionmaker
-        self._items: dict[str, Meta] = {}
-
-    async def get(self, giveaway_id: str) -> Meta:
-        meta = self._items.get(giveaway_id)
-        if meta is None:
-            async with self._db() as session:
-                g = await load_giveaway(session, giveaway_id)
-                shop = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == g.broadcast_id))
-            meta = self.put(g, str(shop))
-        return meta
+    async def read(self, session: AsyncSession, key: str) -> Meta:
+        g = await load_giveaway(session, key)
+        shop = await session.scalar(select(Broadcast.shop_id).where(Broadcast.id == g.broadcast_id))
+        return Meta(g, str(shop))
 
     def put(self, g: Giveaway, shop_id: str) -> Meta:
-        if len(self._items) > 10_000:  # bounded: old giveaways are read again if ever needed
-            self._items.clear()
-        meta = self._items[g.id] = Meta(g, shop_id)
-        return meta
+        return self.keep(g.id, Meta(g, shop_id))
 
 
 GIVEAWAYS = web.AppKey("giveaway_cache", GiveawayCache)
