@@ -8,17 +8,16 @@ so a claim never costs a database read and a revoked token stops working within 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.models import Membership, User
 from server.api.tokens import Claims, Principal
+from server.loading import BriefCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +32,9 @@ class HostEntry:
 _MISSING = HostEntry("none", "", None, None, float("inf"))
 
 
-class HostDirectory:
-    """A TTL cache of host accounts, one database read per account per staleness window."""
+class HostDirectory(BriefCache[HostEntry]):
+    """A TTL cache of host accounts, one database read per account per staleness window (however many
+    requests arrive at once)."""
 
     def __init__(
         self,
@@ -44,12 +44,11 @@ class HostDirectory:
         maxsize: int = 20_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(staleness_s, timer=clock, maxsize=maxsize)
         self._db = sessionmaker
-        self._cache: TTLCache[str, HostEntry] = TTLCache(maxsize=maxsize, ttl=staleness_s, timer=clock)
-        self._inflight: dict[str, asyncio.Future[HostEntry]] = {}
         self.reads = 0
 
-    async def _read(self, user_id: str) -> HostEntry:
+    async def load(self, user_id: str) -> HostEntry:
         self.reads += 1
         async with self._db() as session:
             row = (
@@ -68,29 +67,7 @@ class HostDirectory:
         return HostEntry(role, nickname, shop_id, shop_role, float(valid_after or 0.0))
 
     async def entry(self, user_id: str) -> HostEntry:
-        found = self._cache.get(user_id)
-        if found is not None:
-            return found
-        pending = self._inflight.get(user_id)
-        if pending is not None:  # one read per account however many requests arrive at once
-            return await asyncio.shield(pending)
-        future: asyncio.Future[HostEntry] = asyncio.get_running_loop().create_future()
-        self._inflight[user_id] = future
-        try:
-            found = await self._read(user_id)
-            self._cache[user_id] = found
-            future.set_result(found)
-            return found
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            del self._inflight[user_id]
-
-    def forget(self, user_id: str) -> None:
-        """This node changed the account: the next request re-reads it."""
-        self._cache.pop(user_id, None)
+        return await self.get(user_id)
 
     async def resolve(self, claims: Claims) -> Principal | None:
         """The principal a verified token stands for now, or None when it was revoked."""

@@ -11,8 +11,6 @@ offer start or an offer end on this node drops the entry at once, on other nodes
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -29,51 +27,20 @@ from server.commerce.reservations import QUANTITY_MAX, QUANTITY_MIN, claim_error
 from server.errors import DomainError
 from server.events import OFFER_ENDED, OFFER_STARTED, PINNED, Event
 from server.inventory.models import Offer
+from server.loading import BriefCache
 
 PINNED_TTL_S = 1.0
 
 
-@dataclass
-class _Entry:
-    offer_id: str | None
-    loaded_at: float
-
-
-class PinnedOffers:
+class PinnedOffers(BriefCache[str | None]):
     """broadcast id -> the id of the pinned product's active offer (or None), briefly cached."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        super().__init__(PINNED_TTL_S, timer=clock.monotonic)
         self._db = sessionmaker
         self._clock = clock
-        self._items: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Future[str | None]] = {}
 
-    async def get(self, broadcast_id: str) -> str | None:
-        entry = self._items.get(broadcast_id)
-        if entry is not None and self._clock.monotonic() - entry.loaded_at < PINNED_TTL_S:
-            return entry.offer_id
-        pending = self._loading.get(broadcast_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._loading[broadcast_id] = future
-        try:
-            loaded_at = self._clock.monotonic()
-            offer_id = await self._load(broadcast_id)
-            self._items[broadcast_id] = _Entry(offer_id, loaded_at)
-            future.set_result(offer_id)
-            return offer_id
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._loading.pop(broadcast_id, None)
-
-    def forget(self, broadcast_id: str) -> None:
-        self._items.pop(broadcast_id, None)
-
-    async def _load(self, broadcast_id: str) -> str | None:
+    async def load(self, broadcast_id: str) -> str | None:
         async with self._db() as session:
             return (
                 await session.execute(

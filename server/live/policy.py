@@ -23,6 +23,7 @@ from server.broadcasts import Broadcast
 from server.clock import SYSTEM_CLOCK, Clock, utc
 from server.live.models import ChatSettings, Restriction
 from server.live.text import blocked_matcher, language_buy_keywords
+from server.loading import SingleFlight
 
 REFRESH_S = 30.0
 
@@ -86,7 +87,7 @@ class Policies:
         self._missing: TTLCache[str, Policy] = TTLCache(
             maxsize=MAX_MISSING, ttl=MISSING_TTL_S, timer=clock.monotonic
         )
-        self._loading: dict[str, asyncio.Future[Policy]] = {}
+        self._flight: SingleFlight[str, Policy] = SingleFlight()
 
     def __len__(self) -> int:
         return len(self._items) + len(self._missing)
@@ -102,29 +103,19 @@ class Policies:
 
     async def reload(self, broadcast_id: str) -> Policy:
         """Concurrent loads of one broadcast share one database read."""
-        pending = self._loading.get(broadcast_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Policy] = asyncio.get_running_loop().create_future()
-        self._loading[broadcast_id] = future
-        try:
-            policy = await self._load(broadcast_id)
-            if policy.exists:
-                self._items[broadcast_id] = policy
-            else:
-                self._missing[broadcast_id] = policy
-            future.set_result(policy)
-            return policy
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._loading.pop(broadcast_id, None)
+        return await self._flight.run(broadcast_id, lambda: self._load_and_keep(broadcast_id))
+
+    async def _load_and_keep(self, broadcast_id: str) -> Policy:
+        policy = await self._load(broadcast_id)
+        if policy.exists:
+            self._items[broadcast_id] = policy
+        else:
+            self._missing[broadcast_id] = policy
+        return policy
 
     def refresh_soon(self, broadcast_id: str) -> None:
         """Reload in the background; callers keep using the copy they have meanwhile."""
-        if broadcast_id not in self._loading:
+        if broadcast_id not in self._flight:
             task = asyncio.ensure_future(self.reload(broadcast_id))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 

@@ -41,6 +41,7 @@ from server.live.policy import (
 from server.live.spawn import spawn
 from server.live.text import MAX_CHARS, TextProblem, blocked_matcher, buy_quantity, clean_words, normalise
 from server.live.viewers import Viewers
+from server.loading import SingleFlight
 
 log = logging.getLogger("liveshop.live")
 NAMESPACE = "/live"
@@ -100,7 +101,7 @@ class LiveRoom:
         self.buckets: TTLCache[str, Bucket] = TTLCache(
             maxsize=MAX_BUCKETS, ttl=idle_s, timer=self.clock.monotonic
         )
-        self._building: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._building: SingleFlight[str, dict[str, Any]] = SingleFlight()
         self.policies = Policies(app[DB], self.clock)
         self.chat = Chat(
             app[REDIS], app[DB], self.emit, tick_s=self.cfg.tick_ms / 1000, history_cap=self.cfg.history_cap
@@ -168,21 +169,7 @@ class LiveRoom:
 
     async def _broadcast_view(self, broadcast_id: str) -> dict[str, Any]:
         """Joins of one broadcast that arrive together share one database read."""
-        pending = self._building.get(broadcast_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._building[broadcast_id] = future
-        try:
-            view = await self.app[BROADCAST_SNAPSHOT](broadcast_id)
-            future.set_result(view)
-            return view
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._building[broadcast_id]
+        return await self._building.run(broadcast_id, lambda: self.app[BROADCAST_SNAPSHOT](broadcast_id))
 
     async def snapshot(self, broadcast_id: str) -> dict[str, Any]:
         view = dict(await self._broadcast_view(broadcast_id))

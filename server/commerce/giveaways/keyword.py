@@ -9,10 +9,8 @@ node drops the entry at once, on other nodes it ages out. The whole message must
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +23,7 @@ from server.clock import Clock
 from server.commerce.giveaways.models import Giveaway
 from server.commerce.giveaways.service import COUNTS, enter
 from server.events import GIVEAWAY, Event
+from server.loading import BriefCache
 
 log = logging.getLogger("liveshop.commerce")
 
@@ -42,53 +41,23 @@ def matches(text: str, keyword: str) -> bool:
     return _TRAILING.sub("", text.strip().casefold()) == keyword
 
 
-@dataclass
-class _Entry:
-    keywords: list[tuple[str, str]]  # (giveaway id, keyword)
-    loaded_at: float
-
-
-class OpenKeywords:
-    """broadcast id -> its open giveaways' keywords, briefly cached."""
+class OpenKeywords(BriefCache[list[tuple[str, str]]]):
+    """broadcast id -> its open giveaways' (giveaway id, keyword), briefly cached."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        super().__init__(KEYWORD_TTL_S, timer=clock.monotonic)
         self._db = sessionmaker
-        self._clock = clock
-        self._items: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Future[list[tuple[str, str]]]] = {}
 
-    async def get(self, broadcast_id: str) -> list[tuple[str, str]]:
-        entry = self._items.get(broadcast_id)
-        if entry is not None and self._clock.monotonic() - entry.loaded_at < KEYWORD_TTL_S:
-            return entry.keywords
-        pending = self._loading.get(broadcast_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[list[tuple[str, str]]] = asyncio.get_running_loop().create_future()
-        self._loading[broadcast_id] = future
-        try:
-            loaded_at = self._clock.monotonic()
-            async with self._db() as session:
-                rows = await session.execute(
-                    select(Giveaway.id, Giveaway.keyword).where(
-                        Giveaway.broadcast_id == broadcast_id,
-                        Giveaway.status == "open",
-                        Giveaway.keyword.is_not(None),
-                    )
+    async def load(self, broadcast_id: str) -> list[tuple[str, str]]:
+        async with self._db() as session:
+            rows = await session.execute(
+                select(Giveaway.id, Giveaway.keyword).where(
+                    Giveaway.broadcast_id == broadcast_id,
+                    Giveaway.status == "open",
+                    Giveaway.keyword.is_not(None),
                 )
-                keywords = [(str(i), str(k)) for i, k in rows.all()]
-            self._items[broadcast_id] = _Entry(keywords, loaded_at)
-            future.set_result(keywords)
-            return keywords
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._loading.pop(broadcast_id, None)
-
-    def forget(self, broadcast_id: str) -> None:
-        self._items.pop(broadcast_id, None)
+            )
+            return [(str(i), str(k)) for i, k in rows.all()]
 
 
 OPEN_KEYWORDS = web.AppKey("giveaway_keywords", OpenKeywords)

@@ -8,14 +8,15 @@ few seconds old; an older anchor means nobody is publishing, and nothing is stam
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from server.api.seams import MediaMoment
+from server.loading import BriefCache
 from server.media.encoders import VIDEO_CLOCK
 from server.media.hls.origin import HlsOrigin
 
@@ -32,16 +33,27 @@ def anchor_key(broadcast_id: str) -> str:
     return f"hls:clock:{broadcast_id}"
 
 
+class AnchorReads(BriefCache[dict[str, Any] | None]):
+    """Other nodes' anchors, read from Redis at most every CACHE_S per broadcast, one read in flight:
+    a chat flood's messages wait for it instead of each taking a Redis connection (hundreds at once
+    emptied the node's pool: MaxConnectionsError everywhere)."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(CACHE_S)
+        self.redis = redis
+
+    async def load(self, broadcast_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(anchor_key(broadcast_id))
+        return orjson.loads(raw) if raw else None
+
+
 class HlsMediaClock:
     """Fills the MEDIA_CLOCK seam: this node's streams first, then the anchors other nodes wrote."""
 
     def __init__(self, origin: HlsOrigin, redis: Redis) -> None:
         self.origin = origin
         self.redis = redis
-        self._cache: dict[str, tuple[float, dict[str, float] | None]] = {}
-        # one read in flight per broadcast: a chat flood's messages wait for it instead of each taking
-        # a Redis connection (hundreds at once emptied the node's pool: MaxConnectionsError everywhere)
-        self._reading: dict[str, asyncio.Future[tuple[float, dict[str, float] | None]]] = {}
+        self._anchors = AnchorReads(redis)
 
     def local(self, broadcast_id: str) -> MediaMoment | None:
         stream = self.origin.streams.get(broadcast_id)
@@ -57,47 +69,20 @@ class HlsMediaClock:
         found = self.local(broadcast_id)
         if found is not None:
             return found
-        now = time.time()
-        cached = self._cache.get(broadcast_id)
-        if cached is None or now - cached[0] > CACHE_S:
-            try:
-                cached = await self._read(broadcast_id, now)
-            except Exception as exc:  # the message goes out unstamped rather than not at all
-                log.warning("media clock read failed broadcast=%s error=%r", broadcast_id, exc)
-                return None
-        anchor = cached[1]
+        try:
+            anchor = await self._anchors.get(broadcast_id)
+        except Exception as exc:  # the message goes out unstamped rather than not at all
+            log.warning("media clock read failed broadcast=%s error=%r", broadcast_id, exc)
+            return None
         if anchor is None:
             return None
+        now = time.time()
         since = now - float(anchor["wall"])
         if not 0 <= since <= STALE_S:
             return None
         at_s, media_ms = float(anchor["at_s"]) + since, float(anchor["media_ms"]) + since * 1000
         pts = (int(anchor.get("pts", 0)) + round(since * VIDEO_CLOCK)) % 2**32
         return MediaMoment(round(at_s, 3), round(media_ms), pts)
-
-    async def _read(self, broadcast_id: str, now: float) -> tuple[float, dict[str, float] | None]:
-        """The broadcast's anchor from Redis, one read shared by every caller that arrives meanwhile."""
-        pending = self._reading.get(broadcast_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[tuple[float, dict[str, float] | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._reading[broadcast_id] = future
-        try:
-            raw = await self.redis.get(anchor_key(broadcast_id))
-            cached = (now, orjson.loads(raw) if raw else None)
-            self._cache[broadcast_id] = cached
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            future.set_result(cached)
-            return cached
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._reading.pop(broadcast_id, None)
 
     async def write_anchors(self) -> int:
         """One SET per live stream of this node; how many were written."""
