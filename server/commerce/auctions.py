@@ -34,6 +34,7 @@ from server.commerce.models import Auction, AuctionBid
 from server.commerce.offers import owned_broadcast
 from server.commerce.rows import RowCache
 from server.commerce.schemas import AuctionIn, BidIn
+from server.commerce.shelf import take_from_shelf
 from server.db.base import new_id
 from server.errors import Code, DomainError, NotFound
 from server.events import AUCTION, Event
@@ -235,18 +236,7 @@ async def create_auction(request: web.Request) -> web.Response:
         b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
             raise DomainError("broadcast_ended", "Cannot start an auction in an ended broadcast")
-        product = await session.get(Product, body.product_id)
-        if product is None or product.shop_id != host.shop_id:  # another shop's product is not there
-            raise DomainError("not_found", "product not found", field="product_id")
-        taken = await session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock >= 1)
-            .values(stock=Product.stock - 1)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise DomainError(
-                "insufficient_stock", "No unit on the shelf to auction", field="product_id", available=0
-            )
+        product = await take_from_shelf(session, b.shop_id, body.product_id, 1, field="product_id")
         auction = Auction(
             id=new_id("au"),
             broadcast_id=b.id,

@@ -19,6 +19,7 @@ from server.broadcasts import Broadcast
 from server.clock import utc
 from server.commerce.rows import RowCache
 from server.commerce.schemas import OfferIn
+from server.commerce.shelf import take_from_shelf
 from server.commerce.views import offer_view
 from server.db.base import new_id
 from server.errors import DomainError, NotFound
@@ -133,21 +134,7 @@ async def launch_offer(
             raise DomainError("broadcast_ended", "Cannot launch an offer in an ended broadcast")
         if after_end and b.status != "ended":
             raise DomainError("conflict", "The broadcast is not over: launch a flash offer in it instead")
-        product = await session.get(Product, product_id)
-        if product is None or product.shop_id != b.shop_id:
-            raise DomainError("not_found", "product not found", field="product_id")
-        taken = await session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock >= quantity)
-            .values(stock=Product.stock - quantity)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise DomainError(
-                "insufficient_stock",
-                f"Only {product.stock} units on the shelf",
-                field="quantity",
-                available=product.stock,
-            )
+        product = await take_from_shelf(session, b.shop_id, product_id, quantity, field="quantity")
         offer = Offer(
             id=new_id("of"),
             broadcast_id=b.id,

@@ -31,6 +31,7 @@ from server.commerce.giveaways.models import Giveaway, GiveawayEntry
 from server.commerce.giveaways.writer import EntryWriter, Row
 from server.commerce.offers import end_offer
 from server.commerce.rows import RowCache
+from server.commerce.shelf import take_from_shelf
 from server.db.base import new_id
 from server.errors import CodeName, DomainError, NotFound
 from server.events import GIVEAWAY
@@ -204,18 +205,7 @@ async def start(
             raise NotFound("broadcast")
         if b.status == "ended":
             raise DomainError("broadcast_ended", "Cannot start a giveaway in an ended broadcast")
-        product = await session.get(Product, product_id)
-        if product is None or product.shop_id != host.shop_id:
-            raise DomainError("not_found", "product not found", field="product_id")
-        taken = await session.execute(
-            update(Product)
-            .where(Product.id == product.id, Product.stock >= 1)
-            .values(stock=Product.stock - 1)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise DomainError(
-                "insufficient_stock", "No unit on the shelf to give away", field="product_id", available=0
-            )
+        product = await take_from_shelf(session, b.shop_id, product_id, 1, field="product_id")
         seed = fairness.new_seed()
         g = Giveaway(
             id=new_id("gw"),
