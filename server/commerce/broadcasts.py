@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.auth import optional_user, require_host
 from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
@@ -16,7 +18,11 @@ from server.api.openapi import Router
 from server.api.seams import VIEWER_COUNT
 from server.api.validation import json_response, parse_body, path_id
 from server.broadcasts import Broadcast, broadcast_public, set_status
+from server.commerce.auctions import end_auction
 from server.commerce.coupons import active_coupons
+from server.commerce.giveaways.models import Giveaway
+from server.commerce.giveaways.service import close as close_giveaway
+from server.commerce.models import Auction
 from server.commerce.offers import end_offer, owned_broadcast, view_of
 from server.commerce.pins import pinned_products
 from server.commerce.report import fold_report
@@ -24,7 +30,7 @@ from server.commerce.schemas import BroadcastIn
 from server.commerce.shop import shop_locale
 from server.commerce.views import product_view
 from server.db.base import new_id
-from server.errors import NotFound
+from server.errors import DomainError, NotFound
 from server.inventory.models import Offer
 
 log = logging.getLogger("liveshop.commerce")
@@ -148,30 +154,62 @@ async def start_broadcast(request: web.Request) -> web.Response:
     "/api/v1/broadcasts/{id}/end",
     auth="host",
     tag="broadcasts",
-    summary="End the broadcast and every offer still running in it",
+    summary="End the broadcast: its running auctions end (the high bid wins), open giveaways close to "
+    "entries (the host still draws), and its offers end; an auction winner's hold runs on",
     errors=("not_found",),
 )
 async def end_broadcast(request: web.Request) -> web.Response:
     host = require_host(request)
     broadcast_id = path_id(request)
-    async with request.app[DB]() as session:
+    app = request.app
+    async with app[DB]() as session:
         b = await owned_broadcast(session, broadcast_id, host)
         if b.status == "ended":
-            return json_response(host_view(b, request.app[SETTINGS].base_url))
+            return json_response(host_view(b, app[SETTINGS].base_url))
+        running = await _running(session, broadcast_id)
+    for auction_id in running.auctions:
+        await end_auction(app, auction_id, force=True)
+    for giveaway_id in running.giveaways:
+        try:
+            await close_giveaway(app, host, giveaway_id)
+        except DomainError as exc:  # closed or canceled meanwhile
+            log.info("giveaway not closed at the end giveaway=%s code=%s", giveaway_id, exc.code)
+    async with app[DB]() as session:
+        # after the auctions' ends: a winner's offer (made just now, or earlier) carries the hold the
+        # winner pays through, so it runs until that hold lapses, as it would have in the show
+        winners = select(Auction.offer_id).where(
+            Auction.broadcast_id == broadcast_id, Auction.offer_id.is_not(None)
+        )
         active = (
-            (
-                await session.execute(
-                    select(Offer.id).where(Offer.broadcast_id == broadcast_id, Offer.status == "active")
+            await session.execute(
+                select(Offer.id).where(
+                    Offer.broadcast_id == broadcast_id, Offer.status == "active", Offer.id.not_in(winners)
                 )
             )
-            .scalars()
-            .all()
-        )
-    for offer_id in active:
-        await end_offer(request.app, offer_id)
-    b = await set_status(request.app[DB], request.app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
+        ).scalars()
+        offers = list(active.all())
+    for offer_id in offers:
+        await end_offer(app, offer_id)
+    b = await set_status(app[DB], app[EVENTS], broadcast_id, "ended", shop_id=host.shop_id)
     try:
-        await fold_report(request.app, broadcast_id)
+        await fold_report(app, broadcast_id)
     except Exception as exc:  # the broadcast has ended regardless; the report folds on its next read
         log.warning("report not folded at the end broadcast=%s error=%r", broadcast_id, exc)
-    return json_response(host_view(b, request.app[SETTINGS].base_url))
+    return json_response(host_view(b, app[SETTINGS].base_url))
+
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    auctions: list[str]
+    giveaways: list[str]
+
+
+async def _running(session: AsyncSession, broadcast_id: str) -> _Running:
+    """The broadcast's auctions still taking bids and giveaways still taking entries."""
+    auctions = await session.execute(
+        select(Auction.id).where(Auction.broadcast_id == broadcast_id, Auction.status == "active")
+    )
+    giveaways = await session.execute(
+        select(Giveaway.id).where(Giveaway.broadcast_id == broadcast_id, Giveaway.status == "open")
+    )
+    return _Running(list(auctions.scalars().all()), list(giveaways.scalars().all()))
