@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system tools the tests and benchmarks use, installed when missing: real Redis and PostgreSQL,
 # Debian chromium (never a downloaded browser), GStreamer for the WHIP interop test, ffmpeg, nginx and
-# wrk for the benchmarks, and the browser test's npm deps. scripts/test.sh runs it.
+# wrk for the benchmarks. The browser tests' npm deps are web/'s (scripts/test.sh runs `npm ci` there and
+# this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/apt.sh
@@ -23,7 +24,3 @@ dpkg -s gstreamer1.0-nice gir1.2-nice-0.1 >/dev/null 2>&1 || need_apt+=(gstreame
   gstreamer1.0-nice gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi
   gir1.2-gst-plugins-bad-1.0 gir1.2-gstreamer-1.0 gir1.2-nice-0.1)
 apt_install "${need_apt[@]}"
-
-if [ -f tests/media/browser/package.json ] && command -v npm >/dev/null; then
-  [ -d tests/media/browser/node_modules/playwright-core ] || (cd tests/media/browser && npm install --no-audit --no-fund -s)
-fi

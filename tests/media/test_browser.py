@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.web.test_browser import missing
+
 pytestmark = [pytest.mark.media, pytest.mark.browser]
 
 HERE = Path(__file__).parent
 RUNNER = HERE / "browser" / "run.mjs"
-MISSING = (
-    "needs node and Debian chromium (scripts/install-test-deps.sh installs them)"
-    if not shutil.which("node") or not Path("/usr/bin/chromium").exists()
-    else "run `npm install` in tests/media/browser (scripts/install-test-deps.sh does)"
-    if not (HERE / "browser" / "node_modules" / "playwright-core").exists()
-    else ""
-)
 
 
 @pytest.fixture
@@ -39,8 +33,9 @@ async def pages() -> Any:
 async def test_chromium_publishes_over_whip_and_another_page_plays_advancing_frames_over_whep(
     node: tuple[web.Application, TestServer], base: str, broadcast: dict[str, Any], pages: str
 ) -> None:
-    if MISSING:
-        pytest.skip(MISSING)
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(RUNNER),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.services import PostgresDatabase
+from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
 
 
 @pytest.fixture(scope="module")
@@ -16,3 +16,12 @@ def shop_database() -> Iterator[PostgresDatabase]:
     db.create()
     yield db
     db.drop()
+
+
+@pytest.fixture(scope="module")
+def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
+    """A demo shop on real services, in its own process, as ops would run it (one per test module)."""
+    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
+    node.start()
+    yield node
+    node.stop()

@@ -6,60 +6,24 @@
 // Prints one JSON object: {ok, checks: [{name, status: "pass"|"fail"|"skip", detail}], ...} and exits
 // 0 when no check failed. Checks that need the live room or the video are "skip" when the server does
 // not offer them (the pytest wrapper decides whether a skip is acceptable).
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-
-import { args, devices, launch } from "./launch.mjs";
+import { args, devices, launch, report, shot, T } from "./launch.mjs";
+import { fillBuyer, placeOrder, signIn } from "./steps.mjs";
 
 const BASE = args.base || "http://127.0.0.1:8080";
 const EMAIL = args.email || "host@demo.liveshop";
 const PASSWORD = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
-const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 
-const checks = [];
-const info = {};
-const pageErrors = [];
-function record(name, status, detail = "") {
-  checks.push({ name, status, detail: String(detail).slice(0, 500) });
-}
-async function check(name, fn) {
-  try {
-    const detail = await fn();
-    record(name, "pass", detail || "");
-    return true;
-  } catch (error) {
-    record(name, "fail", error && error.message ? error.message.split("\n")[0] : error);
-    return false;
-  }
-}
+const r = report();
+const { info } = r;
+const check = r.check;
+/** A check that needs a part of the server it may not offer: "skip" (with why) when it does not. */
 async function optional(name, available, why, fn) {
   if (!available) {
-    record(name, "skip", why);
+    r.record(name, "skip", why);
     return false;
   }
   return check(name, fn);
-}
-async function shot(page, name) {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
-/** Places the order; when the shop takes money online (the demo's payment sandbox), pays with the test card. */
-async function placeOrder(sheet) {
-  await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
-  const form = sheet.getByTestId("payment-element");
-  const done = sheet.getByTestId("confirmation");
-  await Promise.race([form.waitFor({ timeout: T }), done.waitFor({ timeout: T })]);
-  if (await done.isVisible()) return;
-  await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
-  await sheet.getByTestId("pay-button").click();
-  await done.waitFor({ timeout: T });
-}
-function watchErrors(page, who) {
-  page.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
-  page.on("dialog", (dialog) => dialog.dismiss());
 }
 
 const browser = await launch({ media: true, autoplay: true });
@@ -68,15 +32,11 @@ async function run() {
   const desktop = { viewport: { width: 1440, height: 900 }, baseURL: BASE };
   const hostCtx = await browser.newContext({ ...desktop, permissions: ["camera", "microphone", "clipboard-read", "clipboard-write"] });
   const host = await hostCtx.newPage();
-  watchErrors(host, "host");
+  r.watch(host, "host");
 
   // ---- host: sign in, create a broadcast, open its studio ----
   if (!(await check("host signs in", async () => {
-    await host.goto("/console");
-    await host.getByLabel("Email").fill(EMAIL);
-    await host.getByLabel("Password").fill(PASSWORD);
-    await host.getByRole("button", { name: "Sign in" }).click();
-    await host.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+    await signIn(host, EMAIL, PASSWORD);
   }))) return;
   const title = `Browser test ${Date.now().toString(36)}`;
   if (!(await check("host creates a broadcast and opens its studio", async () => {
@@ -144,7 +104,7 @@ async function run() {
   // ---- viewer A (desktop) ----
   const aCtx = await browser.newContext(desktop);
   const a = await aCtx.newPage();
-  watchErrors(a, "viewer A");
+  r.watch(a, "viewer A");
   await a.goto(`/watch/${id}`);
   await check("viewer sees the live badge, the pinned card and the offer countdown", async () => {
     await a.getByTestId("live-badge").filter({ hasText: "Live" }).waitFor({ timeout: T });
@@ -191,7 +151,7 @@ async function run() {
     await a.getByTestId("chat-log").getByText("please delete me").waitFor({ state: "detached", timeout: T });
     await line.waitFor({ state: "detached", timeout: T });
   });
-  await shot(a, "watch-desktop");
+  await shot(a, SHOTS, "watch-desktop");
   await optional("slow mode: the viewer is told clearly to wait", info.room, "the server has no live room yet", async () => {
     await host.getByLabel("Slow mode").selectOption("10");
     await host.getByRole("button", { name: "Save chat settings" }).click();
@@ -240,15 +200,12 @@ async function run() {
     await sheet.getByTestId("hold-countdown").waitFor({ timeout: T });
     const hold = await sheet.getByTestId("hold-countdown").textContent();
     if (!/^[0-9]:\d\d$/.test(hold.trim())) throw new Error(`hold countdown ${hold}`);
-    await sheet.getByLabel("Full name").fill("Ada Lovelace");
-    await sheet.getByLabel("Email").fill("ada@example.com");
-    await sheet.getByLabel("Shipping address").fill("12 Analytical St, London");
-    await shot(a, "watch-checkout");
-    await placeOrder(sheet);
-    const number = (await sheet.getByTestId("order-number").textContent({ timeout: T })).trim();
+    await fillBuyer(sheet, { name: "Ada Lovelace", email: "ada@example.com", address: "12 Analytical St, London" });
+    await shot(a, SHOTS, "watch-checkout");
+    const number = await placeOrder(sheet);
     if (!number) throw new Error("no order number");
     info.order_a = number;
-    await shot(a, "watch-confirmation");
+    await shot(a, SHOTS, "watch-confirmation");
     await sheet.getByRole("button", { name: "Back to the show" }).click();
     return number;
   }))) return;
@@ -260,13 +217,13 @@ async function run() {
     await host.locator(".offer-item [data-testid=offer-sold]").filter({ hasText: "2" }).waitFor({ timeout: T });
     return `revenue ${revenue}`;
   });
-  await shot(host, "studio-desktop");
+  await shot(host, SHOTS, "studio-desktop");
 
   // ---- viewer B on a phone ----
   const phone = devices["Pixel 7"] || { viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true };
   const bCtx = await browser.newContext({ ...phone, baseURL: BASE });
   const b = await bCtx.newPage();
-  watchErrors(b, "viewer B");
+  r.watch(b, "viewer B");
   await b.goto(`/watch/${id}`);
   await check("a second viewer (phone) sees the stock drop to 1 left", async () => {
     await b.getByTestId("stock-left").filter({ hasText: "1 left" }).waitFor({ timeout: T });
@@ -305,11 +262,8 @@ async function run() {
     await dialog.getByLabel("Nickname").fill("Grace");
     await dialog.getByRole("button", { name: "Continue" }).click();
     const sheet = b.getByRole("dialog", { name: "Checkout" });
-    await sheet.getByLabel("Full name").fill("Grace Hopper");
-    await sheet.getByLabel("Email").fill("grace@example.com");
-    await sheet.getByLabel("Shipping address").fill("1 Cobol Way, Arlington");
-    await placeOrder(sheet);
-    info.order_b = (await sheet.getByTestId("order-number").textContent({ timeout: T })).trim();
+    await fillBuyer(sheet, { name: "Grace Hopper", email: "grace@example.com", address: "1 Cobol Way, Arlington" });
+    info.order_b = await placeOrder(sheet);
     await sheet.getByRole("button", { name: "Back to the show" }).click();
     for (const page of [a, b]) {
       await page.getByTestId("stock-left").filter({ hasText: "Sold out" }).waitFor({ timeout: T });
@@ -329,21 +283,10 @@ async function run() {
     if (!/units sold/.test(text) || !/3units sold|3\s*units sold/.test(text.replace(/\s+/g, " "))) throw new Error(text);
     await a.getByTestId("live-badge").filter({ hasText: "Ended" }).waitFor({ timeout: T });
   });
-  await shot(host, "studio-summary");
+  await shot(host, SHOTS, "studio-summary");
   await host.getByRole("link", { name: "← Broadcasts" }).click();
   await host.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
-  await shot(host, "console-desktop");
+  await shot(host, SHOTS, "console-desktop");
 }
 
-try {
-  await run();
-} catch (error) {
-  record("flow", "fail", error.stack || error);
-} finally {
-  await browser.close().catch(() => {});
-}
-if (pageErrors.length) record("no script errors in the pages", "fail", pageErrors.join(" | "));
-else record("no script errors in the pages", "pass");
-const ok = checks.every((c) => c.status !== "fail");
-console.log(JSON.stringify({ ok, info, checks }, null, 1));
-process.exit(ok ? 0 : 1);
+await r.run(browser, run);

@@ -4,27 +4,13 @@
 //   node tests/web/hls.mjs --base URL --broadcast ID
 // Steps are driven by the Python test over stdin/stdout: this script prints `{"step": ...}` lines and
 // waits for a line on stdin before the replay part. The last line is the JSON verdict.
-import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
+import { args, driven, launch, T } from "./launch.mjs";
+import { fillBuyer, placeOrder } from "./steps.mjs";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
-const T = 30_000;
-const lines = createInterface({ input: process.stdin });
-const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
-const say = (data) => console.log(JSON.stringify(data));
+const { next: nextLine, say } = driven();
 const errors = [];
 
-const browser = await chromium.launch({
-  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch({ autoplay: true });
 const verdict = {};
 try {
   const page = await browser.newPage({ baseURL: args.base, viewport: { width: 1280, height: 800 } });
@@ -69,18 +55,8 @@ try {
   await button.click();
   const sheet = page.getByRole("dialog", { name: "Checkout" });
   await sheet.getByTestId("hold-countdown").waitFor({ timeout: T });
-  await sheet.getByLabel("Full name").fill("Ada Lovelace");
-  await sheet.getByLabel("Email").fill("ada@example.com");
-  await sheet.getByLabel("Shipping address").fill("12 Analytical St");
-  await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
-  const form = sheet.getByTestId("payment-element");
-  const done = sheet.getByTestId("confirmation");
-  await Promise.race([form.waitFor({ timeout: T }), done.waitFor({ timeout: T })]);
-  if (await form.isVisible()) {
-    await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
-    await sheet.getByTestId("pay-button").click();
-    await done.waitFor({ timeout: T });
-  }
+  await fillBuyer(sheet, { name: "Ada Lovelace", email: "ada@example.com", address: "12 Analytical St" });
+  await placeOrder(sheet);
   verdict.replay.order_total = (await sheet.getByTestId("order-total").textContent()).trim();
 } catch (error) {
   verdict.error = String(error && error.message ? error.message.split("\n")[0] : error);

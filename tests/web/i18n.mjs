@@ -4,23 +4,14 @@
 //
 //   node tests/web/i18n.mjs --base http://127.0.0.1:PORT --email E --password P [--screenshots DIR]
 //
-// Prints one JSON object {ok, checks: [{name, status, detail}], info} and exits 0 when no check failed.
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+// Prints one JSON report {ok, info, checks: [{name, status, detail}]} (tests/web/launch.mjs) and exits 0
+// when no check failed.
+import { args, launch, report, rest, shot, T } from "./launch.mjs";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
 const BASE = args.base || "http://127.0.0.1:8080";
 const EMAIL = args.email || "host@demo.liveshop";
 const PASSWORD = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
-const CHROMIUM = process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium";
-const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
 
 const LOCALES = { ko: "ko-KR", pl: "pl-PL", en: "en-US" };
 // What each language must show: a label of the console and of the watch page, and money per locale.
@@ -36,56 +27,23 @@ const EXPECT = {
 const SALE = { ko: ["KRW", 12000, "₩12,000"], pl: ["PLN", 1200000, "12 000,00 zł"], en: ["USD", 1999, "$19.99"] };
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-const checks = [];
-const info = {};
-const pageErrors = [];
-function record(name, status, detail = "") {
-  checks.push({ name, status, detail: String(detail).slice(0, 2000) });
-}
-async function check(name, fn) {
-  try {
-    record(name, "pass", (await fn()) || "");
-    return true;
-  } catch (error) {
-    record(name, "fail", error && error.message ? error.message.split("\n")[0] : error);
-    return false;
-  }
-}
-async function shot(page, name) {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
+// a failed check's detail may carry what the page showed (toasts, chat, socket frames): keep it long
+const r = report({ limit: 2000 });
+const { info } = r;
+const check = r.check;
+let hostToken; // the host's, kept out of the report
+
 /** Intl writes narrow and non-breaking spaces in "12 000,00 zł"; compare texts with plain spaces. */
 const plain = (text) => String(text).replace(/[\u00a0\u202f]/g, " ");
 function expectText(actual, wanted, what) {
   if (!plain(actual).includes(plain(wanted))) throw new Error(`${what}: wanted ${JSON.stringify(wanted)} in ${JSON.stringify(plain(actual).slice(0, 300))}`);
 }
 
-async function call(method, path, { token, body, key } = {}) {
-  const headers = { Accept: "application/json" };
-  if (key) headers["Idempotency-Key"] = key;
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const reply = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = reply.status === 204 ? null : await reply.json();
-  if (!reply.ok) throw new Error(`${method} ${path}: HTTP ${reply.status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch({ media: true, autoplay: true });
 
 async function context(language, extra = {}) {
-  const ctx = await browser.newContext({ baseURL: BASE, locale: LOCALES[language], viewport: { width: 1440, height: 900 }, ...extra });
-  const page = await ctx.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`${language}: ${error.message}`));
-  return { ctx, page };
+  const page = await r.open(browser, language, { baseURL: BASE, locale: LOCALES[language], viewport: { width: 1440, height: 900 }, ...extra });
+  return { ctx: page.context(), page };
 }
 
 async function signIn(page) {
@@ -97,16 +55,16 @@ async function signIn(page) {
 
 /** A broadcast with products priced in KRW and PLN whose stock counts are 1, 2 and 5 (Polish plurals). */
 async function setUp() {
-  const { token } = await call("POST", "/api/v1/auth/login", { body: { email: EMAIL, password: PASSWORD } });
+  const { token } = await rest(BASE, "POST", "/api/v1/auth/login", null, { email: EMAIL, password: PASSWORD });
   const tag = Date.now().toString(36).toUpperCase();
   const product = (sku, title, price, currency, stock) =>
-    call("POST", "/api/v1/products", { token, body: { sku: `${sku}-${tag}`, title, price, currency, stock } });
+    rest(BASE, "POST", "/api/v1/products", token, { sku: `${sku}-${tag}`, title, price, currency, stock });
   info.krw = await product("I18N-KRW", "Matcha 말차", 12000, "KRW", 1);
   info.pln = await product("I18N-PLN", "Bursztyn", 1200000, "PLN", 2);
   info.five = await product("I18N-FIVE", "Five left", 500, "USD", 5);
-  const b = await call("POST", "/api/v1/broadcasts", { token, body: { title: `i18n ${tag}` } });
+  const b = await rest(BASE, "POST", "/api/v1/broadcasts", token, { title: `i18n ${tag}` });
   info.broadcast_id = b.id;
-  info.token = token;
+  hostToken = token;
 }
 
 async function consoleIn(language) {
@@ -143,7 +101,7 @@ async function consoleIn(language) {
       expectText(await row(info.five).textContent(), "5 sztuk na stanie", "many");
     }
     if (language === "ko") expectText(await row(info.five).textContent(), "재고 5개", "Korean count");
-    await shot(page, `console-${language}`);
+    await shot(page, SHOTS, `console-${language}`);
   });
   await ctx.close();
 }
@@ -164,7 +122,7 @@ async function consoleSwitch() {
   await check("console: the shop's settings page sets the default language and currency", async () => {
     await page.goto("/console/shop");
     await page.getByTestId("shop-language").waitFor({ timeout: T });
-    const shop = await call("GET", "/api/v1/shop", { token: info.token });
+    const shop = await rest(BASE, "GET", "/api/v1/shop", hostToken);
     if (!["en", "ko", "pl"].includes(shop.language)) throw new Error(JSON.stringify(shop));
   });
   await ctx.close();
@@ -172,20 +130,20 @@ async function consoleSwitch() {
 
 /** A live broadcast with the product pinned and a flash offer of 5 units on it. */
 async function liveSale(language) {
-  const token = info.token;
+  const token = hostToken;
   const [currency, price] = SALE[language];
   const tag = `${language}-${Date.now().toString(36)}`.toUpperCase();
-  const product = await call("POST", "/api/v1/products", { token, body: { sku: `SALE-${tag}`, title: { ko: "말차 티 세트", pl: "Bursztynowy naszyjnik", en: "Organic Cotton Tee" }[language], price, currency, stock: 20, image_url: "/static/products/TEE-ORG-01.svg" } });
-  const b = await call("POST", "/api/v1/broadcasts", { token, body: { title: { ko: "오늘의 라이브 특가", pl: "Wielka wyprzedaż na żywo", en: "Friday live deals" }[language] } });
-  await call("POST", `/api/v1/broadcasts/${b.id}/start`, { token });
-  await call("PUT", `/api/v1/broadcasts/${b.id}/pin`, { token, body: { product_id: product.id } });
-  const offer = await call("POST", `/api/v1/broadcasts/${b.id}/offers`, { token, body: { product_id: product.id, price, quantity: 5, per_buyer_limit: 5, duration_s: 600 } });
+  const product = await rest(BASE, "POST", "/api/v1/products", token, { sku: `SALE-${tag}`, title: { ko: "말차 티 세트", pl: "Bursztynowy naszyjnik", en: "Organic Cotton Tee" }[language], price, currency, stock: 20, image_url: "/static/products/TEE-ORG-01.svg" });
+  const b = await rest(BASE, "POST", "/api/v1/broadcasts", token, { title: { ko: "오늘의 라이브 특가", pl: "Wielka wyprzedaż na żywo", en: "Friday live deals" }[language] });
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/start`, token);
+  await rest(BASE, "PUT", `/api/v1/broadcasts/${b.id}/pin`, token, { product_id: product.id });
+  const offer = await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/offers`, token, { product_id: product.id, price, quantity: 5, per_buyer_limit: 5, duration_s: 600 });
   return { b, product, offer };
 }
 
 async function claim(offer, quantity) {
-  const { token } = await call("POST", "/api/v1/auth/guest", { body: { nickname: `claimer${Math.random().toString(36).slice(2, 6)}` } });
-  await call("POST", `/api/v1/offers/${offer.id}/reservations`, { token, body: { quantity }, key: `k-${Math.random().toString(36).slice(2)}` });
+  const { token } = await rest(BASE, "POST", "/api/v1/auth/guest", null, { nickname: `claimer${Math.random().toString(36).slice(2, 6)}` });
+  await rest(BASE, "POST", `/api/v1/offers/${offer.id}/reservations`, token, { quantity }, `k-${Math.random().toString(36).slice(2)}`);
 }
 
 async function watchIn(language) {
@@ -207,7 +165,7 @@ async function watchIn(language) {
     await left.filter({ hasText: want.left[5] }).waitFor({ timeout: T });
     await claim(offer, 3);
     await left.filter({ hasText: want.left[2] }).waitFor({ timeout: T });
-    await shot(page, `watch-${language}`);
+    await shot(page, SHOTS, `watch-${language}`);
     await claim(offer, 1);
     await left.filter({ hasText: want.left[1] }).waitFor({ timeout: T });
   });
@@ -225,19 +183,19 @@ async function watchIn(language) {
     await page.waitForTimeout(500);
     if ((await chatBox.inputValue()) !== "") await page.locator("form.chat-form button[type=submit]").click();
     await page.locator(".toast.error").filter({ hasText: want.soldOut }).first().waitFor({ timeout: T })
-      .catch(async () => { throw new Error(`no sold-out toast; toasts: ${JSON.stringify(await page.locator(".toast").allTextContents())}, chat: ${JSON.stringify(await page.getByTestId("chat-log").textContent())}, frames: ${JSON.stringify(frames)}, offer: ${JSON.stringify(await call("GET", `/api/v1/offers/${offer.id}`))}`); });
+      .catch(async () => { throw new Error(`no sold-out toast; toasts: ${JSON.stringify(await page.locator(".toast").allTextContents())}, chat: ${JSON.stringify(await page.getByTestId("chat-log").textContent())}, frames: ${JSON.stringify(frames)}, offer: ${JSON.stringify(await rest(BASE, "GET", `/api/v1/offers/${offer.id}`))}`); });
   });
   await ctx.close();
 }
 
 /** The watch page's auction panel (a module of its own) speaks Polish too: its labels and counted bids. */
 async function auctionIn(language) {
-  const token = info.token;
+  const token = hostToken;
   const tag = `AUC-${language}-${Date.now().toString(36)}`.toUpperCase();
-  const product = await call("POST", "/api/v1/products", { token, body: { sku: tag, title: "Bursztynowa broszka", price: 10000, currency: "PLN", stock: 3 } });
-  const b = await call("POST", "/api/v1/broadcasts", { token, body: { title: "Aukcja bursztynu" } });
-  await call("POST", `/api/v1/broadcasts/${b.id}/start`, { token });
-  await call("POST", `/api/v1/broadcasts/${b.id}/auctions`, { token, body: { product_id: product.id, starting_bid: 10000, increment: 500, duration_s: 600, anti_snipe_s: 10 } });
+  const product = await rest(BASE, "POST", "/api/v1/products", token, { sku: tag, title: "Bursztynowa broszka", price: 10000, currency: "PLN", stock: 3 });
+  const b = await rest(BASE, "POST", "/api/v1/broadcasts", token, { title: "Aukcja bursztynu" });
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/start`, token);
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/auctions`, token, { product_id: product.id, starting_bid: 10000, increment: 500, duration_s: 600, anti_snipe_s: 10 });
   const { ctx, page } = await context(language, PHONE);
   await check(`watch ${language}: the auction panel speaks ${language} (labels, starting bid, 0 bids)`, async () => {
     await page.goto(`/watch/${encodeURIComponent(b.id)}`);
@@ -284,7 +242,7 @@ async function watchSwitch() {
 
 async function shopDefault() {
   const { b } = await liveSale("en");
-  await call("PATCH", "/api/v1/shop", { token: info.token, body: { language: "pl" } });
+  await rest(BASE, "PATCH", "/api/v1/shop", hostToken, { language: "pl" });
   const { ctx, page } = await context("en", { ...PHONE, locale: "de-DE" });
   try {
     await check("watch: a browser asking for none of ko/pl/en gets the shop's default language", async () => {
@@ -293,7 +251,7 @@ async function shopDefault() {
       if ((await page.evaluate(() => document.documentElement.lang)) !== "pl") throw new Error("html lang");
     });
   } finally {
-    await call("PATCH", "/api/v1/shop", { token: info.token, body: { language: "en" } });
+    await rest(BASE, "PATCH", "/api/v1/shop", hostToken, { language: "en" });
     await ctx.close();
   }
 }
@@ -310,19 +268,6 @@ async function run() {
   if (only) return;
   await watchSwitch();
   await shopDefault();
-  await check("no script errors in the pages", async () => {
-    if (pageErrors.length) throw new Error(pageErrors.join(" | "));
-  });
 }
 
-try {
-  await run();
-} catch (error) {
-  record("i18n run", "fail", error && error.stack ? error.stack : error);
-} finally {
-  await browser.close();
-}
-const ok = checks.every((c) => c.status !== "fail");
-delete info.token;
-process.stdout.write(`${JSON.stringify({ ok, checks, info }, null, 1)}\n`);
-process.exit(ok ? 0 : 1);
+await r.run(browser, run, "i18n run");

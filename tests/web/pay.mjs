@@ -9,45 +9,16 @@
 // POST <URL>/_control/heal, so a delivery to it fails for good and is replayed from the console.
 //
 // Prints one JSON object {ok, info, checks: [{name, status, detail}]} and exits 0 when every check passed.
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 
-import { args, launch } from "./launch.mjs";
+import { args, launch, report, rest, shot, T } from "./launch.mjs";
+import { fillBuyer, nickname, signIn } from "./steps.mjs";
 
 const BASE = args.base;
-const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
-const checks = [];
-const info = {};
-const pageErrors = [];
-const cspViolations = [];
-
-async function shot(p, name) {
-  if (!args.screenshots) return;
-  mkdirSync(args.screenshots, { recursive: true });
-  await p.waitForTimeout(300);
-  await p.screenshot({ path: join(args.screenshots, `${name}.png`) });
-}
-
-async function check(name, fn) {
-  try {
-    checks.push({ name, status: "pass", detail: String((await fn()) || "") });
-    return true;
-  } catch (error) {
-    checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n")[0] : error) });
-    for (const [who, p] of pages) await shot(p, `failed-${checks.length}-${who}`).catch(() => {});
-    return false;
-  }
-}
-
-async function rest(method, path, token, body, key) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers["Idempotency-Key"] = key;
-  const reply = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await reply.json().catch(() => null);
-  if (!reply.ok) throw new Error(`${method} ${path} -> ${reply.status} ${JSON.stringify(data)}`);
-  return data;
-}
+const pages = new Map(); // who -> page, for a picture when a check fails
+const r = report({ csp: true, pictures: { dir: args.screenshots, pages } });
+const { info } = r;
+const check = r.check;
 
 // Pages fulfilled by the test (to add the strict CSP) carry no address space of their own, so Chromium's
 // local-network checks would treat their calls to 127.0.0.1 as a public page reaching into a private
@@ -71,8 +42,6 @@ const STRICT_CSP = [
   "form-action 'self'",
 ].join("; ");
 
-const pages = new Map(); // who -> page, for a picture when a check fails
-
 async function page(who, extra = {}) {
   const ctx = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...extra });
   await ctx.route((url) => url.pathname === "/console" || url.pathname.startsWith("/console/") || url.pathname.startsWith("/watch/"), async (route) => {
@@ -84,18 +53,12 @@ async function page(who, extra = {}) {
   });
   const p = await ctx.newPage();
   pages.set(who, p);
-  p.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
-  p.on("console", (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${who}: ${msg.text()}`);
-  });
-  p.on("dialog", (dialog) => dialog.dismiss());
+  r.watch(p, who);
   return p;
 }
 
 async function checkoutForm(sheet, name) {
-  await sheet.getByLabel("Full name").fill(name);
-  await sheet.getByLabel("Email").fill(`${name.split(" ")[0].toLowerCase()}@example.com`);
-  await sheet.getByLabel("Shipping address").fill("12 Analytical St, London");
+  await fillBuyer(sheet, { name, email: `${name.split(" ")[0].toLowerCase()}@example.com`, address: "12 Analytical St, London" });
   await sheet.getByRole("button", { name: /Continue to payment/ }).click();
   await sheet.getByTestId("payment-element").waitFor({ timeout: T });
 }
@@ -106,28 +69,24 @@ async function payWith(sheet, number) {
 }
 
 async function run() {
-  const { token: host } = await rest("POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
-  const b = await rest("POST", "/api/v1/broadcasts", host, { title: `Pay test ${Date.now().toString(36)}` });
-  await rest("POST", `/api/v1/broadcasts/${b.id}/start`, host);
+  const { token: host } = await rest(BASE, "POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
+  const b = await rest(BASE, "POST", "/api/v1/broadcasts", host, { title: `Pay test ${Date.now().toString(36)}` });
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/start`, host);
   // its own product, so no other flow's running offer is in the way; Toss Payments takes won
   // (a zero-decimal currency, passed as it is)
   const toss = args.provider === "toss";
   const sku = `PAY-${Date.now().toString(36).toUpperCase()}`;
-  const product = await rest("POST", "/api/v1/products", host, toss
+  const product = await rest(BASE, "POST", "/api/v1/products", host, toss
     ? { sku, title: "Hanbok Scarf", price: 15000, currency: "KRW", stock: 20, image_url: "/static/products/BAG-TOT-06.svg" }
     : { sku, title: "Fleece Hoodie", price: 5900, currency: "USD", stock: 20, image_url: "/static/products/HOOD-FLC-02.svg" });
-  await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
-  const offer = await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: toss ? 12000 : 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
+  await rest(BASE, "PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
+  const offer = await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: toss ? 12000 : 1500, quantity: 5, per_buyer_limit: 2, duration_s: 900 });
   info.broadcast_id = b.id;
   if (toss) return payThroughToss(b, offer);
 
   const h = await page("host");
   if (!(await check("the host signs in to the console", async () => {
-    await h.goto("/console");
-    await h.getByLabel("Email").fill(args.email);
-    await h.getByLabel("Password").fill(args.password);
-    await h.getByRole("button", { name: "Sign in" }).click();
-    await h.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+    await signIn(h, args.email, args.password);
   }))) return;
   if (args.receiver) {
     await check("the host adds a webhook endpoint and sees its secret once", async () => {
@@ -140,7 +99,7 @@ async function run() {
       await h.getByRole("button", { name: "I saved it" }).click();
       await h.locator(`[data-endpoint]`, { hasText: `${args.receiver}/shop-system` }).waitFor({ timeout: T });
       if (await h.getByText(secret).count()) throw new Error("the secret is still on the page");
-      await shot(h, "console-webhooks");
+      await shot(h, args.screenshots, "console-webhooks");
     });
     await check("a second endpoint, for paid orders only, is down", async () => {
       await h.getByLabel("Endpoint URL").fill(`${args.receiver}/down`);
@@ -165,13 +124,11 @@ async function run() {
   });
   if (!(await check("viewer checks out and sees the sandbox's test-card form with the hold countdown", async () => {
     await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
-    const nick = a.getByRole("dialog", { name: "Pick a nickname" });
-    await nick.getByLabel("Nickname").fill("Ada");
-    await nick.getByRole("button", { name: "Continue" }).click();
+    await nickname(a, "Ada");
     await checkoutForm(sheet, "Ada Lovelace");
     const hold = (await sheet.getByTestId("hold-countdown").textContent()).trim();
     if (!/^\d+:\d\d$/.test(hold)) throw new Error(`countdown ${hold}`);
-    await shot(a, "watch-pay-test-card");
+    await shot(a, args.screenshots, "watch-pay-test-card");
     return hold;
   }))) return;
 
@@ -182,8 +139,8 @@ async function run() {
     await error.waitFor({ timeout: T });
     const text = await error.textContent();
     if (!/declined/i.test(text) || !/still held/i.test(text)) throw new Error(text);
-    await shot(a, "watch-pay-declined");
-    const o = await rest("GET", `/api/v1/offers/${offer.id}`);
+    await shot(a, args.screenshots, "watch-pay-declined");
+    const o = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     if (o.held !== 1 || o.sold !== 0) throw new Error(`after the decline the offer shows held ${o.held}, sold ${o.sold}`);
     await a.waitForFunction((t) => document.querySelector('[data-testid="hold-countdown"]').textContent.trim() !== t, before, { timeout: 5000 });
     return text;
@@ -195,8 +152,8 @@ async function run() {
     await done.waitFor({ timeout: T });
     if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
     info.order_paid = (await sheet.getByTestId("order-number").textContent()).trim();
-    await shot(a, "watch-pay-paid");
-    const o = await rest("GET", `/api/v1/offers/${offer.id}`);
+    await shot(a, args.screenshots, "watch-pay-paid");
+    const o = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     if (o.sold !== 1 || o.held !== 0) throw new Error(`offer shows held ${o.held}, sold ${o.sold}`);
     await sheet.getByRole("button", { name: "Back to the show" }).click();
     return info.order_paid;
@@ -208,7 +165,7 @@ async function run() {
     await payWith(sheet, "4000 0027 6000 3184");
     const challenge = sheet.getByTestId("challenge");
     await challenge.waitFor({ timeout: T });
-    await shot(a, "watch-pay-3ds");
+    await shot(a, args.screenshots, "watch-pay-3ds");
     await challenge.getByRole("button", { name: "Complete authentication" }).click();
     const done = sheet.getByTestId("confirmation");
     await done.waitFor({ timeout: T });
@@ -232,9 +189,7 @@ async function run() {
         route.fulfill({ contentType: "application/json", body: JSON.stringify({ provider: "stripe", test_mode: false, publishable_key: "pk_test_sandbox_liveshop", client_key: null }) }));
       await v.goto(`/watch/${b.id}`);
       await v.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
-      const nick = v.getByRole("dialog", { name: "Pick a nickname" });
-      await nick.getByLabel("Nickname").fill("Bea");
-      await nick.getByRole("button", { name: "Continue" }).click();
+      await nickname(v, "Bea");
       const s2 = v.getByRole("dialog", { name: "Checkout" });
       await checkoutForm(s2, "Bea Stripe");
       if (await s2.getByLabel("Card number", { exact: true }).count()) throw new Error("the test-card form showed instead of Stripe.js");
@@ -260,7 +215,7 @@ async function run() {
     await h.getByLabel("Broadcast").selectOption(b.id);
     const row = h.locator(`tr[data-order="${info.order_paid}"]`);
     await row.getByTestId("order-status").filter({ hasText: "Paid" }).waitFor({ timeout: T });
-    await shot(h, "console-orders");
+    await shot(h, args.screenshots, "console-orders");
     return await row.textContent();
   }))) return;
 
@@ -289,7 +244,7 @@ async function run() {
     await dialog.getByLabel("Reason (optional)").fill("customer request");
     await dialog.getByRole("button", { name: "Refund order" }).click();
     await row.getByTestId("order-status").filter({ hasText: "Refunded" }).waitFor({ timeout: T });
-    const order = await rest("GET", `/api/v1/orders/${info.order_paid}`, host);
+    const order = await rest(BASE, "GET", `/api/v1/orders/${info.order_paid}`, host);
     if (order.status !== "refunded") throw new Error(`API says ${order.status}`);
   });
 
@@ -299,15 +254,15 @@ async function run() {
     await row.getByRole("button", { name: "Mark fulfilled" }).click();
     await row.getByTestId("order-status").filter({ hasText: "Fulfilled" }).waitFor({ timeout: T });
     if (await row.getByRole("button", { name: "Mark fulfilled" }).count()) throw new Error("still offered to fulfil");
-    const order = await rest("GET", `/api/v1/orders/${info.order_3ds}`, host);
+    const order = await rest(BASE, "GET", `/api/v1/orders/${info.order_3ds}`, host);
     if (order.status !== "fulfilled") throw new Error(`API says ${order.status}`);
   });
 
   await check("the host cancels an order still awaiting payment; its unit goes back on sale", async () => {
-    const { token: guest } = await rest("POST", "/api/v1/auth/guest", null, { nickname: "undecided" });
-    const hold = await rest("POST", `/api/v1/offers/${offer.id}/reservations`, guest, { quantity: 1 }, `hold-${Date.now()}`);
-    const pending = await rest("POST", "/api/v1/orders", guest, { reservation_id: hold.id, buyer: { name: "Una Decided", email: "una@example.com", address: "1 Maybe Lane" } }, `order-${Date.now()}`);
-    const before = await rest("GET", `/api/v1/offers/${offer.id}`);
+    const { token: guest } = await rest(BASE, "POST", "/api/v1/auth/guest", null, { nickname: "undecided" });
+    const hold = await rest(BASE, "POST", `/api/v1/offers/${offer.id}/reservations`, guest, { quantity: 1 }, `hold-${Date.now()}`);
+    const pending = await rest(BASE, "POST", "/api/v1/orders", guest, { reservation_id: hold.id, buyer: { name: "Una Decided", email: "una@example.com", address: "1 Maybe Lane" } }, `order-${Date.now()}`);
+    const before = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     await h.getByLabel("Search by buyer").fill("");
     await h.getByLabel("Status").selectOption("pending_payment");
     const row = h.locator(`tr[data-order="${pending.id}"]`);
@@ -317,7 +272,7 @@ async function run() {
     await row.waitFor({ state: "detached", timeout: T });
     await h.getByLabel("Status").selectOption("canceled");
     await h.locator(`tr[data-order="${pending.id}"]`).getByTestId("order-status").filter({ hasText: "Canceled" }).waitFor({ timeout: T });
-    const after = await rest("GET", `/api/v1/offers/${offer.id}`);
+    const after = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     if (after.held !== before.held - 1 || after.available !== before.available + 1) throw new Error(`held ${before.held}->${after.held}, available ${before.available}->${after.available}`);
     await h.getByLabel("Status").selectOption("");
   });
@@ -330,7 +285,7 @@ async function run() {
       const failed = card.locator("tr[data-delivery]", { hasText: "order.paid" }).filter({ hasText: "Failed" }).first();
       await failed.waitFor({ timeout: T });
       if (!/HTTP 500/.test(await failed.textContent())) throw new Error(await failed.textContent());
-      await shot(h, "console-webhook-log");
+      await shot(h, args.screenshots, "console-webhook-log");
       const reply = await fetch(`${args.receiver}/_control/heal`, { method: "POST" });
       if (!reply.ok) throw new Error(`heal ${reply.status}`);
       await failed.getByRole("button", { name: "Replay" }).click();
@@ -348,16 +303,14 @@ async function payThroughToss(b, offer) {
   const sheet = a.getByRole("dialog", { name: "Checkout" });
   await check("Toss: a card rejected at confirm keeps the hold; another card pays", async () => {
     await a.getByTestId("offers").getByRole("button", { name: /Buy now/ }).click();
-    const nick = a.getByRole("dialog", { name: "Pick a nickname" });
-    await nick.getByLabel("Nickname").fill("Min");
-    await nick.getByRole("button", { name: "Continue" }).click();
+    await nickname(a, "Min");
     await checkoutForm(sheet, "Kim Minji");
     await payWith(sheet, "4000 0000 0000 0002");
     const error = sheet.getByTestId("pay-error");
     await error.waitFor({ timeout: T });
     const text = await error.textContent();
     if (!/declined/i.test(text) || !/still held/i.test(text)) throw new Error(text);
-    const held = await rest("GET", `/api/v1/offers/${offer.id}`);
+    const held = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     if (held.held !== 1) throw new Error(`held ${held.held}`);
     await payWith(sheet, "4330 0000 0000 0001");
     const done = sheet.getByTestId("confirmation");
@@ -365,21 +318,10 @@ async function payThroughToss(b, offer) {
     if ((await done.getAttribute("data-status")) !== "paid") throw new Error(`status ${await done.getAttribute("data-status")}`);
     info.order_paid = (await sheet.getByTestId("order-number").textContent()).trim();
     if (!/12,000/.test(await done.textContent())) throw new Error(`total shown: ${await done.textContent()}`);
-    const sold = await rest("GET", `/api/v1/offers/${offer.id}`);
+    const sold = await rest(BASE, "GET", `/api/v1/offers/${offer.id}`);
     if (sold.sold !== 1 || sold.held !== 0) throw new Error(`held ${sold.held}, sold ${sold.sold}`);
     return info.order_paid;
   });
 }
 
-try {
-  await run();
-} catch (error) {
-  checks.push({ name: "flow", status: "fail", detail: String(error.stack || error) });
-} finally {
-  await browser.close().catch(() => {});
-}
-checks.push(pageErrors.length ? { name: "no script errors in the pages", status: "fail", detail: pageErrors.join(" | ") } : { name: "no script errors in the pages", status: "pass", detail: "" });
-checks.push(cspViolations.length ? { name: "no Content-Security-Policy violations", status: "fail", detail: cspViolations.join(" | ") } : { name: "no Content-Security-Policy violations", status: "pass", detail: "" });
-const ok = checks.every((c) => c.status === "pass");
-console.log(JSON.stringify({ ok, info, checks }, null, 1));
-process.exit(ok ? 0 : 1);
+await r.run(browser, run);

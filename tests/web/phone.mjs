@@ -8,6 +8,7 @@
 // Prints one JSON report {ok, info, checks} (tests/web/launch.mjs) and exits 0 when no check failed.
 import { readFileSync } from "node:fs";
 import { args, launch, report, rest, shot, T } from "./launch.mjs";
+import { fillBuyer, placeOrder } from "./steps.mjs";
 
 const BASE = args.base || "http://127.0.0.1:8080";
 const EMAIL = args.email || "host@demo.liveshop";
@@ -17,15 +18,10 @@ const PORTRAIT = { width: 390, height: 844 };
 const LANDSCAPE = { width: 844, height: 390 };
 const PHONE = { viewport: PORTRAIT, deviceScaleFactor: 2, isMobile: true, hasTouch: true, baseURL: BASE };
 const AXE = readFileSync(new URL("../../web/node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
-const r = report();
+const pages = []; // for a picture of each when a check fails
+const r = report({ pictures: { dir: SHOTS, pages } });
 const { info } = r;
-const pages = [];
-/** A check; when it fails, a picture of every page (with --screenshots) shows why. */
-async function check(name, fn) {
-  const ok = await r.check(name, fn);
-  if (!ok) for (const [i, p] of pages.entries()) await shot(p, SHOTS, `failed-${r.checks.length}-${i}`).catch(() => {});
-  return ok;
-}
+const check = r.check;
 
 /** axe-core in the page (evaluated over DevTools, so the page's CSP need not allow it): serious and critical only. */
 async function axe(page, context = "document") {
@@ -139,17 +135,6 @@ async function noOverlaps(page) {
   }
 }
 
-async function placeOrder(sheet) {
-  await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
-  const form = sheet.getByTestId("payment-element");
-  const done = sheet.getByTestId("confirmation");
-  await Promise.race([form.waitFor({ timeout: T }), done.waitFor({ timeout: T })]);
-  if (await done.isVisible()) return;
-  await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
-  await sheet.getByTestId("pay-button").click();
-  await done.waitFor({ timeout: T });
-}
-
 const browser = await launch({ media: true });
 
 async function run() {
@@ -260,9 +245,7 @@ async function run() {
     if (Math.abs(s.y + s.height - PORTRAIT.height) > 2) throw new Error(`the sheet ends at ${s.y + s.height}, not the bottom`);
     if (s.y < PORTRAIT.height * 0.3) throw new Error(`the sheet starts at y ${s.y}: less than 30% of the video shows`);
     if (s.width < PORTRAIT.width - 2) throw new Error(`the sheet is ${s.width}px wide`);
-    await sheet.getByLabel("Full name").fill("Mina Kim");
-    await sheet.getByLabel("Email").fill("mina@example.com");
-    await sheet.getByLabel("Shipping address").fill("7 Cherry Lane, Seoul");
+    await fillBuyer(sheet, { name: "Mina Kim", email: "mina@example.com", address: "7 Cherry Lane, Seoul" });
     await sheet.getByLabel("Full name").blur();
     return `sheet from y ${Math.round(s.y)} of ${PORTRAIT.height}`;
   });
@@ -270,8 +253,7 @@ async function run() {
   await shot(page, SHOTS, "watch-phone-sheet");
   await check("phone: the order goes through from the sheet", async () => {
     const sheet = page.getByRole("dialog", { name: "Checkout" });
-    await placeOrder(sheet);
-    info.order = (await sheet.getByTestId("order-number").textContent()).trim();
+    info.order = await placeOrder(sheet);
     await sheet.getByRole("button", { name: "Back to the show" }).tap();
     return info.order;
   });
@@ -402,11 +384,4 @@ async function run() {
   await check("desktop: the watch page has no serious accessibility problem (axe-core)", () => axe(desk));
 }
 
-try {
-  await run();
-} catch (error) {
-  r.record("phone", "fail", error.stack || error);
-} finally {
-  await browser.close().catch(() => {});
-}
-r.finish();
+await r.run(browser, run, "phone");

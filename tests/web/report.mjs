@@ -5,66 +5,28 @@
 // the studio's live dashboard shows the funnel, and after the end the studio shows the final report.
 //
 //   node tests/web/report.mjs --base URL --email E --password P [--screenshots DIR]
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
+import { args, launch, report, rest, shot, T } from "./launch.mjs";
+import { fillBuyer, nickname, placeOrder, signIn } from "./steps.mjs";
+
 const BASE = args.base || "http://127.0.0.1:8080";
 args.email = args.email || "host@demo.liveshop";
 args.password = args.password || "liveshop-demo";
 const SHOTS = args.screenshots || null;
-const T = Number(process.env.LIVESHOP_WEB_TIMEOUT_MS || 30_000);
-const checks = [];
-const info = {};
-const pageErrors = [];
+const r = report();
+const { info } = r;
+const browser = await launch({ media: true });
 
-async function check(name, fn) {
-  try {
-    checks.push({ name, status: "pass", detail: String((await fn()) || "").slice(0, 500) });
-    return true;
-  } catch (error) {
-    checks.push({ name, status: "fail", detail: String(error && error.message ? error.message.split("\n")[0] : error).slice(0, 500) });
-    return false;
-  }
-}
-
-async function rest(method, path, token, body) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const reply = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await reply.json().catch(() => null);
-  if (!reply.ok) throw new Error(`${method} ${path} -> ${reply.status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-  ],
-});
-
-async function newPage(who) {
-  const page = await (await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true })).newPage();
-  page.on("pageerror", (error) => pageErrors.push(`${who}: ${error.message}`));
-  page.on("dialog", (dialog) => dialog.dismiss());
-  return page;
-}
+const newPage = (who) => r.open(browser, who, { baseURL: BASE, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
 
 async function run() {
-  const { token: host } = await rest("POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
-  const b = await rest("POST", "/api/v1/broadcasts", host, { title: `Report ${Date.now().toString(36)}` });
-  await rest("POST", `/api/v1/broadcasts/${b.id}/start`, host);
-  const product = (await rest("GET", "/api/v1/products")).items[3];
-  await rest("PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
-  await rest("POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 1, duration_s: 600 });
+  const { token: host } = await rest(BASE, "POST", "/api/v1/auth/login", null, { email: args.email, password: args.password });
+  const b = await rest(BASE, "POST", "/api/v1/broadcasts", host, { title: `Report ${Date.now().toString(36)}` });
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/start`, host);
+  const product = (await rest(BASE, "GET", "/api/v1/products")).items[3];
+  await rest(BASE, "PUT", `/api/v1/broadcasts/${b.id}/pin`, host, { product_id: product.id });
+  await rest(BASE, "POST", `/api/v1/broadcasts/${b.id}/offers`, host, { product_id: product.id, price: 1500, quantity: 5, per_buyer_limit: 1, duration_s: 600 });
   info.broadcast = b.id;
 
   const plain = await newPage("viewer from Instagram (referrer only)");
@@ -72,35 +34,23 @@ async function run() {
   const viewer = await newPage("viewer from TikTok");
   await viewer.goto(`/watch/${b.id}?utm_source=tiktok&utm_campaign=x`);
 
-  if (!(await check("a viewer from a TikTok link buys on the watch page", async () => {
+  if (!(await r.check("a viewer from a TikTok link buys on the watch page", async () => {
     await viewer.getByTestId("offers").getByRole("button", { name: /Buy now/ }).first().click();
-    const dialog = viewer.getByRole("dialog", { name: "Pick a nickname" });
-    await dialog.getByLabel("Nickname").fill("Tik");
-    await dialog.getByRole("button", { name: "Continue" }).click();
+    await nickname(viewer, "Tik");
     const sheet = viewer.getByRole("dialog", { name: "Checkout" });
-    await sheet.getByLabel("Full name").fill("Tik Viewer");
-    await sheet.getByLabel("Email").fill("tik@example.com");
-    await sheet.getByLabel("Shipping address").fill("1 Clip Street");
-    await sheet.getByRole("button", { name: /Place order|Continue to payment/ }).click();
-    const form = sheet.getByTestId("payment-element");
-    const number = sheet.getByTestId("order-number");
-    await Promise.race([form.waitFor({ timeout: T }), number.waitFor({ timeout: T })]);
-    if (await form.isVisible()) {
-      await sheet.getByLabel("Card number").fill("4242 4242 4242 4242");
-      await sheet.getByTestId("pay-button").click();
-    }
-    info.order = (await number.textContent({ timeout: T })).trim();
-    const order = await rest("GET", `/api/v1/orders/${encodeURIComponent(info.order)}`, host);
+    await fillBuyer(sheet, { name: "Tik Viewer", email: "tik@example.com", address: "1 Clip Street" });
+    info.order = await placeOrder(sheet);
+    const order = await rest(BASE, "GET", `/api/v1/orders/${encodeURIComponent(info.order)}`, host);
     info.total = order.total;
     return info.order;
   }))) return;
 
-  await check("the report's API counts the order, its revenue and its viewer under tiktok", async () => {
-    const order = await rest("GET", `/api/v1/orders/${encodeURIComponent(info.order)}`, host);
+  await r.check("the report's API counts the order, its revenue and its viewer under tiktok", async () => {
+    const order = await rest(BASE, "GET", `/api/v1/orders/${encodeURIComponent(info.order)}`, host);
     if (order.source !== "tiktok") throw new Error(`the order's source is ${order.source}`);
     const deadline = Date.now() + T;
     for (;;) {
-      const report = await rest("GET", `/api/v1/broadcasts/${b.id}/report`, host);
+      const report = await rest(BASE, "GET", `/api/v1/broadcasts/${b.id}/report`, host);
       const tiktok = report.sources.find((s) => s.source === "tiktok");
       const instagram = report.sources.find((s) => s.source === "instagram");
       if (tiktok && tiktok.orders === 1 && tiktok.reserved === 1 && tiktok.paid_orders === 1 && tiktok.revenue === info.total && tiktok.viewers === 1
@@ -111,12 +61,8 @@ async function run() {
   });
 
   const console_ = await newPage("host");
-  await check("the host's report page shows the sale under TikTok, with a chart", async () => {
-    await console_.goto("/console");
-    await console_.getByLabel("Email").fill(args.email);
-    await console_.getByLabel("Password").fill(args.password);
-    await console_.getByRole("button", { name: "Sign in" }).click();
-    await console_.getByRole("heading", { name: "Your broadcasts" }).waitFor({ timeout: T });
+  await r.check("the host's report page shows the sale under TikTok, with a chart", async () => {
+    await signIn(console_, args.email, args.password);
     await console_.goto(`/console/broadcasts/${encodeURIComponent(b.id)}/report`);
     const row = console_.getByTestId("report-sources").locator('tr[data-key="tiktok"]');
     await row.waitFor({ timeout: T });
@@ -128,28 +74,24 @@ async function run() {
     await console_.locator('[data-testid="report"] .uplot canvas').first().waitFor({ timeout: T });
     return cells.join(" | ");
   });
-  if (SHOTS) {
-    mkdirSync(SHOTS, { recursive: true });
-    await console_.screenshot({ path: join(SHOTS, "console-report.png"), fullPage: true });
-  }
-  await check("the CSV download carries the same tiktok row", async () => {
+  await shot(console_, SHOTS, "console-report", { fullPage: true });
+  await r.check("the CSV download carries the same tiktok row", async () => {
     const [download] = await Promise.all([console_.waitForEvent("download", { timeout: T }), console_.getByTestId("report-csv").click()]);
     const path = await download.path();
-    const { readFileSync } = await import("node:fs");
     const lines = readFileSync(path, "utf8").trim().split(/\r?\n/);
     if (lines[0] !== "section,id,name,metric,value") throw new Error(lines[0]);
     const revenue = lines.find((l) => l.startsWith("source,tiktok,tiktok,revenue,"));
     if (!revenue || Number(revenue.split(",").pop()) !== info.total) throw new Error(String(revenue));
     return `${lines.length} rows`;
   });
-  await check("the studio's live dashboard shows the funnel and the tiktok sale", async () => {
+  await r.check("the studio's live dashboard shows the funnel and the tiktok sale", async () => {
     await console_.goto(`/console/broadcasts/${encodeURIComponent(b.id)}`);
     await console_.getByTestId("live-funnel").filter({ hasText: /1 reserved → 1 ordered → 1 paid/ }).waitFor({ timeout: T });
     await console_.getByTestId("live-sources").locator('li[data-source="tiktok"]').filter({ hasText: "1 order," }).waitFor({ state: "attached", timeout: T });
     await console_.locator(".uplot canvas").first().waitFor({ timeout: T });
     return await console_.getByTestId("live-funnel").textContent();
   });
-  await check("after the end the studio shows the final report with the tiktok row", async () => {
+  await r.check("after the end the studio shows the final report with the tiktok row", async () => {
     await console_.getByRole("button", { name: "End broadcast" }).click();
     await console_.getByRole("dialog").getByRole("button", { name: "End broadcast" }).click();
     const final = console_.getByTestId("summary").locator('[data-testid="report"][data-report="final"]');
@@ -162,14 +104,4 @@ async function run() {
   });
 }
 
-try {
-  await run();
-} catch (error) {
-  checks.push({ name: "flow", status: "fail", detail: String(error.stack || error) });
-} finally {
-  await browser.close().catch(() => {});
-}
-checks.push(pageErrors.length ? { name: "no script errors in the pages", status: "fail", detail: pageErrors.join(" | ") } : { name: "no script errors in the pages", status: "pass", detail: "" });
-const ok = checks.every((c) => c.status === "pass");
-console.log(JSON.stringify({ ok, checks, info }, null, 1));
-process.exit(ok ? 0 : 1);
+await r.run(browser, run);

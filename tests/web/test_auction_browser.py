@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
+from tests.services import ServerProcess
 from tests.web.test_browser import ROOT, missing, run_flow
 
 AUCTION = ROOT / "tests" / "web" / "auction.mjs"
@@ -20,14 +19,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(os.environ.get("LIVESHOP_SKIP_BROWSER") == "1", reason="LIVESHOP_SKIP_BROWSER=1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
 
 
 async def test_bidding_and_comment_to_buy_from_the_watch_page_in_a_real_browser(shop: ServerProcess) -> None:

@@ -47,15 +47,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    """A demo shop on real services, in its own process, as ops would run it."""
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
-
-
 async def room_offered(base: str) -> bool:
     """Whether the node serves the socket.io namespace /live (the live room)."""
     async with aiohttp.ClientSession() as http:

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
+from tests.services import ServerProcess
 from tests.web.test_browser import ROOT, missing, run_flow
 
 COUPONS = ROOT / "tests" / "web" / "coupons.mjs"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
 
 
 async def test_two_pins_in_the_carousel_and_a_coupon_at_checkout_in_a_real_browser(

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
+from tests.services import ServerProcess
 from tests.web.test_browser import ROOT, missing, run_flow
 
 GIVEAWAY = ROOT / "tests" / "web" / "giveaway.mjs"
@@ -19,14 +18,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(os.environ.get("LIVESHOP_SKIP_BROWSER") == "1", reason="LIVESHOP_SKIP_BROWSER=1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
 
 
 async def test_viewers_enter_from_the_watch_page_and_see_the_hash_and_the_winner(shop: ServerProcess) -> None:

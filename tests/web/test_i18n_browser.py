@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
+from tests.services import ServerProcess
 from tests.web.test_browser import missing, run_flow
 
 I18N = Path(__file__).resolve().parent / "i18n.mjs"
@@ -22,14 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(os.environ.get("LIVESHOP_SKIP_BROWSER") == "1", reason="LIVESHOP_SKIP_BROWSER=1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
 
 
 async def test_the_pages_speak_korean_polish_and_english_in_a_real_browser(shop: ServerProcess) -> None:

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from tests.services import ServerProcess
-from tests.web.test_browser import ROOT, missing, run_flow, shop  # noqa: F401  (the demo shop fixture)
+from tests.web.test_browser import ROOT, missing, run_flow
 
 PHONE = ROOT / "tests" / "web" / "phone.mjs"
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ EXPECTED = (
 
 
 async def test_the_watch_page_on_a_phone_fills_the_screen_keeps_buy_in_reach_and_installs(
-    shop: ServerProcess,  # noqa: F811
+    shop: ServerProcess,
 ) -> None:
     assert missing() is None, missing()
     shots = os.environ.get("PHONE_SCREENSHOTS")

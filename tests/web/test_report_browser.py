@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.services import PostgresDatabase, RedisServer, ServerProcess, server_env
+from tests.services import ServerProcess
 from tests.web.test_browser import missing, run_flow
 
 REPORT = Path(__file__).resolve().parent / "report.mjs"
@@ -21,14 +20,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(os.environ.get("LIVESHOP_SKIP_BROWSER") == "1", reason="LIVESHOP_SKIP_BROWSER=1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shop(shop_database: PostgresDatabase, redis_server: RedisServer) -> Iterator[ServerProcess]:
-    node = ServerProcess(server_env(shop_database.url, redis_server.url), args=("--demo",))
-    node.start()
-    yield node
-    node.stop()
 
 
 async def test_a_viewer_from_a_tiktok_link_shows_up_under_tiktok_in_the_hosts_report(

@@ -4,27 +4,12 @@
 //
 //   node tests/web/webrtc_sync.mjs --base URL --broadcast ID --delay-ms 2500
 // Prints `{"step": ...}` lines; waits for a line on stdin ("go": the offer is launched now).
-import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
+import { args, driven, launch, T } from "./launch.mjs";
 
-const require = createRequire(new URL("../../web/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
-const T = 30_000;
-const lines = createInterface({ input: process.stdin });
-const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
-const say = (data) => console.log(JSON.stringify(data));
+const { next: nextLine, say } = driven();
 const errors = [];
 
-const browser = await chromium.launch({
-  executablePath: process.env.LIVESHOP_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch({ autoplay: true });
 const verdict = {};
 try {
   const page = await browser.newPage({ baseURL: args.base, viewport: { width: 1280, height: 800 } });

@@ -1,17 +1,10 @@
 // Publishes from one headless Chromium page (fake camera) over WHIP and plays from a second page over
 // WHEP; prints one JSON line with what the player saw. Usage: node run.mjs <pages-url> <server> <id> <key>
-import { chromium } from "playwright-core";
+// Chromium is launched as every browser test launches it (tests/web/launch.mjs, web/'s playwright-core).
+import { launch } from "../../web/launch.mjs";
 
 const [pagesUrl, server, id, key] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-  ],
-});
+const browser = await launch({ media: true, extra: ["--disable-features=WebRtcHideLocalIpsWithMdns"] });
 const result = {};
 try {
   const context = await browser.newContext();
