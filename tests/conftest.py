@@ -18,7 +18,7 @@ from server.app import build_app
 from server.clock import ShiftedClock
 from server.config import Settings
 from tests.api_client import Api
-from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer
+from tests.services import TEST_SECRET, TRUSTED_TEST_CLIENTS, PostgresDatabase, RedisServer, private_services
 
 # recordings (the HLS replays) of every node the tests start go to a private folder, never the repo
 os.environ.setdefault("LIVESHOP_RECORDINGS_DIR", tempfile.mkdtemp(prefix="liveshop-recordings-"))
@@ -113,12 +113,8 @@ def own_clock_services() -> Iterator[tuple[PostgresDatabase, RedisServer]]:
     """A database and a Redis for nodes on a moved clock alone. On the session's, the session node's
     sweeper (on the real clock) would act on their offers and auctions between a test's own passes,
     and their passes (hours ahead) would end the session node's offers."""
-    db, redis = PostgresDatabase(), RedisServer()
-    db.create()
-    redis.start()
-    yield db, redis
-    redis.stop()
-    db.drop()
+    with private_services() as services:
+        yield services
 
 
 @pytest.fixture

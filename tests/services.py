@@ -15,7 +15,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,21 @@ class PostgresDatabase:
 
     def drop(self) -> None:
         psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@contextmanager
+def private_services() -> Iterator[tuple[PostgresDatabase, RedisServer]]:
+    """A PostgreSQL database and a Redis server no other node of the session uses: for tests whose
+    nodes must not see the session's rows (a sweeper on another clock, a mirror worker that would
+    fan out every other test's products), nor leave theirs to it."""
+    db, redis = PostgresDatabase(), RedisServer()
+    db.create()
+    redis.start()
+    try:
+        yield db, redis
+    finally:
+        redis.stop()
+        db.drop()
 
 
 def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:

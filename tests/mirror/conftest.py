@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -23,7 +23,8 @@ from server.mirror.sandbox.run import Sandboxes, start
 from server.mirror.state import MIRROR
 from server.mirror.worker import Worker
 from tests.api_client import Api
-from tests.conftest import new_host
+from tests.conftest import make_settings, new_host
+from tests.services import private_services
 
 FAST = {
     "mirror_poll_s": 0.05,
@@ -62,11 +63,20 @@ async def calm(sandboxes: Sandboxes) -> Sandboxes:
 
 
 @pytest.fixture(scope="session")
+def mirror_settings() -> Iterator[Settings]:
+    """The mirror tests' own database and Redis. A worker mirrors every product it finds: on the
+    session's database that is every other test's too, and by the spike's turn in the suite the
+    worker was working off thousands of other SKUs (the spike's convergence went past a minute)."""
+    with private_services() as services:
+        # a small pool: the machine's PostgreSQL is shared with the rest of the suite
+        yield make_settings(*services, db_pool_size=8)
+
+
+@pytest.fixture(scope="session")
 async def mirror_node(
-    settings: Settings, sandboxes: Sandboxes
+    mirror_settings: Settings, sandboxes: Sandboxes
 ) -> AsyncIterator[tuple[web.Application, TestServer]]:
-    # A small pool: the machine's PostgreSQL is shared with other suites.
-    app = build_app(settings.model_copy(update={"db_pool_size": 8}), background=False)
+    app = build_app(mirror_settings, background=False)
     app[MIRROR].config = config_for(sandboxes)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()

@@ -40,7 +40,7 @@ def worker_process(settings: Settings, boxes: Sandboxes, log: Path) -> subproces
 
 
 async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twice(
-    settings: Settings,
+    mirror_settings: Settings,
     mirror_node: tuple[web.Application, TestServer],
     mapi: Api,
     mhost: str,
@@ -59,7 +59,7 @@ async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twic
     for box in calm.apps.values():
         box[STATE].faults = Faults(latency_s=0.6)
     log = Path(tempfile.mkstemp(prefix="liveshop-worker-", suffix=".log")[1])
-    first = worker_process(settings, calm, log)
+    first = worker_process(mirror_settings, calm, log)
     try:
         arrived = shop.answered["received-orderCreate"]
         try:
@@ -79,7 +79,7 @@ async def test_worker_killed_mid_delivery_loses_nothing_and_applies_nothing_twic
     in_flight_done = sum(1 for o in shop.orders.values() if sku in o.get("skus", []))
     for box in calm.apps.values():
         box[STATE].faults = Faults()
-    second = worker_process(settings, calm, log)
+    second = worker_process(mirror_settings, calm, log)
     try:
 
         async def all_recorded() -> bool:
