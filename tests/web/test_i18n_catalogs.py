@@ -77,3 +77,18 @@ def test_every_key_the_pages_ask_for_by_name_is_in_the_english_catalog() -> None
     }
     english = catalog("en")
     assert sorted((name, key) for name, key in asked if key not in english) == []
+
+
+# A Polish past tense addressed to "you" has a gender (Wygrałeś / Wygrałaś): the pages never guess it.
+GENDERED_YOU = re.compile(r"\w+(?:łeś|łaś|łbyś|łabyś)\b", re.IGNORECASE)
+
+
+def test_polish_never_guesses_the_readers_gender() -> None:
+    gendered = {
+        key: found
+        for key, value in catalog("pl").items()
+        for text in forms(value)
+        if (found := GENDERED_YOU.findall(text))
+    }
+    assert gendered == {}
+    assert GENDERED_YOU.findall("Wygrałeś losowanie! Zostałaś wyciszona.") == ["Wygrałeś", "Zostałaś"]
