@@ -503,10 +503,15 @@ async def _hold_for_winner(app: web.Application, auction: Auction) -> None:
     if claim.code not in ("ok", "replay"):
         log.warning("winner's hold refused auction=%s answer=%s", auction.id, claim.code)
         return
+    closes = datetime.fromtimestamp(claim.expires_ms / 1000, UTC)
     async with app[DB]() as session, session.begin():
         await session.execute(
             update(Auction).where(Auction.id == auction.id).values(reservation_id=claim.hold_id)
         )
+        # the offer closes as the hold does, however long the hold took to make: never before (the
+        # winner would lose paid-for time), never after (they could claim the unit again)
+        await session.execute(update(Offer).where(Offer.id == offer.id).values(ends_at=closes))
+    await inventory.move_window(offer.id, claim.expires_ms)
     auction.reservation_id = claim.hold_id
 
 
@@ -579,8 +584,9 @@ async def offer_second_chance(app: web.Application, auction_id: str) -> Auction 
 
 
 def _winner_offer(app: web.Application, auction: Auction, price: int, now: datetime) -> Offer:
-    """The one-unit offer at the winning price that carries the winner's hold; its window closes as
-    the hold expires, so the unit is never up for grabs."""
+    """The one-unit offer at the winning price that carries the winner's hold; its window is moved to
+    close exactly as the hold expires once the hold is made (`_hold_for_winner`), so the unit is
+    never up for grabs."""
     return Offer(
         id=new_id("of"),
         broadcast_id=auction.broadcast_id,

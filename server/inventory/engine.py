@@ -418,6 +418,11 @@ class Inventory:
         await self.redis.srem(ACTIVE_OFFERS, offer_id)
         await self._changed(offer_id, Counters(0, 0, sold))
 
+    async def move_window(self, offer_id: str, ends_at_ms: int) -> None:
+        """The offer's window now ends at `ends_at_ms`; PostgreSQL must say so first (a rebuild reads
+        the window from it)."""
+        await self._run(self.scripts.window, offer_id, offer_keys(offer_id)[:1], [ends_at_ms])
+
     async def drop_active(self, offer_id: str) -> None:
         await self.redis.srem(ACTIVE_OFFERS, offer_id)
 

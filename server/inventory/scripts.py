@@ -15,6 +15,7 @@ NAMES = (
     "settle_checkout",
     "sweep",
     "finish",
+    "window",
     "load",
     "check",
     "pay",
@@ -46,6 +47,7 @@ class Scripts:
         self.settle_checkout: AsyncScript = redis.register_script(source("settle_checkout"))
         self.sweep: AsyncScript = redis.register_script(source("sweep"))
         self.finish: AsyncScript = redis.register_script(source("finish"))
+        self.window: AsyncScript = redis.register_script(source("window"))
         self.load: AsyncScript = redis.register_script(source("load"))
         self.pay: AsyncScript = redis.register_script(source("pay"))
         self.unsell: AsyncScript = redis.register_script(source("unsell"))

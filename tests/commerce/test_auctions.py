@@ -16,14 +16,16 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from server.api.context import DB, EVENTS, REDIS, SETTINGS
+from server.api.context import DB, EVENTS, INVENTORY, REDIS, SETTINGS
 from server.clock import ShiftedClock
+from server.commerce import auctions
 from server.commerce.auctions import AUCTION_BOOK, _record, end_auction
-from server.commerce.models import AuctionBid
+from server.commerce.models import Auction, AuctionBid
 from server.commerce.sweeper import sweep_once
 from server.errors import DomainError
 from server.events import AUCTION, Event
 from server.inventory.keys import auction_keys
+from server.inventory.models import Offer
 from tests.api_client import Api, Reply
 from tests.conftest import make_settings, new_host, start_app
 from tests.faults import FAILING_BIDDER, refuse_bids_of_the_failing_bidder
@@ -229,6 +231,42 @@ async def test_500_bidders_at_once_rise_strictly_extend_the_end_and_leave_one_wi
     order = await api.checkout(winning, reservation_id, key=uuid.uuid4().hex)
     assert order.status == 201, order.body
     assert order.body["total"] == high and order.body["items"][0]["quantity"] == 1
+
+
+async def test_a_winners_hold_made_late_keeps_its_whole_time_and_the_offer_closes_with_it(
+    own_clock_node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node that ended the auction died after the commit, before the hold; a sweeper pass 30 s
+    later makes it. The winner's offer closes when that hold does, not 30 s before."""
+    app, api, clock = own_clock_node
+    _, _, auction = await _setup(api, app, anti_snipe_s=0)
+    aid = auction["id"]
+    ada = await api.guest("Ada")
+    assert (await _bid(api, ada, aid, 1000)).status == 201
+    hold_for_winner = auctions._hold_for_winner
+
+    async def node_dies(*_: Any) -> None:
+        raise ConnectionError("the node died after the end's commit")
+
+    monkeypatch.setattr(auctions, "_hold_for_winner", node_dies)
+    clock.advance(61)
+    with pytest.raises(ConnectionError):
+        await end_auction(app, aid)
+    monkeypatch.setattr(auctions, "_hold_for_winner", hold_for_winner)
+    clock.advance(30)
+    await sweep_once(app)  # the unfinished end: the hold is made now
+    won = (await _get(api, aid))["winner"]
+    assert won["reservation_id"]
+    async with app[DB]() as session:
+        offer_id = (await session.execute(select(Auction.offer_id).where(Auction.id == aid))).scalar_one()
+        offer = await session.get(Offer, offer_id)
+    assert offer is not None
+    hold = (await app[INVENTORY].holds_of(offer.id))[won["reservation_id"]]
+    assert round(offer.ends_at.timestamp() * 1000) == hold[2]  # the window ends with the hold
+    clock.advance(app[SETTINGS].hold_seconds - 2)  # past the first window, inside the hold's time
+    await sweep_once(app)
+    order = await api.checkout(ada, won["reservation_id"], key=uuid.uuid4().hex)
+    assert order.status == 201 and order.body["total"] == 1000, order.body
 
 
 async def test_an_auction_without_bids_puts_its_unit_back_on_the_shelf(own_clock_node: Node) -> None:
