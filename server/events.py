@@ -101,6 +101,22 @@ class Event:
     is_local: bool = True
 
 
+MAX_ERASED = 10_000  # people one PERSON_ERASED event scrubs at most
+
+
+def on_person_erased(scrub: Callable[[list[str]], Awaitable[object]]) -> Handler:
+    """A feature's PERSON_ERASED subscriber: it scrubs its own rows of the people the event names, on
+    the node that published it only (the rows are in the shared database: once is enough)."""
+
+    async def handle(event: Event) -> None:
+        if event.is_local:
+            ids = [str(i) for i in event.data.get("user_ids", [])][:MAX_ERASED]
+            if ids:
+                await scrub(ids)
+
+    return handle
+
+
 class EventBus:
     """In-process fan-out to subscribers; `relay=True` events also reach the other nodes via Redis."""
 

@@ -10,7 +10,7 @@ import socketio
 from aiohttp import web
 
 from server import events as topics
-from server.api.context import EVENTS, INVENTORY, SETTINGS
+from server.api.context import DB, EVENTS, INVENTORY, SETTINGS
 from server.api.ops import READINESS
 from server.config import Settings
 from server.live import privacy
@@ -75,7 +75,8 @@ def setup(app: web.Application, sio: socketio.AsyncServer) -> LiveRoom:
                 await room.audience.ended(broadcast["id"])
 
     events.subscribe(topics.BROADCAST_STATUS, on_status_measure)
-    events.subscribe(topics.PERSON_ERASED, privacy.on_person_erased(app))
+    scrub_chat = functools.partial(privacy.scrub_people, app[DB])
+    events.subscribe(topics.PERSON_ERASED, topics.on_person_erased(scrub_chat))
     if (days := app[SETTINGS].retention_chat_days) > 0:  # 0 keeps chat
         step = functools.partial(privacy.prune_chat_now, days=days)
         app.cleanup_ctx.append(repeating(step, HOURLY_S, what="chat retention"))

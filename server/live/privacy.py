@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.api.context import CLOCK, DB
 from server.clock import utc
-from server.events import Event
 from server.live.models import ChatMessage
 
 log = logging.getLogger("liveshop.live")
@@ -33,16 +31,6 @@ async def prune_chat(sessionmaker: async_sessionmaker[AsyncSession], older_than:
         cutoff_ms = int(older_than.timestamp() * 1000)
         result = await session.execute(delete(ChatMessage).where(ChatMessage.ts < cutoff_ms))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def on_person_erased(app: web.Application) -> Callable[[Event], Awaitable[None]]:
-    async def handle(event: Event) -> None:
-        if event.is_local:
-            ids = [str(i) for i in event.data.get("user_ids", [])][:10_000]
-            if ids:
-                await scrub_people(app[DB], ids)
-
-    return handle
 
 
 async def prune_chat_now(app: web.Application, days: int) -> int:

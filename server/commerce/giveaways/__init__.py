@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from server.api.context import DB, EVENTS, REDIS
 from server.commerce.giveaways import keyword, privacy, routes, service
 from server.commerce.giveaways.writer import EntryWriter
-from server.events import PERSON_ERASED
+from server.events import PERSON_ERASED, on_person_erased
 from server.inventory.giveaways import EntryBook
 
 
@@ -19,5 +21,5 @@ def setup(app: web.Application) -> None:
     app[service.ENTRY_WRITER] = EntryWriter(app[DB], service.STATE_REFUSALS["closed"])
     app[service.COUNTS] = service.CountAnnouncer(app)
     keyword.setup(app)
-    app[EVENTS].subscribe(PERSON_ERASED, privacy.on_person_erased(app))
+    app[EVENTS].subscribe(PERSON_ERASED, on_person_erased(functools.partial(privacy.scrub_people, app[DB])))
     routes.router.install(app)

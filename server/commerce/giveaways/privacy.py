@@ -7,15 +7,10 @@ order's buyer) become "erased".
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.api.context import DB
 from server.commerce.giveaways.models import Giveaway, GiveawayEntry
-from server.events import Event
 from server.inventory.models import Order
 
 ERASED = "erased"
@@ -34,13 +29,3 @@ async def scrub_people(sessionmaker: async_sessionmaker[AsyncSession], user_ids:
         )
         for order in (await session.execute(select(Order).where(Order.id.in_(prizes)))).scalars():
             order.buyer = {"name": ERASED, "giveaway_id": (order.buyer or {}).get("giveaway_id")}
-
-
-def on_person_erased(app: web.Application) -> Callable[[Event], Awaitable[None]]:
-    async def handle(event: Event) -> None:
-        if event.is_local:
-            ids = [str(i) for i in event.data.get("user_ids", [])][:10_000]
-            if ids:
-                await scrub_people(app[DB], ids)
-
-    return handle
