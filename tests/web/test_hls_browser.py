@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,6 +37,31 @@ async def step(proc: asyncio.subprocess.Process, within: float = 60) -> dict[str
             return dict(json.loads(line))
 
 
+@asynccontextmanager
+async def publishing_to_a_page(
+    http: aiohttp.ClientSession, base: str, broadcast: dict[str, Any], script: Path, *args: str, ready: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A publisher on the broadcast and, once its playlist shows `ready`, the page script (driven over
+    stdin and stdout, see `step`). Leaving stops the publisher; the script runs on (a replay step)."""
+    publisher = Publisher(http, base, broadcast["id"], broadcast["stream_key"], width=320, height=180)
+    try:
+        assert (await publisher.start()).status == 201
+        await until_playlist(http, f"{base}/hls/{broadcast['id']}/index.m3u8", ready)
+        yield await asyncio.create_subprocess_exec(
+            "node",
+            str(script),
+            "--base",
+            base,
+            "--broadcast",
+            broadcast["id"],
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+    finally:
+        await publisher.stop()
+
+
 async def test_hls_js_plays_offers_wait_for_the_playhead_and_the_replay_seeks_to_a_product(
     node: tuple[web.Application, TestServer], http: aiohttp.ClientSession, api: Api, host: str
 ) -> None:
@@ -44,21 +72,7 @@ async def test_hls_js_plays_offers_wait_for_the_playhead_and_the_replay_seeks_to
     broadcast = await api.broadcast(host, "HLS in the browser")
     bid = broadcast["id"]
     product = await api.product(host)
-    publisher = Publisher(http, base, bid, broadcast["stream_key"], width=320, height=180)
-    proc = None
-    try:
-        assert (await publisher.start()).status == 201
-        await until_playlist(http, f"{base}/hls/{bid}/index.m3u8", r"s2\.m4s")
-        proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(SCRIPT),
-            "--base",
-            base,
-            "--broadcast",
-            bid,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
+    async with publishing_to_a_page(http, base, broadcast, SCRIPT, ready=r"s2\.m4s") as proc:
         first = await step(proc)
         assert first["step"] == "playing", first
         offer = await api.offer(host, bid, product["id"], quantity=3, per_buyer_limit=1)
@@ -67,8 +81,6 @@ async def test_hls_js_plays_offers_wait_for_the_playhead_and_the_replay_seeks_to
         shown = await step(proc)
         assert shown["step"] == "offer-shown", shown
         playlist = await until_playlist(http, f"{base}/hls/{bid}/index.m3u8", offer["id"])
-    finally:
-        await publisher.stop()
     assert (await api.call("POST", f"/api/v1/broadcasts/{bid}/end", token=host)).status == 200
     # the host keeps the product on sale from the replay, at its shelf price
     kept = await api.call(

@@ -13,12 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from loadtests.media_clients import Publisher
 from server.media.encoders import VIDEO_CLOCK
 from tests.api_client import Api
-from tests.media.test_hls import until_playlist
 from tests.web.test_browser import ROOT, missing
-from tests.web.test_hls_browser import step
+from tests.web.test_hls_browser import publishing_to_a_page, step
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 SCRIPT = ROOT / "tests" / "web" / "webrtc_sync.mjs"
@@ -41,23 +39,8 @@ async def test_an_offer_waits_for_its_frame_behind_a_deep_jitter_buffer(
     broadcast = await api.broadcast(host, "WebRTC in step")
     bid = broadcast["id"]
     product = await api.product(host)
-    publisher = Publisher(http, base, bid, broadcast["stream_key"], width=320, height=180)
-    proc = None
-    try:
-        assert (await publisher.start()).status == 201
-        await until_playlist(http, f"{base}/hls/{bid}/index.m3u8", r"s1\.m4s")
-        proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(SCRIPT),
-            "--base",
-            base,
-            "--broadcast",
-            bid,
-            "--delay-ms",
-            str(DELAY_MS),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
+    delay = ("--delay-ms", str(DELAY_MS))
+    async with publishing_to_a_page(http, base, broadcast, SCRIPT, *delay, ready=r"s1\.m4s") as proc:
         first = await step(proc)
         assert first["step"] == "playing", first
         await asyncio.sleep(3)  # the jitter buffer fills to its target
@@ -66,8 +49,6 @@ async def test_an_offer_waits_for_its_frame_behind_a_deep_jitter_buffer(
         proc.stdin.write(b"go\n")
         done = await step(proc)
         await proc.wait()
-    finally:
-        await publisher.stop()
     verdict = done["verdict"]
     assert "error" not in verdict, verdict
     assert verdict["page_errors"] == []
