@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,16 @@ from loadtests.api import Api
 from tests.services import ROOT, PostgresDatabase, RedisServer, ServerProcess, server_env
 
 HOST_EMAIL, HOST_PASSWORD = "ops@loadtest.example", "ops-password-1"
+
+
+def prepare(base_url: str, out: Path, *args: str, create_host: bool = False) -> None:
+    """`python -m loadtests.prepare` against the node, as ops run it before a load run (the run file
+    goes to `out`); the test fails if it does."""
+    login = ["--base-url", base_url, *(["--create-host"] if create_host else [])]
+    login += ["--host-email", HOST_EMAIL, "--host-password", HOST_PASSWORD]
+    cmd = [sys.executable, "-m", "loadtests.prepare", *login, "--out", str(out), *args]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr + done.stdout
 
 
 @dataclass

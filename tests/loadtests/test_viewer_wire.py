@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from loadtests.wire import RoomConnection
-from tests.loadtests.conftest import HOST_EMAIL, HOST_PASSWORD, Deployment
+from tests.loadtests.conftest import Deployment, prepare
 from tests.services import ROOT
 
 VIEWERS, SAMPLE_EVERY, CHATS = 6, 3, 4
@@ -70,32 +70,16 @@ def test_cheap_viewers_join_count_frames_and_sample_latency_into_locust_stats(
     deployment: Deployment, tmp_path: Path
 ) -> None:
     run_file = tmp_path / "run.json"
-    prepared = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loadtests.prepare",
-            "--base-url",
-            deployment.url,
-            "--host-email",
-            HOST_EMAIL,
-            "--host-password",
-            HOST_PASSWORD,
-            "--offers",
-            "1",
-            "--quantity",
-            "10",
-            "--out",
-            str(run_file),
-            "--viewer-sample-every",
-            str(SAMPLE_EVERY),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    prepare(
+        deployment.url,
+        run_file,
+        "--offers",
+        "1",
+        "--quantity",
+        "10",
+        "--viewer-sample-every",
+        str(SAMPLE_EVERY),
     )
-    assert prepared.returncode == 0, prepared.stderr + prepared.stdout
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(run_file), str(VIEWERS), str(CHATS)],
         cwd=ROOT,
@@ -165,28 +149,7 @@ def test_a_dropped_viewer_is_reported_and_comes_back_to_the_room(
     deployment: Deployment, tmp_path: Path
 ) -> None:
     run_file = tmp_path / "run.json"
-    prepared = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loadtests.prepare",
-            "--base-url",
-            deployment.url,
-            "--host-email",
-            HOST_EMAIL,
-            "--host-password",
-            HOST_PASSWORD,
-            "--offers",
-            "0",
-            "--out",
-            str(run_file),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert prepared.returncode == 0, prepared.stderr + prepared.stdout
+    prepare(deployment.url, run_file, "--offers", "0")
     done = subprocess.run(
         [sys.executable, "-c", RECONNECT_PROBE, str(run_file)],
         cwd=ROOT,
@@ -281,15 +244,7 @@ def test_keyword_buyers_claim_the_pinned_offer_in_the_chat_and_count_their_answe
     left when it spoke is answered `keyword error [sold_out]`; one keyword per offer, each answered."""
     run_file = tmp_path / "run.json"
     args = ["--offers", "1", "--quantity", "3", "--viewer-keyword-share", "1", "--viewer-sample-every", "2"]
-    login = ["--base-url", deployment.url, "--host-email", HOST_EMAIL, "--host-password", HOST_PASSWORD]
-    prepared = subprocess.run(
-        [sys.executable, "-m", "loadtests.prepare", *login, "--out", str(run_file), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert prepared.returncode == 0, prepared.stderr + prepared.stdout
+    prepare(deployment.url, run_file, *args)
     done = subprocess.run(
         [sys.executable, "-c", KEYWORD_PROBE, str(run_file), "5"],
         cwd=ROOT,
